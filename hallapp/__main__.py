@@ -1,0 +1,3 @@
+from hallapp.cli import main
+
+raise SystemExit(main())

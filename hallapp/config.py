@@ -1,0 +1,185 @@
+"""The window's configuration: one TOML file, every setting declared once.
+
+The file is found with ``--config`` or in the platform's config folder
+(platformdirs). Every setting is declared in :data:`SETTINGS` with its type,
+default and Chinese title, so a broken file gets a message that names the key,
+what is wrong, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "HallApp"
+CONFIG_ENV = "HALLAPP_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and the fix."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # "section.name"
+    type: type
+    default: Any
+    title: str
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("hall.code", str, "LC", "大厅代码（用于办件编号，字母或数字）"),
+    Setting("hall.name", str, "连城县行政服务中心", "大厅名称"),
+    Setting("hall.complaint_hotline", str, "12345", "投诉监督电话"),
+    Setting("window.code", str, "A03", "本窗口编号，例如 A03"),
+    Setting("store.local_path", str, "", "本地数据库文件路径（留空使用默认位置）"),
+    Setting("store.central_url", str, "", "中心库地址（SQLAlchemy URL，留空不同步）"),
+    Setting("evaluator.port", str, "", "评价器串口，例如 /dev/ttyUSB0、COM3 或 pyserial URL"),
+    Setting("evaluator.protocol", str, "framed", "评价器协议", ("framed", "keycode")),
+    Setting("evaluator.baudrate", int, 9600, "评价器波特率"),
+    Setting("evaluator.timeout_seconds", int, 60, "等待评价的时间（秒）"),
+    Setting("evaluator.keymap", dict, {}, "按键码协议：字节值到评价等级的映射"),
+    Setting("printing.a4_printer", str, "", "A4 打印机名称（留空使用系统默认）"),
+    Setting("printing.slip_printer", str, "", "80mm 小票打印机名称"),
+    Setting("printing.default_size", str, "a4", "默认纸张", ("a4", "slip")),
+    Setting("printing.font_path", str, "", "中文字体文件（TTF/TTC）路径，留空自动查找"),
+    Setting(
+        "printing.qr_url_template",
+        str,
+        "https://zwfw.example.gov.cn/q?case={case_no}",
+        "二维码网址模板，{case_no} 处填入办件编号",
+    ),
+    Setting("ui.citizen_screen", str, "auto", "群众屏", ("auto", "window", "off")),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+_TYPE_NAMES = {str: "文本", int: "整数", dict: "表", bool: "是/否"}
+
+
+@dataclass
+class Config:
+    values: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def get(self, key: str) -> Any:
+        if key not in _BY_KEY:
+            raise KeyError(key)
+        return self.values.get(key, _BY_KEY[key].default)
+
+    # Typed shortcuts for the settings every layer reads.
+    @property
+    def hall_code(self) -> str:
+        return str(self.get("hall.code"))
+
+    @property
+    def hall_name(self) -> str:
+        return str(self.get("hall.name"))
+
+    @property
+    def window_code(self) -> str:
+        return str(self.get("window.code"))
+
+    @property
+    def complaint_hotline(self) -> str:
+        return str(self.get("hall.complaint_hotline"))
+
+    def local_db_path(self) -> Path:
+        configured = str(self.get("store.local_path"))
+        if configured:
+            return Path(configured).expanduser()
+        return data_dir() / f"hallapp-{self.window_code}.sqlite3"
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "hallapp.toml"
+
+
+def _check(key: str, value: Any) -> Any:
+    setting = _BY_KEY[key]
+    expected = setting.type
+    # TOML has no int/bool confusion, but bool is an int subclass in Python.
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(
+            f"配置项 {key}（{setting.title}）应为{_TYPE_NAMES.get(expected, expected.__name__)}，"
+            f"实际为 {value!r}。请修改为例如 {key.split('.')[1]} = {_example(setting)}"
+        )
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(
+            f"配置项 {key}（{setting.title}）的值 {value!r} 无效，"
+            f"可选值为：{'、'.join(setting.choices)}"
+        )
+    if key == "window.code" and not (1 <= len(value) <= 8 and value.isalnum()):
+        raise ConfigError(
+            f"配置项 window.code 的值 {value!r} 无效：窗口编号应为 1–8 位字母或数字，例如 A03"
+        )
+    if key == "hall.code" and not (1 <= len(value) <= 8 and value.isalnum()):
+        raise ConfigError(f"配置项 hall.code 的值 {value!r} 无效：大厅代码应为 1–8 位字母或数字")
+    if key == "evaluator.keymap":
+        for byte, level in value.items():
+            if not (str(byte).isdigit() and 0 <= int(byte) <= 255) or level not in range(0, 6):
+                raise ConfigError(
+                    f"配置项 evaluator.keymap 中 {byte!r} = {level!r} 无效："
+                    "键为 0–255 的字节值（写成字符串），值为 1–5 的评价等级，0 表示超时"
+                )
+    return value
+
+
+def _example(setting: Setting) -> str:
+    if setting.type is str:
+        return f'"{setting.choices[0] if setting.choices else setting.default or "..."}"'
+    return repr(setting.default)
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    values: dict[str, Any] = {}
+    known_sections = {k.split(".")[0] for k in _BY_KEY}
+    for section, content in data.items():
+        if section not in known_sections:
+            raise ConfigError(
+                f"未知的配置节 [{section}]；可用的配置节：{'、'.join(sorted(known_sections))}"
+            )
+        if not isinstance(content, dict):
+            raise ConfigError(f"配置节 [{section}] 应为一个表，例如 [{section}] 后逐行写 键 = 值")
+        for name, value in content.items():
+            key = f"{section}.{name}"
+            if key not in _BY_KEY:
+                names = "、".join(k.split(".")[1] for k in _BY_KEY if k.startswith(section + "."))
+                raise ConfigError(f"未知的配置项 {key}；[{section}] 中可用的配置项：{names}")
+            values[key] = _check(key, value)
+    return Config(values=values, path=path)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the config; a missing default file means all defaults."""
+    explicit = path or os.environ.get(CONFIG_ENV)
+    cfg_path = Path(explicit) if explicit else default_config_path()
+    if not cfg_path.exists():
+        if explicit:
+            raise ConfigError(f"找不到配置文件 {cfg_path}，请检查路径或去掉 --config 使用默认配置")
+        return Config(path=None)
+    try:
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件 {cfg_path} 格式错误（{exc}），请按 TOML 格式修改") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"配置文件 {cfg_path} 不是 UTF-8 编码，请另存为 UTF-8") from exc
+    return parse_config(data, cfg_path)

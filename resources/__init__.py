@@ -1,0 +1,1 @@
+"""Data shipped with HallApp: sample catalog, demo staff, holiday schedules, themes (hallapp.resources)."""

@@ -1,0 +1,1 @@
+"""The PySide6 window client: clerk console, citizen screen, supervisor view (hallapp.ui)."""
