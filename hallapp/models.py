@@ -1,0 +1,480 @@
+"""The data model: reference data authored centrally, and append-only facts.
+
+Facts (cases, case events, issued documents, evaluations, follow-up steps,
+audit entries, duty events...) carry a UUID, the window they were made at and
+their time, and are never updated or deleted: a status is derived from
+events. That is what lets every window work offline and push its facts to the
+central store without conflicts (idempotent by UUID).
+
+Reference data (departments, windows, staff, the catalog, holiday schedules)
+is authored centrally and pulled by the windows.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+)
+
+# A naming convention keeps constraint names stable across SQLite (batch
+# migrations recreate tables) and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy's declared hook)
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: UTCDateTime,
+        date: Date,
+        bytes: LargeBinary,
+    }
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class Role(enum.StrEnum):
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    ADMINISTRATOR = "administrator"
+
+    @property
+    def label(self) -> str:
+        return ROLE_TITLES[self.value]
+
+
+ROLE_TITLES = {"clerk": "窗口工作人员", "supervisor": "监督管理人员", "administrator": "系统管理员"}
+
+
+class ItemKind(enum.StrEnum):
+    INSTANT = "instant"  # 即办件
+    PROMISED = "promised"  # 承诺件
+
+
+class MaterialForm(enum.StrEnum):
+    ORIGINAL = "original"
+    COPY = "copy"
+    ORIGINAL_AND_COPY = "original_and_copy"
+    ELECTRONIC = "electronic"
+
+    @property
+    def label(self) -> str:
+        return {
+            "original": "原件",
+            "copy": "复印件",
+            "original_and_copy": "原件及复印件",
+            "electronic": "电子材料",
+        }[self.value]
+
+
+class ApplicantKind(enum.StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class CaseEventKind(enum.StrEnum):
+    RECEIVED = "received"  # 收件
+    ACCEPTED = "accepted"  # 受理
+    CONDITIONALLY_ACCEPTED = "conditionally_accepted"  # 容缺受理
+    SUPPLEMENT_REQUESTED = "supplement_requested"  # 一次性告知 (补正)
+    SUPPLEMENT_RECEIVED = "supplement_received"  # 补正材料收到
+    DEFERRED_MATERIALS_RECEIVED = "deferred_materials_received"  # 容缺材料补齐
+    REJECTED = "rejected"  # 不予受理
+    REFERRED = "referred"  # 非本部门职责告知
+    EXTENDED = "extended"  # 延期
+    COMPLETED = "completed"  # 办结
+    HANDED_OVER = "handed_over"  # 出件
+    EVALUATION_OPENED = "evaluation_opened"
+    EVALUATED = "evaluated"
+    EVALUATION_EXPIRED = "evaluation_expired"  # 未评价 (never a default rating)
+    EVALUATION_CANCELLED = "evaluation_cancelled"
+    ONE_TIME_VIOLATION = "one_time_violation"  # 二次告知 (breaks the one-time rule)
+
+
+class DutyEventKind(enum.StrEnum):
+    START = "start"
+    PAUSE = "pause"  # 暂停服务
+    RESUME = "resume"
+    END = "end"
+
+
+class FollowUpStepKind(enum.StrEnum):
+    OPENED = "opened"
+    VERIFIED = "verified"  # 核实
+    CALLED_BACK = "called_back"  # 回访
+    RECTIFIED = "rectified"  # 整改
+    CLOSED = "closed"
+    APPEALED = "appealed"  # 申诉
+    APPEAL_UPHELD = "appeal_upheld"  # 申诉成立：不计入统计
+    APPEAL_REJECTED = "appeal_rejected"
+
+
+# ------------------------------------------------------------------ reference data
+
+
+class Department(Base):
+    """进驻部门: the agency that staffs a window."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    # Shown on referral notices: what this department handles, in plain words.
+    duties: Mapped[str] = mapped_column(Text, default="")
+
+    contacts: Mapped[list[DepartmentContact]] = relationship(
+        back_populates="department", order_by="DepartmentContact.seq"
+    )
+
+
+class DepartmentContact(Base):
+    """The contact directory used for referrals (非本部门职责告知)."""
+
+    __tablename__ = "department_contacts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(40))
+    matters: Mapped[str] = mapped_column(Text, default="")
+
+    department: Mapped[Department] = relationship(back_populates="contacts")
+
+
+class Window(Base):
+    __tablename__ = "windows"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship()
+
+
+class Staff(Base):
+    """窗口工作人员 and supervisors; the password is stored as an argon2 hash."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    staff_no: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    role: Mapped[Role] = mapped_column(String(20), default=Role.CLERK)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # One commitment a line, shown on the duty card (服务承诺).
+    commitments: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship()
+
+    def commitment_lines(self) -> list[str]:
+        return [line.strip() for line in self.commitments.splitlines() if line.strip()]
+
+
+class ServiceItem(Base):
+    """政务服务事项 with its 办事指南 (guide) fields."""
+
+    __tablename__ = "service_items"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    kind: Mapped[ItemKind] = mapped_column(String(20), default=ItemKind.PROMISED)
+    legal_days: Mapped[int] = mapped_column(Integer)
+    promised_days: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(Text, default="")  # 受理范围
+    procedure: Mapped[str] = mapped_column(Text, default="")  # 办事程序
+    conditions: Mapped[str] = mapped_column(Text, default="")  # 审批条件
+    fees: Mapped[str] = mapped_column(Text, default="")  # 收费
+    legal_basis: Mapped[str] = mapped_column(Text, default="")  # 法律依据
+    # Pinyin initials of the name, for the clerk's quick search (e.g. sgxk).
+    pinyin: Mapped[str] = mapped_column(String(200), default="", index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship()
+    materials: Mapped[list[MaterialRequirement]] = relationship(
+        back_populates="item", order_by="MaterialRequirement.seq", cascade="all, delete-orphan"
+    )
+
+
+class MaterialRequirement(Base):
+    """申请材料: one line of an item's material list."""
+
+    __tablename__ = "material_requirements"
+    __table_args__ = (UniqueConstraint("item_code", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    form: Mapped[MaterialForm] = mapped_column(String(20), default=MaterialForm.ORIGINAL)
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    deferrable: Mapped[bool] = mapped_column(Boolean, default=False)  # 容缺
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    item: Mapped[ServiceItem] = relationship(back_populates="materials")
+
+
+class HolidaySchedule(Base):
+    """A year's holidays and make-up workdays, loaded by a supervisor from the notice."""
+
+    __tablename__ = "holiday_schedules"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_text: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loaded_by: Mapped[str] = mapped_column(String(20))
+
+
+class NumberCounter(Base):
+    """Local, monotonic counters for case and document numbers (never reused)."""
+
+    __tablename__ = "number_counters"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+class Fact:
+    """Mixin for append-only records: UUID, origin window, creation time."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    origin_window: Mapped[str] = mapped_column(String(8), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DutyEvent(Fact, Base):
+    """当班: a clerk starts, pauses, resumes or ends a shift at a window."""
+
+    __tablename__ = "duty_events"
+
+    shift_id: Mapped[str] = mapped_column(String(36), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    window_code: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[DutyEventKind] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Applicant(Fact, Base):
+    __tablename__ = "applicants"
+
+    kind: Mapped[ApplicantKind] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    id_number: Mapped[str | None] = mapped_column(String(18), nullable=True, index=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), nullable=True, index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    contact_name: Mapped[str] = mapped_column(String(50), default="")  # 经办人 for organisations
+    address: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Case(Fact, Base):
+    """办件: one application at a window. Its status is derived from its events."""
+
+    __tablename__ = "cases"
+
+    case_no: Mapped[str] = mapped_column(String(40), unique=True)
+    item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"), index=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"))
+    window_code: Mapped[str] = mapped_column(String(8), index=True)
+    department_code: Mapped[str] = mapped_column(String(32))
+    first_responder_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))  # 首办负责人
+
+    item: Mapped[ServiceItem] = relationship()
+    applicant: Mapped[Applicant] = relationship()
+    first_responder: Mapped[Staff] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="(CaseEvent.created_at, CaseEvent.seq)"
+    )
+    documents: Mapped[list[IssuedDocument]] = relationship(
+        back_populates="case", order_by="IssuedDocument.created_at"
+    )
+
+
+class CaseEvent(Fact, Base):
+    __tablename__ = "case_events"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Orders events written in the same instant.
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[CaseEventKind] = mapped_column(String(40))
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class IssuedDocument(Fact, Base):
+    """A numbered document handed to the applicant; kept for 补打 (reprint)."""
+
+    __tablename__ = "issued_documents"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(20))
+    doc_no: Mapped[str] = mapped_column(String(60), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    # The document's full content (hallapp.documents.Notice.to_dict()):
+    # a reprint re-renders exactly this.
+    content: Mapped[dict[str, Any]] = mapped_column()
+
+    case: Mapped[Case] = relationship(back_populates="documents")
+
+
+class DocumentPrint(Fact, Base):
+    """Each time a document is printed; reprint=True for 补打."""
+
+    __tablename__ = "document_prints"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("issued_documents.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    printer: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[str] = mapped_column(String(10), default="a4")
+
+
+class Evaluation(Fact, Base):
+    """好差评: one per case, only as the citizen gave it."""
+
+    __tablename__ = "evaluations"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    item_code: Mapped[str] = mapped_column(String(64))
+    window_code: Mapped[str] = mapped_column(String(8), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    department_code: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(20), default="window_evaluator")
+    device: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    applicant_kind: Mapped[str] = mapped_column(String(20), default="person")
+
+
+class FollowUpStep(Fact, Base):
+    """差评 follow-up: opened, verified, called back, rectified, closed; appeals."""
+
+    __tablename__ = "follow_up_steps"
+
+    evaluation_id: Mapped[str] = mapped_column(ForeignKey("evaluations.id"), index=True)
+    kind: Mapped[FollowUpStepKind] = mapped_column(String(20))
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[date | None] = mapped_column(nullable=True)
+
+
+class AuditEntry(Fact, Base):
+    """Every supervisor and administrator action."""
+
+    __tablename__ = "audit_entries"
+
+    staff_no: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# ------------------------------------------------------------ append-only guard
+
+APPEND_ONLY: tuple[type[Base], ...] = (
+    DutyEvent,
+    Applicant,
+    Case,
+    CaseEvent,
+    IssuedDocument,
+    DocumentPrint,
+    Evaluation,
+    FollowUpStep,
+    AuditEntry,
+)
+
+
+class AppendOnlyViolation(Exception):
+    """Raised when code tries to change or delete a fact."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_facts(session: Session, _ctx: object, _instances: object) -> None:
+    # The database triggers (see the migrations) refuse the same for any
+    # client; this catches it earlier, with a clear message, in our own code.
+    for obj in session.deleted:
+        if isinstance(obj, APPEND_ONLY):
+            raise AppendOnlyViolation(f"{type(obj).__name__} 记录只能新增，不能删除")
+    for obj in session.dirty:
+        if isinstance(obj, APPEND_ONLY) and session.is_modified(obj, include_collections=False):
+            raise AppendOnlyViolation(f"{type(obj).__name__} 记录只能新增，不能修改")

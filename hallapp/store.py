@@ -1,0 +1,121 @@
+"""The stores: the window's local SQLite database and the central store.
+
+One engine and one sessionmaker per store, made at start-up; each use case
+opens ``with store.session() as s:`` (a transaction) on the thread it runs
+on. Migrations (Alembic, shipped in hallapp.migrations) run at open time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says why in Chinese."""
+
+
+def sqlite_url(path: Path | str) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: object) -> None:
+    # WAL lets the UI read while a background thread writes; synchronous=FULL
+    # makes a commit durable before we acknowledge an evaluation or print a
+    # number; foreign keys are off by default in SQLite.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Take the write lock at BEGIN, so two writers never deadlock on an
+    # upgrade from a read lock (pysqlite's default defers it).
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    script_location = resources.files("hallapp") / "migrations"
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def schema_is_current(engine: Engine) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return set(current) == set(script.get_heads())
+
+
+class Store:
+    """A database with its sessionmaker."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, run_migrations: bool = True) -> Store:
+        engine = make_engine(url)
+        if run_migrations:
+            try:
+                migrate(engine)
+            except Exception as exc:
+                log.exception("migration failed for %s", engine.url.render_as_string())
+                raise StoreError(
+                    f"数据库 {engine.url.database} 无法打开或升级：{exc.__class__.__name__}。"
+                    "请检查文件权限和磁盘空间，详细信息见日志"
+                ) from exc
+        return cls(engine)
+
+    @classmethod
+    def open_local(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls.open(sqlite_url(path))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error."""
+        with self.sessionmaker.begin() as s:
+            yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
