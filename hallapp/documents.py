@@ -488,7 +488,7 @@ _COMPANY = ApplicantRef(
 #: exactly 60 characters: long names must wrap, never be clipped
 _LONG_COMPANY_NAME = (
     "福建省龙岩市连城县冠豸山文化旅游综合开发建设投资集团有限公司"
-    "暨冠豸山生态康养旅游度假区一期工程项目建设指挥部联合体牵头单位"
+    "暨冠豸山生态康养旅游度假区一二期项目建设指挥部联合体牵头单位"
 )
 _RECEIVED_MATERIALS = (
     MaterialLine("建筑工程施工许可证申请表", "原件", 1, "已收"),
