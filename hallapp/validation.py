@@ -1,0 +1,260 @@
+"""Checks for the numbers an applicant gives at the window.
+
+- 身份证号 (GB 11643-1999): 18 characters, ISO 7064 MOD 11-2 check character
+  (0-9 or X), a real birth date not in the future, a valid province code.
+  The residence permits of Hong Kong, Macao and Taiwan residents (81/82/83)
+  follow the same standard and are accepted.
+- 统一社会信用代码 (GB 32100-2015): 18 characters of 0-9 and A-Y without
+  I O Z S V, a valid registration authority and organisation type, a valid
+  province in the region code, and the MOD 31 check character.
+- Mainland mobile and landline phone numbers.
+
+Each validator returns a :class:`Check` with the normalised value, or a
+one-line reason in Chinese. ID numbers are personal data and are shown and
+printed masked (:func:`mask_id_number`); credit codes identify organisations
+and are public (they are printed on every business licence), so they are not
+masked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+# GB/T 2260 province-level codes; 71 Taiwan, 81 Hong Kong, 82 Macao; 83 is the
+# prefix of residence permits for Taiwan residents.
+PROVINCE_CODES: dict[str, str] = {
+    "11": "北京", "12": "天津", "13": "河北", "14": "山西", "15": "内蒙古",
+    "21": "辽宁", "22": "吉林", "23": "黑龙江",
+    "31": "上海", "32": "江苏", "33": "浙江", "34": "安徽", "35": "福建", "36": "江西",
+    "37": "山东",
+    "41": "河南", "42": "湖北", "43": "湖南", "44": "广东", "45": "广西", "46": "海南",
+    "50": "重庆", "51": "四川", "52": "贵州", "53": "云南", "54": "西藏",
+    "61": "陕西", "62": "甘肃", "63": "青海", "64": "宁夏", "65": "新疆",
+    "71": "台湾", "81": "香港", "82": "澳门", "83": "台湾（居住证）",
+}  # fmt: skip
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7 9 10 5 8 4 2 1 6 3 ...
+_ID_CHECK = "10X98765432"
+_EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of a validator: ``value`` normalised, or ``reason`` why not."""
+
+    valid: bool
+    value: str
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def _fail(value: str, reason: str) -> Check:
+    return Check(False, value, reason)
+
+
+def _clean(value: str) -> str:
+    # People paste numbers with spaces, dashes or full-width digits.
+    value = value.strip().translate(_FULLWIDTH)
+    return re.sub(r"[\s\-—–－]", "", value)
+
+
+_FULLWIDTH = str.maketrans(
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺｘ",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZx",
+)
+
+
+# --------------------------------------------------------------------------- #
+# 身份证号
+# --------------------------------------------------------------------------- #
+
+
+def id_check_char(body17: str) -> str:
+    """The GB 11643 check character (ISO 7064 MOD 11-2) of 17 digits."""
+    if len(body17) != 17 or not body17.isdigit():
+        raise ValueError("需要 17 位数字")
+    total = sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def validate_id_number(value: str, today: date | None = None) -> Check:
+    """Check an 18-digit 居民身份证号码 (GB 11643)."""
+    v = _clean(value).upper()
+    if not v:
+        return _fail(v, "身份证号为空")
+    if len(v) == 15 and v.isdigit():
+        return _fail(v, "这是 15 位旧身份证号，请使用 18 位身份证号")
+    if len(v) != 18:
+        return _fail(v, f"身份证号应为 18 位，实际 {len(v)} 位")
+    if not v[:17].isdigit() or not (v[17].isdigit() or v[17] == "X"):
+        return _fail(v, "身份证号前 17 位应为数字，最后一位为数字或 X")
+    if v[:2] not in PROVINCE_CODES:
+        return _fail(v, f"身份证号前两位“{v[:2]}”不是有效的省级行政区划代码")
+    try:
+        birth = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError:
+        return _fail(v, f"身份证号中的出生日期“{v[6:14]}”不是真实日期")
+    if birth > (today or date.today()):
+        return _fail(v, f"身份证号中的出生日期 {birth.isoformat()} 在今天之后")
+    if birth < _EARLIEST_BIRTH:
+        return _fail(v, f"身份证号中的出生日期 {birth.isoformat()} 早于 1900 年")
+    expected = id_check_char(v[:17])
+    if v[17] != expected:
+        return _fail(v, "身份证号校验位不符，请核对号码是否抄错")
+    return Check(True, v)
+
+
+def id_birth_date(value: str) -> date:
+    """The birth date in a valid ID number (ValueError otherwise)."""
+    v = _clean(value)
+    return date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+
+
+def mask_id_number(value: str) -> str:
+    """``350102199001011234`` → ``3501**********1234``: the first and last four kept.
+
+    Anything short enough that eight visible characters would reveal most of it
+    is masked completely.
+    """
+    v = _clean(value).upper()
+    if len(v) <= 8:
+        return "*" * len(v)
+    return v[:4] + "*" * (len(v) - 8) + v[-4:]
+
+
+# --------------------------------------------------------------------------- #
+# 统一社会信用代码
+# --------------------------------------------------------------------------- #
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I O Z S V
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1 3 9 27 19 26 16 17 20 ...
+
+# GB 32100 登记管理部门码 → (部门, {机构类别码: 类别}), with the codes added since 2015.
+USCC_AUTHORITIES: dict[str, tuple[str, dict[str, str]]] = {
+    "1": ("机构编制", {"1": "机关", "2": "事业单位",
+                       "3": "中央编办直接管理机构编制的群众团体", "9": "其他"}),
+    "2": ("外交", {"1": "外国常驻新闻机构", "9": "其他"}),
+    "3": ("司法行政", {"1": "律师执业机构", "2": "公证处", "3": "基层法律服务所",
+                       "4": "司法鉴定机构", "5": "仲裁委员会", "9": "其他"}),
+    "4": ("文化", {"1": "外国在华文化中心", "9": "其他"}),
+    "5": ("民政", {"1": "社会团体", "2": "民办非企业单位", "3": "基金会", "9": "其他"}),
+    "6": ("旅游", {"1": "外国旅游部门常驻代表机构",
+                   "2": "港澳台地区旅游部门常驻内地（大陆）代表机构", "9": "其他"}),
+    "7": ("宗教", {"1": "宗教活动场所", "2": "宗教院校", "9": "其他"}),
+    "8": ("工会", {"1": "基层工会", "9": "其他"}),
+    "9": ("工商", {"1": "企业", "2": "个体工商户", "3": "农民专业合作社"}),
+    "A": ("中央军委改革和编制办公室", {"1": "军队事业单位", "9": "其他"}),
+    "N": ("农业", {"1": "组级集体经济组织", "2": "村级集体经济组织", "3": "乡镇级集体经济组织",
+                   "9": "其他"}),
+    "Y": ("其他", {"1": "其他"}),
+}  # fmt: skip
+
+# Central-level organisations carry the national code 100000.
+_USCC_REGIONS = {**PROVINCE_CODES, "10": "中央"}
+
+
+def uscc_check_char(body17: str) -> str:
+    """The GB 32100 check character of the first 17 characters."""
+    if len(body17) != 17 or any(c not in USCC_ALPHABET for c in body17):
+        raise ValueError("需要 17 位代码字符")
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_uscc(value: str) -> Check:
+    """Check an 18-character 统一社会信用代码 (GB 32100)."""
+    v = _clean(value).upper()
+    if not v:
+        return _fail(v, "统一社会信用代码为空")
+    if len(v) != 18:
+        return _fail(v, f"统一社会信用代码应为 18 位，实际 {len(v)} 位")
+    bad = sorted({c for c in v if c not in USCC_ALPHABET})
+    if bad:
+        return _fail(v, f"统一社会信用代码含有不允许的字符“{''.join(bad)}”（不使用 I、O、Z、S、V）")
+    authority = USCC_AUTHORITIES.get(v[0])
+    if authority is None:
+        return _fail(v, f"第 1 位登记管理部门代码“{v[0]}”无效")
+    if v[1] not in authority[1]:
+        return _fail(v, f"第 2 位机构类别代码“{v[1]}”不属于{authority[0]}登记的机构类别")
+    if not v[2:8].isdigit() or v[2:4] not in _USCC_REGIONS:
+        return _fail(v, f"第 3-8 位登记管理机关行政区划码“{v[2:8]}”无效")
+    if v[17] != uscc_check_char(v[:17]):
+        return _fail(v, "统一社会信用代码校验位不符，请核对代码是否抄错")
+    return Check(True, v)
+
+
+# --------------------------------------------------------------------------- #
+# Phone numbers
+# --------------------------------------------------------------------------- #
+
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# Area code 010, 02X or 0XXX (X not 0/1 at the second digit), then a 7-8 digit
+# local number not starting with 0 or 1, then an optional extension.
+_LANDLINE_RE = re.compile(
+    r"^(0(?:10|2\d|[3-9]\d{2}))([2-9]\d{6,7})(?:(?:转|#|,|ext\.?)(\d{1,6}))?$"
+)
+_SERVICE_RE = re.compile(r"^(?:400|800)\d{7}$|^1(?:[12]\d|[02]\d{3})$|^9[56]\d{3,4}$")
+
+
+def _strip_country(v: str) -> str:
+    for prefix in ("+86", "0086", "86"):
+        if v.startswith(prefix) and len(v) - len(prefix) >= 10:
+            return v[len(prefix) :]
+    return v
+
+
+def validate_mobile(value: str) -> Check:
+    """A mainland mobile number: 11 digits starting 13-19 (+86 allowed)."""
+    v = _strip_country(re.sub(r"[()（）]", "", _clean(value)))
+    if not v:
+        return _fail(v, "手机号码为空")
+    if not v.isdigit():
+        return _fail(v, "手机号码只能包含数字")
+    if len(v) != 11:
+        return _fail(v, f"手机号码应为 11 位，实际 {len(v)} 位")
+    if not _MOBILE_RE.match(v):
+        return _fail(v, "手机号码应以 13-19 开头")
+    return Check(True, v)
+
+
+def validate_landline(value: str) -> Check:
+    """A landline with its area code, e.g. ``0597-5821234`` or ``010-65123456转123``."""
+    raw = _clean(value)
+    raw = re.sub(r"[()（）]", "", raw).lower()
+    v = raw[3:] if raw.startswith("+86") else raw
+    if not v:
+        return _fail(v, "固定电话为空")
+    m = _LANDLINE_RE.match(v)
+    if not m:
+        if v.isdigit() and 7 <= len(v) <= 8 and not v.startswith("0"):
+            return _fail(v, "固定电话请带区号，例如 0597-5821234")
+        return _fail(v, "固定电话格式不对，应为区号加 7-8 位号码，例如 0597-5821234")
+    area, number, ext = m.groups()
+    if (area == "010" or area.startswith("02")) and len(number) != 8:
+        return _fail(v, f"区号 {area} 的电话号码应为 8 位")
+    normalised = f"{area}-{number}" + (f"转{ext}" if ext else "")
+    return Check(True, normalised)
+
+
+def validate_phone(value: str) -> Check:
+    """Any number a citizen or a department can be called on: mobile, landline,
+    400/800 or a public service number such as 12345."""
+    cleaned = _clean(value)
+    if not cleaned:
+        return _fail(cleaned, "电话号码为空")
+    digits = re.sub(r"\D", "", cleaned)
+    if _SERVICE_RE.match(digits) and digits == cleaned:
+        return Check(True, digits)
+    mobile = validate_mobile(value)
+    if mobile:
+        return mobile
+    landline = validate_landline(value)
+    if landline:
+        return landline
+    if digits.startswith("1") and not cleaned.startswith("0"):
+        return mobile
+    return landline

@@ -1,0 +1,569 @@
+"""Working days as the law counts them (行政许可法 art. 82).
+
+A period of N working days does not count the day it starts: N working days
+after acceptance is the N-th working day after that date. Saturdays, Sundays
+and statutory holidays are off; the make-up workdays (调休上班) that the State
+Council announces each year are working days.
+
+Where a day's status comes from, strongest first:
+
+1. a schedule loaded by a supervisor (the State Council notice typed into a
+   small text file, see ``docs/holiday-schedule-format.md``). A loaded schedule
+   wins over the built-in data so that a hall can correct or amend a year;
+2. the schedules built into ``chinese_calendar`` (2004 to its last known year);
+3. for a year with no schedule at all: weekends plus the statutory holidays of
+   全国年节及纪念日放假办法 (lunar dates from the ``holidays`` package). Such a
+   day is *provisional*: the result is still computed (a window must never
+   stop working), but it carries ``provisional=True`` so that the UI and the
+   documents can say the date may change when the notice is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import chinese_calendar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hallapp.models import Staff
+
+log = logging.getLogger(__name__)
+
+WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+# The make-up workday marker in a schedule file, and its accepted spellings.
+_MAKEUP_WORDS = ("调休上班", "上班")
+_YEAR_WORDS = ("年份", "年度")
+# A schedule may mention days of the neighbouring years (e.g. the 2019 notice
+# moved 2018-12-29 to a workday for New Year's Day 2019).
+_SPILL_DAYS = 31
+
+
+# --------------------------------------------------------------------------- #
+# Results
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """One day as the calendar sees it, with the reason in Chinese."""
+
+    day: date
+    working: bool
+    reason: str  # e.g. "工作日", "周六", "春节", "调休上班（春节）"
+    provisional: bool  # no schedule is known for this day's year
+
+
+@dataclass(frozen=True)
+class WorkdayResult:
+    """A computed due date.
+
+    ``counted`` lists the working days counted, in order (its last element is
+    ``date`` when n >= 1). ``provisional`` is true when any day looked at lies
+    in a year with no schedule.
+    """
+
+    date: dt.date
+    provisional: bool
+    counted: tuple[dt.date, ...] = ()
+
+    def __str__(self) -> str:
+        text = self.date.isoformat()
+        return f"{text} provisional" if self.provisional else text
+
+
+# --------------------------------------------------------------------------- #
+# Schedules (the State Council notice as a small text file)
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One year's official arrangement: days off and make-up workdays."""
+
+    year: int
+    holidays: frozenset[date]
+    makeup_workdays: frozenset[date]
+    # The holiday each day belongs to, for holidays and make-up workdays alike.
+    names: Mapping[date, str] = field(default_factory=dict)
+    source_text: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleProblem:
+    line: int  # 1-based; 0 when the problem concerns the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.line} 行：{self.message}" if self.line else self.message
+
+
+class ScheduleError(ValueError):
+    """A schedule text cannot be used; carries every problem found, with line numbers."""
+
+    def __init__(self, problems: Iterable[ScheduleProblem]) -> None:
+        self.problems: tuple[ScheduleProblem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# Range and list separators: ASCII and the full-width forms people type.
+_RANGE_RE = re.compile(r"\s*(?:~|～|至|—|--)\s*")
+_HEAD_RE = re.compile(r"^([^\s:：]+)[\s:：]+(.*)$")
+_LIST_RE = re.compile(r"\s*[,，、;；]\s*|\s+")
+
+
+def _parse_date(token: str) -> date | None:
+    m = _DATE_RE.match(token.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def _parse_days(text: str, line: int, problems: list[ScheduleProblem]) -> list[date]:
+    """Parse ``2027-02-06~2027-02-13,2027-02-20`` into the list of days."""
+    days: list[date] = []
+    # Normalise range separators first so a range with spaces stays one token.
+    text = _RANGE_RE.sub("~", text.strip())
+    for token in (t for t in _LIST_RE.split(text) if t):
+        if "~" in token:
+            first_text, _, last_text = token.partition("~")
+            first, last = _parse_date(first_text), _parse_date(last_text)
+            bad = [t for t, d in ((first_text, first), (last_text, last)) if d is None]
+            if bad or first is None or last is None:
+                for t in bad:
+                    problems.append(
+                        ScheduleProblem(line, f"无法识别的日期“{t}”，请写作 YYYY-MM-DD")
+                    )
+                continue
+            if last < first:
+                problems.append(ScheduleProblem(line, f"区间“{token}”的结束日期早于开始日期"))
+                continue
+            if (last - first).days > 60:
+                problems.append(
+                    ScheduleProblem(line, f"区间“{token}”超过 60 天，请检查日期是否写错")
+                )
+                continue
+            days.extend(first + timedelta(days=i) for i in range((last - first).days + 1))
+        else:
+            d = _parse_date(token)
+            if d is None:
+                problems.append(
+                    ScheduleProblem(line, f"无法识别的日期“{token}”，请写作 YYYY-MM-DD")
+                )
+            else:
+                days.append(d)
+    return days
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse a schedule file (format in docs/holiday-schedule-format.md).
+
+    ::
+
+        # 国务院办公厅关于2027年部分节假日安排的通知
+        年份 2027
+        元旦 2027-01-01
+        春节 2027-02-05~2027-02-11 调休上班 2027-02-14,2027-02-20
+
+    Raises :class:`ScheduleError` listing every problem with its line number.
+    """
+    problems: list[ScheduleProblem] = []
+    year: int | None = None
+    year_line = 0
+    holidays: dict[date, tuple[str, int]] = {}
+    makeup: dict[date, tuple[str, int]] = {}
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip().lstrip("\ufeff")
+        if not line:
+            continue
+        # The name runs to the first space (full-width too) or colon.
+        head = _HEAD_RE.match(line)
+        name, rest = (head[1], head[2].strip()) if head else (line, "")
+        if name in _YEAR_WORDS:
+            if year is not None:
+                problems.append(
+                    ScheduleProblem(number, f"重复的年份行（第 {year_line} 行已写年份）")
+                )
+                continue
+            if not re.fullmatch(r"\d{4}", rest):
+                problems.append(ScheduleProblem(number, f"年份“{rest}”应为四位数字，例如 2027"))
+                continue
+            year, year_line = int(rest), number
+            continue
+        if _parse_date(name) is not None or not name:
+            problems.append(
+                ScheduleProblem(number, "每行应以节日名称开头，例如“春节 2027-02-05~2027-02-11”")
+            )
+            continue
+        if not rest:
+            problems.append(ScheduleProblem(number, f"“{name}”后面缺少放假日期"))
+            continue
+        holiday_text, makeup_text = rest, ""
+        for word in _MAKEUP_WORDS:
+            if word in rest:
+                holiday_text, _, makeup_text = rest.partition(word)
+                if not makeup_text.strip():
+                    problems.append(ScheduleProblem(number, f"“{word}”后面缺少日期"))
+                break
+        for d in _parse_days(holiday_text, number, problems):
+            if d in holidays and holidays[d][1] != number:
+                problems.append(
+                    ScheduleProblem(
+                        number, f"{d.isoformat()} 已在第 {holidays[d][1]} 行列为假日，重复"
+                    )
+                )
+            holidays[d] = (name, number)
+        for d in _parse_days(makeup_text, number, problems):
+            if d.weekday() < 5:
+                problems.append(
+                    ScheduleProblem(
+                        number,
+                        f"调休上班日 {d.isoformat()} 是{WEEKDAY_NAMES[d.weekday()]}，"
+                        "本来就是工作日，请检查日期",
+                    )
+                )
+            makeup[d] = (name, number)
+
+    for d in sorted(set(holidays) & set(makeup)):
+        problems.append(
+            ScheduleProblem(makeup[d][1], f"{d.isoformat()} 既列为假日又列为调休上班日")
+        )
+    if not holidays and not problems:
+        problems.append(ScheduleProblem(0, "文件中没有任何放假安排"))
+    if year is None and holidays:
+        # Without a year line, the year is the one most holidays fall in.
+        years = [d.year for d in holidays]
+        year = max(set(years), key=years.count)
+    if year is not None:
+        for d, (_, number) in sorted({**holidays, **makeup}.items()):
+            if (
+                not date(year, 1, 1) - timedelta(days=_SPILL_DAYS)
+                <= d
+                <= date(year, 12, 31) + timedelta(days=_SPILL_DAYS)
+            ):
+                problems.append(
+                    ScheduleProblem(number, f"日期 {d.isoformat()} 不属于 {year} 年的放假安排")
+                )
+    if problems or year is None:
+        raise ScheduleError(sorted(problems, key=lambda p: p.line))
+    names = {d: n for d, (n, _) in holidays.items()} | {d: n for d, (n, _) in makeup.items()}
+    return Schedule(
+        year=year,
+        holidays=frozenset(holidays),
+        makeup_workdays=frozenset(makeup),
+        names=names,
+        source_text=text,
+    )
+
+
+def format_schedule(schedule: Schedule) -> str:
+    """Write a schedule back in the file format (one line per holiday name)."""
+    by_name: dict[str, tuple[list[date], list[date]]] = {}
+    for d in sorted(schedule.holidays | schedule.makeup_workdays):
+        off, work = by_name.setdefault(schedule.names.get(d, "假日"), ([], []))
+        (work if d in schedule.makeup_workdays else off).append(d)
+    lines = [f"年份 {schedule.year}"]
+    for name, (off, work) in by_name.items():
+        parts = [name, _format_days(off)] if off else [name]
+        if work:
+            parts += ["调休上班", ",".join(d.isoformat() for d in work)]
+        lines.append(" ".join(parts))
+    return "\n".join(lines) + "\n"
+
+
+def _format_days(days: list[date]) -> str:
+    runs: list[tuple[date, date]] = []
+    for d in days:
+        if runs and d - runs[-1][1] == timedelta(days=1):
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return ",".join(
+        a.isoformat() if a == b else f"{a.isoformat()}~{b.isoformat()}" for a, b in runs
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Built-in and provisional sources
+# --------------------------------------------------------------------------- #
+
+
+@functools.cache
+def builtin_years() -> range:
+    """The years chinese_calendar knows, probed through its public API."""
+    known = [y for y in range(2000, 2101) if _builtin_knows(y)]
+    return range(known[0], known[-1] + 1) if known else range(0)
+
+
+def _builtin_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _builtin_day(d: date) -> tuple[bool, str]:
+    working = bool(chinese_calendar.is_workday(d))
+    _, english = chinese_calendar.get_holiday_detail(d)
+    name = _builtin_name(english) if english else ""
+    if working:
+        return True, f"调休上班（{name}）" if d.weekday() >= 5 and name else "工作日"
+    return False, name or _weekend_name(d)
+
+
+def _builtin_name(english: str) -> str:
+    try:
+        return str(chinese_calendar.Holiday(english).chinese)
+    except ValueError:
+        return english
+
+
+def _weekend_name(d: date) -> str:
+    return "周六" if d.weekday() == 5 else "周日"
+
+
+@functools.cache
+def statutory_holidays(year: int) -> Mapping[date, str]:
+    """The statutory holidays of a year without the State Council's shifts.
+
+    全国年节及纪念日放假办法 (revised 2024): 元旦 1 day, 春节 4 days (除夕 to
+    正月初三), 清明 1, 劳动节 2 (5/1-5/2), 端午 1, 中秋 1, 国庆 3 (10/1-10/3).
+    The lunar dates come from the ``holidays`` package, which also applies the
+    older rules for past years.
+    """
+    from holidays import country_holidays
+
+    try:
+        table = country_holidays("CN", years=year, observed=False, language="zh_CN")
+        return {d: str(name) for d, name in sorted(table.items())}
+    except Exception:  # pragma: no cover - beyond the lunar tables of the library
+        log.exception("无法计算 %s 年的法定节假日（农历换算失败），只按周末和公历节日估算", year)
+        fixed = {
+            date(year, 1, 1): "元旦",
+            date(year, 5, 1): "劳动节",
+            date(year, 5, 2): "劳动节",
+            date(year, 10, 1): "国庆节",
+            date(year, 10, 2): "国庆节",
+            date(year, 10, 3): "国庆节",
+        }
+        return fixed
+
+
+# --------------------------------------------------------------------------- #
+# The calendar
+# --------------------------------------------------------------------------- #
+
+
+class WorkCalendar:
+    """Which days are working days: loaded schedules, built-in data, else provisional."""
+
+    def __init__(self, schedules: Iterable[Schedule] = (), *, builtin: bool = True) -> None:
+        self._builtin = builtin
+        self._schedules: dict[int, Schedule] = {}
+        # A loaded schedule's explicit days, which may spill into a neighbouring year.
+        self._explicit: dict[date, tuple[bool, str]] = {}
+        for schedule in sorted(schedules, key=lambda s: s.year):
+            self._add(schedule)
+
+    def _add(self, schedule: Schedule) -> None:
+        self._schedules[schedule.year] = schedule
+        for d in schedule.holidays:
+            self._explicit[d] = (False, schedule.names.get(d, "假日"))
+        for d in schedule.makeup_workdays:
+            self._explicit[d] = (True, f"调休上班（{schedule.names.get(d, '假日')}）")
+
+    def with_schedule(self, schedule: Schedule) -> WorkCalendar:
+        """A new calendar with ``schedule`` added (replacing the same year)."""
+        kept = [s for y, s in self._schedules.items() if y != schedule.year]
+        return WorkCalendar([*kept, schedule], builtin=self._builtin)
+
+    @property
+    def schedules(self) -> Mapping[int, Schedule]:
+        return dict(self._schedules)
+
+    def is_known(self, year: int) -> bool:
+        """True when an official schedule (loaded or built in) covers ``year``."""
+        return year in self._schedules or (self._builtin and year in builtin_years())
+
+    def day_info(self, d: date) -> DayInfo:
+        if d in self._explicit:
+            working, reason = self._explicit[d]
+            return DayInfo(d, working, reason, provisional=False)
+        if d.year in self._schedules:
+            working = d.weekday() < 5
+            return DayInfo(d, working, "工作日" if working else _weekend_name(d), False)
+        if self._builtin and d.year in builtin_years():
+            working, reason = _builtin_day(d)
+            return DayInfo(d, working, reason, provisional=False)
+        holiday = statutory_holidays(d.year).get(d)
+        if holiday:
+            return DayInfo(d, False, f"{holiday}（法定节假日，未发布调休安排）", provisional=True)
+        working = d.weekday() < 5
+        return DayInfo(d, working, "工作日" if working else _weekend_name(d), provisional=True)
+
+    def is_working_day(self, d: date) -> bool:
+        return self.day_info(d).working
+
+
+@functools.cache
+def _builtin_calendar() -> WorkCalendar:
+    return WorkCalendar()
+
+
+def default_calendar() -> WorkCalendar:
+    """The built-in schedules only (no store); shared, since it is immutable."""
+    return _builtin_calendar()
+
+
+# --------------------------------------------------------------------------- #
+# Arithmetic
+# --------------------------------------------------------------------------- #
+
+# No period in an approval law runs anywhere near this long; a bound keeps a
+# typo (say 2000000) from spinning through centuries of days.
+MAX_WORKING_DAYS = 3660
+
+
+def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) -> WorkdayResult:
+    """The N-th working day after ``start`` (the start day is not counted).
+
+    ``n == 0`` is an instant item: due on ``start`` itself. Raises ValueError for
+    a negative or absurdly large ``n``.
+    """
+    if n < 0:
+        raise ValueError(f"工作日数不能为负数：{n}")
+    if n > MAX_WORKING_DAYS:
+        raise ValueError(f"工作日数 {n} 过大（最多 {MAX_WORKING_DAYS}）")
+    cal = calendar or default_calendar()
+    counted: list[date] = []
+    provisional = False
+    d = start
+    while len(counted) < n:
+        d += timedelta(days=1)
+        info = cal.day_info(d)
+        provisional = provisional or info.provisional
+        if info.working:
+            counted.append(d)
+    return WorkdayResult(date=d, provisional=provisional, counted=tuple(counted))
+
+
+def working_days_between(a: date, b: date, calendar: WorkCalendar | None = None) -> int:
+    """Working days after ``a`` up to and including ``b``; negative when b < a.
+
+    So ``working_days_between(d, add_working_days(d, n).date) == n``, and the
+    working days left until a due date, seen from today, is
+    ``working_days_between(today, due)`` (0 = due today, < 0 = overdue).
+    """
+    cal = calendar or default_calendar()
+    if b < a:
+        return -working_days_between(b, a, cal)
+    return sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + timedelta(days=i)))
+
+
+def days_provisional(a: date, b: date, calendar: WorkCalendar | None = None) -> bool:
+    """True when any day in [a, b] lies in a year with no schedule."""
+    cal = calendar or default_calendar()
+    lo, hi = min(a, b), max(a, b)
+    return any(not cal.is_known(y) for y in range(lo.year, hi.year + 1))
+
+
+def explain(
+    start: date, result: WorkdayResult, calendar: WorkCalendar | None = None
+) -> list[DayInfo]:
+    """Every day from the day after ``start`` to the result, with why it counted or not."""
+    cal = calendar or default_calendar()
+    return [
+        cal.day_info(start + timedelta(days=i)) for i in range(1, (result.date - start).days + 1)
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# The central store
+# --------------------------------------------------------------------------- #
+
+
+def load_schedule(session: Session, text: str, actor: Staff, *, window_code: str) -> Schedule:
+    """Validate a schedule text and store it, replacing the same year.
+
+    Holiday schedules are reference data authored centrally, so a corrected
+    notice may replace a year; the replacement is written to the audit log in
+    the caller's transaction. Raises :class:`ScheduleError` before touching the
+    store when the text is wrong.
+    """
+    from hallapp import audit
+    from hallapp.models import HolidaySchedule
+
+    schedule = parse_schedule(text)
+    row = session.get(HolidaySchedule, schedule.year)
+    replaced = row is not None
+    if row is None:
+        row = HolidaySchedule(year=schedule.year, source_text=text, loaded_by=actor.staff_no)
+        session.add(row)
+    else:
+        row.source_text = text
+        row.loaded_by = actor.staff_no
+        from hallapp.models import utcnow
+
+        row.loaded_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "holiday_schedule.replace" if replaced else "holiday_schedule.load",
+        target=str(schedule.year),
+        detail={
+            "year": schedule.year,
+            "holidays": len(schedule.holidays),
+            "makeup_workdays": sorted(d.isoformat() for d in schedule.makeup_workdays),
+        },
+        window_code=window_code,
+    )
+    session.flush()
+    log.info(
+        "已载入 %s 年放假安排（%s 个假日，%s 个调休上班日），操作人 %s%s",
+        schedule.year,
+        len(schedule.holidays),
+        len(schedule.makeup_workdays),
+        actor.staff_no,
+        "，替换了原有安排" if replaced else "",
+    )
+    return schedule
+
+
+def calendar_from_store(session: Session) -> WorkCalendar:
+    """The built-in schedules plus every schedule stored centrally.
+
+    A stored text that no longer parses (it was valid when loaded, so this
+    means a damaged row) is logged and skipped: that year falls back to the
+    built-in data or to provisional dates rather than stopping the window.
+    """
+    from sqlalchemy import select
+
+    from hallapp.models import HolidaySchedule
+
+    schedules: list[Schedule] = []
+    for row in session.scalars(select(HolidaySchedule).order_by(HolidaySchedule.year)):
+        try:
+            schedule = parse_schedule(row.source_text)
+        except ScheduleError as exc:
+            log.error("中心库中 %s 年的放假安排无法解析，已忽略：%s", row.year, exc)
+            continue
+        if schedule.year != row.year:
+            log.error("中心库中 %s 年的放假安排写的是 %s 年，已忽略", row.year, schedule.year)
+            continue
+        schedules.append(schedule)
+    return WorkCalendar(schedules)
