@@ -14,16 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hallapp.documents import DocumentType
 from hallapp.models import NumberCounter
-
-# Short characters in document numbers, as in 连政服受字〔2026〕A03-0001号.
-DOC_PREFIXES: dict[str, str] = {
-    "acceptance": "受",
-    "conditional": "容",
-    "one-time": "补",
-    "rejection": "不受",
-    "referral": "告",
-}
 
 
 def reserve(engine: Engine, scope: str) -> int:
@@ -55,8 +47,8 @@ def case_number(engine: Engine, hall_code: str, window_code: str, on: date) -> s
 
 
 def document_number(
-    engine: Engine, hall_code: str, window_code: str, doc_type: str, year: int
+    engine: Engine, hall_code: str, window_code: str, doc_type: DocumentType, year: int
 ) -> str:
-    prefix = DOC_PREFIXES[doc_type]
-    seq = reserve(engine, f"doc:{doc_type}:{window_code}:{year}")
-    return f"{hall_code}{prefix}字〔{year}〕{window_code}-{seq:04d}号"
+    """E.g. LC受字〔2026〕A03-0001号: per type, window and year."""
+    seq = reserve(engine, f"doc:{doc_type.value}:{window_code}:{year}")
+    return f"{hall_code}{doc_type.number_prefix}字〔{year}〕{window_code}-{seq:04d}号"

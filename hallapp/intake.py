@@ -1,0 +1,1234 @@
+"""Intake at the window (收件, 受理, 容缺, 补正, 不予受理, 告知, 办结): the use cases.
+
+Given an item, an applicant and the materials checklist, only the lawful
+outcomes are offered (:func:`lawful_outcomes`), and each decision is recorded
+as case events plus a numbered document whose full content is archived for
+reprints. Every use case is one transaction on the window's store and returns
+plain views, never ORM objects, so the UI can use them on any thread.
+
+Pure Python: no Qt.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from hallapp import documents as docs
+from hallapp import numbering
+from hallapp.config import Config
+from hallapp.deadlines import (
+    CaseDeadlines,
+    DeadlineInputs,
+    DeadlineState,
+    Extension,
+    ExtensionRefused,
+    compute_deadlines,
+    grant_extension,
+)
+from hallapp.models import (
+    Applicant,
+    ApplicantKind,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    Department,
+    DepartmentContact,
+    DocumentPrint,
+    Evaluation,
+    IssuedDocument,
+    ItemKind,
+    MaterialForm,
+    ServiceItem,
+    Staff,
+    utcnow,
+)
+from hallapp.store import Store
+from hallapp.validation import (
+    mask_id_number,
+    validate_id_number,
+    validate_landline,
+    validate_mobile,
+    validate_uscc,
+)
+from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store
+
+log = logging.getLogger(__name__)
+
+#: Dates at the window are the hall's local dates.
+HALL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class IntakeError(Exception):
+    """The requested step is not lawful or the input is wrong; the message is for the clerk."""
+
+
+# ----------------------------------------------------------------- the checklist
+
+
+class MaterialStatus(enum.StrEnum):
+    PRESENT = "present"
+    MISSING = "missing"
+    NON_CONFORMING = "non_conforming"
+
+    @property
+    def label(self) -> str:
+        return {"present": "已收", "missing": "缺少", "non_conforming": "不符合要求"}[self.value]
+
+
+@dataclass(frozen=True)
+class MaterialCheck:
+    """The clerk's finding for one required material."""
+
+    requirement_id: str
+    status: MaterialStatus
+    note: str = ""
+    #: On a later 补正 notice only: why this demand is new, namely caused by
+    #: the materials the applicant has just brought. Without it a new demand
+    #: breaks the one-time rule.
+    new_demand_reason: str = ""
+
+
+@dataclass(frozen=True)
+class MaterialView:
+    id: str
+    seq: int
+    name: str
+    form: str  # Chinese label
+    copies: int
+    required: bool
+    deferrable: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    code: str
+    name: str
+    department_code: str
+    department_name: str
+    instant: bool
+    legal_days: int
+    promised_days: int
+    scope: str
+    procedure: str
+    conditions: str
+    fees: str
+    legal_basis: str
+    materials: tuple[MaterialView, ...]
+
+
+class Outcome(enum.StrEnum):
+    ACCEPT = "accept"
+    CONDITIONAL = "conditional"
+    ONE_TIME = "one_time"
+    REJECT = "reject"
+    REFER = "refer"
+    INSTANT = "instant"
+
+    @property
+    def label(self) -> str:
+        return _OUTCOME_LABELS[self]
+
+
+_OUTCOME_LABELS = {
+    Outcome.ACCEPT: "受理",
+    Outcome.CONDITIONAL: "容缺受理",
+    Outcome.ONE_TIME: "一次性告知补正",
+    Outcome.REJECT: "不予受理",
+    Outcome.REFER: "非本部门职责告知",
+    Outcome.INSTANT: "即办办结",
+}
+
+
+def _shortfalls(
+    materials: Sequence[MaterialView], checks: Sequence[MaterialCheck]
+) -> tuple[list[MaterialView], list[MaterialView]]:
+    """(all required materials not in order, of which those that may be deferred)."""
+    by_id = {c.requirement_id: c for c in checks}
+    short: list[MaterialView] = []
+    for m in materials:
+        check = by_id.get(m.id)
+        ok = check is not None and check.status is MaterialStatus.PRESENT
+        if m.required and not ok:
+            short.append(m)
+    deferrable = [
+        m
+        for m in short
+        if m.deferrable
+        # A non-conforming main material cannot be deferred: 容缺 covers a
+        # secondary material that is missing, not a defective one.
+        and by_id.get(m.id, MaterialCheck(m.id, MaterialStatus.MISSING)).status
+        is MaterialStatus.MISSING
+    ]
+    return short, deferrable
+
+
+def lawful_outcomes(item: ItemView, checks: Sequence[MaterialCheck]) -> frozenset[Outcome]:
+    """The decisions the law allows for this checklist.
+
+    Refusal and referral are always open (eligibility and competence are the
+    clerk's judgement, and each needs its written reasons). Acceptance needs
+    every required material in order; 容缺 acceptance needs the only gaps to
+    be missing 容缺-allowed materials; otherwise the applicant is told, once,
+    everything that must be corrected.
+    """
+    known = {m.id for m in item.materials}
+    unknown = [c.requirement_id for c in checks if c.requirement_id not in known]
+    if unknown:
+        raise IntakeError("材料清单与事项不一致，请重新选择事项后再核对材料")
+    short, deferrable = _shortfalls(item.materials, checks)
+    outcomes = {Outcome.REJECT, Outcome.REFER}
+    if not short:
+        outcomes.add(Outcome.INSTANT if item.instant else Outcome.ACCEPT)
+    else:
+        outcomes.add(Outcome.ONE_TIME)
+        if len(deferrable) == len(short) and not item.instant:
+            outcomes.add(Outcome.CONDITIONAL)
+    return frozenset(outcomes)
+
+
+# ------------------------------------------------------------------- applicants
+
+
+@dataclass(frozen=True)
+class ApplicantInput:
+    kind: ApplicantKind
+    name: str
+    id_number: str = ""  # person
+    uscc: str = ""  # organisation
+    phone: str = ""
+    contact_name: str = ""  # 经办人
+
+
+def check_applicant(a: ApplicantInput) -> list[str]:
+    """Every problem with the applicant's data, in Chinese (empty when fine)."""
+    problems: list[str] = []
+    if not a.name.strip():
+        problems.append("请填写申请人姓名或单位名称")
+    if a.kind is ApplicantKind.PERSON:
+        result = validate_id_number(a.id_number.strip().upper())
+        if not result.valid:
+            problems.append(f"身份证号码有误：{result.reason}")
+    else:
+        result = validate_uscc(a.uscc.strip().upper())
+        if not result.valid:
+            problems.append(f"统一社会信用代码有误：{result.reason}")
+    if a.phone.strip():
+        # An applicant is called back on a mobile or a landline, never on a
+        # short service number such as 12345.
+        phone = a.phone.strip()
+        mobile = validate_mobile(phone)
+        if not mobile and not validate_landline(phone):
+            landline_like = phone.startswith("0")
+            reason = validate_landline(phone).reason if landline_like else mobile.reason
+            problems.append(f"联系电话有误：{reason}")
+    else:
+        problems.append("请填写联系电话，以便通知办理结果")
+    return problems
+
+
+# ------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class Accept:
+    checks: tuple[MaterialCheck, ...]
+
+
+@dataclass(frozen=True)
+class ConditionalAccept:
+    checks: tuple[MaterialCheck, ...]
+    supplement_days: int | None = None  # working days; the configured default if None
+    commitment: str = ""  # the written commitment; the standard text if empty
+
+
+@dataclass(frozen=True)
+class OneTimeNotice:
+    checks: tuple[MaterialCheck, ...]
+    correction_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Reject:
+    reasons: tuple[str, ...]
+    legal_basis: str
+
+
+@dataclass(frozen=True)
+class Refer:
+    department_code: str
+    contact_id: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CompleteInstantly:
+    checks: tuple[MaterialCheck, ...]
+
+
+Decision = Accept | ConditionalAccept | OneTimeNotice | Reject | Refer | CompleteInstantly
+
+
+# ------------------------------------------------------------------------ views
+
+
+class CaseStatus(enum.StrEnum):
+    RECEIVED = "received"
+    AWAITING_CORRECTION = "awaiting_correction"
+    ACCEPTED = "accepted"
+    CONDITIONALLY_ACCEPTED = "conditionally_accepted"
+    COMPLETED = "completed"
+    HANDED_OVER = "handed_over"
+    REJECTED = "rejected"
+    REFERRED = "referred"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    @property
+    def closed(self) -> bool:
+        return self in (CaseStatus.HANDED_OVER, CaseStatus.REJECTED, CaseStatus.REFERRED)
+
+    @property
+    def in_progress(self) -> bool:
+        return self in (CaseStatus.ACCEPTED, CaseStatus.CONDITIONALLY_ACCEPTED)
+
+
+_STATUS_LABELS = {
+    CaseStatus.RECEIVED: "已收件",
+    CaseStatus.AWAITING_CORRECTION: "待补正",
+    CaseStatus.ACCEPTED: "已受理",
+    CaseStatus.CONDITIONALLY_ACCEPTED: "容缺受理",
+    CaseStatus.COMPLETED: "已办结",
+    CaseStatus.HANDED_OVER: "已出件",
+    CaseStatus.REJECTED: "不予受理",
+    CaseStatus.REFERRED: "已告知转办",
+}
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: str
+    doc_type: str
+    doc_no: str
+    title: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as the console shows it; status and deadlines are derived from events."""
+
+    id: str
+    case_no: str
+    item_code: str
+    item_name: str
+    applicant_name: str
+    applicant_id_masked: str
+    window_code: str
+    first_responder_name: str
+    received_at: datetime
+    status: CaseStatus
+    accepted_on: date | None
+    deadlines: CaseDeadlines | None  # None before acceptance
+    owed_materials: tuple[str, ...]  # 容缺 materials still owed
+    evaluation_level: int | None
+    evaluation_state: str  # "", "open", "evaluated", "expired", "cancelled"
+    documents: tuple[DocumentView, ...]
+    one_time_violations: int
+    extensions: tuple[str, ...] = field(default=())
+
+    @property
+    def promised_date(self) -> date | None:
+        d = self.deadlines
+        return d.promised.date if d and d.promised else None
+
+    @property
+    def legal_date(self) -> date | None:
+        d = self.deadlines
+        return d.legal.date if d and d.legal else None
+
+    @property
+    def supplement_date(self) -> date | None:
+        d = self.deadlines
+        return d.supplement.date if d and d.supplement and self.owed_materials else None
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.deadlines and self.deadlines.provisional)
+
+    @property
+    def deadline_state(self) -> DeadlineState | None:
+        return self.deadlines.state if self.deadlines else None
+
+    @property
+    def working_days_left(self) -> int | None:
+        return self.deadlines.working_days_left if self.deadlines else None
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    case: CaseView
+    notice: docs.Notice | None
+    document_id: str | None
+    #: Materials a later 补正 notice demanded that the first did not (one-time rule).
+    violations: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------- service
+
+
+def _local_date(at: datetime) -> date:
+    return at.astimezone(HALL_TZ).date()
+
+
+def _item_view(item: ServiceItem) -> ItemView:
+    return ItemView(
+        code=item.code,
+        name=item.name,
+        department_code=item.department_code,
+        department_name=item.department.name,
+        instant=ItemKind(item.kind) is ItemKind.INSTANT,
+        legal_days=item.legal_days,
+        promised_days=item.promised_days,
+        scope=item.scope,
+        procedure=item.procedure,
+        conditions=item.conditions,
+        fees=item.fees,
+        legal_basis=item.legal_basis,
+        materials=tuple(
+            MaterialView(
+                id=m.id,
+                seq=m.seq,
+                name=m.name,
+                form=MaterialForm(m.form).label,
+                copies=m.copies,
+                required=m.required,
+                deferrable=m.deferrable,
+                note=m.note,
+            )
+            for m in item.materials
+        ),
+    )
+
+
+def _checks_data(checks: Iterable[MaterialCheck]) -> list[dict[str, str]]:
+    return [
+        {
+            "requirement_id": c.requirement_id,
+            "status": c.status.value,
+            "note": c.note,
+            "new_demand_reason": c.new_demand_reason,
+        }
+        for c in checks
+    ]
+
+
+class Intake:
+    """The intake use cases of one window."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        calendar: WorkCalendar | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.window_code = config.window_code
+        self._calendar = calendar
+        self.clock = clock
+
+    # -- helpers
+
+    def calendar(self, session: Session) -> WorkCalendar:
+        # Loaded schedules live in the store; read them per use case so a
+        # schedule loaded by a supervisor takes effect without a restart.
+        return self._calendar or calendar_from_store(session)
+
+    def today(self) -> date:
+        return _local_date(self.clock())
+
+    def _staff(self, session: Session, staff_id: str) -> Staff:
+        staff = session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            raise IntakeError("当前登录的工作人员无效，请重新登录")
+        return staff
+
+    def _case(self, session: Session, case_id: str) -> Case:
+        case = session.get(
+            Case,
+            case_id,
+            options=[selectinload(Case.events), selectinload(Case.documents)],
+        )
+        if case is None:
+            raise IntakeError("找不到该办件，请刷新办件列表")
+        return case
+
+    def _event(
+        self,
+        session: Session,
+        case: Case,
+        kind: CaseEventKind,
+        staff: Staff | None,
+        data: dict[str, Any] | None = None,
+    ) -> CaseEvent:
+        seq = len(case.events)
+        ev = CaseEvent(
+            case_id=case.id,
+            seq=seq,
+            kind=kind,
+            staff_id=staff.id if staff else None,
+            data=data or {},
+            origin_window=self.window_code,
+            created_at=self.clock(),
+        )
+        session.add(ev)
+        case.events.append(ev)
+        return ev
+
+    # -- reading
+
+    def item(self, code: str) -> ItemView:
+        with self.store.session() as s:
+            item = s.get(ServiceItem, code, options=[selectinload(ServiceItem.materials)])
+            if item is None or not item.active:
+                raise IntakeError(f"事项 {code} 不存在或已停用，请重新选择")
+            return _item_view(item)
+
+    def referral_directory(self) -> list[tuple[str, str, list[tuple[str, str, str, str]]]]:
+        """(department code, name, [(contact id, name, title, phone)]) for referrals."""
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(Department)
+                .options(selectinload(Department.contacts))
+                .order_by(Department.code)
+            ).all()
+            return [
+                (d.code, d.name, [(c.id, c.name, c.title, c.phone) for c in d.contacts])
+                for d in rows
+            ]
+
+    def case_view(self, case_id: str) -> CaseView:
+        with self.store.session() as s:
+            return self._view(s, self._case(s, case_id))
+
+    def window_cases(self, *, include_closed: bool = False, limit: int = 500) -> list[CaseView]:
+        with self.store.session() as s:
+            cases = s.scalars(
+                select(Case)
+                .where(Case.window_code == self.window_code)
+                .options(
+                    selectinload(Case.events),
+                    selectinload(Case.documents),
+                    selectinload(Case.item),
+                    selectinload(Case.applicant),
+                    selectinload(Case.first_responder),
+                )
+                .order_by(Case.created_at.desc())
+                .limit(limit)
+            ).all()
+            views = [self._view(s, c) for c in cases]
+        return [v for v in views if include_closed or not v.status.closed]
+
+    def _deadline_inputs(self, case: Case) -> DeadlineInputs | None:
+        """The deadline facts of a case, read from its events (None before acceptance)."""
+        accepted: dict[str, Any] | None = None
+        extensions: list[Extension] = []
+        supplement_received: date | None = None
+        completed: date | None = None
+        for ev in case.events:
+            kind = CaseEventKind(ev.kind)
+            if kind in (CaseEventKind.ACCEPTED, CaseEventKind.CONDITIONALLY_ACCEPTED):
+                accepted = ev.data
+            elif kind is CaseEventKind.EXTENDED:
+                extensions.append(
+                    Extension(
+                        requested_on=_local_date(ev.created_at),
+                        extra_days=int(ev.data["days"]),
+                        reason=str(ev.data["reason"]),
+                        approver=str(ev.data["approver"]),
+                    )
+                )
+            elif kind is CaseEventKind.DEFERRED_MATERIALS_RECEIVED:
+                supplement_received = _local_date(ev.created_at)
+            elif kind is CaseEventKind.COMPLETED:
+                completed = _local_date(ev.created_at)
+        if accepted is None:
+            return None
+        return DeadlineInputs(
+            accepted_on=date.fromisoformat(accepted["accepted_on"]),
+            # The limits in force when the case was accepted, not today's catalog.
+            promised_days=int(accepted["promised_days"]),
+            legal_days=int(accepted["legal_days"]),
+            extensions=tuple(extensions),
+            supplement_days=accepted.get("supplement_days"),
+            supplement_received_on=supplement_received,
+            completed_on=completed,
+        )
+
+    def _view(self, session: Session, case: Case) -> CaseView:
+        status = CaseStatus.RECEIVED
+        owed: tuple[str, ...] = ()
+        evaluation_state = ""
+        violations = 0
+        extensions: list[str] = []
+        for ev in case.events:
+            kind = CaseEventKind(ev.kind)
+            d = ev.data
+            if kind is CaseEventKind.SUPPLEMENT_REQUESTED:
+                status = CaseStatus.AWAITING_CORRECTION
+            elif kind is CaseEventKind.SUPPLEMENT_RECEIVED:
+                status = CaseStatus.RECEIVED
+            elif kind is CaseEventKind.ACCEPTED:
+                status = CaseStatus.ACCEPTED
+            elif kind is CaseEventKind.CONDITIONALLY_ACCEPTED:
+                status = CaseStatus.CONDITIONALLY_ACCEPTED
+                owed = tuple(d.get("owed", ()))
+            elif kind is CaseEventKind.DEFERRED_MATERIALS_RECEIVED:
+                owed = ()
+                status = CaseStatus.ACCEPTED
+            elif kind is CaseEventKind.EXTENDED:
+                extensions.append(
+                    f"延期{d['days']}个工作日：{d['reason']}（批准：{d['approver']}）"
+                )
+            elif kind is CaseEventKind.REJECTED:
+                status = CaseStatus.REJECTED
+            elif kind is CaseEventKind.REFERRED:
+                status = CaseStatus.REFERRED
+            elif kind is CaseEventKind.COMPLETED:
+                status = CaseStatus.COMPLETED
+            elif kind is CaseEventKind.HANDED_OVER:
+                status = CaseStatus.HANDED_OVER
+            elif kind is CaseEventKind.EVALUATION_OPENED:
+                evaluation_state = "open"
+            elif kind is CaseEventKind.EVALUATED:
+                evaluation_state = "evaluated"
+            elif kind is CaseEventKind.EVALUATION_EXPIRED:
+                evaluation_state = "expired"
+            elif kind is CaseEventKind.EVALUATION_CANCELLED:
+                evaluation_state = "cancelled"
+            elif kind is CaseEventKind.ONE_TIME_VIOLATION:
+                violations += 1
+        level = session.scalar(select(Evaluation.level).where(Evaluation.case_id == case.id))
+        if level is not None:
+            evaluation_state = "evaluated"
+        inputs = self._deadline_inputs(case)
+        deadlines = (
+            compute_deadlines(
+                inputs,
+                self.today(),
+                self.calendar(session),
+                due_soon_days=int(self.config.get("intake.due_soon_days")),
+            )
+            if inputs is not None
+            else None
+        )
+        applicant = case.applicant
+        ident = (
+            mask_id_number(applicant.id_number or "")
+            if ApplicantKind(applicant.kind) is ApplicantKind.PERSON
+            else applicant.uscc or ""
+        )
+        return CaseView(
+            id=case.id,
+            case_no=case.case_no,
+            item_code=case.item_code,
+            item_name=case.item.name,
+            applicant_name=applicant.name,
+            applicant_id_masked=ident,
+            window_code=case.window_code,
+            first_responder_name=case.first_responder.name,
+            received_at=case.created_at,
+            status=status,
+            accepted_on=inputs.accepted_on if inputs else None,
+            deadlines=deadlines,
+            owed_materials=owed,
+            evaluation_level=level,
+            evaluation_state=evaluation_state,
+            documents=tuple(
+                DocumentView(
+                    id=doc.id,
+                    doc_type=doc.doc_type,
+                    doc_no=doc.doc_no,
+                    title=docs.DocumentType(doc.doc_type).heading,
+                    issued_at=doc.created_at,
+                )
+                for doc in case.documents
+            ),
+            one_time_violations=violations,
+            extensions=tuple(extensions),
+        )
+
+    # -- receiving
+
+    def open_case(self, clerk_id: str, item_code: str, applicant: ApplicantInput) -> CaseView:
+        """收件: register the applicant and the matter; the clerk is its first responder."""
+        problems = check_applicant(applicant)
+        if problems:
+            raise IntakeError("；".join(problems))
+        # Reserve the number first, in its own transaction: a crash later
+        # leaves a gap, never a reused number.
+        case_no = numbering.case_number(
+            self.store.engine, self.config.hall_code, self.window_code, self.today()
+        )
+        with self.store.session() as s:
+            clerk = self._staff(s, clerk_id)
+            item = s.get(ServiceItem, item_code)
+            if item is None or not item.active:
+                raise IntakeError(f"事项 {item_code} 不存在或已停用，请重新选择")
+            now = self.clock()
+            app = Applicant(
+                origin_window=self.window_code,
+                created_at=now,
+                kind=applicant.kind,
+                name=applicant.name.strip(),
+                id_number=applicant.id_number.strip().upper() or None,
+                uscc=applicant.uscc.strip().upper() or None,
+                phone=applicant.phone.strip(),
+                contact_name=applicant.contact_name.strip(),
+            )
+            s.add(app)
+            s.flush()
+            case = Case(
+                origin_window=self.window_code,
+                created_at=now,
+                case_no=case_no,
+                item_code=item.code,
+                applicant_id=app.id,
+                window_code=self.window_code,
+                department_code=item.department_code,
+                first_responder_id=clerk.id,
+                events=[],
+                documents=[],
+            )
+            s.add(case)
+            s.flush()
+            self._event(s, case, CaseEventKind.RECEIVED, clerk, {"item_code": item.code})
+            s.flush()
+            log.info("case %s opened at %s by %s", case_no, self.window_code, clerk.staff_no)
+            return self._view(s, case)
+
+    # -- deciding
+
+    def decide(self, case_id: str, clerk_id: str, decision: Decision) -> DecisionResult:
+        """Record a decision and issue its numbered document (one transaction)."""
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            status = self._view(s, case).status
+            if status not in (CaseStatus.RECEIVED, CaseStatus.AWAITING_CORRECTION):
+                raise IntakeError(f"该办件当前状态为“{status.label}”，不能再作受理决定")
+            if status is CaseStatus.AWAITING_CORRECTION and not isinstance(
+                decision, Reject | Refer
+            ):
+                raise IntakeError("申请人尚未补正材料：请先登记补正材料，再作决定")
+        # The document number is reserved outside the decision's transaction
+        # (see numbering); the decision itself is then one transaction.
+        doc_type = _doc_type_for(decision)
+        doc_no = (
+            numbering.document_number(
+                self.store.engine,
+                self.config.hall_code,
+                self.window_code,
+                doc_type,
+                self.today().year,
+            )
+            if doc_type
+            else None
+        )
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            item = _item_view(case.item)
+            result = self._decide(
+                s, case=case, clerk=clerk, item=item, decision=decision, doc_no=doc_no
+            )
+            s.flush()
+            return result
+
+    def _decide(
+        self,
+        s: Session,
+        *,
+        case: Case,
+        clerk: Staff,
+        item: ItemView,
+        decision: Decision,
+        doc_no: str | None,
+    ) -> DecisionResult:
+        today = self.today()
+        cal = self.calendar(s)
+        violations: tuple[str, ...] = ()
+        if isinstance(decision, Accept | ConditionalAccept | OneTimeNotice | CompleteInstantly):
+            allowed = lawful_outcomes(item, decision.checks)
+            wanted = {
+                Accept: Outcome.ACCEPT,
+                ConditionalAccept: Outcome.CONDITIONAL,
+                OneTimeNotice: Outcome.ONE_TIME,
+                CompleteInstantly: Outcome.INSTANT,
+            }[type(decision)]
+            if wanted not in allowed:
+                raise IntakeError(_why_not(wanted, item, decision.checks))
+        by_id = {m.id: m for m in item.materials}
+        notice_kw: dict[str, Any] = {}
+        event_data: dict[str, Any] = {}
+
+        if isinstance(decision, Accept | ConditionalAccept):
+            promised = add_working_days(today, item.promised_days, cal)
+            legal = add_working_days(today, item.legal_days, cal)
+            received = [
+                _line(by_id[c.requirement_id], "已收")
+                for c in decision.checks
+                if c.status is MaterialStatus.PRESENT
+            ]
+            event_data = {
+                "accepted_on": today.isoformat(),
+                "promised_days": item.promised_days,
+                "legal_days": item.legal_days,
+                "promised_date": promised.date.isoformat(),
+                "legal_date": legal.date.isoformat(),
+                "provisional": promised.provisional or legal.provisional,
+                "checks": _checks_data(decision.checks),
+            }
+            notice_kw = {
+                "legal_days": item.legal_days,
+                "promised_days": item.promised_days,
+                "promised_date": promised.date,
+                "promised_provisional": promised.provisional,
+                "legal_date": legal.date,
+                "legal_provisional": legal.provisional,
+                "materials_received": tuple(received),
+            }
+            kind = CaseEventKind.ACCEPTED
+            if isinstance(decision, ConditionalAccept):
+                kind = CaseEventKind.CONDITIONALLY_ACCEPTED
+                days = decision.supplement_days or int(self.config.get("intake.supplement_days"))
+                if days <= 0:
+                    raise IntakeError("容缺材料补齐期限应为正整数（工作日）")
+                supplement = add_working_days(today, days, cal)
+                _, deferrable = _shortfalls(item.materials, decision.checks)
+                owed = [_line(m, "容缺") for m in deferrable]
+                commitment = decision.commitment.strip() or docs.default_commitment(
+                    case.applicant.name, supplement.date
+                )
+                event_data |= {
+                    "supplement_days": days,
+                    "supplement_date": supplement.date.isoformat(),
+                    "owed": [m.name for m in deferrable],
+                    "commitment": commitment,
+                }
+                notice_kw |= {
+                    "materials_owed": tuple(owed),
+                    "supplement_date": supplement.date,
+                    "supplement_provisional": supplement.provisional,
+                    "commitment": commitment,
+                }
+            self._event(s, case, kind, clerk, event_data)
+
+        elif isinstance(decision, OneTimeNotice):
+            days = decision.correction_days or int(self.config.get("intake.correction_days"))
+            if days <= 0:
+                raise IntakeError("补正期限应为正整数（工作日）")
+            deadline = add_working_days(today, days, cal)
+            short, _ = _shortfalls(item.materials, decision.checks)
+            checks_by_id = {c.requirement_id: c for c in decision.checks}
+            missing = []
+            for m in short:
+                check = checks_by_id.get(m.id)
+                status_label = (
+                    MaterialStatus.NON_CONFORMING.label
+                    if check and check.status is MaterialStatus.NON_CONFORMING
+                    else MaterialStatus.MISSING.label
+                )
+                missing.append(_line(m, status_label, check.note if check else ""))
+            violations = self._one_time_violations(case, decision.checks, short)
+            event_data = {
+                "checks": _checks_data(decision.checks),
+                "demanded": [m.id for m in short],
+                "correction_days": days,
+                "correction_deadline": deadline.date.isoformat(),
+            }
+            self._event(s, case, CaseEventKind.SUPPLEMENT_REQUESTED, clerk, event_data)
+            if violations:
+                self._event(
+                    s,
+                    case,
+                    CaseEventKind.ONE_TIME_VIOLATION,
+                    clerk,
+                    {"new_demands": list(violations)},
+                )
+                log.warning(
+                    "one-time rule broken on case %s by %s: %s",
+                    case.case_no,
+                    clerk.staff_no,
+                    violations,
+                )
+            notice_kw = {
+                "missing_materials": tuple(missing),
+                "correction_days": days,
+                "correction_deadline": deadline.date,
+            }
+
+        elif isinstance(decision, Reject):
+            reasons = tuple(r.strip() for r in decision.reasons if r.strip())
+            if not reasons:
+                raise IntakeError("不予受理必须写明理由")
+            basis = decision.legal_basis.strip() or item.legal_basis
+            if not basis:
+                raise IntakeError("不予受理必须写明法律依据")
+            self._event(
+                s,
+                case,
+                CaseEventKind.REJECTED,
+                clerk,
+                {"reasons": list(reasons), "legal_basis": basis},
+            )
+            notice_kw = {
+                "reasons": reasons,
+                "legal_basis": basis,
+                "remedies": docs.default_remedies(
+                    str(self.config.get("hall.review_body")), str(self.config.get("hall.court"))
+                ),
+            }
+
+        elif isinstance(decision, Refer):
+            dept = s.get(Department, decision.department_code)
+            if dept is None:
+                raise IntakeError("请选择有权办理该事项的部门")
+            if dept.code == case.department_code:
+                raise IntakeError("转办部门不能是本事项的实施部门，请重新选择")
+            contact = s.get(DepartmentContact, decision.contact_id) if decision.contact_id else None
+            if contact is not None and contact.department_code != dept.code:
+                raise IntakeError("联系人不属于所选部门，请重新选择")
+            target = docs.ReferralTarget(
+                department=dept.name,
+                person=f"{contact.name}（{contact.title}）"
+                if contact and contact.title
+                else (contact.name if contact else ""),
+                phone=contact.phone if contact else dept.phone,
+                address=dept.address,
+            )
+            if not target.phone:
+                raise IntakeError(f"{dept.name} 没有联系电话，请先在部门通讯录中补充")
+            self._event(
+                s,
+                case,
+                CaseEventKind.REFERRED,
+                clerk,
+                {
+                    "department_code": dept.code,
+                    "contact_id": contact.id if contact else None,
+                    "note": decision.note,
+                },
+            )
+            notice_kw = {"referral": target, "remarks": decision.note}
+
+        elif isinstance(decision, CompleteInstantly):
+            self._event(
+                s,
+                case,
+                CaseEventKind.ACCEPTED,
+                clerk,
+                {
+                    "accepted_on": today.isoformat(),
+                    "promised_days": 0,
+                    "legal_days": item.legal_days,
+                    "promised_date": today.isoformat(),
+                    "legal_date": today.isoformat(),
+                    "provisional": False,
+                    "instant": True,
+                    "checks": _checks_data(decision.checks),
+                },
+            )
+            self._event(s, case, CaseEventKind.COMPLETED, clerk, {"instant": True})
+
+        notice: docs.Notice | None = None
+        document_id: str | None = None
+        doc_type = _doc_type_for(decision)
+        if doc_type and doc_no:
+            notice = self._notice(
+                case, clerk=clerk, item=item, doc_type=doc_type, doc_no=doc_no, extra=notice_kw
+            )
+            doc = IssuedDocument(
+                origin_window=self.window_code,
+                created_at=self.clock(),
+                case_id=case.id,
+                doc_type=doc_type.value,
+                doc_no=doc_no,
+                staff_id=clerk.id,
+                content=notice.to_dict(),
+            )
+            s.add(doc)
+            case.documents.append(doc)
+            s.flush()
+            document_id = doc.id
+        log.info(
+            "case %s: %s by %s%s",
+            case.case_no,
+            type(decision).__name__,
+            clerk.staff_no,
+            f", document {doc_no}" if doc_no else "",
+        )
+        return DecisionResult(self._view(s, case), notice, document_id, violations)
+
+    def _one_time_violations(
+        self, case: Case, checks: Sequence[MaterialCheck], short: Sequence[MaterialView]
+    ) -> tuple[str, ...]:
+        """New demands in a later 补正 notice that the first notice did not make."""
+        earlier = [ev for ev in case.events if ev.kind == CaseEventKind.SUPPLEMENT_REQUESTED]
+        if not earlier:
+            return ()
+        demanded_before: set[str] = set()
+        for ev in earlier:
+            demanded_before.update(ev.data.get("demanded", ()))
+        reasons = {c.requirement_id: c.new_demand_reason.strip() for c in checks}
+        return tuple(m.name for m in short if m.id not in demanded_before and not reasons.get(m.id))
+
+    def _notice(
+        self,
+        case: Case,
+        *,
+        clerk: Staff,
+        item: ItemView,
+        doc_type: docs.DocumentType,
+        doc_no: str,
+        extra: dict[str, Any],
+    ) -> docs.Notice:
+        applicant = case.applicant
+        person = ApplicantKind(applicant.kind) is ApplicantKind.PERSON
+        qr = (
+            docs.qr_url_for(str(self.config.get("printing.qr_url_template")), case.case_no)
+            if doc_type.has_qr
+            else None
+        )
+        return docs.Notice(
+            doc_type=doc_type,
+            doc_no=doc_no,
+            hall_name=self.config.hall_name,
+            department_name=item.department_name,
+            case_no=case.case_no,
+            applicant=docs.ApplicantRef(
+                name=applicant.name,
+                kind=docs.ApplicantKind(applicant.kind),
+                id_masked=mask_id_number(applicant.id_number or "")
+                if person
+                else (applicant.uscc or ""),
+                phone=applicant.phone,
+                agent_name=applicant.contact_name,
+            ),
+            item_code=item.code,
+            item_name=item.name,
+            received_at=case.created_at,
+            issued_on=self.today(),
+            first_responder=docs.PersonRef(
+                name=case.first_responder.name,
+                title=case.first_responder.title,
+                staff_no=case.first_responder.staff_no,
+                phone=case.first_responder.phone,
+            ),
+            complaint_hotline=self.config.complaint_hotline,
+            window_code=self.window_code,
+            qr_url=qr,
+            **extra,
+        )
+
+    # -- after the decision
+
+    def record_correction(
+        self, case_id: str, clerk_id: str, checks: Sequence[MaterialCheck]
+    ) -> CaseView:
+        """补正材料收到: counting will restart from the decision taken on them."""
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            if self._view(s, case).status is not CaseStatus.AWAITING_CORRECTION:
+                raise IntakeError("该办件没有待补正的材料")
+            self._event(
+                s,
+                case,
+                CaseEventKind.SUPPLEMENT_RECEIVED,
+                clerk,
+                {"checks": _checks_data(checks)},
+            )
+            s.flush()
+            return self._view(s, case)
+
+    def record_deferred_materials(self, case_id: str, clerk_id: str) -> CaseView:
+        """容缺材料补齐."""
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            view = self._view(s, case)
+            if view.status is not CaseStatus.CONDITIONALLY_ACCEPTED:
+                raise IntakeError("该办件不是容缺受理，或容缺材料已补齐")
+            self._event(
+                s,
+                case,
+                CaseEventKind.DEFERRED_MATERIALS_RECEIVED,
+                clerk,
+                {"materials": list(view.owed_materials)},
+            )
+            s.flush()
+            return self._view(s, case)
+
+    def complete(self, case_id: str, clerk_id: str) -> CaseView:
+        """办结."""
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            view = self._view(s, case)
+            if view.status is CaseStatus.CONDITIONALLY_ACCEPTED:
+                raise IntakeError(
+                    "容缺材料尚未补齐（" + "、".join(view.owed_materials) + "），请先登记补齐"
+                )
+            if view.status is not CaseStatus.ACCEPTED:
+                raise IntakeError(f"该办件当前状态为“{view.status.label}”，不能办结")
+            self._event(s, case, CaseEventKind.COMPLETED, clerk)
+            s.flush()
+            return self._view(s, case)
+
+    def hand_over(self, case_id: str, clerk_id: str) -> CaseView:
+        """出件: the result is handed to the applicant."""
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            view = self._view(s, case)
+            if view.status is not CaseStatus.COMPLETED:
+                raise IntakeError(f"该办件当前状态为“{view.status.label}”，办结后才能出件")
+            self._event(s, case, CaseEventKind.HANDED_OVER, clerk)
+            s.flush()
+            return self._view(s, case)
+
+    def extend(
+        self, case_id: str, clerk_id: str, days: int, reason: str, approver: str
+    ) -> CaseView:
+        """延期: before the deadline, signed off, never past the legal limit."""
+        if days <= 0:
+            raise IntakeError("延期天数应为正整数（工作日）")
+        if not reason.strip():
+            raise IntakeError("延期必须写明理由")
+        if not approver.strip():
+            raise IntakeError("延期必须经负责人批准，请填写批准人")
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            view = self._view(s, case)
+            inputs = self._deadline_inputs(case)
+            if not view.status.in_progress or inputs is None:
+                raise IntakeError("只有已受理、未办结的办件可以延期")
+            cal = self.calendar(s)
+            try:
+                updated = grant_extension(
+                    inputs,
+                    requested_on=self.today(),
+                    extra_days=days,
+                    reason=reason.strip(),
+                    approver=approver.strip(),
+                    calendar=cal,
+                )
+            except ExtensionRefused as exc:
+                raise IntakeError(str(exc)) from exc
+            new = compute_deadlines(updated, self.today(), cal).promised
+            assert new is not None
+            self._event(
+                s,
+                case,
+                CaseEventKind.EXTENDED,
+                clerk,
+                {
+                    "days": days,
+                    "reason": reason.strip(),
+                    "approver": approver.strip(),
+                    "promised_date": new.date.isoformat(),
+                    "provisional": new.provisional,
+                },
+            )
+            s.flush()
+            return self._view(s, case)
+
+    # -- documents
+
+    def document(self, document_id: str) -> docs.Notice:
+        with self.store.session() as s:
+            doc = s.get(IssuedDocument, document_id)
+            if doc is None:
+                raise IntakeError("找不到该文书")
+            return docs.Notice.from_dict(doc.content)
+
+    def reprint(self, document_id: str, clerk_id: str) -> docs.Notice:
+        """补打: the archived content, exactly, marked as a reprint with its time."""
+        with self.store.session() as s:
+            doc = s.get(IssuedDocument, document_id)
+            if doc is None:
+                raise IntakeError("找不到该文书，无法补打")
+            self._staff(s, clerk_id)
+            return docs.Notice.from_dict(doc.content).as_reprint(self.clock())
+
+    def record_print(
+        self, document_id: str, clerk_id: str, *, printer: str, size: str, reprint: bool
+    ) -> None:
+        with self.store.session() as s:
+            s.add(
+                DocumentPrint(
+                    origin_window=self.window_code,
+                    created_at=self.clock(),
+                    document_id=document_id,
+                    staff_id=clerk_id,
+                    printer=printer,
+                    size=size,
+                    reprint=reprint,
+                )
+            )
+
+
+def _line(m: MaterialView, status: str, note: str = "") -> docs.MaterialLine:
+    return docs.MaterialLine(
+        name=m.name, form=m.form, copies=m.copies, status=status, note=note or m.note
+    )
+
+
+def _doc_type_for(decision: Decision) -> docs.DocumentType | None:
+    if isinstance(decision, Accept):
+        return docs.DocumentType.ACCEPTANCE
+    if isinstance(decision, ConditionalAccept):
+        return docs.DocumentType.CONDITIONAL
+    if isinstance(decision, OneTimeNotice):
+        return docs.DocumentType.ONE_TIME
+    if isinstance(decision, Reject):
+        return docs.DocumentType.REJECTION
+    if isinstance(decision, Refer):
+        return docs.DocumentType.REFERRAL
+    return None  # instant completion hands over the result, not a notice
+
+
+def _why_not(wanted: Outcome, item: ItemView, checks: Sequence[MaterialCheck]) -> str:
+    short, deferrable = _shortfalls(item.materials, checks)
+    names = "、".join(m.name for m in short)
+    if wanted in (Outcome.ACCEPT, Outcome.INSTANT):
+        if wanted is Outcome.INSTANT and not item.instant:
+            return "该事项不是即办件，请按受理办理"
+        if wanted is Outcome.ACCEPT and item.instant:
+            return "该事项是即办件，请直接办结"
+        return f"材料不齐全或不符合要求（{names}），不能受理：请一次性告知补正，或在允许时容缺受理"
+    if wanted is Outcome.CONDITIONAL:
+        if item.instant:
+            return "即办件不适用容缺受理"
+        if not short:
+            return "材料已齐全，请直接受理"
+        hard = [m.name for m in short if m not in deferrable]
+        return f"以下材料不允许容缺：{'、'.join(hard)}，请一次性告知补正"
+    if wanted is Outcome.ONE_TIME:
+        return "材料已齐全，无需补正，请直接受理"
+    return "该决定不适用于当前材料情况"
