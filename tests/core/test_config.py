@@ -1,0 +1,73 @@
+"""The config file: one TOML; a broken one names the key and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from hallapp.config import ConfigError, load_config
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "hallapp.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_full_config_is_read(tmp_path):
+    cfg = load_config(
+        write(
+            tmp_path,
+            """
+[hall]
+code = "LC"
+name = "连城县行政服务中心"
+[window]
+code = "B02"
+[store]
+central_url = "postgresql+psycopg://hall@10.0.0.5/hall"
+[evaluator]
+port = "/dev/ttyUSB0"
+protocol = "keycode"
+keymap = { "1" = 4, "2" = 3, "3" = 2, "4" = 5, "0" = 0 }
+[printing]
+a4_printer = "HP_LaserJet"
+slip_printer = "XP-80C"
+""",
+        )
+    )
+    assert cfg.window_code == "B02"
+    assert cfg.get("evaluator.protocol") == "keycode"
+    assert cfg.get("evaluator.keymap")["4"] == 5
+    assert cfg.get("printing.slip_printer") == "XP-80C"
+    assert cfg.get("evaluator.baudrate") == 9600  # default
+    assert cfg.local_db_path().name == "hallapp-B02.sqlite3"
+
+
+def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("HALLAPP_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert load_config().window_code == "A03"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[window]\ncode = 3\n", "window.code"),
+        ("[window]\ncode = \"A-03!\"\n", "window.code"),
+        ("[evaluator]\nprotocol = \"bluetooth\"\n", "framed、keycode"),
+        ("[evaluator]\nbaudrate = \"fast\"\n", "evaluator.baudrate"),
+        ("[evaluator]\nkeymap = { \"1\" = 9 }\n", "evaluator.keymap"),
+        ("[printer]\nname = \"x\"\n", "[printer]"),
+        ("[printing]\npaper = \"a4\"\n", "printing.paper"),
+        ("[window\ncode = \"A03\"\n", "TOML"),
+    ],
+)
+def test_a_broken_config_names_the_key(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert expected in str(err.value)
+
+
+def test_an_explicit_missing_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="找不到配置文件"):
+        load_config(tmp_path / "nope.toml")
