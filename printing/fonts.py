@@ -1,0 +1,175 @@
+"""Chinese fonts for the documents: found on the system, embedded as TrueType subsets.
+
+A non-embedded CID font (``UnicodeCIDFont('STSong-Light')``) is never used: it
+prints as garbage on a machine or printer without the font. Without a usable
+TrueType font we stop with a message that says how to install one.
+
+Registering a TTC costs about 0.2 s, so it happens once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+log = logging.getLogger(__name__)
+
+#: The reportlab name every layout uses for body text and headings.
+FONT_NAME = "HallSans"
+
+# Characters every document prints; a font lacking any of them is no use.
+_PROBE = "受理通知书补正材料一次性告知不予决定〔〕（）：；，。号年月日印章"
+
+
+class FontError(RuntimeError):
+    """No usable Chinese TrueType font; the message says how to fix it (in Chinese)."""
+
+
+@dataclass(frozen=True)
+class FontSpec:
+    path: Path
+    subfont_index: int = 0
+
+
+def _windows_font_dir() -> Path:
+    return Path(os.environ.get("WINDIR", r"C:\Windows")) / "Fonts"
+
+
+def candidate_fonts() -> list[FontSpec]:
+    """Known good TrueType CJK fonts, best first, for this platform."""
+    if sys.platform == "win32":
+        d = _windows_font_dir()
+        return [FontSpec(d / n) for n in ("simhei.ttf", "msyh.ttc", "simsun.ttc", "simkai.ttf")]
+    if sys.platform == "darwin":
+        return [
+            FontSpec(Path("/System/Library/Fonts/Supplemental/Songti.ttc")),
+            FontSpec(Path("/Library/Fonts/Arial Unicode.ttf")),
+        ]
+    roots = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"))
+    names = (
+        "wqy/wqy-microhei.ttc",
+        "wqy/wqy-zenhei.ttc",
+        "arphic/uming.ttc",
+        "arphic/ukai.ttc",
+        "droid/DroidSansFallbackFull.ttf",
+    )
+    return [FontSpec(root / name) for root in roots for name in names]
+
+
+def _fontconfig_fonts() -> list[FontSpec]:
+    """Any other Chinese TrueType font fontconfig knows (CFF/OTF ones are skipped)."""
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return []
+    try:
+        out = subprocess.run(
+            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    paths = sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
+    return [FontSpec(Path(p)) for p in paths if p.lower().endswith((".ttf", ".ttc"))]
+
+
+def _load(spec: FontSpec) -> TTFont:
+    font = TTFont(FONT_NAME, str(spec.path), subfontIndex=spec.subfont_index)
+    missing = [c for c in _PROBE if ord(c) not in font.face.charToGlyph]
+    if missing:
+        raise TTFError(f"font lacks {''.join(missing)}")
+    return font
+
+
+_lock = threading.Lock()
+_registered: FontSpec | None = None
+
+
+def registered_font() -> FontSpec | None:
+    return _registered
+
+
+def register_fonts(font_path: str | None = None) -> FontSpec:
+    """Register the document font once per process and return which file it is.
+
+    ``font_path`` (config ``printing.font_path``) wins when given; a TTC path may
+    end in ``#N`` to pick its N-th face. Raises :class:`FontError` when nothing
+    usable is found. Thread-safe; later calls return the first result.
+    """
+    with _lock:
+        if _registered is not None:
+            return _registered
+        tried: list[str] = []
+        if font_path:
+            path, _, index = font_path.partition("#")
+            spec = FontSpec(Path(path).expanduser(), int(index) if index.isdigit() else 0)
+            try:
+                font = _load(spec)
+            except (OSError, TTFError, ValueError) as exc:
+                log.info("configured font %s unusable: %s", font_path, exc)
+                raise FontError(
+                    f"配置的字体文件 {font_path} 无法使用（{_why(exc)}）。"
+                    "请在配置 [printing] font_path 中指定一个 TrueType 中文字体（.ttf 或 .ttc），"
+                    "例如 /usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+                    " 或 C:\\Windows\\Fonts\\simhei.ttf"
+                ) from exc
+            return _finish(font, spec)
+        for spec in [*candidate_fonts(), *_fontconfig_fonts()]:
+            if not spec.path.is_file():
+                continue
+            try:
+                font = _load(spec)
+            except (OSError, TTFError, ValueError) as exc:
+                # Noto CJK (CFF outlines) lands here: reportlab refuses it.
+                tried.append(f"{spec.path}: {exc}")
+                log.info("font %s skipped: %s", spec.path, exc)
+                continue
+            return _finish(font, spec)
+        log.info("no usable CJK TrueType font; tried: %s", tried or "nothing found")
+        raise FontError(_no_font_message())
+
+
+def _finish(font: TTFont, spec: FontSpec) -> FontSpec:
+    global _registered
+    pdfmetrics.registerFont(font)
+    # Bold/italic markup in paragraphs maps back to the same face: CJK fonts
+    # here have no bold, headings are drawn heavier by the layout instead.
+    pdfmetrics.registerFontFamily(
+        FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME, boldItalic=FONT_NAME
+    )
+    _registered = spec
+    log.info("document font: %s (face %d)", spec.path, spec.subfont_index)
+    return spec
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在"
+    text = str(exc)
+    if "postscript outlines" in text.lower() or "cff" in text.lower():
+        return "该字体为 OpenType/CFF 格式，不支持嵌入，请改用 TrueType 字体"
+    if "lacks" in text:
+        return "字体缺少常用汉字"
+    return text
+
+
+def _no_font_message() -> str:
+    if sys.platform == "win32":
+        fix = (
+            f"请确认 {_windows_font_dir()} 中有 黑体 simhei.ttf、微软雅黑 msyh.ttc"
+            " 或 宋体 simsun.ttc，"
+            "或在配置 [printing] font_path 中指定一个 TrueType 中文字体文件"
+        )
+    else:
+        fix = (
+            "请安装文泉驿字体：sudo apt-get install fonts-wqy-microhei，"
+            "或在配置 [printing] font_path 中指定一个 TrueType 中文字体文件（.ttf/.ttc）"
+        )
+    return f"找不到可嵌入的中文 TrueType 字体，无法生成文书。{fix}。"
