@@ -197,7 +197,9 @@ _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE_RE = re.compile(
     r"^(0(?:10|2\d|[3-9]\d{2}))([2-9]\d{6,7})(?:(?:转|#|,|ext\.?)(\d{1,6}))?$"
 )
-_SERVICE_RE = re.compile(r"^(?:400|800)\d{7}$|^1(?:[12]\d|[02]\d{3})$|^9[56]\d{3,4}$")
+# 400/800 numbers, the emergency numbers, 1XXXX public service lines (12345
+# 政务服务便民热线, 12315, 10086…) and 95XXX/96XXX lines.
+_SERVICE_RE = re.compile(r"^(?:400|800)\d{7}$|^1(?:10|19|20|22)$|^1[02]\d{3}$|^9[56]\d{3,4}$")
 
 
 def _strip_country(v: str) -> str:

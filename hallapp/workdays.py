@@ -317,7 +317,9 @@ def _builtin_knows(year: int) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=16384)
 def _builtin_day(d: date) -> tuple[bool, str]:
+    # Cached: chinese_calendar scans its whole table to check the year on every call.
     working = bool(chinese_calendar.is_workday(d))
     _, english = chinese_calendar.get_holiday_detail(d)
     name = _builtin_name(english) if english else ""
@@ -350,10 +352,9 @@ def statutory_holidays(year: int) -> Mapping[date, str]:
 
     try:
         table = country_holidays("CN", years=year, observed=False, language="zh_CN")
-        return {d: str(name) for d, name in sorted(table.items())}
     except Exception:  # pragma: no cover - beyond the lunar tables of the library
         log.exception("无法计算 %s 年的法定节假日（农历换算失败），只按周末和公历节日估算", year)
-        fixed = {
+        return {
             date(year, 1, 1): "元旦",
             date(year, 5, 1): "劳动节",
             date(year, 5, 2): "劳动节",
@@ -361,7 +362,14 @@ def statutory_holidays(year: int) -> Mapping[date, str]:
             date(year, 10, 2): "国庆节",
             date(year, 10, 3): "国庆节",
         }
-        return fixed
+    statutory: dict[date, str] = {}
+    for d, joined in sorted(table.items()):
+        # The library also knows some years' shifted days off ("休息日（由 … 调休）");
+        # those belong to a notice, so a provisional estimate leaves them out.
+        names = [n for n in str(joined).split("; ") if "调休" not in n]
+        if names:
+            statutory[d] = "、".join(names)
+    return statutory
 
 
 # --------------------------------------------------------------------------- #
