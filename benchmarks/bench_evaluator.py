@@ -1,0 +1,172 @@
+"""Evaluator latency over real pseudo-terminals, into a real SQLite file.
+
+Each cycle: open the evaluation of a fresh case (committed) → the driver sends
+PROMPT → the simulator, acting as the device, receives it and writes a KEY
+frame → the driver parses it → the desk records and commits the evaluation →
+ACK to the device. The latency measured is from the moment the simulator's
+write of the key frame returned (its last byte is in the pty) to the moment the
+commit returned (SQLite WAL, synchronous=FULL, as hallapp.store sets it).
+
+Afterwards the database is checked: one evaluation per case, with the level
+pressed; lost or duplicated evaluations are counted.
+
+    .venv/bin/python benchmarks/bench_evaluator.py [--cycles 10000] [--protocol framed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from hallapp.devices import framed
+from hallapp.devices.bridge import EvaluatorBridge
+from hallapp.devices.driver import DriverState, EvaluatorDriver
+from hallapp.devices.simulator import Simulator
+from sqlalchemy import func, insert, select
+
+from hallapp.evaluation import EvaluationDesk, Recorded
+from hallapp.models import Applicant, Case, Department, Evaluation, ServiceItem, Staff, new_id
+from hallapp.store import Store, sqlite_url
+
+WINDOW = "A03"
+
+
+def make_cases(store: Store, n: int) -> tuple[list[str], str]:
+    with store.session() as s:
+        s.add(Department(code="ZJJ", name="连城县住房和城乡建设局"))
+        s.flush()
+        clerk = Staff(staff_no="1001", name="张丽华", department_code="ZJJ", password_hash="-")
+        s.add(clerk)
+        s.add(
+            ServiceItem(
+                code="ZJ-001",
+                name="建筑工程施工许可证核发",
+                department_code="ZJJ",
+                legal_days=20,
+                promised_days=8,
+            )
+        )
+        s.flush()
+        applicant = Applicant(origin_window=WINDOW, kind="person", name="李明")
+        s.add(applicant)
+        s.flush()
+        ids = [new_id() for _ in range(n)]
+        s.execute(
+            insert(Case),
+            [
+                {
+                    "id": cid,
+                    "origin_window": WINDOW,
+                    "case_no": f"LC{WINDOW}20261122{i:06d}",
+                    "item_code": "ZJ-001",
+                    "applicant_id": applicant.id,
+                    "window_code": WINDOW,
+                    "department_code": "ZJJ",
+                    "first_responder_id": clerk.id,
+                }
+                for i, cid in enumerate(ids)
+            ],
+        )
+        return ids, clerk.id
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cycles", type=int, default=10_000)
+    ap.add_argument("--protocol", choices=("framed", "keycode"), default="framed")
+    ap.add_argument("--seed", type=int, default=20261122)
+    args = ap.parse_args()
+
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="hallapp-bench-") as tmp:
+        store = Store.open(sqlite_url(Path(tmp) / "window.sqlite3"))
+        t0 = time.perf_counter()
+        case_ids, _clerk = make_cases(store, args.cycles)
+        print(f"{args.cycles} cases created in {time.perf_counter() - t0:.1f} s")
+
+        sim = Simulator(args.protocol, retransmit=False)
+        port = sim.start_pty(link=Path(tmp) / "evaluator")
+        driver = EvaluatorDriver(port, protocol=args.protocol)
+        # Good levels only: a 差评 waits for reasons from the screen, which is
+        # not the device path being measured.
+        desk = EvaluationDesk(store, WINDOW, timeout_s=30, auto_expire=False)
+        bridge = EvaluatorBridge(driver, desk)
+        recorded: dict[str, float] = {}
+        done = threading.Event()
+
+        def on_desk(event: object) -> None:
+            if isinstance(event, Recorded):
+                recorded[event.case_id] = event.committed_at
+                done.set()
+
+        desk.add_listener(on_desk)
+        driver.start()
+        if not driver.wait_for_state(DriverState.CONNECTED, 5):
+            print("driver did not connect", file=sys.stderr)
+            return 1
+
+        latencies: list[float] = []
+        expected: dict[str, int] = {}
+        timeouts = 0
+        start = time.perf_counter()
+        for case_id in case_ids:
+            level = rng.randint(3, 5)
+            expected[case_id] = level
+            done.clear()
+            since = len(sim.received)
+            desk.open(case_id)
+            if (
+                args.protocol == "framed"
+                and sim.wait_for_command(framed.Prompt, 2.0, since) is None
+            ):
+                print(f"no PROMPT for {case_id}", file=sys.stderr)
+            written = sim.press(level)
+            if not done.wait(2.0):
+                timeouts += 1
+                continue
+            latencies.append((recorded[case_id] - written) * 1000)
+            if args.protocol == "framed":
+                sim.wait_ack(timeout=2.0)
+        elapsed = time.perf_counter() - start
+        driver.stop()
+        bridge.detach()
+        sim.stop()
+
+        with store.session() as s:
+            rows = s.execute(select(Evaluation.case_id, Evaluation.level)).all()
+            distinct = s.scalar(select(func.count(func.distinct(Evaluation.case_id))))
+        stored = {cid: lv for cid, lv in rows}
+        lost = sum(1 for cid in case_ids if cid not in stored)
+        duplicated = len(rows) - int(distinct or 0)
+        wrong = sum(1 for cid, lv in stored.items() if expected.get(cid) != lv)
+        store.dispose()
+
+    latencies.sort()
+    print(f"protocol            {args.protocol}")
+    print(f"cycles              {args.cycles} in {elapsed:.1f} s ({args.cycles / elapsed:.0f}/s)")
+    print(f"latency median      {statistics.median(latencies):.3f} ms")
+    print(f"latency p90         {percentile(latencies, 90):.3f} ms")
+    print(f"latency p99         {percentile(latencies, 99):.3f} ms  (target <= 5 ms)")
+    print(f"latency max         {latencies[-1]:.3f} ms")
+    print(f"lost evaluations    {lost}  (target 0)")
+    print(f"duplicated          {duplicated}  (target 0)")
+    print(f"wrong level         {wrong}")
+    print(f"cycles timed out    {timeouts}")
+    ok = lost == 0 and duplicated == 0 and wrong == 0 and percentile(latencies, 99) <= 5.0
+    print("result              " + ("PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""Connects an evaluator driver to a window's EvaluationDesk.
+
+- key press (driver thread) → ``desk.press`` (commits) → ACK frame to the
+  device, only after the commit returned: a device that got ACK OK holds an
+  evaluation that is on disk.
+- the desk opens an evaluation → PROMPT (case number, clerk's name, time);
+  the desk expires or cancels it → CANCEL. A 差评 → ACK NEED_REASONS, and the
+  citizen picks reasons on the screen (the UI calls ``desk.submit_reasons``).
+- the device's own time-out (level 0) → ``desk.device_timed_out``.
+
+The UI listens to the desk (outcomes) and to the driver (connection state)
+directly; this module adds no thread of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hallapp.devices import framed
+from hallapp.devices.driver import (
+    DeviceTimedOut,
+    DriverEvent,
+    EvaluatorDriver,
+    KeyPressed,
+)
+
+from hallapp.evaluation import (
+    AwaitingReasons,
+    Cancelled,
+    DeskEvent,
+    EvaluationDesk,
+    Expired,
+    Failed,
+    IgnoredDuplicate,
+    IgnoredNoOpen,
+    Opened,
+    PressOutcome,
+    Recorded,
+)
+
+log = logging.getLogger(__name__)
+
+_ACK_FOR: dict[type, framed.AckStatus] = {
+    Recorded: framed.AckStatus.OK,
+    AwaitingReasons: framed.AckStatus.NEED_REASONS,
+    IgnoredNoOpen: framed.AckStatus.IGNORED,
+    IgnoredDuplicate: framed.AckStatus.IGNORED,
+    Expired: framed.AckStatus.IGNORED,
+    Failed: framed.AckStatus.ERROR,
+}
+
+
+class EvaluatorBridge:
+    def __init__(self, driver: EvaluatorDriver, desk: EvaluationDesk) -> None:
+        self.driver = driver
+        self.desk = desk
+        self.last_outcome: PressOutcome | None = None
+        driver.add_listener(self._on_driver_event)
+        desk.add_listener(self._on_desk_event)
+
+    def detach(self) -> None:
+        self.driver.remove_listener(self._on_driver_event)
+        self.desk.remove_listener(self._on_desk_event)
+
+    # driver thread
+    def _on_driver_event(self, event: DriverEvent) -> None:
+        if isinstance(event, KeyPressed):
+            try:
+                outcome: PressOutcome = self.desk.press(event.level, device=self.driver.device_id)
+            except Exception as exc:  # the device must get an answer even on a bug
+                log.exception("处理评价按键失败")
+                outcome = Failed(event.level, f"评价处理失败（{exc.__class__.__name__}）")
+            self.last_outcome = outcome
+            self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
+        elif isinstance(event, DeviceTimedOut):
+            self.desk.device_timed_out()
+            self.driver.ack(event.seq, framed.AckStatus.OK)
+
+    # any thread that changed the desk (under the desk's lock)
+    def _on_desk_event(self, event: DeskEvent) -> None:
+        if isinstance(event, Opened):
+            ev = event.evaluation
+            self.driver.prompt(ev.case_no, ev.staff_name, ev.timeout_s)
+        elif isinstance(event, Expired | Cancelled):
+            self.driver.cancel()

@@ -1,0 +1,957 @@
+"""好差评: the evaluation rules, independent of any device.
+
+The rules (GLOSSARY.md, seed 000 §五):
+
+- An evaluation is *open* for a case at a window only after the clerk has
+  finished the matter there (:func:`open_evaluation`, called by intake/UI).
+  It stays open for ``timeout_s`` seconds.
+- A key press counts only while an evaluation is open at that window and in
+  time. A press with nothing open is logged and ignored, so nobody can rate
+  themselves between citizens.
+- One evaluation per case: a second press is ignored and logged; the unique
+  ``evaluations.case_id`` constraint backs it in the database.
+- No default good rating: when time runs out the case is recorded as not
+  evaluated (CaseEvent EVALUATION_EXPIRED), never as 满意.
+- 差评 (levels 1–2) needs at least one reason chosen by the citizen: the press
+  puts the evaluation in "awaiting reasons"; :meth:`EvaluationDesk.submit_reasons`
+  records it. If time runs out first, the case is not evaluated and the
+  pressed level is kept in the event's data for supervisors.
+- A recorded 差评 opens a follow-up (FollowUpStep OPENED, due in 5 working
+  days): verify, call back (回访), rectify (整改), close; the clerk may appeal
+  (申诉), and an upheld appeal excludes the evaluation from the tallies.
+- Each evaluation is committed (SQLite WAL, synchronous=FULL) before the call
+  that records it returns, so a caller acknowledges the device only after the
+  evaluation is durable.
+
+:class:`EvaluationDesk` holds the open evaluation of one window and is safe to
+call from several threads (the driver thread presses, the UI opens/cancels, a
+timer expires).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, exists, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, aliased
+
+from hallapp import audit
+from hallapp.models import (
+    Applicant,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    Evaluation,
+    FollowUpStep,
+    FollowUpStepKind,
+    Role,
+    Staff,
+    new_id,
+    utcnow,
+)
+from hallapp.store import Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL_WINDOW_EVALUATOR = "window_evaluator"
+FOLLOW_UP_WORKING_DAYS = 5
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_REASONS_TIMEOUT_S = 60
+MAX_REASON_CHARS = 200
+
+# The standard 差评 reasons shown on the citizen screen. "其他" may carry the
+# citizen's own words after a full-width colon: "其他：……".
+BAD_REVIEW_REASONS: tuple[str, ...] = (
+    "等候时间长",
+    "服务态度差",
+    "办事效率低",
+    "一次性告知不到位",
+    "要求提供不必要材料",
+    "政策解释不清",
+    "其他",
+)
+OTHER_REASON = "其他"
+
+
+class Level(enum.IntEnum):
+    VERY_DISSATISFIED = 1
+    DISSATISFIED = 2
+    BASICALLY_SATISFIED = 3
+    SATISFIED = 4
+    VERY_SATISFIED = 5
+
+    @property
+    def label(self) -> str:
+        return LEVEL_LABELS[self.value]
+
+    @property
+    def is_bad(self) -> bool:
+        """差评: needs reasons and opens a follow-up."""
+        return self.value <= 2
+
+
+LEVEL_LABELS: dict[int, str] = {
+    5: "非常满意",
+    4: "满意",
+    3: "基本满意",
+    2: "不满意",
+    1: "非常不满意",
+}
+
+
+# ---------------------------------------------------------------------- errors
+
+
+class EvaluationError(Exception):
+    """A rule of 好差评 refused the request; the message is in Chinese."""
+
+
+class ReasonRequired(EvaluationError):
+    pass
+
+
+class InvalidReason(EvaluationError):
+    pass
+
+
+class AlreadyEvaluated(EvaluationError):
+    pass
+
+
+class NoOpenEvaluation(EvaluationError):
+    pass
+
+
+class FollowUpError(EvaluationError):
+    pass
+
+
+def parse_level(value: int) -> Level:
+    try:
+        return Level(value)
+    except ValueError:
+        raise EvaluationError(f"评价等级应为 1–5，收到 {value!r}") from None
+
+
+def validate_reasons(level: int, reasons: Iterable[str]) -> list[str]:
+    """The cleaned reasons; a 差评 needs at least one, each from the standard list."""
+    cleaned: list[str] = []
+    for reason in reasons:
+        text = str(reason).strip()
+        if not text:
+            continue
+        if len(text) > MAX_REASON_CHARS:
+            raise InvalidReason(f"原因过长（最多 {MAX_REASON_CHARS} 字）")
+        if text not in BAD_REVIEW_REASONS and not text.startswith(OTHER_REASON + "："):
+            raise InvalidReason(
+                f"不是标准的差评原因：{text}（可选：{'、'.join(BAD_REVIEW_REASONS)}）"
+            )
+        if text not in cleaned:
+            cleaned.append(text)
+    if parse_level(level).is_bad and not cleaned:
+        raise ReasonRequired("差评（不满意、非常不满意）须至少选择一项原因")
+    return cleaned
+
+
+# ---------------------------------------------------------------- the records
+
+
+@dataclass(frozen=True)
+class OpenEvaluation:
+    """What is known about the case being evaluated, read once when it opens."""
+
+    case_id: str
+    case_no: str
+    item_code: str
+    department_code: str
+    window_code: str
+    staff_id: str
+    staff_name: str
+    applicant_kind: str
+    opened_at: datetime
+    deadline: datetime
+    timeout_s: int
+    event_id: str
+
+
+def _next_seq(session: Session, case_id: str) -> int:
+    current = session.scalar(
+        select(func.coalesce(func.max(CaseEvent.seq), 0)).where(CaseEvent.case_id == case_id)
+    )
+    return int(current or 0) + 1
+
+
+def _add_event(
+    session: Session,
+    case_id: str,
+    kind: CaseEventKind,
+    *,
+    window_code: str,
+    now: datetime,
+    staff_id: str | None,
+    data: dict[str, Any],
+) -> CaseEvent:
+    event = CaseEvent(
+        id=new_id(),
+        origin_window=window_code,
+        created_at=now,
+        case_id=case_id,
+        seq=_next_seq(session, case_id),
+        kind=kind,
+        staff_id=staff_id,
+        data=data,
+    )
+    session.add(event)
+    return event
+
+
+def open_evaluation(
+    session: Session,
+    case_id: str,
+    window_code: str,
+    timeout_s: int = DEFAULT_TIMEOUT_S,
+    *,
+    staff_id: str | None = None,
+    now: datetime | None = None,
+) -> OpenEvaluation:
+    """Open the evaluation of a finished matter (writes EVALUATION_OPENED).
+
+    ``staff_id`` is the clerk being evaluated (default: the case's first
+    responder). Raises AlreadyEvaluated when the case has its evaluation.
+    """
+    if timeout_s <= 0:
+        raise EvaluationError(f"评价等待时间应大于 0 秒，收到 {timeout_s}")
+    when = now or utcnow()
+    case = session.get(Case, case_id)
+    if case is None:
+        raise EvaluationError(f"办件 {case_id} 不存在")
+    if session.scalar(select(exists().where(Evaluation.case_id == case_id))):
+        raise AlreadyEvaluated(f"办件 {case.case_no} 已经评价过，一次办理只评价一次")
+    clerk_id = staff_id or case.first_responder_id
+    clerk = session.get(Staff, clerk_id)
+    if clerk is None:
+        raise EvaluationError(f"工作人员 {clerk_id} 不存在")
+    applicant = session.get(Applicant, case.applicant_id)
+    deadline = when + timedelta(seconds=timeout_s)
+    event = _add_event(
+        session,
+        case_id,
+        CaseEventKind.EVALUATION_OPENED,
+        window_code=window_code,
+        now=when,
+        staff_id=clerk.id,
+        data={"timeout_s": timeout_s, "deadline": deadline.isoformat()},
+    )
+    return OpenEvaluation(
+        case_id=case.id,
+        case_no=case.case_no,
+        item_code=case.item_code,
+        department_code=case.department_code,
+        window_code=window_code,
+        staff_id=clerk.id,
+        staff_name=clerk.name,
+        applicant_kind=str(applicant.kind) if applicant else "person",
+        opened_at=when,
+        deadline=deadline,
+        timeout_s=timeout_s,
+        event_id=event.id,
+    )
+
+
+def record_evaluation(
+    session: Session,
+    opened: OpenEvaluation,
+    level: int,
+    reasons: Sequence[str] = (),
+    *,
+    device: str = "",
+    channel: str = CHANNEL_WINDOW_EVALUATOR,
+    now: datetime | None = None,
+) -> tuple[Evaluation, FollowUpStep | None]:
+    """Add the evaluation, its EVALUATED event and (for a 差评) the follow-up.
+
+    In the caller's transaction: the caller's commit makes it durable. Raises
+    ReasonRequired/InvalidReason; the unique case constraint raises
+    IntegrityError at flush for a second evaluation of the same case.
+    """
+    lv = parse_level(level)
+    cleaned = validate_reasons(lv, reasons)
+    when = now or utcnow()
+    evaluation = Evaluation(
+        id=new_id(),
+        origin_window=opened.window_code,
+        created_at=when,
+        case_id=opened.case_id,
+        case_no=opened.case_no,
+        item_code=opened.item_code,
+        window_code=opened.window_code,
+        staff_id=opened.staff_id,
+        department_code=opened.department_code,
+        channel=channel,
+        device=device[:100],
+        level=int(lv),
+        reasons=cleaned,
+        applicant_kind=opened.applicant_kind,
+    )
+    session.add(evaluation)
+    _add_event(
+        session,
+        opened.case_id,
+        CaseEventKind.EVALUATED,
+        window_code=opened.window_code,
+        now=when,
+        staff_id=opened.staff_id,
+        data={"evaluation_id": evaluation.id, "level": int(lv), "reasons": cleaned},
+    )
+    step: FollowUpStep | None = None
+    if lv.is_bad:
+        step = FollowUpStep(
+            id=new_id(),
+            origin_window=opened.window_code,
+            created_at=when,
+            evaluation_id=evaluation.id,
+            kind=FollowUpStepKind.OPENED,
+            staff_id=None,
+            note=f"差评（{lv.label}）：{'、'.join(cleaned)}",
+            due_on=follow_up_due(session, _local_date(when)),
+        )
+        session.add(step)
+    # Flush here so a duplicate fails inside the caller's try, not at commit.
+    session.flush()
+    return evaluation, step
+
+
+def expire_evaluation(
+    session: Session,
+    opened: OpenEvaluation,
+    *,
+    pressed_level: int | None = None,
+    why: str = "timeout",
+    now: datetime | None = None,
+) -> CaseEvent:
+    """Not evaluated (未评价), never a default rating; keeps a pressed 差评 level."""
+    data: dict[str, Any] = {"why": why, "opened_event_id": opened.event_id}
+    if pressed_level is not None:
+        data["pressed_level"] = pressed_level
+    return _add_event(
+        session,
+        opened.case_id,
+        CaseEventKind.EVALUATION_EXPIRED,
+        window_code=opened.window_code,
+        now=now or utcnow(),
+        staff_id=opened.staff_id,
+        data=data,
+    )
+
+
+def cancel_evaluation(
+    session: Session,
+    opened: OpenEvaluation,
+    *,
+    staff_id: str | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> CaseEvent:
+    return _add_event(
+        session,
+        opened.case_id,
+        CaseEventKind.EVALUATION_CANCELLED,
+        window_code=opened.window_code,
+        now=now or utcnow(),
+        staff_id=staff_id,
+        data={"reason": reason, "opened_event_id": opened.event_id},
+    )
+
+
+_CLOSING_KINDS = (
+    CaseEventKind.EVALUATED,
+    CaseEventKind.EVALUATION_EXPIRED,
+    CaseEventKind.EVALUATION_CANCELLED,
+)
+
+
+def expire_unfinished(session: Session, window_code: str, *, now: datetime | None = None) -> int:
+    """After a crash or restart: evaluations left open at this window become 未评价.
+
+    Returns how many were closed. Safe to call at every start-up.
+    """
+    opened = aliased(CaseEvent)
+    later = aliased(CaseEvent)
+    closed_after = (
+        select(later.id)
+        .where(
+            later.case_id == opened.case_id,
+            later.kind.in_([k.value for k in _CLOSING_KINDS]),
+            (later.created_at > opened.created_at)
+            | ((later.created_at == opened.created_at) & (later.seq > opened.seq)),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(opened.id, opened.case_id, opened.staff_id).where(
+            opened.kind == CaseEventKind.EVALUATION_OPENED.value,
+            opened.origin_window == window_code,
+            ~closed_after,
+        )
+    ).all()
+    when = now or utcnow()
+    done: set[str] = set()
+    for event_id, case_id, staff_id in rows:
+        if case_id in done:
+            continue
+        done.add(case_id)
+        _add_event(
+            session,
+            case_id,
+            CaseEventKind.EVALUATION_EXPIRED,
+            window_code=window_code,
+            now=when,
+            staff_id=staff_id,
+            data={"why": "restart", "opened_event_id": event_id},
+        )
+    if done:
+        log.warning("窗口 %s 有 %d 个评价因程序重启未完成，记为未评价", window_code, len(done))
+    return len(done)
+
+
+# ------------------------------------------------------------------ follow-ups
+
+
+def _local_date(when: datetime) -> date:
+    # Working days are counted on the hall's calendar day (the machine's zone).
+    return when.astimezone().date()
+
+
+def follow_up_due(session: Session, on: date) -> date:
+    """5 working days after ``on`` on the hall's calendar (loaded schedules included)."""
+    from hallapp.workdays import add_working_days, calendar_from_store
+
+    return add_working_days(on, FOLLOW_UP_WORKING_DAYS, calendar_from_store(session)).date
+
+
+class AppealState(enum.StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    UPHELD = "upheld"  # excluded from tallies
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    evaluation_id: str
+    opened: bool
+    due_on: date | None
+    closed: bool
+    appeal: AppealState
+    steps: tuple[FollowUpStepKind, ...]
+
+    @property
+    def counts_in_tallies(self) -> bool:
+        return self.appeal != AppealState.UPHELD
+
+    def overdue(self, today: date) -> bool:
+        return self.opened and not self.closed and self.due_on is not None and today > self.due_on
+
+
+def follow_up_state(session: Session, evaluation_id: str) -> FollowUpState:
+    steps = list(
+        session.scalars(
+            select(FollowUpStep)
+            .where(FollowUpStep.evaluation_id == evaluation_id)
+            .order_by(FollowUpStep.created_at)
+        )
+    )
+    kinds = tuple(FollowUpStepKind(s.kind) for s in steps)
+    appeal = AppealState.NONE
+    for kind in kinds:
+        if kind == FollowUpStepKind.APPEALED:
+            appeal = AppealState.PENDING
+        elif kind == FollowUpStepKind.APPEAL_UPHELD:
+            appeal = AppealState.UPHELD
+        elif kind == FollowUpStepKind.APPEAL_REJECTED:
+            appeal = AppealState.REJECTED
+    due = next((s.due_on for s in steps if s.kind == FollowUpStepKind.OPENED), None)
+    return FollowUpState(
+        evaluation_id=evaluation_id,
+        opened=FollowUpStepKind.OPENED in kinds,
+        due_on=due,
+        closed=FollowUpStepKind.CLOSED in kinds,
+        appeal=appeal,
+        steps=kinds,
+    )
+
+
+_SUPERVISOR_STEPS = {
+    FollowUpStepKind.CLOSED,
+    FollowUpStepKind.APPEAL_UPHELD,
+    FollowUpStepKind.APPEAL_REJECTED,
+}
+_WORK_STEPS = {FollowUpStepKind.VERIFIED, FollowUpStepKind.CALLED_BACK, FollowUpStepKind.RECTIFIED}
+
+
+def add_follow_up_step(
+    session: Session,
+    evaluation_id: str,
+    kind: FollowUpStepKind,
+    *,
+    staff_id: str,
+    note: str,
+    window_code: str,
+    now: datetime | None = None,
+) -> FollowUpStep:
+    """One step of a 差评's follow-up, checked against the steps before it.
+
+    verify / call back / rectify: while open. close: by a supervisor, once.
+    appeal (申诉): once, by the clerk evaluated, while no appeal is pending or
+    upheld. review (upheld / rejected): by a supervisor, of a pending appeal.
+    Supervisor steps are also written to the audit log.
+    """
+    kind = FollowUpStepKind(kind)
+    if kind == FollowUpStepKind.OPENED:
+        raise FollowUpError("整改跟踪由差评自动开启，不能手动开启")
+    if not note.strip():
+        raise FollowUpError("请填写处理情况说明")
+    evaluation = session.get(Evaluation, evaluation_id)
+    if evaluation is None:
+        raise FollowUpError(f"评价 {evaluation_id} 不存在")
+    actor = session.get(Staff, staff_id)
+    if actor is None:
+        raise FollowUpError(f"工作人员 {staff_id} 不存在")
+    state = follow_up_state(session, evaluation_id)
+    if not state.opened:
+        raise FollowUpError("该评价不是差评，没有整改跟踪")
+    is_supervisor = Role(actor.role) in audit.audited_roles()
+    if kind in _SUPERVISOR_STEPS and not is_supervisor:
+        raise FollowUpError("只有监督管理人员可以办结整改或审核申诉")
+    if (kind in _WORK_STEPS or kind == FollowUpStepKind.CLOSED) and state.closed:
+        raise FollowUpError("整改跟踪已办结")
+    if kind == FollowUpStepKind.APPEALED:
+        if actor.id != evaluation.staff_id:
+            raise FollowUpError("只有被评价的工作人员本人可以申诉")
+        if state.appeal in (AppealState.PENDING, AppealState.UPHELD):
+            raise FollowUpError("该差评已有申诉在审核或已成立")
+    if kind in (FollowUpStepKind.APPEAL_UPHELD, FollowUpStepKind.APPEAL_REJECTED):
+        if state.appeal != AppealState.PENDING:
+            raise FollowUpError("没有待审核的申诉")
+        if actor.id == evaluation.staff_id:
+            raise FollowUpError("不能审核自己的申诉")
+    when = now or utcnow()
+    step = FollowUpStep(
+        id=new_id(),
+        origin_window=window_code,
+        created_at=when,
+        evaluation_id=evaluation_id,
+        kind=kind,
+        staff_id=actor.id,
+        note=note.strip(),
+    )
+    session.add(step)
+    if is_supervisor and kind in _SUPERVISOR_STEPS:
+        audit.record(
+            session,
+            actor,
+            f"follow_up.{kind.value}",
+            evaluation_id,
+            {"case_no": evaluation.case_no, "note": note.strip()},
+            window_code=window_code,
+        )
+    return step
+
+
+def excluded_evaluation_ids(session: Session) -> set[str]:
+    """Evaluations whose appeal was upheld: left out of every tally."""
+    return set(
+        session.scalars(
+            select(FollowUpStep.evaluation_id).where(
+                FollowUpStep.kind == FollowUpStepKind.APPEAL_UPHELD.value
+            )
+        )
+    )
+
+
+# -------------------------------------------------------------------- the desk
+
+
+class DeskPhase(enum.StrEnum):
+    IDLE = "idle"
+    OPEN = "open"
+    AWAITING_REASONS = "awaiting_reasons"
+
+
+@dataclass(frozen=True)
+class Opened:
+    evaluation: OpenEvaluation
+
+
+@dataclass(frozen=True)
+class Recorded:
+    evaluation_id: str
+    case_id: str
+    case_no: str
+    level: int
+    reasons: tuple[str, ...]
+    follow_up_due: date | None
+    committed_at: float  # time.perf_counter() right after the commit
+
+
+@dataclass(frozen=True)
+class AwaitingReasons:
+    case_id: str
+    case_no: str
+    level: int
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class IgnoredNoOpen:
+    level: int
+
+
+@dataclass(frozen=True)
+class IgnoredDuplicate:
+    case_id: str
+    level: int
+
+
+@dataclass(frozen=True)
+class Expired:
+    case_id: str
+    case_no: str
+    pressed_level: int | None
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    case_id: str
+    case_no: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The evaluation could not be stored; it stays open so the citizen can press again."""
+
+    level: int
+    message: str
+
+
+PressOutcome = Recorded | AwaitingReasons | IgnoredNoOpen | IgnoredDuplicate | Expired | Failed
+DeskEvent = Opened | Recorded | AwaitingReasons | Expired | Cancelled
+DeskListener = Callable[[DeskEvent], None]
+Clock = Callable[[], datetime]
+
+
+class EvaluationDesk:
+    """The evaluation state of one window.
+
+    Thread-safe: every method takes one re-entrant lock. Listeners (see
+    :meth:`add_listener`) are called *while the lock is held*, on the thread
+    that caused the change (the caller of open/press/submit_reasons/cancel, or
+    the expiry timer thread), so they see changes in order; they must be quick
+    and must not wait for another thread that uses the desk.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        window_code: str,
+        *,
+        timeout_s: int = DEFAULT_TIMEOUT_S,
+        reasons_timeout_s: int = DEFAULT_REASONS_TIMEOUT_S,
+        device: str = "",
+        clock: Clock = utcnow,
+        auto_expire: bool = True,
+        recover: bool = True,
+    ) -> None:
+        self.store = store
+        self.window_code = window_code
+        self.timeout_s = timeout_s
+        self.reasons_timeout_s = reasons_timeout_s
+        self.device = device
+        self._clock = clock
+        self._auto_expire = auto_expire
+        self._lock = threading.RLock()
+        self._listeners: list[DeskListener] = []
+        self._current: OpenEvaluation | None = None
+        self._phase = DeskPhase.IDLE
+        self._pending_level: int | None = None
+        self._deadline: datetime | None = None
+        self._last_recorded_case: str | None = None
+        self._timer: threading.Timer | None = None
+        self._conn: Connection | None = None
+        if recover:
+            with self._transaction() as s:
+                expire_unfinished(s, window_code, now=self._now())
+
+    # ------------------------------------------------------------------- state
+
+    def add_listener(self, listener: DeskListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: DeskListener) -> None:
+        with self._lock:
+            self._listeners.remove(listener)
+
+    @property
+    def current(self) -> OpenEvaluation | None:
+        return self._current
+
+    @property
+    def phase(self) -> DeskPhase:
+        return self._phase
+
+    @property
+    def pending_level(self) -> int | None:
+        """The 差评 level pressed while reasons are awaited."""
+        return self._pending_level
+
+    @property
+    def deadline(self) -> datetime | None:
+        return self._deadline
+
+    def close(self) -> None:
+        """Stop the expiry timer and release the connection (at shutdown).
+
+        An evaluation still open is expired at the next start (``recover``).
+        """
+        with self._lock:
+            self._cancel_timer()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # ----------------------------------------------------------------- actions
+
+    def open(
+        self, case_id: str, *, staff_id: str | None = None, timeout_s: int | None = None
+    ) -> OpenEvaluation:
+        """Open the evaluation of a finished matter; a still-open one is cancelled first."""
+        with self._lock:
+            if self._current is not None:
+                self._close_current_cancelled(staff_id, "下一位办事群众的评价已开始")
+            now = self._now()
+            with self._transaction() as s:
+                opened = open_evaluation(
+                    s,
+                    case_id,
+                    self.window_code,
+                    timeout_s or self.timeout_s,
+                    staff_id=staff_id,
+                    now=now,
+                )
+            self._current = opened
+            self._phase = DeskPhase.OPEN
+            self._pending_level = None
+            self._deadline = opened.deadline
+            self._last_recorded_case = None
+            self._schedule()
+            log.info("窗口 %s 开始评价 办件 %s", self.window_code, opened.case_no)
+            self._emit(Opened(opened))
+            return opened
+
+    def press(self, level: int, *, device: str | None = None) -> PressOutcome:
+        """A key press from the evaluator; returns only after a recording is committed."""
+        lv = int(level)
+        with self._lock:
+            current = self._current
+            if current is None:
+                if self._last_recorded_case is not None:
+                    log.info("窗口 %s 重复按键 %d 已忽略（办件已评价）", self.window_code, lv)
+                    return IgnoredDuplicate(self._last_recorded_case, lv)
+                log.info("窗口 %s 无待评价办件，按键 %d 已忽略", self.window_code, lv)
+                return IgnoredNoOpen(lv)
+            if not 1 <= lv <= 5:
+                log.warning("窗口 %s 收到无效评价等级 %r，已忽略", self.window_code, level)
+                return IgnoredNoOpen(lv)
+            now = self._now()
+            assert self._deadline is not None
+            if now >= self._deadline:
+                log.info("窗口 %s 按键 %d 晚于评价时限", self.window_code, lv)
+                return self._expire_locked(now)
+            if Level(lv).is_bad:
+                if self._phase == DeskPhase.AWAITING_REASONS:
+                    log.info("窗口 %s 等待原因时改按 %d", self.window_code, lv)
+                self._phase = DeskPhase.AWAITING_REASONS
+                self._pending_level = lv
+                # The citizen now needs time to pick reasons on the screen.
+                self._deadline = now + timedelta(seconds=self.reasons_timeout_s)
+                self._schedule()
+                outcome = AwaitingReasons(current.case_id, current.case_no, lv, self._deadline)
+                self._emit(outcome)
+                return outcome
+            # A good level pressed while reasons were awaited replaces the
+            # unfinished 差评: nothing had been recorded yet.
+            return self._record_locked(current, lv, (), device)
+
+    def submit_reasons(self, reasons: Sequence[str], *, device: str | None = None) -> PressOutcome:
+        """The citizen's reasons for the 差评 just pressed (from the citizen screen)."""
+        with self._lock:
+            current = self._current
+            if current is None or self._phase != DeskPhase.AWAITING_REASONS:
+                raise NoOpenEvaluation("当前没有等待选择原因的差评")
+            assert self._pending_level is not None and self._deadline is not None
+            cleaned = validate_reasons(self._pending_level, reasons)  # raises ReasonRequired
+            now = self._now()
+            if now >= self._deadline:
+                return self._expire_locked(now)
+            return self._record_locked(current, self._pending_level, cleaned, device)
+
+    def cancel(self, *, staff_id: str | None = None, reason: str = "") -> Cancelled | None:
+        """The clerk withdraws the open evaluation (e.g. opened for the wrong case)."""
+        with self._lock:
+            if self._current is None:
+                return None
+            return self._close_current_cancelled(staff_id, reason)
+
+    def expire_due(self) -> Expired | None:
+        """Expire the open evaluation if its time is up (the timer calls this)."""
+        with self._lock:
+            if self._current is None or self._deadline is None:
+                return None
+            now = self._now()
+            if now < self._deadline:
+                self._schedule()
+                return None
+            return self._expire_locked(now)
+
+    def device_timed_out(self) -> Expired | None:
+        """The device's own countdown ran out: its prompt is gone, so expire now.
+
+        Ignored while reasons are awaited (the key was already pressed).
+        """
+        with self._lock:
+            if self._current is None or self._phase != DeskPhase.OPEN:
+                return None
+            return self._expire_locked(self._now(), why="device_timeout")
+
+    # --------------------------------------------------------------- internals
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """One committed transaction on the desk's own connection.
+
+        The desk keeps one connection for its lifetime (used under its lock
+        only): a fresh SQLite connection per key press would re-read the
+        schema and redo the PRAGMAs, which costs more than the commit itself.
+        A failed connection is dropped and a new one made next time.
+        """
+        if self._conn is None:
+            self._conn = self.store.engine.connect()
+        try:
+            with Session(bind=self._conn, expire_on_commit=False) as s, s.begin():
+                yield s
+        except SQLAlchemyError as exc:
+            if getattr(exc, "connection_invalidated", False) or not isinstance(exc, IntegrityError):
+                conn, self._conn = self._conn, None
+                if conn is not None:
+                    conn.close()
+            raise
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the desk's clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    def _record_locked(
+        self, current: OpenEvaluation, level: int, reasons: Sequence[str], device: str | None
+    ) -> PressOutcome:
+        now = self._now()
+        try:
+            with self._transaction() as s:
+                evaluation, step = record_evaluation(
+                    s, current, level, reasons, device=device or self.device, now=now
+                )
+        except IntegrityError:
+            # Another channel (or a crash between commit and reply) already
+            # recorded this case: the constraint keeps it to one.
+            log.warning("办件 %s 已有评价，按键 %d 已忽略", current.case_no, level)
+            self._finish(recorded_case=current.case_id)
+            return IgnoredDuplicate(current.case_id, level)
+        except (SQLAlchemyError, OSError) as exc:
+            log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
+            return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
+        committed_at = time.perf_counter()
+        outcome = Recorded(
+            evaluation_id=evaluation.id,
+            case_id=current.case_id,
+            case_no=current.case_no,
+            level=level,
+            reasons=tuple(evaluation.reasons),
+            follow_up_due=step.due_on if step else None,
+            committed_at=committed_at,
+        )
+        log.info("窗口 %s 办件 %s 评价：%s", self.window_code, current.case_no, LEVEL_LABELS[level])
+        self._finish(recorded_case=current.case_id)
+        self._emit(outcome)
+        return outcome
+
+    def _expire_locked(self, now: datetime, why: str = "timeout") -> Expired:
+        current = self._current
+        assert current is not None
+        pressed = self._pending_level
+        with self._transaction() as s:
+            expire_evaluation(s, current, pressed_level=pressed, why=why, now=now)
+        log.info("窗口 %s 办件 %s 未评价（%s）", self.window_code, current.case_no, why)
+        self._finish(recorded_case=None)
+        outcome = Expired(current.case_id, current.case_no, pressed)
+        self._emit(outcome)
+        return outcome
+
+    def _close_current_cancelled(self, staff_id: str | None, reason: str) -> Cancelled:
+        current = self._current
+        assert current is not None
+        with self._transaction() as s:
+            cancel_evaluation(s, current, staff_id=staff_id, reason=reason, now=self._now())
+        log.info("窗口 %s 办件 %s 评价已取消：%s", self.window_code, current.case_no, reason)
+        self._finish(recorded_case=None)
+        outcome = Cancelled(current.case_id, current.case_no, reason)
+        self._emit(outcome)
+        return outcome
+
+    def _finish(self, *, recorded_case: str | None) -> None:
+        self._cancel_timer()
+        self._current = None
+        self._phase = DeskPhase.IDLE
+        self._pending_level = None
+        self._deadline = None
+        self._last_recorded_case = recorded_case
+
+    def _schedule(self) -> None:
+        self._cancel_timer()
+        if not self._auto_expire or self._deadline is None:
+            return
+        delay = max(0.0, (self._deadline - self._now()).total_seconds()) + 0.005
+        timer = threading.Timer(delay, self._on_timer)
+        timer.daemon = True
+        timer.name = f"evaluation-expiry-{self.window_code}"
+        self._timer = timer
+        timer.start()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        try:
+            self.expire_due()
+        except Exception:
+            log.exception("评价超时处理失败（窗口 %s）", self.window_code)
+
+    def _emit(self, event: DeskEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("评价事件处理出错：%s", event)
