@@ -483,13 +483,6 @@ def working_days_between(a: date, b: date, calendar: WorkCalendar | None = None)
     return sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + timedelta(days=i)))
 
 
-def days_provisional(a: date, b: date, calendar: WorkCalendar | None = None) -> bool:
-    """True when any day in [a, b] lies in a year with no schedule."""
-    cal = calendar or default_calendar()
-    lo, hi = min(a, b), max(a, b)
-    return any(not cal.is_known(y) for y in range(lo.year, hi.year + 1))
-
-
 def explain(
     start: date, result: WorkdayResult, calendar: WorkCalendar | None = None
 ) -> list[DayInfo]:
