@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
+from importlib.resources import files
 
 import pytest
 
@@ -17,7 +17,8 @@ from hallapp.workdays import (
 )
 
 D = date.fromisoformat
-RESOURCES = Path(__file__).parents[2] / "resources" / "holidays"
+# The installed package's copy (package data), as the application would read it.
+RESOURCES = files("hallapp.resources") / "holidays"
 
 
 def test_parse_fictional_2027(fictional_2027: Schedule) -> None:
@@ -136,9 +137,11 @@ def test_duplicate_holiday_and_empty_file() -> None:
 
 
 def test_shipped_example_file_parses() -> None:
-    files = sorted(RESOURCES.glob("*.txt"))
-    assert files, "resources/holidays/ ships an example schedule"
-    for path in files:
+    shipped = sorted(
+        (p for p in RESOURCES.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name
+    )
+    assert shipped, "resources/holidays/ ships an example schedule"
+    for path in shipped:
         schedule = parse_schedule(path.read_text(encoding="utf-8"))
         assert schedule.holidays
 
