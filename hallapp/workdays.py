@@ -273,9 +273,11 @@ def parse_schedule(text: str) -> Schedule:
 def format_schedule(schedule: Schedule) -> str:
     """Write a schedule back in the file format (one line per holiday name)."""
     by_name: dict[str, tuple[list[date], list[date]]] = {}
-    for d in sorted(schedule.holidays | schedule.makeup_workdays):
-        off, work = by_name.setdefault(schedule.names.get(d, "假日"), ([], []))
-        (work if d in schedule.makeup_workdays else off).append(d)
+    # Lines in the order of the holidays themselves, as in the notice.
+    for d in sorted(schedule.holidays):
+        by_name.setdefault(schedule.names.get(d, "假日"), ([], []))[0].append(d)
+    for d in sorted(schedule.makeup_workdays):
+        by_name.setdefault(schedule.names.get(d, "假日"), ([], []))[1].append(d)
     lines = [f"年份 {schedule.year}"]
     for name, (off, work) in by_name.items():
         parts = [name, _format_days(off)] if off else [name]

@@ -158,3 +158,9 @@ def test_shipped_2026_file_equals_the_builtin_schedule() -> None:
         assert typed.is_working_day(day) == chinese_calendar.is_workday(day), day
         assert not typed.day_info(day).provisional
         day = day.fromordinal(day.toordinal() + 1)
+
+
+def test_format_writes_the_notice_back_in_its_order() -> None:
+    text = (RESOURCES / "2026.txt").read_text(encoding="utf-8")
+    typed = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert format_schedule(parse_schedule(text)).splitlines() == typed
