@@ -1,1 +1,4 @@
-"""Data shipped with HallApp: sample catalog, demo staff, holiday schedules, themes (hallapp.resources)."""
+"""Data shipped with HallApp (hallapp.resources).
+
+The sample catalog, demo staff and photos, holiday schedules.
+"""
