@@ -1,0 +1,1418 @@
+"""The service catalog (事项清单): import, validation, export and the clerk's search.
+
+A hall keeps its catalog in Excel, so ``.xlsx`` is the main exchange format;
+the same content can be written as TOML (the format of the shipped sample),
+YAML or JSON, all with one dict structure::
+
+    [[departments]]                 # optional: departments may already be in the store
+    code = "ZJJ"
+    name = "连城县住房和城乡建设局"
+    phone = "0597-8931234"
+    address = "..."
+    duties = "..."
+      [[departments.contacts]]      # optional; when given it replaces the directory
+      name = "..."  title = "..."  phone = "..."  matters = "..."
+
+    [[items]]
+    code = "LC-ZJJ-001"
+    name = "建筑工程施工许可证核发"
+    department = "ZJJ"              # department code or its exact name
+    kind = "promised"               # or instant / 承诺件 / 即办件
+    legal_days = 7
+    promised_days = 2
+    scope = "..."  procedure = "..."  conditions = "..."  fees = "..."  legal_basis = "..."
+      [[items.materials]]
+      name = "..."  form = "原件"  copies = 1  required = true  deferrable = false  note = ""
+
+The xlsx layout (see :func:`write_catalog_xlsx`): sheet 事项 (one row per
+item), sheet 申请材料 (one row per material, keyed by 事项编码 and 序号),
+and optionally 部门 and 部门联系人.
+
+Rules checked on import (every problem is reported, with its sheet and row or
+its item and key, never only the first one):
+
+- required fields present, texts within the column lengths, codes unique;
+- 承诺件 (promised items): legal_days ≥ 1 and 1 ≤ promised_days ≤ 40% of
+  legal_days, rounded down (seed 000 §七: 承诺时限一律压缩至法定时限的 40% 以内);
+  the message gives the computed maximum;
+- 即办件 (instant items) are finished on the spot (seed 000 §七: 即办件当场办结):
+  promised_days must be 0 (an empty cell means 0). legal_days may be 0 (the
+  law sets no period) or any number of days (the law's period still stands;
+  finishing on the spot is within 40% of it by definition);
+- every item has at least one material line; a material has a name, a valid
+  form (原件/复印件/原件及复印件/电子材料) and at least one copy;
+- 容缺 (deferrable) is only allowed on a *required* material of a *promised*
+  item, and at least one required material of the item must stay
+  non-deferrable (容缺受理 presupposes 主要申请材料齐全, seed 004 §二.3); an
+  instant item has no period in which to bring a material later;
+- the department exists, in the file or already in the store.
+
+The import is all-or-nothing: nothing is written unless the whole file is
+valid, and the caller's transaction holds the whole write. Items are updated
+in place by code; items missing from the file are left alone (or marked
+inactive with ``deactivate_missing``), never deleted, since cases refer to them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tomllib
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from hallapp import audit
+from hallapp.models import (
+    Department,
+    DepartmentContact,
+    ItemKind,
+    MaterialForm,
+    MaterialRequirement,
+    ServiceItem,
+    Staff,
+)
+from hallapp.security import require_role
+
+log = logging.getLogger(__name__)
+
+# 承诺时限 may be at most 40% of 法定时限 (seed 000 §七), as a fraction.
+PROMISE_RATIO_NUM, PROMISE_RATIO_DEN = 2, 5
+
+SHEET_ITEMS = "事项"
+SHEET_MATERIALS = "申请材料"
+SHEET_DEPARTMENTS = "部门"
+SHEET_CONTACTS = "部门联系人"
+SHEET_HELP = "填写说明"
+
+KIND_LABELS = {ItemKind.INSTANT: "即办件", ItemKind.PROMISED: "承诺件"}
+_KIND_WORDS = {
+    "即办件": ItemKind.INSTANT,
+    "即办": ItemKind.INSTANT,
+    "instant": ItemKind.INSTANT,
+    "承诺件": ItemKind.PROMISED,
+    "承诺": ItemKind.PROMISED,
+    "promised": ItemKind.PROMISED,
+}
+_FORM_WORDS = {
+    "原件": MaterialForm.ORIGINAL,
+    "复印件": MaterialForm.COPY,
+    "原件及复印件": MaterialForm.ORIGINAL_AND_COPY,
+    "原件和复印件": MaterialForm.ORIGINAL_AND_COPY,
+    "原件、复印件": MaterialForm.ORIGINAL_AND_COPY,
+    "电子材料": MaterialForm.ELECTRONIC,
+    "电子版": MaterialForm.ELECTRONIC,
+    **{f.value: f for f in MaterialForm},
+}
+_YES = {"是", "y", "yes", "true", "1", "√"}
+_NO = {"否", "n", "no", "false", "0", "×"}
+
+
+def max_promised_days(legal_days: int) -> int:
+    """The longest promise the hall may make: 40% of the legal limit, rounded down."""
+    return legal_days * PROMISE_RATIO_NUM // PROMISE_RATIO_DEN
+
+
+def pinyin_initials(text: str) -> str:
+    """Lower-case initials of the Chinese characters (and the letters and digits) of ``text``.
+
+    建筑工程施工许可证核发 → jzgcsgxkzhf. Punctuation is dropped, so 《》 and
+    brackets in a name do not break a search.
+    """
+    parts = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")
+    return "".join(ch for ch in "".join(parts).lower() if ch.isascii() and ch.isalnum())
+
+
+# ------------------------------------------------------------------ the data
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    seq: int
+    name: str
+    form: MaterialForm = MaterialForm.ORIGINAL
+    copies: int = 1
+    required: bool = True
+    deferrable: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    seq: int
+    name: str
+    phone: str
+    title: str = ""
+    matters: str = ""
+
+
+@dataclass(frozen=True)
+class DepartmentSpec:
+    code: str
+    name: str
+    phone: str = ""
+    address: str = ""
+    duties: str = ""
+    # None: the source says nothing about contacts (leave the directory alone).
+    contacts: tuple[ContactSpec, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    code: str
+    name: str
+    department_code: str
+    kind: ItemKind
+    legal_days: int
+    promised_days: int
+    scope: str = ""
+    procedure: str = ""
+    conditions: str = ""
+    fees: str = ""
+    legal_basis: str = ""
+    active: bool = True
+    materials: tuple[MaterialSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class CatalogData:
+    """A validated catalog, independent of where it came from."""
+
+    departments: tuple[DepartmentSpec, ...] = ()
+    items: tuple[ItemSpec, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The text-format dict structure (what a TOML/YAML/JSON file holds)."""
+
+        def clean(d: dict[str, Any]) -> dict[str, Any]:
+            return {
+                k: (v.value if isinstance(v, ItemKind | MaterialForm) else v) for k, v in d.items()
+            }
+
+        deps = []
+        for dep in self.departments:
+            d = clean({k: v for k, v in asdict(dep).items() if k != "contacts"})
+            if dep.contacts is not None:
+                d["contacts"] = [clean(asdict(c)) for c in dep.contacts]
+            deps.append(d)
+        items = []
+        for item in self.items:
+            d = clean({k: v for k, v in asdict(item).items() if k != "materials"})
+            d["department"] = d.pop("department_code")
+            d["materials"] = [clean(asdict(m)) for m in item.materials]
+            items.append(d)
+        return {"departments": deps, "items": items}
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One thing wrong in a catalog file: where, which field, what (in Chinese)."""
+
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}，{self.field}：{self.message}"
+            if self.field
+            else (f"{self.where}：{self.message}")
+        )
+
+
+class CatalogError(Exception):
+    """The catalog cannot be imported; ``problems`` lists every reason."""
+
+    def __init__(self, source: str, problems: Sequence[CatalogProblem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        head = f"事项清单 {self.source} 有 {len(self.problems)} 处问题，未导入任何内容："
+        return "\n".join([head, *(f"  {i}. {p}" for i, p in enumerate(self.problems, 1))])
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    departments_added: list[str] = field(default_factory=list)
+    departments_updated: list[str] = field(default_factory=list)
+    items_added: list[str] = field(default_factory=list)
+    items_updated: list[str] = field(default_factory=list)
+    items_unchanged: list[str] = field(default_factory=list)
+    items_deactivated: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.departments_added
+            or self.departments_updated
+            or self.items_added
+            or self.items_updated
+            or self.items_deactivated
+        )
+
+    def text(self) -> str:
+        verb = "校验通过（试导入，未写入）" if self.dry_run else "导入完成"
+        return (
+            f"事项清单 {self.source} {verb}：部门新增 {len(self.departments_added)}、"
+            f"更新 {len(self.departments_updated)}；事项新增 {len(self.items_added)}、"
+            f"更新 {len(self.items_updated)}、未变 {len(self.items_unchanged)}、"
+            f"停用 {len(self.items_deactivated)}"
+        )
+
+    def as_detail(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "departments_added": self.departments_added,
+            "departments_updated": self.departments_updated,
+            "items_added": self.items_added,
+            "items_updated": self.items_updated,
+            "items_deactivated": self.items_deactivated,
+        }
+
+
+# ------------------------------------------------------------- field tables
+
+# key -> (xlsx header, accepted header aliases (normalised), Chinese name)
+_ITEM_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "code": ("事项编码", ("编码", "事项代码", "实施编码")),
+    "name": ("事项名称", ("名称",)),
+    "department": ("实施部门", ("实施主体", "部门", "部门编码", "实施部门编码")),
+    "kind": ("办件类型", ("事项类型", "类型")),
+    "legal_days": ("法定时限(工作日)", ("法定办结时限",)),
+    "promised_days": ("承诺时限(工作日)", ("承诺办结时限",)),
+    "scope": ("受理范围", ()),
+    "procedure": ("办事程序", ("办理流程", "办理程序")),
+    "conditions": ("审批条件", ("受理条件", "办理条件")),
+    "fees": ("收费标准", ("收费", "收费依据及标准")),
+    "legal_basis": ("法律依据", ("设定依据", "实施依据")),
+    "active": ("是否启用", ("启用",)),
+}
+_ITEM_REQUIRED_COLUMNS = ("code", "name", "department", "kind", "legal_days", "promised_days")
+
+_MATERIAL_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "item": ("事项编码", ("编码",)),
+    "seq": ("序号", ()),
+    "name": ("材料名称", ("名称",)),
+    "form": ("材料形式", ("形式", "材料类型")),
+    "copies": ("份数", ("数量",)),
+    "required": ("是否必需", ("是否必要", "必需", "必要性")),
+    "deferrable": ("是否容缺", ("容缺",)),
+    "note": ("备注", ("说明", "填报须知")),
+}
+_MATERIAL_REQUIRED_COLUMNS = ("item", "name", "form")
+
+_DEPARTMENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "code": ("部门编码", ("编码",)),
+    "name": ("部门名称", ("名称",)),
+    "phone": ("电话", ("联系电话", "咨询电话")),
+    "address": ("地址", ("办公地址",)),
+    "duties": ("职责", ("主要职责", "职能")),
+}
+_DEPARTMENT_REQUIRED_COLUMNS = ("code", "name")
+
+_CONTACT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "department": ("部门编码", ("部门",)),
+    "seq": ("序号", ()),
+    "name": ("姓名", ("联系人",)),
+    "title": ("职务", ()),
+    "phone": ("电话", ("联系电话",)),
+    "matters": ("承办事项", ("负责事项",)),
+}
+_CONTACT_REQUIRED_COLUMNS = ("department", "name", "phone")
+
+# Chinese names of the text-format keys, shown next to the key in messages.
+_KEY_NAMES = {
+    **{k: v[0] for k, v in _ITEM_FIELDS.items()},
+    "materials": "申请材料",
+    "contacts": "联系人",
+    "departments": "部门",
+    "items": "事项",
+}
+_MATERIAL_KEY_NAMES = {k: v[0] for k, v in _MATERIAL_FIELDS.items()}
+_DEPARTMENT_KEY_NAMES = {k: v[0] for k, v in _DEPARTMENT_FIELDS.items()}
+_CONTACT_KEY_NAMES = {k: v[0] for k, v in _CONTACT_FIELDS.items()}
+
+# Column lengths of the models: a longer text would fail on PostgreSQL.
+_MAX_LEN = {
+    "item.code": 64,
+    "item.name": 200,
+    "department.code": 32,
+    "department.name": 100,
+    "department.phone": 40,
+    "department.address": 200,
+    "contact.name": 50,
+    "contact.title": 50,
+    "contact.phone": 40,
+    "material.name": 300,
+}
+_PHONE_RE = re.compile(r"^[0-9+\-()（）\s转/、,，]+$")
+
+
+# --------------------------------------------------------------- raw records
+
+
+@dataclass
+class _Record:
+    """One record as read from a source, before validation."""
+
+    where: str
+    labels: Mapping[str, str]  # key -> how this source names the field
+    values: dict[str, Any]
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key)
+
+
+@dataclass
+class _RawItem:
+    record: _Record
+    materials: list[_Record] = field(default_factory=list)
+
+
+@dataclass
+class _RawDepartment:
+    record: _Record
+    contacts: list[_Record] | None = None
+
+
+@dataclass
+class _RawCatalog:
+    source: str
+    departments: list[_RawDepartment] = field(default_factory=list)
+    items: list[_RawItem] = field(default_factory=list)
+    problems: list[CatalogProblem] = field(default_factory=list)
+
+
+def _norm_header(text: Any) -> str:
+    s = str(text or "").strip().replace("（", "(").replace("）", ")")
+    s = re.sub(r"\(.*?\)", "", s)
+    return re.sub(r"[\s*＊]", "", s)
+
+
+def _header_map(fields: Mapping[str, tuple[str, tuple[str, ...]]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, (header, aliases) in fields.items():
+        out[_norm_header(header)] = key
+        for alias in aliases:
+            out.setdefault(_norm_header(alias), key)
+    return out
+
+
+# ------------------------------------------------------------------ reading xlsx
+
+
+def _read_sheet(
+    ws: Any,
+    fields: Mapping[str, tuple[str, tuple[str, ...]]],
+    required_columns: Iterable[str],
+    problems: list[CatalogProblem],
+) -> list[_Record]:
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    title = f"工作表“{ws.title}”"
+    if header is None:
+        problems.append(CatalogProblem(f"{title}第 1 行", "", "工作表是空的，缺少表头"))
+        return []
+    names = _header_map(fields)
+    columns: dict[int, str] = {}
+    labels: dict[str, str] = {}
+    for idx, cell in enumerate(header):
+        key = names.get(_norm_header(cell))
+        if key is None:
+            if cell not in (None, ""):
+                log.info("sheet %s: column %r ignored", ws.title, cell)
+            continue
+        if key in labels:
+            problems.append(
+                CatalogProblem(f"{title}第 1 行（表头）", str(cell), f"与“{labels[key]}”重复")
+            )
+            continue
+        columns[idx] = key
+        labels[key] = str(cell).strip()
+    missing = [k for k in required_columns if k not in labels]
+    for key in missing:
+        problems.append(
+            CatalogProblem(
+                f"{title}第 1 行（表头）", fields[key][0], "缺少这一列，请按导出模板补上"
+            )
+        )
+    if missing:
+        return []
+    records = []
+    for rowno, row in enumerate(rows, start=2):
+        values = {key: row[idx] for idx, key in columns.items() if idx < len(row)}
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+            continue  # blank lines between blocks are common in hand-kept sheets
+        records.append(_Record(f"{title}第 {rowno} 行", labels, values))
+    return records
+
+
+def _read_xlsx(path: Path) -> _RawCatalog:
+    raw = _RawCatalog(source=path.name)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        raw.problems.append(
+            CatalogProblem(
+                path.name,
+                "",
+                f"无法读取 Excel 文件（{exc.__class__.__name__}），请用 .xlsx 格式另存后重试",
+            )
+        )
+        return raw
+    try:
+        # A read-only workbook gives ReadOnlyWorksheet objects (same iter_rows).
+        sheets: dict[str, Any] = {ws.title.strip(): ws for ws in wb.worksheets}
+        if SHEET_ITEMS not in sheets:
+            raw.problems.append(
+                CatalogProblem(path.name, "", f"缺少工作表“{SHEET_ITEMS}”（每行一个事项）")
+            )
+            return raw
+        item_rows = _read_sheet(
+            sheets[SHEET_ITEMS], _ITEM_FIELDS, _ITEM_REQUIRED_COLUMNS, raw.problems
+        )
+        raw.items = [_RawItem(r) for r in item_rows]
+        if SHEET_MATERIALS not in sheets:
+            raw.problems.append(
+                CatalogProblem(path.name, "", f"缺少工作表“{SHEET_MATERIALS}”（每行一项申请材料）")
+            )
+        else:
+            by_code: dict[str, _RawItem] = {}
+            for it in raw.items:
+                by_code.setdefault(_cell_text(it.record.values.get("code")), it)
+            for rec in _read_sheet(
+                sheets[SHEET_MATERIALS], _MATERIAL_FIELDS, _MATERIAL_REQUIRED_COLUMNS, raw.problems
+            ):
+                code = _cell_text(rec.values.get("item"))
+                if not code:
+                    raw.problems.append(CatalogProblem(rec.where, rec.label("item"), "不能为空"))
+                elif code not in by_code:
+                    raw.problems.append(
+                        CatalogProblem(
+                            rec.where,
+                            rec.label("item"),
+                            f"事项编码 {code} 在“{SHEET_ITEMS}”表中不存在",
+                        )
+                    )
+                else:
+                    by_code[code].materials.append(rec)
+        if SHEET_DEPARTMENTS in sheets:
+            dep_rows = _read_sheet(
+                sheets[SHEET_DEPARTMENTS],
+                _DEPARTMENT_FIELDS,
+                _DEPARTMENT_REQUIRED_COLUMNS,
+                raw.problems,
+            )
+            raw.departments = [_RawDepartment(r) for r in dep_rows]
+            if SHEET_CONTACTS in sheets:
+                by_dep: dict[str, _RawDepartment] = {}
+                for dep in raw.departments:
+                    dep.contacts = []
+                    by_dep.setdefault(_cell_text(dep.record.values.get("code")), dep)
+                for rec in _read_sheet(
+                    sheets[SHEET_CONTACTS], _CONTACT_FIELDS, _CONTACT_REQUIRED_COLUMNS, raw.problems
+                ):
+                    code = _cell_text(rec.values.get("department"))
+                    target = by_dep.get(code)
+                    if target is None or target.contacts is None:
+                        raw.problems.append(
+                            CatalogProblem(
+                                rec.where,
+                                rec.label("department"),
+                                f"部门编码 {code or '（空）'} 在“{SHEET_DEPARTMENTS}”表中不存在",
+                            )
+                        )
+                    else:
+                        target.contacts.append(rec)
+        elif SHEET_CONTACTS in sheets:
+            raw.problems.append(
+                CatalogProblem(
+                    path.name, "", f"有“{SHEET_CONTACTS}”表但缺少“{SHEET_DEPARTMENTS}”表"
+                )
+            )
+    finally:
+        wb.close()
+    return raw
+
+
+# ------------------------------------------------------------ reading text
+
+
+def _text_labels(names: Mapping[str, str]) -> dict[str, str]:
+    return {k: f"{k}（{v}）" for k, v in names.items()}
+
+
+_ITEM_LABELS = _text_labels(_KEY_NAMES)
+_MATERIAL_LABELS = _text_labels(_MATERIAL_KEY_NAMES)
+_DEPARTMENT_LABELS = _text_labels({**_DEPARTMENT_KEY_NAMES, "contacts": "联系人"})
+_CONTACT_LABELS = _text_labels(_CONTACT_KEY_NAMES)
+
+_ITEM_KEYS = set(_ITEM_FIELDS) | {"materials"}
+_MATERIAL_KEYS = set(_MATERIAL_FIELDS) - {"item"}
+_DEPARTMENT_KEYS = set(_DEPARTMENT_FIELDS) | {"contacts"}
+_CONTACT_KEYS = set(_CONTACT_FIELDS) - {"department"}
+_TOP_KEYS = {"departments", "items", "format", "version", "title", "description"}
+
+
+def _table_list(
+    value: Any, where: str, label: str, problems: list[CatalogProblem]
+) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(CatalogProblem(where, label, "应为表的列表（TOML 中写作 [[...]]）"))
+        return []
+    out = []
+    for i, entry in enumerate(value, 1):
+        if isinstance(entry, Mapping):
+            out.append(entry)
+        else:
+            problems.append(CatalogProblem(f"{where}第 {i} 条", label, "应为一个表（键 = 值）"))
+    return out
+
+
+def _unknown_keys(
+    entry: Mapping[str, Any], allowed: set[str], where: str, problems: list[CatalogProblem]
+) -> None:
+    for key in entry:
+        if key not in allowed:
+            problems.append(
+                CatalogProblem(
+                    where, str(key), f"未知的字段；可用字段：{'、'.join(sorted(allowed))}"
+                )
+            )
+
+
+def _from_mapping(data: Any, source: str) -> _RawCatalog:
+    raw = _RawCatalog(source=source)
+    if not isinstance(data, Mapping):
+        raw.problems.append(
+            CatalogProblem(source, "", "文件内容应为一个表，包含 departments 和 items")
+        )
+        return raw
+    _unknown_keys(data, _TOP_KEYS, source, raw.problems)
+    for i, dep in enumerate(
+        _table_list(data.get("departments"), source, "departments", raw.problems), 1
+    ):
+        code = _cell_text(dep.get("code"))
+        where = f"部门第 {i} 条" + (f"（编码 {code}）" if code else "")
+        _unknown_keys(dep, _DEPARTMENT_KEYS, where, raw.problems)
+        values = {k: v for k, v in dep.items() if k != "contacts"}
+        rd = _RawDepartment(_Record(where, _DEPARTMENT_LABELS, values))
+        if "contacts" in dep:
+            rd.contacts = []
+            for j, c in enumerate(
+                _table_list(dep["contacts"], where, _DEPARTMENT_LABELS["contacts"], raw.problems), 1
+            ):
+                cwhere = f"部门 {code or i} 的联系人第 {j} 条"
+                _unknown_keys(c, _CONTACT_KEYS, cwhere, raw.problems)
+                rd.contacts.append(_Record(cwhere, _CONTACT_LABELS, {"seq": j, **c}))
+        raw.departments.append(rd)
+    items = _table_list(data.get("items"), source, "items", raw.problems)
+    for i, it in enumerate(items, 1):
+        code = _cell_text(it.get("code"))
+        where = f"事项第 {i} 条" + (f"（编码 {code}）" if code else "")
+        _unknown_keys(it, _ITEM_KEYS, where, raw.problems)
+        values = {k: v for k, v in it.items() if k != "materials"}
+        ri = _RawItem(_Record(where, _ITEM_LABELS, values))
+        for j, m in enumerate(
+            _table_list(it.get("materials"), where, _ITEM_LABELS["materials"], raw.problems), 1
+        ):
+            mwhere = f"事项 {code or i} 的申请材料第 {j} 条"
+            _unknown_keys(m, _MATERIAL_KEYS, mwhere, raw.problems)
+            ri.materials.append(_Record(mwhere, _MATERIAL_LABELS, {"seq": j, **m}))
+        raw.items.append(ri)
+    return raw
+
+
+def _read_text_file(path: Path) -> _RawCatalog:
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return _RawCatalog(
+            path.name,
+            problems=[CatalogProblem(path.name, "", "文件不是 UTF-8 编码，请另存为 UTF-8")],
+        )
+    except OSError as exc:
+        return _RawCatalog(
+            path.name, problems=[CatalogProblem(path.name, "", f"无法读取文件：{exc}")]
+        )
+    try:
+        if suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        log.warning("cannot parse %s: %s", path, exc)
+        fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
+        return _RawCatalog(
+            path.name, problems=[CatalogProblem(path.name, "", f"{fmt} 格式错误：{exc}")]
+        )
+    return _from_mapping(data, path.name)
+
+
+SUPPORTED_SUFFIXES = (".xlsx", ".toml", ".yaml", ".yml", ".json")
+
+
+def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCatalog:
+    if isinstance(source, Mapping):
+        return _from_mapping(source, "（数据）")
+    path = Path(source)
+    if not path.exists():
+        return _RawCatalog(path.name, problems=[CatalogProblem(str(path), "", "文件不存在")])
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    if suffix in SUPPORTED_SUFFIXES:
+        return _read_text_file(path)
+    return _RawCatalog(
+        path.name,
+        problems=[
+            CatalogProblem(
+                path.name,
+                "",
+                f"不支持的文件类型 {suffix or '（无扩展名）'}；请使用 .xlsx、.toml、.yaml 或 .json",
+            )
+        ],
+    )
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class _Checker:
+    """Turns raw values into typed ones, collecting every problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[CatalogProblem] = []
+
+    def add(self, rec: _Record, key: str, message: str) -> None:
+        self.problems.append(CatalogProblem(rec.where, rec.label(key) if key else "", message))
+
+    def text(self, rec: _Record, key: str, *, required: bool = False, max_len: int = 0) -> str:
+        value = rec.values.get(key)
+        if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+            self.add(rec, key, "应为文字")
+            return ""
+        s = _cell_text(value)
+        # Excel keeps CRLF from pasted text; the documents want plain lines.
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+        if required and not s:
+            self.add(rec, key, "不能为空")
+        if max_len and len(s) > max_len:
+            self.add(rec, key, f"长度 {len(s)} 字超过上限 {max_len} 字")
+        return s
+
+    def integer(self, rec: _Record, key: str, *, default: int | None = None) -> int | None:
+        value = rec.values.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if default is None:
+                self.add(rec, key, "不能为空，请填写工作日数（整数）")
+            return default
+        n: int | None = None
+        if isinstance(value, bool):
+            n = None
+        elif isinstance(value, int):
+            n = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)
+        ):
+            n = int(value)
+        if n is None:
+            self.add(rec, key, f"“{value}”不是整数，请只填写数字，例如 20")
+            return None
+        if n < 0:
+            self.add(rec, key, f"不能为负数（{n}）")
+            return None
+        return n
+
+    def boolean(self, rec: _Record, key: str, default: bool) -> bool:
+        value = rec.values.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        if isinstance(value, bool):
+            return value
+        word = _cell_text(value).lower()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+        self.add(rec, key, f"“{value}”无效，请填写“是”或“否”")
+        return default
+
+    def phone(self, rec: _Record, key: str, *, required: bool, max_len: int) -> str:
+        s = self.text(rec, key, required=required, max_len=max_len)
+        if s and (not _PHONE_RE.match(s) or sum(ch.isdigit() for ch in s) < 5):
+            self.add(rec, key, f"“{s}”不像电话号码，请填写例如 0597-8931234 或 13905971234")
+        return s
+
+
+def _check_department(c: _Checker, raw: _RawDepartment) -> DepartmentSpec | None:
+    rec = raw.record
+    before = len(c.problems)
+    code = c.text(rec, "code", required=True, max_len=_MAX_LEN["department.code"])
+    if code and not re.fullmatch(r"[A-Za-z0-9_\-.]+", code):
+        c.add(rec, "code", f"“{code}”无效：部门编码只能由字母、数字、-、_ 组成")
+    name = c.text(rec, "name", required=True, max_len=_MAX_LEN["department.name"])
+    phone = c.phone(rec, "phone", required=False, max_len=_MAX_LEN["department.phone"])
+    address = c.text(rec, "address", max_len=_MAX_LEN["department.address"])
+    duties = c.text(rec, "duties")
+    contacts: tuple[ContactSpec, ...] | None = None
+    if raw.contacts is not None:
+        out: list[ContactSpec] = []
+        seen: dict[int, str] = {}
+        for i, crec in enumerate(raw.contacts, 1):
+            seq = c.integer(crec, "seq", default=i)
+            cname = c.text(crec, "name", required=True, max_len=_MAX_LEN["contact.name"])
+            ctitle = c.text(crec, "title", max_len=_MAX_LEN["contact.title"])
+            cphone = c.phone(crec, "phone", required=True, max_len=_MAX_LEN["contact.phone"])
+            matters = c.text(crec, "matters")
+            if seq is not None and seq in seen:
+                c.add(crec, "seq", f"序号 {seq} 与{seen[seq]}重复")
+            elif seq is not None:
+                seen[seq] = crec.where
+            if seq is not None:
+                out.append(ContactSpec(seq, cname, cphone, ctitle, matters))
+        contacts = tuple(sorted(out, key=lambda x: x.seq))
+    if len(c.problems) > before:
+        return None
+    return DepartmentSpec(code, name, phone, address, duties, contacts)
+
+
+def _check_item(
+    c: _Checker, raw: _RawItem, resolve_department: Mapping[str, str | None]
+) -> ItemSpec | None:
+    rec = raw.record
+    before = len(c.problems)
+    code = c.text(rec, "code", required=True, max_len=_MAX_LEN["item.code"])
+    if code and re.search(r"\s", code):
+        c.add(rec, "code", f"“{code}”中不能有空格或换行")
+    name = c.text(rec, "name", required=True, max_len=_MAX_LEN["item.name"])
+    dep_ref = c.text(rec, "department", required=True)
+    department_code = ""
+    if dep_ref:
+        department_code = resolve_department.get(dep_ref, "") or ""
+        if dep_ref in resolve_department and not department_code:
+            c.add(rec, "department", f"有多个部门名为“{dep_ref}”，请改填部门编码")
+        elif not department_code:
+            c.add(
+                rec,
+                "department",
+                f"部门“{dep_ref}”不存在：请先在“{SHEET_DEPARTMENTS}”表（或 departments）中登记，"
+                "或填写已有部门的编码或全称",
+            )
+    kind_text = c.text(rec, "kind", required=True)
+    kind: ItemKind | None = None
+    if kind_text:
+        kind = _KIND_WORDS.get(kind_text.lower())
+        if kind is None:
+            c.add(rec, "kind", f"“{kind_text}”无效，请填写“即办件”或“承诺件”")
+    legal = promised = None
+    if kind is ItemKind.INSTANT:
+        legal = c.integer(rec, "legal_days", default=0)
+        promised = c.integer(rec, "promised_days", default=0)
+        if promised:
+            c.add(
+                rec,
+                "promised_days",
+                f"即办件当场办结，承诺时限应为 0，不能是 {promised} 个工作日；"
+                "需要若干工作日办结的事项请填写为承诺件",
+            )
+    elif kind is ItemKind.PROMISED:
+        legal = c.integer(rec, "legal_days")
+        promised = c.integer(rec, "promised_days")
+        if legal == 0:
+            c.add(
+                rec,
+                "legal_days",
+                "承诺件的法定时限应至少 1 个工作日；法律未规定时限、当场办结的请填写为即办件",
+            )
+        if promised == 0:
+            c.add(
+                rec,
+                "promised_days",
+                "承诺件的承诺时限应至少 1 个工作日；当场办结的事项请填写为即办件",
+            )
+        if legal and promised:
+            limit = max_promised_days(legal)
+            if limit == 0:
+                c.add(
+                    rec,
+                    "promised_days",
+                    f"法定时限 {legal} 个工作日的 40% 不足 1 个工作日，承诺件无法满足；"
+                    "请改为即办件（当场办结）",
+                )
+            elif promised > limit:
+                c.add(
+                    rec,
+                    "promised_days",
+                    f"承诺时限 {promised} 个工作日超过法定时限 {legal} 个工作日的 40%，"
+                    f"最多可承诺 {limit} 个工作日（承诺时限一律压缩至法定时限的 40% 以内）",
+                )
+    scope = c.text(rec, "scope")
+    procedure = c.text(rec, "procedure")
+    conditions = c.text(rec, "conditions")
+    fees = c.text(rec, "fees")
+    legal_basis = c.text(rec, "legal_basis", required=True)
+    active = c.boolean(rec, "active", True)
+
+    materials: list[MaterialSpec] = []
+    if not raw.materials:
+        c.add(rec, "", f"没有申请材料：请在“{SHEET_MATERIALS}”表（或 materials）中至少列出一项")
+    seen_seq: dict[int, str] = {}
+    seen_name: dict[str, str] = {}
+    for i, mrec in enumerate(raw.materials, 1):
+        seq = c.integer(mrec, "seq", default=i)
+        if seq == 0:
+            c.add(mrec, "seq", "序号应从 1 开始")
+        mname = c.text(mrec, "name", required=True, max_len=_MAX_LEN["material.name"])
+        form_text = c.text(mrec, "form", required=True)
+        form = _FORM_WORDS.get(form_text.replace(" ", "")) if form_text else None
+        if form_text and form is None:
+            c.add(mrec, "form", f"“{form_text}”无效，请填写 原件、复印件、原件及复印件 或 电子材料")
+        copies = c.integer(mrec, "copies", default=1)
+        if copies == 0:
+            c.add(mrec, "copies", "份数至少为 1")
+        required = c.boolean(mrec, "required", True)
+        deferrable = c.boolean(mrec, "deferrable", False)
+        note = c.text(mrec, "note")
+        if deferrable and not required:
+            c.add(mrec, "deferrable", "非必需材料不存在容缺，“是否容缺”应为“否”")
+        if deferrable and kind is ItemKind.INSTANT:
+            c.add(mrec, "deferrable", "即办件当场办结，不适用容缺受理，“是否容缺”应为“否”")
+        if seq:
+            if seq in seen_seq:
+                c.add(mrec, "seq", f"序号 {seq} 与{seen_seq[seq]}重复")
+            else:
+                seen_seq[seq] = mrec.where
+        if mname:
+            if mname in seen_name:
+                c.add(mrec, "name", f"材料“{mname}”与{seen_name[mname]}重复")
+            else:
+                seen_name[mname] = mrec.where
+        if seq and form is not None and copies:
+            materials.append(MaterialSpec(seq, mname, form, copies, required, deferrable, note))
+    required_lines = [m for m in materials if m.required]
+    if materials and not required_lines:
+        c.add(rec, "", "申请材料中没有必需材料，至少应有一项“是否必需”为“是”")
+    elif required_lines and all(m.deferrable for m in required_lines):
+        c.add(
+            rec,
+            "",
+            "所有必需材料都允许容缺，不符合“主要申请材料齐全”的容缺受理条件；"
+            "请至少保留一项必需材料为不可容缺",
+        )
+    if len(c.problems) > before or kind is None or legal is None or promised is None:
+        return None
+    return ItemSpec(
+        code=code,
+        name=name,
+        department_code=department_code,
+        kind=kind,
+        legal_days=legal,
+        promised_days=promised,
+        scope=scope,
+        procedure=procedure,
+        conditions=conditions,
+        fees=fees,
+        legal_basis=legal_basis,
+        active=active,
+        materials=tuple(sorted(materials, key=lambda m: m.seq)),
+    )
+
+
+def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
+    c = _Checker()
+    c.problems.extend(raw.problems)
+    departments: list[DepartmentSpec] = []
+    seen_dep: dict[str, str] = {}
+    for rd in raw.departments:
+        spec = _check_department(c, rd)
+        code = _cell_text(rd.record.values.get("code"))
+        if code:
+            if code in seen_dep:
+                c.add(rd.record, "code", f"部门编码 {code} 与{seen_dep[code]}重复")
+                continue
+            seen_dep[code] = rd.record.where
+        if spec is not None:
+            departments.append(spec)
+
+    # A department can be named by its code or its exact name, from the file
+    # first and then from the store.
+    known: dict[str, str] = {}
+    if session is not None:
+        for code, name in session.execute(select(Department.code, Department.name)):
+            known[code] = name
+    known.update((d.code, d.name) for d in departments)
+    # None marks a name shared by several departments.
+    resolve: dict[str, str | None] = {}
+    for code, name in known.items():
+        if name not in known:
+            resolve[name] = None if resolve.get(name, code) != code else code
+    resolve.update({code: code for code in known})
+
+    items: list[ItemSpec] = []
+    seen_item: dict[str, str] = {}
+    for ri in raw.items:
+        item = _check_item(c, ri, resolve)
+        code = _cell_text(ri.record.values.get("code"))
+        if code:
+            if code in seen_item:
+                c.add(ri.record, "code", f"事项编码 {code} 与{seen_item[code]}重复")
+                continue
+            seen_item[code] = ri.record.where
+        if item is not None:
+            items.append(item)
+    if not raw.items and not raw.departments and not raw.problems:
+        c.problems.append(CatalogProblem(raw.source, "", "文件中没有任何部门或事项"))
+    if c.problems:
+        log.warning("catalog %s refused: %d problems", raw.source, len(c.problems))
+        for p in c.problems:
+            log.info("catalog problem: %s", p)
+        raise CatalogError(raw.source, c.problems)
+    return CatalogData(tuple(departments), tuple(items))
+
+
+def load_catalog(
+    source: str | os.PathLike[str] | Mapping[str, Any], session: Session | None = None
+) -> CatalogData:
+    """Read and validate a catalog (.xlsx, .toml, .yaml/.yml, .json, or the dict itself).
+
+    Raises :class:`CatalogError` listing every problem. With a session,
+    departments may also be ones already in the store.
+    """
+    return _validate(_read_source(source), session)
+
+
+# --------------------------------------------------------------------- writing
+
+
+def _upsert_department(session: Session, spec: DepartmentSpec, summary: ImportSummary) -> None:
+    dep = session.get(Department, spec.code)
+    if dep is None:
+        dep = Department(code=spec.code)
+        session.add(dep)
+        summary.departments_added.append(spec.code)
+        before = None
+    else:
+        before = _department_spec(dep, with_contacts=spec.contacts is not None)
+    dep.name, dep.phone, dep.address, dep.duties = spec.name, spec.phone, spec.address, spec.duties
+    if spec.contacts is not None:
+        existing = {c.seq: c for c in dep.contacts}
+        wanted = {c.seq for c in spec.contacts}
+        for seq, row in existing.items():
+            if seq not in wanted:
+                dep.contacts.remove(row)
+                session.delete(row)
+        for cs in spec.contacts:
+            crow = existing.get(cs.seq)
+            if crow is None:
+                crow = DepartmentContact(department_code=spec.code, seq=cs.seq)
+                dep.contacts.append(crow)
+            row = crow
+            row.name, row.title, row.phone, row.matters = cs.name, cs.title, cs.phone, cs.matters
+    if before is not None and before != spec:
+        summary.departments_updated.append(spec.code)
+
+
+def _upsert_item(session: Session, spec: ItemSpec, summary: ImportSummary) -> None:
+    item = session.get(ServiceItem, spec.code)
+    if item is None:
+        item = ServiceItem(code=spec.code)
+        session.add(item)
+        summary.items_added.append(spec.code)
+    elif _item_spec(item) == spec and item.pinyin == pinyin_initials(spec.name):
+        summary.items_unchanged.append(spec.code)
+        return
+    else:
+        summary.items_updated.append(spec.code)
+    item.name = spec.name
+    item.department_code = spec.department_code
+    item.kind = spec.kind
+    item.legal_days = spec.legal_days
+    item.promised_days = spec.promised_days
+    item.scope, item.procedure, item.conditions = spec.scope, spec.procedure, spec.conditions
+    item.fees, item.legal_basis, item.active = spec.fees, spec.legal_basis, spec.active
+    item.pinyin = pinyin_initials(spec.name)
+    # Update lines in place by 序号, so the (item, seq) key never collides and
+    # unchanged lines keep their ids.
+    existing = {m.seq: m for m in item.materials}
+    wanted = {m.seq for m in spec.materials}
+    for seq, row in existing.items():
+        if seq not in wanted:
+            item.materials.remove(row)  # delete-orphan
+    session.flush()
+    for ms in spec.materials:
+        mrow = existing.get(ms.seq)
+        if mrow is None:
+            mrow = MaterialRequirement(seq=ms.seq)
+            item.materials.append(mrow)
+        row = mrow
+        row.name, row.form, row.copies = ms.name, ms.form, ms.copies
+        row.required, row.deferrable, row.note = ms.required, ms.deferrable, ms.note
+
+
+def apply_catalog(
+    session: Session,
+    data: CatalogData,
+    *,
+    source: str = "",
+    deactivate_missing: bool = False,
+    dry_run: bool = False,
+) -> ImportSummary:
+    """Write validated catalog data into the session (the caller commits)."""
+    summary = ImportSummary(source=source, dry_run=dry_run)
+    if dry_run:
+        # Same bookkeeping, computed against the store without writing.
+        for dspec in data.departments:
+            dep = session.get(Department, dspec.code)
+            if dep is None:
+                summary.departments_added.append(dspec.code)
+            elif _department_spec(dep, with_contacts=dspec.contacts is not None) != dspec:
+                summary.departments_updated.append(dspec.code)
+        for ispec in data.items:
+            item = session.get(ServiceItem, ispec.code)
+            if item is None:
+                summary.items_added.append(ispec.code)
+            elif _item_spec(item) == ispec:
+                summary.items_unchanged.append(ispec.code)
+            else:
+                summary.items_updated.append(ispec.code)
+    else:
+        for dspec in data.departments:
+            _upsert_department(session, dspec, summary)
+        session.flush()
+        for ispec in data.items:
+            _upsert_item(session, ispec, summary)
+    if deactivate_missing:
+        in_file = {i.code for i in data.items}
+        for item in session.scalars(select(ServiceItem).where(ServiceItem.active.is_(True))):
+            if item.code not in in_file:
+                summary.items_deactivated.append(item.code)
+                if not dry_run:
+                    item.active = False
+    if not dry_run:
+        session.flush()
+    return summary
+
+
+def import_catalog(
+    session: Session,
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    actor: Staff | None = None,
+    window_code: str = "",
+    deactivate_missing: bool = False,
+    dry_run: bool = False,
+) -> ImportSummary:
+    """Validate a whole catalog file and write it into the caller's transaction.
+
+    Raises :class:`CatalogError` (listing every problem) before writing
+    anything. ``actor`` is the signed-in supervisor or administrator; the
+    import is then written to the audit log (``window_code`` is where it was
+    done). ``actor=None`` is for the command line and demo seeding.
+    """
+    if actor is not None:
+        require_role(actor, audit.audited_roles())
+        if not window_code:
+            raise ValueError("window_code is required with an actor")
+    data = load_catalog(source, session)
+    name = source.get("title", "（数据）") if isinstance(source, Mapping) else Path(source).name
+    summary = apply_catalog(
+        session, data, source=str(name), deactivate_missing=deactivate_missing, dry_run=dry_run
+    )
+    log.info("%s", summary.text())
+    if actor is not None and not dry_run:
+        audit.record(
+            session,
+            actor,
+            "catalog.import",
+            str(name),
+            summary.as_detail(),
+            window_code=window_code,
+        )
+    return summary
+
+
+# ------------------------------------------------------------------- reading back
+
+
+def _department_spec(dep: Department, *, with_contacts: bool = True) -> DepartmentSpec:
+    contacts = (
+        tuple(
+            ContactSpec(c.seq, c.name, c.phone, c.title, c.matters)
+            for c in sorted(dep.contacts, key=lambda c: c.seq)
+        )
+        if with_contacts
+        else None
+    )
+    return DepartmentSpec(dep.code, dep.name, dep.phone, dep.address, dep.duties, contacts)
+
+
+def _item_spec(item: ServiceItem) -> ItemSpec:
+    return ItemSpec(
+        code=item.code,
+        name=item.name,
+        department_code=item.department_code,
+        kind=ItemKind(item.kind),
+        legal_days=item.legal_days,
+        promised_days=item.promised_days,
+        scope=item.scope,
+        procedure=item.procedure,
+        conditions=item.conditions,
+        fees=item.fees,
+        legal_basis=item.legal_basis,
+        active=item.active,
+        materials=tuple(
+            MaterialSpec(
+                m.seq, m.name, MaterialForm(m.form), m.copies, m.required, m.deferrable, m.note
+            )
+            for m in sorted(item.materials, key=lambda m: m.seq)
+        ),
+    )
+
+
+def catalog_from_store(session: Session) -> CatalogData:
+    """The whole catalog as stored: every department (with contacts) and item."""
+    deps = session.scalars(
+        select(Department).options(selectinload(Department.contacts)).order_by(Department.code)
+    ).all()
+    items = session.scalars(
+        select(ServiceItem).options(selectinload(ServiceItem.materials)).order_by(ServiceItem.code)
+    ).all()
+    return CatalogData(
+        tuple(_department_spec(d) for d in deps), tuple(_item_spec(i) for i in items)
+    )
+
+
+# ----------------------------------------------------------------------- export
+
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_FONT = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_WIDTHS = {
+    "code": 22, "name": 36, "department": 26, "kind": 10, "legal_days": 12,
+    "promised_days": 12, "scope": 40, "procedure": 50, "conditions": 50, "fees": 24,
+    "legal_basis": 50, "active": 10, "item": 22, "seq": 6, "form": 14, "copies": 6,
+    "required": 10, "deferrable": 10, "note": 40, "phone": 18, "address": 36, "duties": 50,
+    "title": 16, "matters": 40,
+}  # fmt: skip
+
+
+def _write_sheet(
+    ws: Worksheet,
+    fields: Mapping[str, tuple[str, tuple[str, ...]]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    text_columns: Iterable[str] = (),
+) -> None:
+    keys = list(fields)
+    ws.append([fields[k][0] for k in keys])
+    for cell in ws[1]:
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+    count = 0
+    for row in rows:
+        ws.append(list(row))
+        count += 1
+    text_idx = {keys.index(k) + 1 for k in text_columns}
+    for col, key in enumerate(keys, 1):
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].width = _WIDTHS.get(key, 14)
+        for r in range(2, count + 2):
+            cell = ws.cell(row=r, column=col)
+            cell.alignment = _WRAP
+            if col in text_idx:
+                # Codes like 001 must stay text, not become the number 1.
+                cell.number_format = "@"
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{max(count + 1, 1)}"
+
+
+def _add_choice(ws: Worksheet, fields: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
+    col = get_column_letter(list(fields).index(key) + 1)
+    dv = DataValidation(
+        type="list",
+        formula1='"' + ",".join(choices) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="输入无效",
+        error="请从下拉列表中选择：" + "、".join(choices),
+    )
+    dv.add(f"{col}2:{col}1048576")
+    ws.add_data_validation(dv)
+
+
+def _yes_no(value: bool) -> str:
+    return "是" if value else "否"
+
+
+def write_catalog_xlsx(data: CatalogData, path: str | os.PathLike[str]) -> None:
+    """Write the catalog as the hall's workbook (the layout :func:`load_catalog` reads)."""
+    dep_names = {d.code: d.name for d in data.departments}
+    names_count: dict[str, int] = {}
+    for d in data.departments:
+        names_count[d.name] = names_count.get(d.name, 0) + 1
+
+    def dep_ref(code: str) -> str:
+        # People read names; a name used twice would be ambiguous, so write the code.
+        name = dep_names.get(code)
+        return name if name and names_count[name] == 1 and name not in dep_names else code
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = SHEET_ITEMS
+    _write_sheet(
+        ws,
+        _ITEM_FIELDS,
+        (
+            [
+                i.code, i.name, dep_ref(i.department_code), KIND_LABELS[i.kind], i.legal_days,
+                i.promised_days, i.scope, i.procedure, i.conditions, i.fees, i.legal_basis,
+                _yes_no(i.active),
+            ]
+            for i in data.items
+        ),
+        text_columns=("code",),
+    )  # fmt: skip
+    _add_choice(ws, _ITEM_FIELDS, "kind", list(KIND_LABELS.values()))
+    _add_choice(ws, _ITEM_FIELDS, "active", ["是", "否"])
+
+    ws = wb.create_sheet(SHEET_MATERIALS)
+    _write_sheet(
+        ws,
+        _MATERIAL_FIELDS,
+        (
+            [i.code, m.seq, m.name, m.form.label, m.copies, _yes_no(m.required),
+             _yes_no(m.deferrable), m.note]
+            for i in data.items
+            for m in i.materials
+        ),
+        text_columns=("item",),
+    )  # fmt: skip
+    _add_choice(ws, _MATERIAL_FIELDS, "form", [f.label for f in MaterialForm])
+    _add_choice(ws, _MATERIAL_FIELDS, "required", ["是", "否"])
+    _add_choice(ws, _MATERIAL_FIELDS, "deferrable", ["是", "否"])
+
+    ws = wb.create_sheet(SHEET_DEPARTMENTS)
+    _write_sheet(
+        ws,
+        _DEPARTMENT_FIELDS,
+        ([d.code, d.name, d.phone, d.address, d.duties] for d in data.departments),
+        text_columns=("code", "phone"),
+    )
+    ws = wb.create_sheet(SHEET_CONTACTS)
+    _write_sheet(
+        ws,
+        _CONTACT_FIELDS,
+        (
+            [d.code, c.seq, c.name, c.title, c.phone, c.matters]
+            for d in data.departments
+            for c in (d.contacts or ())
+        ),
+        text_columns=("department", "phone"),
+    )
+    ws = wb.create_sheet(SHEET_HELP)
+    for line in _HELP_LINES:
+        ws.append([line])
+    ws.column_dimensions["A"].width = 110
+    wb.save(Path(path))
+
+
+_HELP_LINES = (
+    "事项清单填写说明",
+    "1. “事项”表每行一个事项；“申请材料”表每行一项材料，"
+    "用“事项编码”对应到事项，“序号”决定材料顺序。",
+    "2. 办件类型：即办件（当场办结，承诺时限填 0）或 承诺件（承诺时限至少 1 个工作日）。",
+    "3. 承诺时限不得超过法定时限的 40%（向下取整），"
+    "例如法定 20 个工作日最多承诺 8 个工作日，法定 15 个工作日最多承诺 6 个工作日。",
+    "4. 时限均按工作日计算，只填数字。",
+    "5. 材料形式：原件、复印件、原件及复印件、电子材料；份数至少 1。",
+    "6. 是否容缺：只有必需材料、且是承诺件时才可填“是”；每个事项至少保留一项不可容缺的必需材料。",
+    "7. 实施部门填写部门全称或部门编码；部门须已在“部门”表中登记或已在系统中存在。",
+    "8. “部门联系人”表用于非本部门职责告知（转介），填写后将整体替换该部门原有的联系人。",
+    "9. 导入时会检查全部内容，有任何问题都不会写入，并逐条列出问题所在的工作表、行和列。",
+)
+
+
+def export_catalog_xlsx(session: Session, path: str | os.PathLike[str]) -> CatalogData:
+    """Export the stored catalog to an .xlsx that imports back to the same catalog."""
+    data = catalog_from_store(session)
+    write_catalog_xlsx(data, path)
+    return data
+
+
+# ----------------------------------------------------------------------- search
+
+
+def search_items(
+    session: Session, query: str, *, limit: int = 30, include_inactive: bool = False
+) -> list[ServiceItem]:
+    """Find items for the clerk: by code prefix, pinyin initials or part of the name.
+
+    Ranked: exact code, code prefix, initials prefix, name prefix, name
+    contains, initials contains; ties by the shorter name, then the code.
+    """
+    q = query.strip()
+    if not q:
+        return []
+    ql = q.lower()
+    conditions = [
+        func.lower(ServiceItem.code).startswith(ql, autoescape=True),
+        ServiceItem.name.icontains(q, autoescape=True),
+    ]
+    if ql.isascii() and ql.isalnum():
+        conditions.append(ServiceItem.pinyin.contains(ql, autoescape=True))
+    stmt = select(ServiceItem).where(or_(*conditions))
+    if not include_inactive:
+        stmt = stmt.where(ServiceItem.active.is_(True))
+    found = session.scalars(stmt).all()
+
+    def rank(item: ServiceItem) -> tuple[int, int, str]:
+        code, name, py = item.code.lower(), item.name.lower(), item.pinyin
+        if code == ql:
+            r = 0
+        elif code.startswith(ql):
+            r = 1
+        elif py.startswith(ql):
+            r = 2
+        elif name.startswith(ql):
+            r = 3
+        elif ql in name:
+            r = 4
+        else:
+            r = 5
+        return (r, len(item.name), item.code)
+
+    return sorted(found, key=rank)[:limit]

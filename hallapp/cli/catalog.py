@@ -1,0 +1,261 @@
+"""``hallapp catalog``: the service catalog (事项清单).
+
+- ``import FILE [--dry-run] [--deactivate-missing] [--staff STAFF_NO]``: validate
+  the whole file (.xlsx, .toml, .yaml, .json) and write it in one transaction;
+  any problem lists every problem with its sheet/row and field and writes nothing;
+- ``export FILE.xlsx``: the stored catalog as the hall's workbook;
+- ``validate FILE``: only check, never write;
+- ``search QUERY``: what the clerk's search box finds (code, pinyin initials, name).
+
+The catalog is reference data authored centrally, so import, export and
+validate use ``--db``, else the configured central store, else the window's
+local database; search uses ``--db`` or the local database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hallapp.store import Store
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("catalog", help="事项清单：导入、导出、校验、查询")
+    sub = parser.add_subparsers(dest="catalog_command", metavar="ACTION")
+
+    def show_help(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return EXIT_USAGE
+
+    parser.set_defaults(func=show_help)
+    db_help = "数据库地址（SQLAlchemy URL）；默认中心库，未配置时用本窗口数据库"
+
+    imp = sub.add_parser("import", help="导入事项清单（全部正确才写入）")
+    imp.add_argument("file", metavar="FILE", help="事项清单文件：.xlsx、.toml、.yaml 或 .json")
+    imp.add_argument("--dry-run", action="store_true", help="只校验并显示将要做的更改，不写入")
+    imp.add_argument(
+        "--deactivate-missing", action="store_true", help="文件中没有的事项标记为停用（不删除）"
+    )
+    imp.add_argument("--staff", metavar="STAFF_NO", help="操作人工号（监督或管理员），记入审计日志")
+    imp.add_argument("--db", metavar="URL", help=db_help)
+    imp.set_defaults(func=_cmd_import)
+
+    exp = sub.add_parser("export", help="导出事项清单为 Excel（.xlsx）")
+    exp.add_argument("file", metavar="FILE.xlsx")
+    exp.add_argument("--db", metavar="URL", help=db_help)
+    exp.set_defaults(func=_cmd_export)
+
+    val = sub.add_parser("validate", help="校验事项清单文件，不写入")
+    val.add_argument("file", metavar="FILE")
+    val.add_argument("--db", metavar="URL", help=db_help + "（用于核对部门是否存在）")
+    val.set_defaults(func=_cmd_validate)
+
+    search = sub.add_parser("search", help="按编码、拼音首字母或名称查找事项")
+    search.add_argument("query", metavar="QUERY", help="例如 sgxk、ZJJ-XK、施工许可")
+    search.add_argument("--all", action="store_true", help="包括已停用的事项")
+    search.add_argument("--limit", type=int, default=30, help="最多显示条数（默认 30）")
+    search.add_argument("--db", metavar="URL", help="数据库地址；默认本窗口数据库")
+    search.set_defaults(func=_cmd_search)
+
+
+def _url(args: argparse.Namespace, *, central_first: bool, must_exist: bool) -> str | None:
+    from hallapp.config import load_config
+    from hallapp.store import sqlite_url
+
+    if getattr(args, "db", None):
+        return str(args.db)
+    cfg = load_config(getattr(args, "config", None))
+    central = str(cfg.get("store.central_url"))
+    if central_first and central:
+        return central
+    local = cfg.local_db_path()
+    if must_exist and not local.exists():
+        return None
+    local.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(local)
+
+
+def _open(url: str) -> Store | None:
+    from hallapp.store import Store, StoreError
+
+    try:
+        return Store.open(url)
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def _check_file(path_text: str) -> Path | None:
+    from hallapp.catalog import SUPPORTED_SUFFIXES
+
+    path = Path(path_text)
+    if not path.is_file():
+        print(f"找不到文件 {path}，请检查路径", file=sys.stderr)
+        return None
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        print(
+            f"不支持的文件类型 {path.suffix or '（无扩展名）'}；"
+            "请使用 .xlsx、.toml、.yaml 或 .json",
+            file=sys.stderr,
+        )
+        return None
+    return path
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from hallapp.catalog import CatalogError, import_catalog
+    from hallapp.config import load_config
+    from hallapp.models import Staff
+    from hallapp.security import PermissionDenied
+
+    path = _check_file(args.file)
+    if path is None:
+        return EXIT_USAGE
+    url = _url(args, central_first=True, must_exist=False)
+    assert url is not None
+    store = _open(url)
+    if store is None:
+        return EXIT_INVALID
+    try:
+        with store.session() as session:
+            actor, window_code = None, ""
+            if args.staff:
+                window_code = load_config(getattr(args, "config", None)).window_code
+                actor = session.scalar(select(Staff).where(Staff.staff_no == args.staff.strip()))
+                if actor is None:
+                    print(f"工号 {args.staff} 不存在", file=sys.stderr)
+                    return EXIT_USAGE
+            summary = import_catalog(
+                session,
+                path,
+                actor=actor,
+                window_code=window_code,
+                deactivate_missing=args.deactivate_missing,
+                dry_run=args.dry_run,
+            )
+    except CatalogError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_INVALID
+    except PermissionDenied as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.dispose()
+    print(summary.text())
+    for label, codes in (
+        ("新增", summary.items_added),
+        ("更新", summary.items_updated),
+        ("停用", summary.items_deactivated),
+    ):
+        if codes:
+            print(f"  {label}事项：{'、'.join(codes)}")
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from hallapp.catalog import export_catalog_xlsx
+
+    target = Path(args.file)
+    if target.suffix.lower() != ".xlsx":
+        print("导出文件应以 .xlsx 结尾，例如 事项清单.xlsx", file=sys.stderr)
+        return EXIT_USAGE
+    url = _url(args, central_first=True, must_exist=False)
+    assert url is not None
+    store = _open(url)
+    if store is None:
+        return EXIT_INVALID
+    try:
+        with store.session() as session:
+            data = export_catalog_xlsx(session, target)
+    except OSError as exc:
+        log.exception("export to %s failed", target)
+        print(
+            f"无法写入 {target}：{exc.strerror or exc}。请检查文件是否被 Excel 打开或目录权限",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    finally:
+        store.dispose()
+    materials = sum(len(i.materials) for i in data.items)
+    print(
+        f"已导出 {len(data.items)} 个事项、{materials} 项申请材料、"
+        f"{len(data.departments)} 个部门到 {target}"
+    )
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from hallapp.catalog import CatalogError, load_catalog
+
+    path = _check_file(args.file)
+    if path is None:
+        return EXIT_USAGE
+    url = _url(args, central_first=True, must_exist=True)
+    store = _open(url) if url else None
+    try:
+        if store is None:
+            # No database yet: departments are checked against the file only.
+            data = load_catalog(path)
+        else:
+            with store.session() as session:
+                data = load_catalog(path, session)
+                session.rollback()
+    except CatalogError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        if store is not None:
+            store.dispose()
+    kinds = sum(1 for i in data.items if i.kind == "instant")
+    print(
+        f"{path.name} 校验通过：{len(data.items)} 个事项（即办件 {kinds} 个）、"
+        f"{sum(len(i.materials) for i in data.items)} 项申请材料、{len(data.departments)} 个部门"
+    )
+    return EXIT_OK
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from hallapp.catalog import KIND_LABELS, search_items
+    from hallapp.models import ItemKind
+
+    url = _url(args, central_first=False, must_exist=True)
+    if url is None:
+        print(
+            "本窗口数据库尚未建立，请先运行 hallapp db upgrade 和 hallapp catalog import",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    store = _open(url)
+    if store is None:
+        return EXIT_INVALID
+    try:
+        with store.session() as session:
+            items = search_items(session, args.query, limit=args.limit, include_inactive=args.all)
+            if not items:
+                print(f"没有找到与“{args.query}”相关的事项")
+                return EXIT_INVALID
+            for item in items:
+                days = (
+                    "当场办结"
+                    if item.kind == ItemKind.INSTANT
+                    else f"法定 {item.legal_days} / 承诺 {item.promised_days} 个工作日"
+                )
+                flag = "" if item.active else "（已停用）"
+                print(
+                    f"{item.code}\t{item.name}{flag}\t{item.department.name}\t"
+                    f"{KIND_LABELS[ItemKind(item.kind)]}\t{days}"
+                )
+    finally:
+        store.dispose()
+    return EXIT_OK
