@@ -40,7 +40,9 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     # Never read the developer's own config or write into their log folder.
     base = tmp_path_factory.mktemp("hallapp-home")
     monkeypatch.setenv("HALLAPP_LOG_DIR", str(base / "log"))
-    monkeypatch.setenv("HALLAPP_CONFIG", str(base / "absent.toml"))
+    cfg = base / "hallapp.toml"
+    cfg.write_text('[hall]\ncode = "LC"\n[window]\ncode = "A03"\n', encoding="utf-8")
+    monkeypatch.setenv("HALLAPP_CONFIG", str(cfg))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
 
