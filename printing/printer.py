@@ -80,11 +80,13 @@ def print_pdf(
     *,
     job_name: str = "HallApp 文书",
     copies: int = 1,
+    max_dpi: int = MAX_DPI,
 ) -> PrintResult:
     """Print ``pdf`` on ``printer_name`` (the system default when None).
 
     ``size`` picks the paper: ``"a4"``, or ``"slip"`` (80 mm wide, as long as the
-    PDF's page). None takes the paper from the PDF's first page. Raises
+    PDF's page). None takes the paper from the PDF's first page. Pages are
+    rendered at the printer's resolution, at most ``max_dpi``. Raises
     :class:`PrintError` with a Chinese message on any failure.
     """
     if QGuiApplication.instance() is None:
@@ -140,7 +142,7 @@ def print_pdf(
     )
     if not printer.setPageLayout(layout):
         log.warning("printer %s refused page layout %s; using its own", name, paper_mm)
-    dpi = min(printer.resolution(), MAX_DPI)
+    dpi = min(printer.resolution(), max_dpi)
     printer.setResolution(dpi)
     dpi = printer.resolution()
 
