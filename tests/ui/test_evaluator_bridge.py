@@ -292,3 +292,35 @@ def test_cancel_returns_the_screen_to_the_card(qtbot, demo, store):
     assert cancelled.args == [case_id]
     assert citizen.page == CitizenScreen.PAGE_CARD
     assert evaluations(store) == []
+
+
+# The offscreen platform warns when a shown window's size hints change.
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_demo_keypad_walks_the_whole_flow(qtbot, demo, store):
+    from hallapp.ui.sim_panel import SimulatorPanel
+
+    bridge, citizen, case_id = demo
+    assert bridge.simulator is not None
+    panel = SimulatorPanel(bridge.simulator)
+    qtbot.addWidget(panel)
+    panel.show()
+    open_and_wait(qtbot, bridge, case_id)
+    qtbot.waitUntil(lambda: "请评价" in panel.display.text(), timeout=3000)
+
+    with qtbot.waitSignal(bridge.awaiting_reasons, timeout=3000):
+        qtbot.mouseClick(panel.key_buttons[1], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "选择原因" in panel.status.text(), timeout=3000)
+    qtbot.mouseClick(citizen.reason_buttons["办事效率低"], Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(bridge.evaluation_recorded, timeout=3000) as recorded:
+        qtbot.mouseClick(citizen.submit_button, Qt.MouseButton.LeftButton)
+    assert recorded.args == [case_id, 1]
+    assert [(r.level, r.reasons) for r in evaluations(store)] == [(1, ["办事效率低"])]
+
+    with qtbot.waitSignal(bridge.connected_changed, timeout=2000) as lost:
+        qtbot.mouseClick(panel.plug_button, Qt.MouseButton.LeftButton)
+    assert lost.args == [False]
+    qtbot.waitUntil(lambda: "连接" in panel.plug_button.text() and panel.plug_button.isEnabled())
+    assert not panel.key_buttons[5].isEnabled()
+    with qtbot.waitSignal(bridge.connected_changed, timeout=2000) as back:
+        qtbot.mouseClick(panel.plug_button, Qt.MouseButton.LeftButton)
+    assert back.args == [True]
