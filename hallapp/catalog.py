@@ -471,7 +471,7 @@ def _read_xlsx(path: Path) -> _RawCatalog:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        log.warning("cannot read %s: %s", path, exc)
+        log.info("cannot read %s: %s", path, exc)
         raw.problems.append(
             CatalogProblem(
                 path.name,
@@ -666,7 +666,7 @@ def _read_text_file(path: Path) -> _RawCatalog:
         else:
             data = json.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
-        log.warning("cannot parse %s: %s", path, exc)
+        log.info("cannot parse %s: %s", path, exc)
         fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
         return _RawCatalog(
             path.name, problems=[CatalogProblem(path.name, "", f"{fmt} 格式错误：{exc}")]
@@ -997,7 +997,7 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
     if not raw.items and not raw.departments and not raw.problems:
         c.problems.append(CatalogProblem(raw.source, "", "文件中没有任何部门或事项"))
     if c.problems:
-        log.warning("catalog %s refused: %d problems", raw.source, len(c.problems))
+        log.info("catalog %s refused: %d problems", raw.source, len(c.problems))
         for p in c.problems:
             log.info("catalog problem: %s", p)
         raise CatalogError(raw.source, c.problems)
