@@ -375,12 +375,16 @@ class EvaluatorDriver:
         self._last_heard = None
         self._connected_at = time.monotonic()
         self._counters.connects += 1
+        if self.supports_commands:
+            # Ask for the device's identity at once, before anyone is told the
+            # port is up, so its answer precedes the answers to later commands.
+            self._next_heartbeat = time.monotonic() + self.heartbeat_interval
+            with self._write_lock:
+                self._seq = (self._seq + 1) & 0xFF
+                self._write_locked(framed.encode_host(framed.Heartbeat(), self._seq))
         self._set_state(DriverState.CONNECTED)
         log.info("评价器 %s 已连接（%s 协议）", self.port_name, self.protocol)
         self._emit(Connected(self.port_name))
-        if self.supports_commands:
-            # Ask for identity at once, rather than one heartbeat interval later.
-            self._next_heartbeat = 0.0
         return True
 
     def _open_port(self) -> SerialPort:
