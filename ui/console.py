@@ -1,0 +1,445 @@
+"""The clerk console: the main window of a service-hall window.
+
+Sign-in page, then two pages: 收件受理 (F2/F3) and 本窗口办件 (F4). The header
+shows the clerk on duty and the pause state (F11); the status bar shows the
+evaluator, the printer and the clerk. Every slow call goes through ui.ops.
+
+The citizen screen and the evaluator bridge (UI-B) are handed in; the console
+tells them what happens at the window (duty card, pause, evaluation) and shows
+what comes back (connected, evaluation recorded).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hallapp.ui.cases_view import CasesView
+from hallapp.ui.context import WindowContext
+from hallapp.ui.errors import show_error
+from hallapp.ui.intake_view import DecisionDialog, IntakeView
+from hallapp.ui.ops import run_in_background, tracker
+from hallapp.ui.preview import PreviewDialog, Printed
+from hallapp.ui.theme import bind_key
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hallapp.documents import DutyCard, Notice
+from hallapp.duty import DutyState, StaffView
+from hallapp.intake import CaseStatus, CaseView, DecisionResult
+
+log = logging.getLogger(__name__)
+
+PAUSE_REASONS = ("临时离开窗口", "系统故障，正在处理", "业务培训", "午间休息", "接待领导检查")
+
+#: Every shortcut of the console, shown in the help panel (F1).
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("F1", "快捷键帮助"),
+    ("F2", "新办件（清空表单）"),
+    ("F3", "查找事项（名称、编码、拼音首字母）"),
+    ("F4", "本窗口办件列表"),
+    ("F5", "刷新办件列表"),
+    ("↓ / Enter", "在查找结果中选择事项"),
+    ("Alt+L", "跳到材料核对表"),
+    ("空格", "切换材料核对结果：缺少 → 已收 → 不符合要求"),
+    ("Alt+A", "全部材料已收"),
+    ("Ctrl+1", "受理"),
+    ("Ctrl+2", "容缺受理"),
+    ("Ctrl+3", "一次性告知补正"),
+    ("Ctrl+4", "不予受理"),
+    ("Ctrl+5", "非本部门职责告知"),
+    ("Ctrl+6", "即办办结"),
+    ("Ctrl+Enter", "在对话框中确定"),
+    ("F9", "办结"),
+    ("F10", "出件"),
+    ("Ctrl+E", "延期（理由、批准人）"),
+    ("Ctrl+R", "登记补正材料"),
+    ("Ctrl+D", "登记容缺材料补齐"),
+    ("Ctrl+P", "打印文书（预览中：打印）"),
+    ("Ctrl+Shift+P", "补打文书"),
+    ("F11", "暂停服务 / 恢复服务"),
+    ("Ctrl+Shift+Q", "结束当班并退出登录"),
+    ("Esc", "关闭对话框 / 预览"),
+)
+
+
+def help_html() -> str:
+    rows = "".join(
+        f"<tr><td style='padding:3px 18px 3px 0'><b>{k}</b></td><td>{v}</td></tr>"
+        for k, v in SHORTCUTS
+    )
+    return f"<h3>键盘操作</h3><p>所有操作都可以不用鼠标完成。</p><table>{rows}</table>"
+
+
+class ClerkConsole(QMainWindow):
+    """The main window; see the module docstring."""
+
+    evaluation_requested = Signal(str)  # case id handed to the evaluator bridge
+    duty_changed = Signal(object)  # DutyState | None
+
+    PAGE_SIGNIN, PAGE_WORK = 0, 1
+
+    def __init__(
+        self,
+        ctx: WindowContext,
+        *,
+        bridge: Any | None = None,
+        citizen: Any | None = None,
+    ) -> None:
+        super().__init__()
+        from hallapp.ui.signin import SignInPage
+
+        self.ctx = ctx
+        self.bridge = bridge
+        self.citizen = citizen
+        self.duty: DutyState | None = None
+        self.preview: PreviewDialog | None = None
+        self.pause_dialog: DecisionDialog | None = None
+        self.help_dialog: QDialog | None = None
+        self.last_printed: Printed | None = None
+        self.setWindowTitle(f"{ctx.config.hall_name} · {ctx.config.window_code} 窗口")
+        self.resize(1480, 900)
+
+        self.signin = SignInPage(ctx)
+        self.intake = IntakeView(ctx)
+        self.cases = CasesView(ctx)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.intake, "收件受理  [F2]")
+        self.tabs.addTab(self.cases, "本窗口办件  [F4]")
+
+        work = QWidget()
+        work_layout = QVBoxLayout(work)
+        work_layout.setContentsMargins(8, 4, 8, 0)
+        work_layout.addLayout(self._build_header())
+        work_layout.addWidget(self.tabs, 1)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.signin)
+        self.stack.addWidget(work)
+        self.setCentralWidget(self.stack)
+        self._build_status_bar()
+        self._bind()
+        self._clock = QTimer(self)
+        self._clock.setInterval(60_000)  # countdowns change at midnight; keep the list fresh
+        self._clock.timeout.connect(self._periodic)
+        self._clock.start()
+        self.stack.setCurrentIndex(self.PAGE_SIGNIN)
+        self.signin.reset()
+
+    # ------------------------------------------------------------------ layout
+
+    def _build_header(self) -> QHBoxLayout:
+        self.clerk_badge = QLabel("")
+        self.clerk_badge.setObjectName("clerkBadge")
+        self.duty_badge = QLabel("")
+        self.pause_button = QPushButton("暂停服务  [F11]")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.end_button = QPushButton("结束当班  [Ctrl+Shift+Q]")
+        self.end_button.clicked.connect(self.end_duty)
+        self.help_button = QPushButton("快捷键  [F1]")
+        self.help_button.clicked.connect(self.show_help)
+        head = QHBoxLayout()
+        head.addWidget(self.clerk_badge)
+        head.addWidget(self.duty_badge)
+        head.addStretch(1)
+        head.addWidget(self.pause_button)
+        head.addWidget(self.end_button)
+        head.addWidget(self.help_button)
+        return head
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.evaluator_status = QLabel("评价器：未连接")
+        self.printer_status = QLabel(f"打印机：{self.ctx.printing.describe()}")
+        self.clerk_status = QLabel("当班：无")
+        self.busy_status = QLabel("")
+        for label in (
+            self.busy_status,
+            self.evaluator_status,
+            self.printer_status,
+            self.clerk_status,
+        ):
+            bar.addPermanentWidget(label)
+        # A bound method of this QObject: Qt drops the connection with the window.
+        tracker().busy_changed.connect(self._show_busy)
+
+    def _show_busy(self, busy: bool) -> None:
+        self.busy_status.setText("处理中…" if busy else "")
+
+    def _bind(self) -> None:
+        self.signin.signed_in.connect(self._signed_in)
+        self.intake.decided.connect(self._decided)
+        self.intake.case_opened.connect(self.cases.update_case)
+        self.cases.completed.connect(self._finished_case)
+        self.cases.handed_over.connect(self._finished_case)
+        self.cases.correction_requested.connect(self._continue_correction)
+        self.cases.print_requested.connect(self._print_requested)
+        self.cases.install_shortcuts(self, self.show_cases)
+        for key, handler in (
+            ("F1", self.show_help),
+            ("F2", self.new_case),
+            ("F3", self.find_item),
+            ("F4", self.show_cases),
+            ("F11", self.toggle_pause),
+            ("Ctrl+Shift+Q", self.end_duty),
+        ):
+            bind_key(self, key, handler)
+        if self.bridge is not None:
+            self.bridge.connected_changed.connect(self._evaluator_connected)
+            self.bridge.evaluation_opened.connect(self.cases.reload_case)
+            self.bridge.evaluation_recorded.connect(self._evaluation_recorded)
+            self.bridge.evaluation_expired.connect(self._evaluation_expired)
+            self.bridge.evaluation_cancelled.connect(self.cases.reload_case)
+            self.bridge.awaiting_reasons.connect(
+                lambda _cid, level: self.statusBar().showMessage(
+                    f"群众选择了{'非常不满意' if level == 1 else '不满意'}，正在选择原因…", 15000
+                )
+            )
+            self.bridge.error.connect(self._evaluator_error)
+
+    # ------------------------------------------------------------------ navigation
+
+    @property
+    def signed_in(self) -> bool:
+        return self.ctx.clerk is not None and self.stack.currentIndex() == self.PAGE_WORK
+
+    def new_case(self) -> None:
+        if not self.signed_in:
+            return
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.new_case()
+
+    def find_item(self) -> None:
+        if not self.signed_in:
+            return
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.focus_search()
+
+    def show_cases(self) -> None:
+        if not self.signed_in:
+            return
+        if self.tabs.currentWidget() is not self.cases:
+            self.tabs.setCurrentWidget(self.cases)
+            self.cases.focus_list()
+
+    def show_help(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("快捷键帮助")
+        text = QTextBrowser()
+        text.setHtml(help_html())
+        close = QPushButton("关闭  [Esc]")
+        close.clicked.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        layout.addWidget(close)
+        dialog.resize(520, 720)
+        self.help_dialog = dialog
+        dialog.open()
+
+    # ------------------------------------------------------------------ duty
+
+    def _signed_in(self, staff: StaffView) -> None:
+        self.ctx.clerk = staff
+        self.stack.setCurrentIndex(self.PAGE_WORK)
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.new_case()
+        self.cases.refresh()
+        self._load_duty()
+
+    def _load_duty(self) -> None:
+        duty = self.ctx.duty
+
+        def work() -> tuple[DutyState | None, DutyCard | None]:
+            return duty.current(), duty.duty_card()
+
+        run_in_background(self, work, success=self._show_duty, label="读取当班信息")
+
+    def _show_duty(self, result: tuple[DutyState | None, DutyCard | None]) -> None:
+        state, card = result
+        self.duty = state
+        clerk = self.ctx.clerk
+        if clerk is not None:
+            self.clerk_badge.setText(f"{clerk.name}（工号 {clerk.staff_no}，{clerk.title}）")
+            self.clerk_status.setText(f"当班：{clerk.name}")
+        paused = bool(state and state.paused)
+        self.duty_badge.setObjectName("pausedBadge" if paused else "onDutyBadge")
+        self.duty_badge.setText(f"暂停服务：{state.pause_reason}" if state and paused else "当班中")
+        self.duty_badge.setStyleSheet("")  # re-read the object name's style
+        self.pause_button.setText("恢复服务  [F11]" if paused else "暂停服务  [F11]")
+        if self.bridge is not None:
+            self.bridge.set_duty_card(card)  # the citizen screen and, if it can, the device
+        elif self.citizen is not None:
+            self.citizen.show_duty_card(card)
+        if self.citizen is not None:
+            self.citizen.show_paused(paused, state.pause_reason if state and paused else "")
+        self.duty_changed.emit(state)
+
+    def toggle_pause(self) -> None:
+        """F11: pause service (with a reason for the citizens) or resume it."""
+        if not self.signed_in or self.pause_dialog is not None:
+            return
+        duty, staff_id = self.ctx.duty, self.ctx.clerk_id
+        if self.duty is not None and self.duty.paused:
+            run_in_background(
+                self,
+                lambda: duty.resume(staff_id),
+                success=lambda _s: self._load_duty(),
+                label="恢复服务",
+            )
+            return
+        dialog = DecisionDialog("暂停服务", self)
+        dialog.buttons.buttons()[0].setText("暂停服务  [Ctrl+Enter]")
+        reason = QComboBox()
+        reason.setEditable(True)
+        reason.addItems(PAUSE_REASONS)
+        dialog.form.addRow(QLabel("暂停期间群众屏显示“暂停服务”和原因。"))
+        dialog.form.addRow("原因(&R)：", reason)
+        dialog.reason = reason  # type: ignore[attr-defined]
+
+        def go() -> None:
+            text = reason.currentText().strip()
+            run_in_background(self, lambda: duty.pause(staff_id, text),
+                              success=lambda _s: self._load_duty(), label="暂停服务")  # fmt: skip
+
+        dialog.accepted.connect(go)
+        dialog.finished.connect(lambda _r: setattr(self, "pause_dialog", None))
+        self.pause_dialog = dialog
+        dialog.open()
+        reason.setFocus()
+
+    def end_duty(self) -> None:
+        """Ctrl+Shift+Q: end the shift; the citizen screen shows nobody on duty."""
+        if not self.signed_in:
+            return
+        duty, staff_id = self.ctx.duty, self.ctx.clerk_id
+
+        def done(_r: object) -> None:
+            self.ctx.clerk = None
+            self.duty = None
+            self.clerk_status.setText("当班：无")
+            if self.bridge is not None:
+                self.bridge.set_duty_card(None)
+            elif self.citizen is not None:
+                self.citizen.show_duty_card(None)
+            if self.citizen is not None:
+                self.citizen.show_paused(False)
+            self.stack.setCurrentIndex(self.PAGE_SIGNIN)
+            self.signin.reset()
+            self.duty_changed.emit(None)
+
+        run_in_background(self, lambda: duty.end(staff_id), success=done, label="结束当班")
+
+    # ------------------------------------------------------------------ cases
+
+    def _decided(self, result: DecisionResult) -> None:
+        case = result.case
+        self.cases.update_case(case)
+        self.statusBar().showMessage(f"{case.case_no}：{case.status.label}", 10000)
+        if result.violations:
+            show_error(
+                self,
+                "注意：本次补正告知新增了首次告知中没有的材料要求（"
+                + "、".join(result.violations)
+                + "），违反一次性告知规定，已记录。",
+            )
+        if result.notice is not None:
+            self.open_preview(result.notice, result.document_id)
+        if case.status is CaseStatus.COMPLETED:
+            self._finished_case(case)
+
+    def _continue_correction(self, case: CaseView) -> None:
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.continue_correction(case)
+
+    def _print_requested(self, notice: Notice, document_id: str, reprint: bool) -> None:
+        self.open_preview(notice, document_id, reprint=reprint)
+
+    def open_preview(
+        self, notice: Notice | DutyCard, document_id: str | None, *, reprint: bool = False
+    ) -> PreviewDialog:
+        if self.preview is not None:
+            self.preview.close()
+        dialog = PreviewDialog(
+            self.ctx, notice, document_id=document_id, reprint=reprint, parent=self
+        )
+        dialog.printed.connect(self._printed)
+        dialog.finished.connect(lambda _r: self._preview_closed(dialog))
+        self.preview = dialog
+        dialog.open()
+        return dialog
+
+    def _preview_closed(self, dialog: PreviewDialog) -> None:
+        if self.preview is dialog:
+            self.preview = None
+
+    def _printed(self, result: Printed) -> None:
+        self.last_printed = result
+        self.statusBar().showMessage(f"已打印（{result.pages} 页）：{result.where}", 10000)
+
+    def _finished_case(self, case: CaseView) -> None:
+        """办结 / 出件: open the evaluation unless this case already has one."""
+        if case.evaluation_state in ("evaluated", "open"):
+            return
+        if self.bridge is None:
+            self.statusBar().showMessage("未配置评价器，本次无法评价", 10000)
+            return
+        log.info("evaluation opened for %s", case.case_no)
+        self.evaluation_requested.emit(case.id)
+        clerk = self.ctx.clerk
+        self.bridge.open_evaluation(case.id, staff_id=clerk.id if clerk else None)
+        self.statusBar().showMessage(f"{case.case_no}：请群众在评价器上评价", 15000)
+
+    # ------------------------------------------------------------------ evaluator
+
+    def _evaluator_connected(self, connected: bool) -> None:
+        text = "评价器：已连接" if connected else "评价器：未连接"
+        if self.bridge is not None and hasattr(self.bridge, "status_text"):
+            text = self.bridge.status_text()
+        self.evaluator_status.setText(text)
+        self.evaluator_status.setStyleSheet("" if connected else "color:#b42318")
+
+    def _evaluation_recorded(self, case_id: str, level: int) -> None:
+        from hallapp.evaluation import LEVEL_LABELS
+
+        self.cases.reload_case(case_id)
+        self.statusBar().showMessage(f"收到评价：{LEVEL_LABELS.get(level, level)}", 10000)
+
+    def _evaluation_expired(self, case_id: str) -> None:
+        self.cases.reload_case(case_id)
+        self.statusBar().showMessage("群众未评价（不计默认好评）", 10000)
+
+    def _evaluator_error(self, message: str) -> None:
+        log.warning("evaluator: %s", message)
+        self.statusBar().showMessage(f"评价器：{message}", 15000)
+
+    # ------------------------------------------------------------------ misc
+
+    def _periodic(self) -> None:
+        if self.signed_in:
+            self.cases.refresh()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # The shift stays open on purpose: the next sign-in at this window ends
+        # it, so a crash or a closed window never hides who was on duty.
+        self._clock.stop()
+        if self.bridge is not None:
+            try:
+                self.bridge.stop()
+            except Exception:
+                log.exception("evaluator bridge did not stop cleanly")
+        if self.citizen is not None:
+            self.citizen.close()
+        super().closeEvent(event)

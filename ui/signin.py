@@ -1,0 +1,139 @@
+"""Sign-in page: staff number and password, then the duty shift starts."""
+
+from __future__ import annotations
+
+import logging
+
+from hallapp.ui.context import WindowContext
+from hallapp.ui.ops import run_in_background
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hallapp.duty import StaffView
+
+log = logging.getLogger(__name__)
+
+
+class SignInPage(QWidget):
+    """Emits ``signed_in`` once the password is checked and the shift has started."""
+
+    signed_in = Signal(object)  # StaffView
+
+    def __init__(self, ctx: WindowContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._busy = False
+        self._ready = True
+
+        panel = QFrame()
+        panel.setObjectName("panel")
+        panel.setFixedWidth(460)
+        box = QVBoxLayout(panel)
+        box.setContentsMargins(32, 28, 32, 28)
+        box.setSpacing(14)
+        title = QLabel(f"{ctx.config.hall_name}\n{ctx.config.window_code} 窗口 · 工作人员登录")
+        title.setObjectName("sectionTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(title)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.staff_no = QLineEdit()
+        self.staff_no.setPlaceholderText("例如 1003")
+        self.staff_no.setMaxLength(20)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setMaxLength(64)
+        form.addRow("工号(&N)：", self.staff_no)
+        form.addRow("密码(&W)：", self.password)
+        for label, field in ((form.labelForField(self.staff_no), self.staff_no),
+                             (form.labelForField(self.password), self.password)):  # fmt: skip
+            if isinstance(label, QLabel):
+                label.setBuddy(field)
+        box.addLayout(form)
+
+        self.message = QLabel("")
+        self.message.setObjectName("error")
+        self.message.setWordWrap(True)
+        box.addWidget(self.message)
+
+        self.button = QPushButton("登录并开始当班  [Enter]")
+        self.button.setDefault(True)
+        self.button.clicked.connect(self.submit)
+        box.addWidget(self.button)
+        if ctx.demo:
+            hint = QLabel("演示模式：工号 1003（或 1001–1005），密码 123456")
+            hint.setObjectName("hint")
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            box.addWidget(hint)
+
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+
+        self.staff_no.returnPressed.connect(self.password.setFocus)
+        self.password.returnPressed.connect(self.submit)
+
+    def set_ready(self, ready: bool, message: str = "") -> None:
+        """Hold sign-in while the store is being prepared (demo data, migrations)."""
+        self._ready = ready
+        self.button.setEnabled(ready and not self._busy)
+        self.message.setObjectName("hint" if not ready and message else "error")
+        self.message.setStyleSheet("")
+        self.message.setText(message)
+        if ready:
+            self.staff_no.setFocus()
+
+    def reset(self) -> None:
+        self.password.clear()
+        self.message.clear()
+        self._set_busy(False)
+        self.staff_no.setFocus()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.button.setEnabled(not busy and self._ready)
+        self.button.setText("正在登录…" if busy else "登录并开始当班  [Enter]")
+
+    def submit(self) -> None:
+        if self._busy or not self._ready:
+            return
+        staff_no = self.staff_no.text().strip()
+        password = self.password.text()
+        if not staff_no or not password:
+            self.message.setText("请输入工号和密码")
+            (self.staff_no if not staff_no else self.password).setFocus()
+            return
+        self._set_busy(True)
+        self.message.clear()
+        duty = self.ctx.duty
+
+        def work() -> StaffView:
+            staff = duty.sign_in(staff_no, password)
+            duty.start(staff.id)
+            return staff
+
+        run_in_background(self, work, success=self._done, failure=self._failed, label="登录")
+
+    def _done(self, staff: StaffView) -> None:
+        self._set_busy(False)
+        self.password.clear()
+        log.info("signed in: %s", staff.staff_no)
+        self.signed_in.emit(staff)
+
+    def _failed(self, exc: BaseException) -> None:
+        from hallapp.ui.errors import user_message
+
+        self._set_busy(False)
+        self.password.clear()
+        self.message.setText(user_message(exc, "登录"))
+        self.password.setFocus()
