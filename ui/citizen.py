@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -333,6 +334,9 @@ class CitizenScreen(QWidget):
         row = QHBoxLayout()
         row.setSpacing(20)
         self.level_buttons: dict[int, QPushButton] = {}
+        # A button group, not a lambda per button: it reports the level as the id.
+        self._level_group = QButtonGroup(self)
+        self._level_group.idClicked.connect(self._on_level)
         for level in LEVELS:
             button = QPushButton(LEVEL_LABELS[level])
             button.setObjectName(f"level{level}")
@@ -342,7 +346,7 @@ class CitizenScreen(QWidget):
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             button.setMinimumSize(180, 240)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, lv=level: self._on_level(lv))
+            self._level_group.addButton(button, level)
             self.level_buttons[level] = button
             row.addWidget(button)
         layout.addLayout(row, 1)
@@ -595,6 +599,9 @@ class CitizenScreen(QWidget):
         self.level_chosen.emit(level)
 
     def _update_submit(self) -> None:
+        for reason, button in self.reason_buttons.items():
+            # A mark as well as the colour, for citizens who cannot tell red.
+            button.setText(f"✓ {reason}" if button.isChecked() else reason)
         self.submit_button.setEnabled(bool(self.chosen_reasons()))
 
     def _submit_reasons(self) -> None:
@@ -665,3 +672,85 @@ def place_on_second_screen(widget: QWidget, mode: str = "auto") -> None:
         return
     widget.resize(1280, 800)
     widget.showNormal()
+
+
+def save_screenshots(out_dir: str, width: int = 1920, height: int = 1080) -> list[str]:
+    """Render every page with the demo data (a window on duty, with photo) into PNG files.
+
+    ``python -m hallapp.ui.citizen docs/screenshots`` regenerates the images in
+    the docs; run it under Xvfb (or offscreen) with the Chinese fonts installed.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from hallapp.config import parse_config
+    from hallapp.demo import seed_demo
+    from hallapp.duty import Duty
+    from hallapp.models import Staff
+    from hallapp.store import Store, sqlite_url
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(sqlite_url(Path(tmp) / "demo.sqlite3"))
+        try:
+            seed_demo(store)
+            config = parse_config({"window": {"code": "A03"}})
+            with store.session() as s:
+                clerk_id = s.scalars(select(Staff.id).where(Staff.staff_no == "1003")).one()
+            duty = Duty(store, config)
+            duty.start(clerk_id)
+            card = duty.duty_card()
+        finally:
+            store.dispose()
+    screen = CitizenScreen()
+    screen.resize(width, height)
+    screen.show()
+    screen.show_duty_card(card)
+    clerk = card.name if card is not None else ""
+
+    def paused() -> None:
+        screen.show_paused(True, "窗口人员临时离开，约 10 分钟后恢复")
+
+    def evaluate() -> None:
+        screen.show_paused(False)
+        screen.open_evaluation("LCA03202611220007", "食品经营许可证核发", clerk, 60)
+
+    def reasons() -> None:
+        screen.ask_reasons(2, 58)
+        screen.reason_buttons["等候时间长"].setChecked(True)
+
+    shots: list[tuple[str, Callable[[], None]]] = [
+        ("citizen-idle.png", lambda: None),
+        ("citizen-paused.png", paused),
+        ("citizen-evaluate.png", evaluate),
+        ("citizen-reasons.png", reasons),
+        ("citizen-thanks.png", lambda: screen.close_evaluation(THANKS, "您的评价：非常满意")),
+        (
+            "citizen-not-evaluated.png",
+            lambda: screen.close_evaluation(NOT_EVALUATED, "评价时间已到"),
+        ),
+    ]
+    app = QGuiApplication.instance()
+    saved: list[str] = []
+    for name, step in shots:
+        step()
+        if app is not None:
+            app.processEvents()
+        path = out / name
+        screen.grab().save(str(path))
+        saved.append(str(path))
+    screen.close()
+    return saved
+
+
+if __name__ == "__main__":
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    _app = QApplication(sys.argv[:1])
+    for _path in save_screenshots(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"):
+        print(_path)

@@ -17,7 +17,7 @@ from hallapp.ui.citizen import LEVEL_COLOURS, LEVELS
 from hallapp.ui.ops import run_in_background
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hallapp.evaluation import LEVEL_LABELS
 
@@ -59,6 +59,10 @@ class SimulatorPanel(QWidget):
 
         grid = QGridLayout()
         self.key_buttons: dict[int, QPushButton] = {}
+        # One button group instead of a lambda per key: the id is the level
+        # (a lambda capturing self in a connection crashed PySide 6.12 at exit).
+        self._keys = QButtonGroup(self)
+        self._keys.idClicked.connect(self.press)
         for column, level in enumerate(LEVELS):
             button = QPushButton(f"{LEVEL_LABELS[level]}\n（{level}）")
             button.setObjectName(f"simKey{level}")
@@ -70,14 +74,14 @@ class SimulatorPanel(QWidget):
             button.setMinimumSize(96, 72)
             button.setShortcut(QKeySequence(str(level)))
             button.setToolTip(f"快捷键 {level}")
-            button.clicked.connect(lambda _=False, lv=level: self.press(lv))
+            self._keys.addButton(button, level)
             self.key_buttons[level] = button
             grid.addWidget(button, 0, column)
         layout.addLayout(grid)
 
         self.timeout_button = QPushButton("评价器超时（0）")
         self.timeout_button.setShortcut(QKeySequence("0"))
-        self.timeout_button.clicked.connect(lambda: self.press(0))
+        self._keys.addButton(self.timeout_button, 0)
         self.plug_button = QPushButton("断开（模拟拔出 USB）")
         self.plug_button.setObjectName("simPlug")
         self.plug_button.setShortcut(QKeySequence("Ctrl+D"))
