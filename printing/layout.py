@@ -17,7 +17,7 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from hallapp.printing.fonts import FONT_NAME
-from hallapp.printing.qr import qr_drawing
+from hallapp.printing.qr import qr_flowable
 from reportlab.lib import colors
 from reportlab.lib import textsplit as _rl_textsplit
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -448,7 +448,7 @@ def _responder_block(notice: Notice, s: Styles) -> list[Flowable]:
     out: list[Flowable] = [Spacer(1, s.m.leading * 0.3)]
     out += [Paragraph(_x(line), s.plain) for line in _responder_lines(notice)]
     if notice.qr_url:
-        qr = qr_drawing(notice.qr_url, s.m.qr_mm)
+        qr = qr_flowable(notice.qr_url, s.m.qr_mm)
         qr.hAlign = "CENTER"
         out += [Spacer(1, 2 * mm), qr, Paragraph(QR_CAPTION, s.small_center)]
     return out
@@ -497,7 +497,7 @@ def _closing(notice: Notice, s: Styles, lines: Sequence[str] = ()) -> list[Flowa
         widths = [s.m.width - seal_w, seal_w]
         if notice.qr_url:
             qr_w = s.m.qr_mm * mm + 14 * mm
-            qr_col = [qr_drawing(notice.qr_url, s.m.qr_mm), Paragraph(QR_CAPTION, s.small_center)]
+            qr_col = [qr_flowable(notice.qr_url, s.m.qr_mm), Paragraph(QR_CAPTION, s.small_center)]
             cells = [qr_col, *cells]
             widths = [qr_w, widths[0] - qr_w, seal_w]
         band = Table(

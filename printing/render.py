@@ -29,6 +29,7 @@ from hallapp.printing.layout import (
     Size,
     cn_datetime,
 )
+from reportlab import rl_config
 from reportlab.lib.pagesizes import A4 as A4_PAGE
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -37,6 +38,10 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, P
 from hallapp.documents import DutyCard, Notice
 
 log = logging.getLogger(__name__)
+
+# Streams are zlib-compressed already; ASCII85 on top only makes the file bigger
+# and costs time on every render (reportlab enables it by default).
+rl_config.useA85 = 0
 
 __all__ = ["MAX_SLIP_HEIGHT", "SLIP_WIDTH", "RenderError", "render_pdf"]
 

@@ -1,0 +1,119 @@
+"""How long the documents take to render.
+
+- warm: median (and 95th percentile) over N renders of each document type and
+  size in this process, fonts already registered (target: median <= 30 ms);
+- cold: the first document of a fresh Python process, including importing
+  reportlab and registering the font (target: <= 500 ms), measured in a
+  subprocess several times.
+
+Run: .venv/bin/python benchmarks/bench_render.py [--runs 50] [--cold-runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+WARM_TARGET_MS = 30.0
+COLD_TARGET_MS = 500.0
+
+_COLD = """
+import time
+t0 = time.perf_counter()
+from hallapp.documents import sample
+from hallapp.printing.render import render_pdf
+pdf = render_pdf(sample("acceptance"), "a4")
+t1 = time.perf_counter()
+render_pdf(sample("acceptance"), "a4")
+t2 = time.perf_counter()
+print(f"{(t1 - t0) * 1000:.1f} {(t2 - t1) * 1000:.1f} {len(pdf)}")
+"""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def warm(runs: int) -> list[tuple[str, str, float, float, float, float, int]]:
+    from hallapp.printing.render import render_pdf
+
+    from hallapp.documents import DocumentType, sample
+
+    render_pdf(sample(DocumentType.ACCEPTANCE), "a4")  # registers the font
+    rows = []
+    for doc_type in DocumentType:
+        for long in (False, True):
+            doc = sample(doc_type, long=long)
+            for size in ("a4", "slip"):
+                times, cpu = [], []
+                for _ in range(runs):
+                    t, c = time.perf_counter(), time.process_time()
+                    pdf = render_pdf(doc, size)  # type: ignore[arg-type]
+                    times.append((time.perf_counter() - t) * 1000)
+                    cpu.append((time.process_time() - c) * 1000)
+                label = f"{doc_type}{' (long)' if long else ''}"
+                rows.append(
+                    (
+                        label,
+                        size,
+                        statistics.median(times),
+                        _percentile(times, 0.95),
+                        min(times),
+                        statistics.median(cpu),
+                        len(pdf),
+                    )
+                )
+    return rows
+
+
+def cold(runs: int) -> list[tuple[float, float]]:
+    out = []
+    for _ in range(runs):
+        res = subprocess.run(
+            [sys.executable, "-c", _COLD], capture_output=True, text=True, check=True
+        )
+        first, second, _size = res.stdout.split()
+        out.append((float(first), float(second)))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with load)")
+    print(f"warm render, {args.runs} runs each (ms; cpu = process time, median)")
+    print(f"{'document':<26}{'size':<6}{'median':>9}{'p95':>9}{'min':>9}{'cpu':>9}{'bytes':>9}")
+    rows = warm(args.runs)
+    for label, size, median, p95, fastest, cpu, nbytes in rows:
+        flag = "" if median <= WARM_TARGET_MS else "  over target"
+        print(
+            f"{label:<26}{size:<6}{median:9.1f}{p95:9.1f}{fastest:9.1f}{cpu:9.1f}{nbytes:9d}{flag}"
+        )
+    normal = [r[2] for r in rows if "(long)" not in r[0]]
+    print(
+        f"normal documents: worst median {max(normal):.1f} ms (target <= {WARM_TARGET_MS:.0f} ms)"
+    )
+
+    print(f"\nfirst document in a fresh process, {args.cold_runs} runs (ms)")
+    results = cold(args.cold_runs)
+    firsts = [r[0] for r in results]
+    seconds = [r[1] for r in results]
+    print(
+        f"first (imports + font registration + render): median {statistics.median(firsts):.1f}"
+        f"  min {min(firsts):.1f}  max {max(firsts):.1f}  (target <= {COLD_TARGET_MS:.0f} ms)"
+    )
+    print(f"second document in the same process:         median {statistics.median(seconds):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
