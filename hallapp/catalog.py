@@ -460,8 +460,14 @@ def _read_sheet(
     records = []
     for rowno, row in enumerate(rows, start=2):
         values = {key: row[idx] for idx, key in columns.items() if idx < len(row)}
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
-            continue  # blank lines between blocks are common in hand-kept sheets
+        # Blank lines between blocks, and template rows with only a 序号, are
+        # common in hand-kept sheets.
+        if all(
+            v is None or (isinstance(v, str) and not v.strip())
+            for k, v in values.items()
+            if k != "seq"
+        ):
+            continue
         records.append(_Record(f"{title}第 {rowno} 行", labels, values))
     return records
 
@@ -745,10 +751,13 @@ class _Checker:
             n = None
         elif isinstance(value, int):
             n = value
-        elif (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)
-        ):
+        elif isinstance(value, float) and value.is_integer():
             n = int(value)
+        elif isinstance(value, str):
+            # "20个工作日" is how guides write it; the column is in working days
+            # already. "20天"/"20日" could mean calendar days, so they are refused.
+            m = re.fullmatch(r"\s*(\d+)\s*(?:个?工作日)?\s*", value)
+            n = int(m.group(1)) if m else None
         if n is None:
             self.add(rec, key, f"“{value}”不是整数，请只填写数字，例如 20")
             return None
@@ -1018,8 +1027,9 @@ def load_catalog(
 # --------------------------------------------------------------------- writing
 
 
-def _upsert_department(session: Session, spec: DepartmentSpec, summary: ImportSummary) -> None:
-    dep = session.get(Department, spec.code)
+def _upsert_department(
+    session: Session, dep: Department | None, spec: DepartmentSpec, summary: ImportSummary
+) -> None:
     if dep is None:
         dep = Department(code=spec.code)
         session.add(dep)
@@ -1046,8 +1056,9 @@ def _upsert_department(session: Session, spec: DepartmentSpec, summary: ImportSu
         summary.departments_updated.append(spec.code)
 
 
-def _upsert_item(session: Session, spec: ItemSpec, summary: ImportSummary) -> None:
-    item = session.get(ServiceItem, spec.code)
+def _upsert_item(
+    session: Session, item: ServiceItem | None, spec: ItemSpec, summary: ImportSummary
+) -> None:
     if item is None:
         item = ServiceItem(code=spec.code)
         session.add(item)
@@ -1072,7 +1083,6 @@ def _upsert_item(session: Session, spec: ItemSpec, summary: ImportSummary) -> No
     for seq, row in existing.items():
         if seq not in wanted:
             item.materials.remove(row)  # delete-orphan
-    session.flush()
     for ms in spec.materials:
         mrow = existing.get(ms.seq)
         if mrow is None:
@@ -1093,16 +1103,26 @@ def apply_catalog(
 ) -> ImportSummary:
     """Write validated catalog data into the session (the caller commits)."""
     summary = ImportSummary(source=source, dry_run=dry_run)
+    # The whole stored catalog in three queries (a county's catalog is a few
+    # thousand rows), instead of two queries per item.
+    stored_deps = {
+        d.code: d
+        for d in session.scalars(select(Department).options(selectinload(Department.contacts)))
+    }
+    stored_items = {
+        i.code: i
+        for i in session.scalars(select(ServiceItem).options(selectinload(ServiceItem.materials)))
+    }
     if dry_run:
         # Same bookkeeping, computed against the store without writing.
         for dspec in data.departments:
-            dep = session.get(Department, dspec.code)
+            dep = stored_deps.get(dspec.code)
             if dep is None:
                 summary.departments_added.append(dspec.code)
             elif _department_spec(dep, with_contacts=dspec.contacts is not None) != dspec:
                 summary.departments_updated.append(dspec.code)
         for ispec in data.items:
-            item = session.get(ServiceItem, ispec.code)
+            item = stored_items.get(ispec.code)
             if item is None:
                 summary.items_added.append(ispec.code)
             elif _item_spec(item) == ispec:
@@ -1111,14 +1131,14 @@ def apply_catalog(
                 summary.items_updated.append(ispec.code)
     else:
         for dspec in data.departments:
-            _upsert_department(session, dspec, summary)
+            _upsert_department(session, stored_deps.get(dspec.code), dspec, summary)
         session.flush()
         for ispec in data.items:
-            _upsert_item(session, ispec, summary)
+            _upsert_item(session, stored_items.get(ispec.code), ispec, summary)
     if deactivate_missing:
         in_file = {i.code for i in data.items}
-        for item in session.scalars(select(ServiceItem).where(ServiceItem.active.is_(True))):
-            if item.code not in in_file:
+        for item in stored_items.values():
+            if item.active and item.code not in in_file:
                 summary.items_deactivated.append(item.code)
                 if not dry_run:
                     item.active = False

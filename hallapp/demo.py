@@ -216,18 +216,19 @@ def seed_reference_data(
     writing anything that file holds, when a file is not valid.
     """
     summary = SeedSummary()
-    if catalog_file is None:
-        with resources.as_file(resource(CATALOG_FILE)) as path:
-            summary.catalog = import_catalog(session, path)
-    else:
-        summary.catalog = import_catalog(session, catalog_file)
-
+    # The demo file is checked first, so its problems show before any write.
     demo: Traversable | Path = resource(DEMO_FILE) if demo_file is None else Path(demo_file)
     base: Traversable | Path = (
         resources.files("hallapp.resources") if demo_file is None else Path(demo_file).parent
     )
     data = _load_toml(demo)
     windows, staff = _parse_demo(data, base, demo.name)
+
+    if catalog_file is None:
+        with resources.as_file(resource(CATALOG_FILE)) as path:
+            summary.catalog = import_catalog(session, path)
+    else:
+        summary.catalog = import_catalog(session, catalog_file)
     if data.get("departments"):
         summary.departments = import_catalog(session, {"departments": data["departments"]})
 

@@ -493,3 +493,28 @@ def test_search(store: Store, sample_catalog: Path) -> None:
         assert codes("") == [] and codes("   ") == []
         assert codes("%") == [] and codes("_") == []  # LIKE wildcards are literal
         assert codes("不存在的事项") == []
+
+
+def test_day_counts_as_guides_write_them() -> None:
+    item = load_catalog(minimal(legal_days="20个工作日", promised_days=" 8 ")).items[0]
+    assert (item.legal_days, item.promised_days) == (20, 8)
+    # Calendar days or words are not working days: refused, not guessed.
+    for text in ("20天", "20日", "二十", "-3", "8.5"):
+        assert any("不是整数" in p for p in problems_of(minimal(legal_days=text))), text
+    assert any("不能为负数" in p for p in problems_of(minimal(legal_days=-3)))
+
+
+def test_template_rows_with_only_a_number_are_skipped(
+    store: Store, tmp_path: Path, sample_catalog: Path
+) -> None:
+    with store.session() as s:
+        import_catalog(s, sample_catalog)
+        path = tmp_path / "t.xlsx"
+        exported = export_catalog_xlsx(s, path)
+    wb = load_workbook(path)
+    ws = wb["申请材料"]
+    for n in range(1, 6):
+        ws.append([None, n])  # a pre-numbered template row left empty
+    ws.append([])
+    wb.save(path)
+    assert load_catalog(path) == exported
