@@ -426,13 +426,30 @@ def _read_sheet(
     required_columns: Iterable[str],
     problems: list[CatalogProblem],
 ) -> list[_Record]:
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
     title = f"工作表“{ws.title}”"
-    if header is None:
-        problems.append(CatalogProblem(f"{title}第 1 行", "", "工作表是空的，缺少表头"))
-        return []
     names = _header_map(fields)
+    # Sheets kept by hand often carry a title row or two above the headers:
+    # the header is the first row that names at least two known columns.
+    rows = enumerate(ws.iter_rows(values_only=True), start=1)
+    header: Sequence[Any] | None = None
+    header_rowno = 0
+    for rowno, row in rows:
+        if sum(1 for cell in row if _norm_header(cell) in names) >= 2:
+            header, header_rowno = row, rowno
+            break
+        if rowno >= _HEADER_SEARCH_ROWS:
+            break
+    if header is None:
+        problems.append(
+            CatalogProblem(
+                title,
+                "",
+                f"前 {_HEADER_SEARCH_ROWS} 行中找不到表头（例如“{next(iter(fields.values()))[0]}”"
+                f"“{list(fields.values())[1][0]}”等列名），请按导出模板填写",
+            )
+        )
+        return []
+    head_where = f"{title}第 {header_rowno} 行（表头）"
     columns: dict[int, str] = {}
     labels: dict[str, str] = {}
     for idx, cell in enumerate(header):
@@ -442,23 +459,17 @@ def _read_sheet(
                 log.info("sheet %s: column %r ignored", ws.title, cell)
             continue
         if key in labels:
-            problems.append(
-                CatalogProblem(f"{title}第 1 行（表头）", str(cell), f"与“{labels[key]}”重复")
-            )
+            problems.append(CatalogProblem(head_where, str(cell), f"与“{labels[key]}”重复"))
             continue
         columns[idx] = key
         labels[key] = str(cell).strip()
     missing = [k for k in required_columns if k not in labels]
     for key in missing:
-        problems.append(
-            CatalogProblem(
-                f"{title}第 1 行（表头）", fields[key][0], "缺少这一列，请按导出模板补上"
-            )
-        )
+        problems.append(CatalogProblem(head_where, fields[key][0], "缺少这一列，请按导出模板补上"))
     if missing:
         return []
     records = []
-    for rowno, row in enumerate(rows, start=2):
+    for rowno, row in rows:
         values = {key: row[idx] for idx, key in columns.items() if idx < len(row)}
         # Blank lines between blocks, and template rows with only a 序号, are
         # common in hand-kept sheets.
@@ -470,6 +481,27 @@ def _read_sheet(
             continue
         records.append(_Record(f"{title}第 {rowno} 行", labels, values))
     return records
+
+
+_HEADER_SEARCH_ROWS = 10
+# Names halls give their sheets, besides ours.
+_SHEET_ALIASES = {
+    SHEET_ITEMS: ("事项", "事项清单", "政务服务事项", "事项目录"),
+    SHEET_MATERIALS: ("申请材料", "材料", "材料清单", "申请材料清单"),
+    SHEET_DEPARTMENTS: ("部门", "部门信息", "实施部门"),
+    SHEET_CONTACTS: ("部门联系人", "联系人", "联系人名录"),
+}
+
+
+def _find_sheets(worksheets: Iterable[Any]) -> dict[str, Any]:
+    by_title = {ws.title.strip(): ws for ws in worksheets}
+    found: dict[str, Any] = {}
+    for sheet, aliases in _SHEET_ALIASES.items():
+        for alias in aliases:
+            if alias in by_title:
+                found[sheet] = by_title[alias]
+                break
+    return found
 
 
 def _read_xlsx(path: Path) -> _RawCatalog:
@@ -488,16 +520,20 @@ def _read_xlsx(path: Path) -> _RawCatalog:
         return raw
     try:
         # A read-only workbook gives ReadOnlyWorksheet objects (same iter_rows).
-        sheets: dict[str, Any] = {ws.title.strip(): ws for ws in wb.worksheets}
+        sheets = _find_sheets(wb.worksheets)
         if SHEET_ITEMS not in sheets:
             raw.problems.append(
                 CatalogProblem(path.name, "", f"缺少工作表“{SHEET_ITEMS}”（每行一个事项）")
             )
             return raw
+        before = len(raw.problems)
         item_rows = _read_sheet(
             sheets[SHEET_ITEMS], _ITEM_FIELDS, _ITEM_REQUIRED_COLUMNS, raw.problems
         )
         raw.items = [_RawItem(r) for r in item_rows]
+        # When the item sheet itself is unreadable, every material row would
+        # also "miss" its item: report the cause, not a flood of consequences.
+        items_readable = len(raw.problems) == before
         if SHEET_MATERIALS not in sheets:
             raw.problems.append(
                 CatalogProblem(path.name, "", f"缺少工作表“{SHEET_MATERIALS}”（每行一项申请材料）")
@@ -512,6 +548,8 @@ def _read_xlsx(path: Path) -> _RawCatalog:
                 code = _cell_text(rec.values.get("item"))
                 if not code:
                     raw.problems.append(CatalogProblem(rec.where, rec.label("item"), "不能为空"))
+                elif code not in by_code and not items_readable:
+                    continue
                 elif code not in by_code:
                     raw.problems.append(
                         CatalogProblem(

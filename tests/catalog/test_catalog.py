@@ -518,3 +518,29 @@ def test_template_rows_with_only_a_number_are_skipped(
     ws.append([])
     wb.save(path)
     assert load_catalog(path) == exported
+
+
+def test_sheets_as_halls_keep_them(store: Store, tmp_path: Path, sample_catalog: Path) -> None:
+    with store.session() as s:
+        import_catalog(s, sample_catalog)
+        path = tmp_path / "hall.xlsx"
+        exported = export_catalog_xlsx(s, path)
+    wb = load_workbook(path)
+    items = wb["事项"]
+    items.title = "事项清单"
+    items.insert_rows(1, amount=2)  # a title and a blank line above the headers
+    items.cell(row=1, column=1).value = "连城县政务服务事项清单（2026 年版）"
+    wb.save(path)
+    assert load_catalog(path) == exported
+
+    # Row numbers in messages are the sheet's own, title rows included.
+    items.cell(row=5, column=6).value = 99
+    wb.save(path)
+    found = problems_of(path)
+    assert len(found) == 1 and found[0].startswith("工作表“事项清单”第 5 行，承诺时限(工作日)")
+
+    # A missing column is reported once, not as a problem on every material row.
+    items.delete_cols(1)  # 事项编码
+    wb.save(path)
+    found = problems_of(path)
+    assert found == ["工作表“事项清单”第 3 行（表头），事项编码：缺少这一列，请按导出模板补上"]
