@@ -16,7 +16,9 @@ pressed; lost or duplicated evaluations are counted.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from hallapp.devices import framed
 from hallapp.devices.bridge import EvaluatorBridge
-from hallapp.devices.driver import DriverState, EvaluatorDriver
+from hallapp.devices.driver import DriverState, EvaluatorDriver, KeyPressed
 from hallapp.devices.simulator import Simulator
 from sqlalchemy import func, insert, select
 
@@ -76,6 +78,28 @@ def make_cases(store: Store, n: int) -> tuple[list[str], str]:
         return ids, clerk.id
 
 
+def raw_commit_baseline(folder: Path, n: int = 300) -> list[float]:
+    """Plain sqlite3 commits of one row, WAL + synchronous=FULL, on the same disk.
+
+    The floor set by the disk at this moment: what is left of the latency
+    above it is ours (pty, parsing, the domain, SQLAlchemy).
+    """
+    path = folder / "baseline.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (a INTEGER)")
+    out = []
+    for i in range(n):
+        t = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?)", (i,))
+        conn.execute("COMMIT")
+        out.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    return out
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     k = max(0, min(len(sorted_values) - 1, round(p / 100 * (len(sorted_values) - 1))))
     return sorted_values[k]
@@ -97,7 +121,14 @@ def main() -> int:
 
         sim = Simulator(args.protocol, retransmit=False)
         port = sim.start_pty(link=Path(tmp) / "evaluator")
-        driver = EvaluatorDriver(port, protocol=args.protocol)
+        received: list[float] = []
+
+        def on_key(event: object) -> None:
+            # Registered before the bridge: runs first, on the driver thread.
+            if isinstance(event, KeyPressed):
+                received.append(event.received_at)
+
+        driver = EvaluatorDriver(port, protocol=args.protocol, on_event=on_key)
         # Good levels only: a 差评 waits for reasons from the screen, which is
         # not the device path being measured.
         desk = EvaluationDesk(store, WINDOW, timeout_s=30, auto_expire=False)
@@ -117,6 +148,10 @@ def main() -> int:
             return 1
 
         latencies: list[float] = []
+        transport: list[float] = []
+        recording: list[float] = []
+        load_before = os.getloadavg()
+        baseline = raw_commit_baseline(Path(tmp))
         expected: dict[str, int] = {}
         timeouts = 0
         start = time.perf_counter()
@@ -136,9 +171,12 @@ def main() -> int:
                 timeouts += 1
                 continue
             latencies.append((recorded[case_id] - written) * 1000)
+            transport.append((received[-1] - written) * 1000)
+            recording.append((recorded[case_id] - received[-1]) * 1000)
             if args.protocol == "framed":
                 sim.wait_ack(timeout=2.0)
         elapsed = time.perf_counter() - start
+        baseline += raw_commit_baseline(Path(tmp))
         driver.stop()
         bridge.detach()
         sim.stop()
@@ -153,12 +191,32 @@ def main() -> int:
         store.dispose()
 
     latencies.sort()
+    transport.sort()
+    recording.sort()
+    baseline.sort()
+    load_after = os.getloadavg()
+    print(
+        f"machine             {os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after"
+    )
     print(f"protocol            {args.protocol}")
     print(f"cycles              {args.cycles} in {elapsed:.1f} s ({args.cycles / elapsed:.0f}/s)")
     print(f"latency median      {statistics.median(latencies):.3f} ms")
     print(f"latency p90         {percentile(latencies, 90):.3f} ms")
     print(f"latency p99         {percentile(latencies, 99):.3f} ms  (target <= 5 ms)")
     print(f"latency max         {latencies[-1]:.3f} ms")
+    print(
+        f"  of which: write→parsed  median {statistics.median(transport):.3f} ms, "
+        f"p99 {percentile(transport, 99):.3f} ms"
+    )
+    print(
+        f"            parsed→committed  median {statistics.median(recording):.3f} ms, "
+        f"p99 {percentile(recording, 99):.3f} ms"
+    )
+    print(
+        f"disk floor: plain sqlite3 commit (WAL, FULL), same disk, before and after: "
+        f"median {statistics.median(baseline):.3f} ms, p99 {percentile(baseline, 99):.3f} ms"
+    )
     print(f"lost evaluations    {lost}  (target 0)")
     print(f"duplicated          {duplicated}  (target 0)")
     print(f"wrong level         {wrong}")

@@ -15,6 +15,7 @@ directly; this module adds no thread of its own.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from hallapp.devices import framed
 from hallapp.devices.driver import (
@@ -23,7 +24,9 @@ from hallapp.devices.driver import (
     EvaluatorDriver,
     KeyPressed,
 )
+from hallapp.devices.simulator import Simulator
 
+from hallapp.config import Config
 from hallapp.evaluation import (
     AwaitingReasons,
     Cancelled,
@@ -37,6 +40,7 @@ from hallapp.evaluation import (
     PressOutcome,
     Recorded,
 )
+from hallapp.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +87,54 @@ class EvaluatorBridge:
             self.driver.prompt(ev.case_no, ev.staff_name, ev.timeout_s)
         elif isinstance(event, Expired | Cancelled):
             self.driver.cancel()
+
+
+@dataclass
+class EvaluatorSetup:
+    """Everything a window needs for its evaluator; ``simulator`` is set in demo mode."""
+
+    driver: EvaluatorDriver
+    desk: EvaluationDesk
+    bridge: EvaluatorBridge
+    simulator: Simulator | None = None
+
+    def stop(self) -> None:
+        self.bridge.detach()
+        self.driver.stop()
+        self.desk.close()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def start_evaluator(
+    config: Config, store: Store, *, demo_if_unconfigured: bool = True
+) -> EvaluatorSetup:
+    """Build and start driver, desk and bridge from the ``evaluator.*`` settings.
+
+    With no ``evaluator.port`` configured and ``demo_if_unconfigured``, a
+    simulator of the configured protocol is started on a pty and used as the
+    port (the client's demo mode); the UI can press its keys through
+    ``setup.simulator.press(level)``. Raises DriverError for a bad setting.
+    """
+    port = str(config.get("evaluator.port")).strip()
+    protocol = str(config.get("evaluator.protocol"))
+    keymap = config.get("evaluator.keymap") or None
+    simulator: Simulator | None = None
+    if not port and demo_if_unconfigured:
+        simulator = Simulator(protocol, keymap=keymap, device_id="DEMO-EVALUATOR")
+        port = simulator.start_pty()
+        log.info("未配置评价器串口，使用模拟评价器：%s", port)
+    driver = EvaluatorDriver(
+        port,
+        protocol=protocol,
+        keymap=keymap,
+        baudrate=int(config.get("evaluator.baudrate")),
+    )
+    desk = EvaluationDesk(
+        store,
+        config.window_code,
+        timeout_s=int(config.get("evaluator.timeout_seconds")),
+    )
+    bridge = EvaluatorBridge(driver, desk)
+    driver.start()
+    return EvaluatorSetup(driver, desk, bridge, simulator)

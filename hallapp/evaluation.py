@@ -184,10 +184,18 @@ class OpenEvaluation:
 
 
 def _next_seq(session: Session, case_id: str) -> int:
-    current = session.scalar(
-        select(func.coalesce(func.max(CaseEvent.seq), 0)).where(CaseEvent.case_id == case_id)
-    )
-    return int(current or 0) + 1
+    # Events still pending in this session count too; without an autoflush,
+    # which would cost a second flush on the key-press path.
+    pending = [
+        obj.seq
+        for obj in session.new
+        if isinstance(obj, CaseEvent) and obj.case_id == case_id and obj.seq is not None
+    ]
+    with session.no_autoflush:
+        current = session.scalar(
+            select(func.coalesce(func.max(CaseEvent.seq), 0)).where(CaseEvent.case_id == case_id)
+        )
+    return max([int(current or 0), *pending]) + 1
 
 
 def _add_event(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import serial
 from hallapp.devices import framed
+from hallapp.devices.bridge import start_evaluator
 from hallapp.devices.driver import (
     Connected,
     DeviceError,
@@ -22,10 +23,12 @@ from hallapp.devices.driver import (
     KeyPressed,
     Lost,
 )
+from hallapp.devices.simulator import Simulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from hallapp.config import parse_config
 from hallapp.evaluation import AwaitingReasons, Recorded
 from hallapp.models import CaseEventKind, FollowUpStep
 
@@ -351,3 +354,47 @@ def test_bad_driver_arguments_fail_before_any_io():
         EvaluatorDriver("  ")
     with pytest.raises(ValueError, match="按键映射"):
         EvaluatorDriver("/dev/null", protocol="keycode", keymap={"300": 1})
+
+
+# ------------------------------------------------------------ wiring from config
+
+
+def test_start_evaluator_demo_mode_without_a_port(hall):
+    config = parse_config({"window": {"code": "A03"}, "evaluator": {"timeout_seconds": 30}})
+    setup = start_evaluator(config, hall.store)
+    try:
+        assert setup.simulator is not None
+        assert setup.driver.wait_for_state(DriverState.CONNECTED, 3)
+        case_id = setup.desk.open(hall.new_case()).case_id
+        setup.simulator.press(5)
+        assert setup.simulator.wait_ack() == AckStatus.OK
+        (ev,) = hall.evaluations()
+        assert (ev.case_id, ev.level, ev.device) == (case_id, 5, "DEMO-EVALUATOR")
+    finally:
+        setup.stop()
+
+
+def test_start_evaluator_on_a_configured_keycode_port(hall, tmp_path):
+    sim = Simulator("keycode", keymap="five_ascii")
+    port = sim.start_pty(link=tmp_path / "ttyEVAL")
+    config = parse_config(
+        {
+            "window": {"code": "A03"},
+            "evaluator": {
+                "port": port,
+                "protocol": "keycode",
+                "keymap": {"49": 1, "50": 2, "51": 3, "52": 4, "53": 5, "48": 0},
+            },
+        }
+    )
+    setup = start_evaluator(config, hall.store)
+    try:
+        assert setup.simulator is None
+        assert setup.driver.wait_for_state(DriverState.CONNECTED, 3)
+        setup.desk.open(hall.new_case())
+        sim.press(3)  # ASCII '3'
+        assert wait_for(lambda: hall.evaluation_count() == 1, 3)
+        assert hall.evaluations()[0].level == 3
+    finally:
+        setup.stop()
+        sim.stop()
