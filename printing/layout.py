@@ -25,6 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     Image,
     KeepTogether,
@@ -270,6 +271,13 @@ def _number_line(notice: Notice, s: Styles) -> list[Flowable]:
     return out
 
 
+def _section(title: str, s: Styles, room: float) -> list[Flowable]:
+    """A section heading that never ends a page: without ``room`` left below
+    it, it starts the next page. (keepWithNext would move a whole long table.)"""
+    heading = Paragraph(_x(title), s.section)
+    return [heading] if s.m.slip else [CondPageBreak(room), heading]
+
+
 def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
     """(label, value, wide): wide values take a whole row of the A4 table."""
     a = notice.applicant
@@ -332,7 +340,10 @@ def _grid_style(extra: Sequence[tuple[Any, ...]] = ()) -> TableStyle:
 def _info_block(notice: Notice, s: Styles) -> list[Flowable]:
     rows = _info_rows(notice)
     if s.m.slip:
-        return [Paragraph(f"{_x(label)}：{_x(value)}", s.plain) for label, value, _ in rows]
+        rule = HRFlowable(
+            width="100%", thickness=0.5, color=RULE, dash=(2, 2), spaceBefore=3, spaceAfter=3
+        )
+        return [rule, *(Paragraph(f"{_x(a)}：{_x(v)}", s.plain) for a, v, _ in rows)]
     # Two label/value pairs per row; wide values span the row.
     label_w = 30 * mm
     value_w = (s.m.width - 2 * label_w) / 2
@@ -373,7 +384,7 @@ def _info_block(notice: Notice, s: Styles) -> list[Flowable]:
         style=_grid_style([*backgrounds, *spans]),
         hAlign="LEFT",
     )
-    return [Spacer(1, s.m.leading * 0.3), table]
+    return [Spacer(1, s.m.leading * 0.6), table]
 
 
 def _material_desc(m: MaterialLine) -> str:
@@ -392,7 +403,7 @@ def _materials_block(
 ) -> list[Flowable]:
     if not lines:
         return []
-    out: list[Flowable] = [Paragraph(_x(heading), s.section)]
+    out: list[Flowable] = _section(heading, s, 28 * mm)
     if s.m.slip:
         for i, m in enumerate(lines, 1):
             desc = _material_desc(m)
@@ -612,7 +623,7 @@ def _conditional(n: Notice, s: Styles) -> list[Flowable]:
     story += _materials_block("容缺材料（待补齐）", n.materials_owed, s)
     story += _materials_block("已收申请材料", n.materials_received, s)
     if n.commitment:
-        story.append(Paragraph("申请人承诺", s.section))
+        story += _section("申请人承诺", s, 50 * mm)
         story.append(_boxed([_para(n.commitment, s), _signature_line(s)], s))
     story += _remarks(n, s)
     story += _closing(n, s, ["本通知书一式两份，申请人和受理机关各执一份。"])
@@ -752,7 +763,7 @@ def _referral(n: Notice, s: Styles) -> list[Flowable]:
 def _remarks(n: Notice, s: Styles) -> list[Flowable]:
     if not n.remarks:
         return []
-    return [Paragraph("备注", s.section), _para(n.remarks, s)]
+    return [*_section("备注", s, 20 * mm), _para(n.remarks, s)]
 
 
 # --- the duty card ----------------------------------------------------------------------
@@ -792,6 +803,8 @@ def _photo(card: DutyCard, w: float, h: float, s: Styles) -> Flowable:
 
 def _duty_card(card: DutyCard, s: Styles) -> list[Flowable]:
     m = s.m
+    # A4 is a poster for the counter: read from a step away, so everything is larger.
+    scale = 1.0 if m.slip else 1.45
     story: list[Flowable] = []
     if card.reprint_at is not None and m.slip:
         story.append(
@@ -800,10 +813,24 @@ def _duty_card(card: DutyCard, s: Styles) -> list[Flowable]:
                 ParagraphStyle("reprint", parent=s.center, textColor=RED),
             )
         )
-    story.append(Paragraph(_x(card.hall_name), s.subtitle if not m.slip else s.small_center))
-    story += _heading(card, s, department_line=False)
+    hall = ParagraphStyle(
+        "cardHall", parent=s.subtitle, fontSize=m.subtitle * (1.2 if not m.slip else 0.9)
+    )
+    hall.leading = hall.fontSize * 1.4
+    title = ParagraphStyle(
+        "cardTitle", parent=s.title, fontSize=m.title * (1.45 if not m.slip else 1.0)
+    )
+    title.leading = title.fontSize * 1.35
+    story.append(Paragraph(_x(card.hall_name), hall))
+    story.append(Heavy(Paragraph(_x(card.doc_type.heading), title), 0.6 if not m.slip else 0.45))
     story.append(
-        HRFlowable(width="100%", thickness=1.2, color=RED, spaceBefore=4, spaceAfter=m.leading)
+        HRFlowable(
+            width="100%",
+            thickness=2 if not m.slip else 1.2,
+            color=RED,
+            spaceBefore=4,
+            spaceAfter=m.leading * (1.4 if not m.slip else 1),
+        )
     )
     rows = [
         ("姓　　名", card.name),
@@ -815,14 +842,21 @@ def _duty_card(card: DutyCard, s: Styles) -> list[Flowable]:
     ]
     if card.on_duty_since:
         rows.append(("当班时间", f"{cn_datetime(card.on_duty_since)} 起"))
+    value_size = m.body + 1 if m.slip else 17
     big = ParagraphStyle(
-        "cardValue",
-        parent=s.plain,
-        fontSize=m.body + (4 if not m.slip else 1),
-        leading=(m.body + (4 if not m.slip else 1)) * 1.45,
+        "cardValue", parent=s.plain, fontSize=value_size, leading=value_size * 1.45
+    )
+    name_style = ParagraphStyle(
+        "cardName", parent=big, fontSize=value_size * 1.5, leading=value_size * 1.5 * 1.3
     )
     label = ParagraphStyle("cardLabel", parent=big, textColor=GREY)
-    info = [[Paragraph(_x(a), label), Paragraph(_x(b), big)] for a, b in rows if b]
+    info: list[list[Flowable]] = []
+    for a, b in rows:
+        if b:
+            value: Flowable = Paragraph(_x(b), big)
+            if a.startswith("姓") and not m.slip:
+                value = Heavy(Paragraph(_x(b), name_style), 0.5)
+            info.append([Paragraph(_x(a), label), value])
     if m.slip:
         pw, ph = 26 * mm, 35 * mm
         photo = _photo(card, pw, ph, s)
@@ -843,25 +877,26 @@ def _duty_card(card: DutyCard, s: Styles) -> list[Flowable]:
             )
         )
     else:
-        pw, ph = 40 * mm, 53 * mm
-        label_w = 28 * mm
+        pw, ph = 48 * mm, 64 * mm  # a 二寸 photo's proportions
+        gap = 10 * mm
+        label_w = 34 * mm
         info_table = Table(
             info,
-            colWidths=[label_w, m.width - pw - 10 * mm - label_w],
+            colWidths=[label_w, m.width - pw - gap - label_w],
             style=_ts(
                 [
-                    ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
                     ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                    ("TOPPADDING", (0, 0), (-1, -1), 3),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                    ("TOPPADDING", (0, 0), (-1, -1), 4),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
                 ]
             ),
         )
         story.append(
             Table(
                 [[_photo(card, pw, ph, s), info_table]],
-                colWidths=[pw + 10 * mm, m.width - pw - 10 * mm],
+                colWidths=[pw + gap, m.width - pw - gap],
                 style=_ts(
                     [
                         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -872,27 +907,40 @@ def _duty_card(card: DutyCard, s: Styles) -> list[Flowable]:
                 hAlign="LEFT",
             )
         )
-    if card.commitments:
-        story.append(Spacer(1, m.leading * 0.5))
-        story.append(Heavy(Paragraph("服务承诺", s.section), 0.3))
-        story += [Paragraph(f"{i}. {_x(c)}", s.hanging) for i, c in enumerate(card.commitments, 1)]
-    story.append(Spacer(1, m.leading * 0.8))
-    story.append(
-        Paragraph(
-            "办事遇到问题，请找当班首办负责人，首办负责人负责到底。",
-            s.center if not m.slip else s.small_center,
-        )
+    section = ParagraphStyle(
+        "cardSection",
+        parent=s.section,
+        fontSize=s.section.fontSize * scale,
+        leading=s.section.leading * scale,
+        spaceBefore=s.section.spaceBefore * scale,
+        spaceAfter=s.section.spaceAfter * scale,
     )
+    hanging = ParagraphStyle(
+        "cardItem",
+        parent=s.hanging,
+        fontSize=m.body * scale * (0.95 if not m.slip else 1),
+        leading=m.leading * scale * (0.95 if not m.slip else 1),
+        leftIndent=s.hanging.leftIndent * scale,
+        firstLineIndent=s.hanging.firstLineIndent * scale,
+        spaceAfter=s.hanging.spaceAfter * scale,
+    )
+    if card.commitments:
+        story.append(Spacer(1, m.leading * 0.8 * scale))
+        story.append(Heavy(Paragraph("服务承诺", section), 0.4))
+        story += [Paragraph(f"{i}. {_x(c)}", hanging) for i, c in enumerate(card.commitments, 1)]
+    story.append(Spacer(1, m.leading * scale))
+    note = ParagraphStyle(
+        "cardNote",
+        parent=s.center if not m.slip else s.small_center,
+        fontSize=(m.body * 1.2) if not m.slip else m.small,
+        leading=(m.body * 1.2 * 1.5) if not m.slip else m.small * 1.45,
+    )
+    story.append(Paragraph("办事遇到问题，请找当班首办负责人，首办负责人负责到底。", note))
     if card.complaint_hotline:
-        story.append(
-            Heavy(
-                Paragraph(
-                    f"投诉监督电话：{_x(card.complaint_hotline)}",
-                    ParagraphStyle("hotline", parent=s.section, alignment=TA_CENTER),
-                ),
-                0.3,
-            )
+        hotline = ParagraphStyle(
+            "hotline", parent=section, alignment=TA_CENTER, spaceBefore=m.leading * 0.3
         )
+        story.append(Heavy(Paragraph(f"投诉监督电话：{_x(card.complaint_hotline)}", hotline), 0.4))
     return story
 
 

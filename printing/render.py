@@ -180,7 +180,11 @@ def _decorated_canvas(doc: Notice | DutyCard, size: Size) -> Callable[..., Canva
 def _decorate(canv: Canvas, doc: Notice | DutyCard, size: Size, number: int, total: int) -> None:
     width, height = canv._pagesize  # type: ignore[attr-defined]
     canv.saveState()
-    if size == "a4":
+    if size == "a4" and isinstance(doc, DutyCard):
+        # A poster for the counter: no page numbers, but a reprint is still marked.
+        if doc.reprint_at is not None:
+            _reprint_stamp(canv, width - A4_MARGIN_X, height - 5 * mm, doc)
+    elif size == "a4":
         canv.setFont(FONT_NAME, 8.5)
         canv.setFillColor(GREY)
         y = A4_MARGIN_BOTTOM - 9 * mm
