@@ -74,7 +74,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hallapp import audit
@@ -1021,7 +1021,12 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
     if session is not None:
         for code, name in session.execute(select(Department.code, Department.name)):
             known[code] = name
-    known.update((d.code, d.name) for d in departments)
+    # Departments of the file count even when a row has a problem of its own,
+    # so their items are not also reported as naming an unknown department.
+    for rd in raw.departments:
+        dep_code = _cell_text(rd.record.values.get("code"))
+        if dep_code and seen_dep.get(dep_code) == rd.record.where:  # first row of that code
+            known[dep_code] = _cell_text(rd.record.values.get("name"))
     # None marks a name shared by several departments.
     resolve: dict[str, str | None] = {}
     for code, name in known.items():
@@ -1440,19 +1445,25 @@ def search_items(
     """Find items for the clerk: by code prefix, pinyin initials or part of the name.
 
     Ranked: exact code, code prefix, initials prefix, name prefix, name
-    contains, initials contains; ties by the shorter name, then the code.
+    contains, initials contains; code matches in code order, the others
+    shortest name first.
     """
-    q = query.strip()
-    if not q:
+    terms = query.lower().split()
+    if not terms:
         return []
-    ql = q.lower()
-    conditions = [
-        func.lower(ServiceItem.code).startswith(ql, autoescape=True),
-        ServiceItem.name.icontains(q, autoescape=True),
-    ]
-    if ql.isascii() and ql.isalnum():
-        conditions.append(ServiceItem.pinyin.contains(ql, autoescape=True))
-    stmt = select(ServiceItem).where(or_(*conditions))
+    # Several words narrow the search ("施工 许可", "zjj 许可"): each must match.
+    ql = terms[0]
+
+    def matches(term: str) -> ColumnElement[bool]:
+        conditions = [
+            func.lower(ServiceItem.code).startswith(term, autoescape=True),
+            ServiceItem.name.icontains(term, autoescape=True),
+        ]
+        if term.isascii() and term.isalnum():
+            conditions.append(ServiceItem.pinyin.contains(term, autoescape=True))
+        return or_(*conditions)
+
+    stmt = select(ServiceItem).where(and_(*(matches(t) for t in terms)))
     if not include_inactive:
         stmt = stmt.where(ServiceItem.active.is_(True))
     found = session.scalars(stmt).all()
@@ -1471,6 +1482,7 @@ def search_items(
             r = 4
         else:
             r = 5
-        return (r, len(item.name), item.code)
+        # Typing a code lists codes in order; for names the closest (shortest) first.
+        return (r, 0 if r <= 1 else len(item.name), item.code)
 
     return sorted(found, key=rank)[:limit]

@@ -544,3 +544,19 @@ def test_sheets_as_halls_keep_them(store: Store, tmp_path: Path, sample_catalog:
     wb.save(path)
     found = problems_of(path)
     assert found == ["工作表“事项清单”第 3 行（表头），事项编码：缺少这一列，请按导出模板补上"]
+
+
+def test_a_bad_department_row_does_not_cascade_to_its_items() -> None:
+    data = minimal()
+    data["departments"][0]["phone"] = "总机转"
+    found = problems_of(data)
+    assert len(found) == 1 and "phone" in found[0]
+
+
+def test_search_with_several_words(store: Store, sample_catalog: Path) -> None:
+    with store.session() as s:
+        import_catalog(s, sample_catalog)
+        codes = lambda q: [i.code for i in search_items(s, q)]  # noqa: E731
+        assert codes("不动产 转移") == ["BDC-DJ-002"]
+        assert codes("zjj 许可") == ["ZJJ-XK-001", "ZJJ-XK-002", "ZJJ-XK-003"]
+        assert codes("食品 bdc") == []
