@@ -434,6 +434,26 @@ def _checks_data(checks: Iterable[MaterialCheck]) -> list[dict[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """What every decision works on, inside its one transaction."""
+
+    session: Session
+    case: Case
+    clerk: Staff
+    item: ItemView
+    today: date
+    calendar: WorkCalendar
+
+
+_OUTCOME_OF: dict[type, Outcome] = {
+    Accept: Outcome.ACCEPT,
+    ConditionalAccept: Outcome.CONDITIONAL,
+    OneTimeNotice: Outcome.ONE_TIME,
+    CompleteInstantly: Outcome.INSTANT,
+}
+
+
 class Intake:
     """The intake use cases of one window."""
 
@@ -768,198 +788,29 @@ class Intake:
         decision: Decision,
         doc_no: str | None,
     ) -> DecisionResult:
-        today = self.today()
-        cal = self.calendar(s)
-        violations: tuple[str, ...] = ()
         if isinstance(decision, Accept | ConditionalAccept | OneTimeNotice | CompleteInstantly):
-            allowed = lawful_outcomes(item, decision.checks)
-            wanted = {
-                Accept: Outcome.ACCEPT,
-                ConditionalAccept: Outcome.CONDITIONAL,
-                OneTimeNotice: Outcome.ONE_TIME,
-                CompleteInstantly: Outcome.INSTANT,
-            }[type(decision)]
-            if wanted not in allowed:
+            wanted = _OUTCOME_OF[type(decision)]
+            if wanted not in lawful_outcomes(item, decision.checks):
                 raise IntakeError(_why_not(wanted, item, decision.checks))
-        by_id = {m.id: m for m in item.materials}
-        notice_kw: dict[str, Any] = {}
-        event_data: dict[str, Any] = {}
-
+        step = _Step(s, case, clerk, item, self.today(), self.calendar(s))
+        violations: tuple[str, ...] = ()
         if isinstance(decision, Accept | ConditionalAccept):
-            promised = add_working_days(today, item.promised_days, cal)
-            legal = add_working_days(today, item.legal_days, cal)
-            received = [
-                _line(by_id[c.requirement_id], "已收")
-                for c in decision.checks
-                if c.status is MaterialStatus.PRESENT
-            ]
-            event_data = {
-                "accepted_on": today.isoformat(),
-                "promised_days": item.promised_days,
-                "legal_days": item.legal_days,
-                "promised_date": promised.date.isoformat(),
-                "legal_date": legal.date.isoformat(),
-                "provisional": promised.provisional or legal.provisional,
-                "checks": _checks_data(decision.checks),
-            }
-            notice_kw = {
-                "legal_days": item.legal_days,
-                "promised_days": item.promised_days,
-                "promised_date": promised.date,
-                "promised_provisional": promised.provisional,
-                "legal_date": legal.date,
-                "legal_provisional": legal.provisional,
-                "materials_received": tuple(received),
-            }
-            kind = CaseEventKind.ACCEPTED
-            if isinstance(decision, ConditionalAccept):
-                kind = CaseEventKind.CONDITIONALLY_ACCEPTED
-                days = decision.supplement_days or int(self.config.get("intake.supplement_days"))
-                if days <= 0:
-                    raise IntakeError("容缺材料补齐期限应为正整数（工作日）")
-                supplement = add_working_days(today, days, cal)
-                _, deferrable = _shortfalls(item.materials, decision.checks)
-                owed = [_line(m, "容缺") for m in deferrable]
-                commitment = decision.commitment.strip() or docs.default_commitment(
-                    case.applicant.name, supplement.date
-                )
-                event_data |= {
-                    "supplement_days": days,
-                    "supplement_date": supplement.date.isoformat(),
-                    "owed": [m.name for m in deferrable],
-                    "commitment": commitment,
-                }
-                notice_kw |= {
-                    "materials_owed": tuple(owed),
-                    "supplement_date": supplement.date,
-                    "supplement_provisional": supplement.provisional,
-                    "commitment": commitment,
-                }
-            self._event(s, case, kind, clerk, event_data)
-
+            notice_kw = self._accept(step, decision)
         elif isinstance(decision, OneTimeNotice):
-            days = decision.correction_days or int(self.config.get("intake.correction_days"))
-            if days <= 0:
-                raise IntakeError("补正期限应为正整数（工作日）")
-            deadline = add_working_days(today, days, cal)
-            short, _ = _shortfalls(item.materials, decision.checks)
-            checks_by_id = {c.requirement_id: c for c in decision.checks}
-            missing = []
-            for m in short:
-                check = checks_by_id.get(m.id)
-                status_label = (
-                    MaterialStatus.NON_CONFORMING.label
-                    if check and check.status is MaterialStatus.NON_CONFORMING
-                    else MaterialStatus.MISSING.label
-                )
-                missing.append(_line(m, status_label, check.note if check else ""))
-            violations = self._one_time_violations(case, decision.checks, short)
-            event_data = {
-                "checks": _checks_data(decision.checks),
-                "demanded": [m.id for m in short],
-                "correction_days": days,
-                "correction_deadline": deadline.date.isoformat(),
-            }
-            self._event(s, case, CaseEventKind.SUPPLEMENT_REQUESTED, clerk, event_data)
-            if violations:
-                self._event(
-                    s,
-                    case,
-                    CaseEventKind.ONE_TIME_VIOLATION,
-                    clerk,
-                    {"new_demands": list(violations)},
-                )
-                log.warning(
-                    "one-time rule broken on case %s by %s: %s",
-                    case.case_no,
-                    clerk.staff_no,
-                    violations,
-                )
-            notice_kw = {
-                "missing_materials": tuple(missing),
-                "correction_days": days,
-                "correction_deadline": deadline.date,
-            }
-
+            notice_kw, violations = self._one_time_notice(step, decision)
         elif isinstance(decision, Reject):
-            reasons = tuple(r.strip() for r in decision.reasons if r.strip())
-            if not reasons:
-                raise IntakeError("不予受理必须写明理由")
-            basis = decision.legal_basis.strip() or item.legal_basis
-            if not basis:
-                raise IntakeError("不予受理必须写明法律依据")
-            self._event(
-                s,
-                case,
-                CaseEventKind.REJECTED,
-                clerk,
-                {"reasons": list(reasons), "legal_basis": basis},
-            )
-            notice_kw = {
-                "reasons": reasons,
-                "legal_basis": basis,
-                "remedies": docs.default_remedies(
-                    str(self.config.get("hall.review_body")), str(self.config.get("hall.court"))
-                ),
-            }
-
+            notice_kw = self._reject(step, decision)
         elif isinstance(decision, Refer):
-            dept = s.get(Department, decision.department_code)
-            if dept is None:
-                raise IntakeError("请选择有权办理该事项的部门")
-            if dept.code == case.department_code:
-                raise IntakeError("转办部门不能是本事项的实施部门，请重新选择")
-            contact = s.get(DepartmentContact, decision.contact_id) if decision.contact_id else None
-            if contact is not None and contact.department_code != dept.code:
-                raise IntakeError("联系人不属于所选部门，请重新选择")
-            target = docs.ReferralTarget(
-                department=dept.name,
-                person=f"{contact.name}（{contact.title}）"
-                if contact and contact.title
-                else (contact.name if contact else ""),
-                phone=contact.phone if contact else dept.phone,
-                address=dept.address,
-            )
-            if not target.phone:
-                raise IntakeError(f"{dept.name} 没有联系电话，请先在部门通讯录中补充")
-            self._event(
-                s,
-                case,
-                CaseEventKind.REFERRED,
-                clerk,
-                {
-                    "department_code": dept.code,
-                    "contact_id": contact.id if contact else None,
-                    "note": decision.note,
-                },
-            )
-            notice_kw = {"referral": target, "remarks": decision.note}
-
-        elif isinstance(decision, CompleteInstantly):
-            self._event(
-                s,
-                case,
-                CaseEventKind.ACCEPTED,
-                clerk,
-                {
-                    "accepted_on": today.isoformat(),
-                    "promised_days": 0,
-                    "legal_days": item.legal_days,
-                    "promised_date": today.isoformat(),
-                    "legal_date": today.isoformat(),
-                    "provisional": False,
-                    "instant": True,
-                    "checks": _checks_data(decision.checks),
-                },
-            )
-            self._event(s, case, CaseEventKind.COMPLETED, clerk, {"instant": True})
+            notice_kw = self._refer(step, decision)
+        else:
+            notice_kw = self._complete_instantly(step, decision)
 
         notice: docs.Notice | None = None
         document_id: str | None = None
         doc_type = _doc_type_for(decision)
         if doc_type and doc_no:
             notice = self._notice(
-                case, clerk=clerk, item=item, doc_type=doc_type, doc_no=doc_no, extra=notice_kw
+                case, item=item, doc_type=doc_type, doc_no=doc_no, extra=notice_kw
             )
             doc = IssuedDocument(
                 origin_window=self.window_code,
@@ -983,6 +834,189 @@ class Intake:
         )
         return DecisionResult(self._view(s, case), notice, document_id, violations)
 
+    def _accept(self, step: _Step, decision: Accept | ConditionalAccept) -> dict[str, Any]:
+        """受理 or 容缺受理: the promised and legal dates count from today."""
+        item, today, cal = step.item, step.today, step.calendar
+        promised = add_working_days(today, item.promised_days, cal)
+        legal = add_working_days(today, item.legal_days, cal)
+        by_id = {m.id: m for m in item.materials}
+        event_data: dict[str, Any] = {
+            "accepted_on": today.isoformat(),
+            "promised_days": item.promised_days,
+            "legal_days": item.legal_days,
+            "promised_date": promised.date.isoformat(),
+            "legal_date": legal.date.isoformat(),
+            "provisional": promised.provisional or legal.provisional,
+            "checks": _checks_data(decision.checks),
+        }
+        notice_kw: dict[str, Any] = {
+            "legal_days": item.legal_days,
+            "promised_days": item.promised_days,
+            "promised_date": promised.date,
+            "promised_provisional": promised.provisional,
+            "legal_date": legal.date,
+            "legal_provisional": legal.provisional,
+            "materials_received": tuple(
+                _line(by_id[c.requirement_id], "已收")
+                for c in decision.checks
+                if c.status is MaterialStatus.PRESENT
+            ),
+        }
+        kind = CaseEventKind.ACCEPTED
+        if isinstance(decision, ConditionalAccept):
+            kind = CaseEventKind.CONDITIONALLY_ACCEPTED
+            days = decision.supplement_days or int(self.config.get("intake.supplement_days"))
+            if days <= 0:
+                raise IntakeError("容缺材料补齐期限应为正整数（工作日）")
+            supplement = add_working_days(today, days, cal)
+            _, deferrable = _shortfalls(item.materials, decision.checks)
+            commitment = decision.commitment.strip() or docs.default_commitment(
+                step.case.applicant.name, supplement.date
+            )
+            event_data |= {
+                "supplement_days": days,
+                "supplement_date": supplement.date.isoformat(),
+                "owed": [m.name for m in deferrable],
+                "commitment": commitment,
+            }
+            notice_kw |= {
+                "materials_owed": tuple(_line(m, "容缺") for m in deferrable),
+                "supplement_date": supplement.date,
+                "supplement_provisional": supplement.provisional,
+                "commitment": commitment,
+            }
+        self._event(step.session, step.case, kind, step.clerk, event_data)
+        return notice_kw
+
+    def _one_time_notice(
+        self, step: _Step, decision: OneTimeNotice
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """一次性告知: every shortfall at once; a new demand later is a violation."""
+        days = decision.correction_days or int(self.config.get("intake.correction_days"))
+        if days <= 0:
+            raise IntakeError("补正期限应为正整数（工作日）")
+        deadline = add_working_days(step.today, days, step.calendar)
+        short, _ = _shortfalls(step.item.materials, decision.checks)
+        checks_by_id = {c.requirement_id: c for c in decision.checks}
+        missing = []
+        for m in short:
+            check = checks_by_id.get(m.id)
+            found = check.status if check else MaterialStatus.MISSING
+            missing.append(_line(m, found.label, check.note if check else ""))
+        violations = self._one_time_violations(step.case, decision.checks, short)
+        self._event(
+            step.session,
+            step.case,
+            CaseEventKind.SUPPLEMENT_REQUESTED,
+            step.clerk,
+            {
+                "checks": _checks_data(decision.checks),
+                "demanded": [m.id for m in short],
+                "correction_days": days,
+                "correction_deadline": deadline.date.isoformat(),
+            },
+        )
+        if violations:
+            self._event(
+                step.session,
+                step.case,
+                CaseEventKind.ONE_TIME_VIOLATION,
+                step.clerk,
+                {"new_demands": list(violations)},
+            )
+            log.warning(
+                "one-time rule broken on case %s by %s: %s",
+                step.case.case_no,
+                step.clerk.staff_no,
+                violations,
+            )
+        notice_kw = {
+            "missing_materials": tuple(missing),
+            "correction_days": days,
+            "correction_deadline": deadline.date,
+        }
+        return notice_kw, violations
+
+    def _reject(self, step: _Step, decision: Reject) -> dict[str, Any]:
+        """不予受理: written reasons, the legal basis and the remedies."""
+        reasons = tuple(r.strip() for r in decision.reasons if r.strip())
+        if not reasons:
+            raise IntakeError("不予受理必须写明理由")
+        basis = decision.legal_basis.strip() or step.item.legal_basis
+        if not basis:
+            raise IntakeError("不予受理必须写明法律依据")
+        self._event(
+            step.session,
+            step.case,
+            CaseEventKind.REJECTED,
+            step.clerk,
+            {"reasons": list(reasons), "legal_basis": basis},
+        )
+        return {
+            "reasons": reasons,
+            "legal_basis": basis,
+            "remedies": docs.default_remedies(
+                str(self.config.get("hall.review_body")), str(self.config.get("hall.court"))
+            ),
+        }
+
+    def _refer(self, step: _Step, decision: Refer) -> dict[str, Any]:
+        """非本部门职责: name the competent department, the person and the phone."""
+        s = step.session
+        dept = s.get(Department, decision.department_code)
+        if dept is None:
+            raise IntakeError("请选择有权办理该事项的部门")
+        if dept.code == step.case.department_code:
+            raise IntakeError("转办部门不能是本事项的实施部门，请重新选择")
+        contact = s.get(DepartmentContact, decision.contact_id) if decision.contact_id else None
+        if contact is not None and contact.department_code != dept.code:
+            raise IntakeError("联系人不属于所选部门，请重新选择")
+        person = ""
+        if contact is not None:
+            person = f"{contact.name}（{contact.title}）" if contact.title else contact.name
+        target = docs.ReferralTarget(
+            department=dept.name,
+            person=person,
+            phone=contact.phone if contact else dept.phone,
+            address=dept.address,
+        )
+        if not target.phone:
+            raise IntakeError(f"{dept.name} 没有联系电话，请先在部门通讯录中补充")
+        self._event(
+            s,
+            step.case,
+            CaseEventKind.REFERRED,
+            step.clerk,
+            {
+                "department_code": dept.code,
+                "contact_id": contact.id if contact else None,
+                "note": decision.note,
+            },
+        )
+        return {"referral": target, "remarks": decision.note}
+
+    def _complete_instantly(self, step: _Step, decision: CompleteInstantly) -> dict[str, Any]:
+        """即办件: accepted and completed on the spot; the result is the document."""
+        today = step.today.isoformat()
+        self._event(
+            step.session,
+            step.case,
+            CaseEventKind.ACCEPTED,
+            step.clerk,
+            {
+                "accepted_on": today,
+                "promised_days": 0,
+                "legal_days": step.item.legal_days,
+                "promised_date": today,
+                "legal_date": today,
+                "provisional": False,
+                "instant": True,
+                "checks": _checks_data(decision.checks),
+            },
+        )
+        self._event(step.session, step.case, CaseEventKind.COMPLETED, step.clerk, {"instant": True})
+        return {}
+
     def _one_time_violations(
         self, case: Case, checks: Sequence[MaterialCheck], short: Sequence[MaterialView]
     ) -> tuple[str, ...]:
@@ -1000,7 +1034,6 @@ class Intake:
         self,
         case: Case,
         *,
-        clerk: Staff,
         item: ItemView,
         doc_type: docs.DocumentType,
         doc_no: str,
