@@ -9,17 +9,23 @@ Registering a TTC costs about 0.2 s, so it happens once per process.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+import reportlab
+from reportlab import rl_config
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +87,86 @@ def _fontconfig_fonts() -> list[FontSpec]:
 
 
 def _load(spec: FontSpec) -> TTFont:
-    font = TTFont(FONT_NAME, str(spec.path), subfontIndex=spec.subfont_index)
+    font = _load_cached(spec)
+    if font is None:
+        font = TTFont(FONT_NAME, str(spec.path), subfontIndex=spec.subfont_index)
+        _store_cached(spec, font)
     missing = [c for c in _PROBE if ord(c) not in font.face.charToGlyph]
     if missing:
         raise TTFError(f"font lacks {''.join(missing)}")
     return font
+
+
+# --- parsed-font cache ---------------------------------------------------------------
+# reportlab parses the whole cmap and metrics of a CJK font in pure Python
+# (~0.2-0.4 s for WenQuanYi), which dominated the first document of every
+# process. The parsed tables are kept in the user's cache folder, keyed by the
+# file's identity and reportlab's version; the font file itself is read again.
+# Any problem with the cache falls back to parsing: it is only a speed-up.
+
+_CACHE_ENV = "HALLAPP_FONT_CACHE"  # a folder, or "off"
+_NOT_CACHED = ("_ttf_data", "_pdfScale")
+
+
+def _cache_file(spec: FontSpec) -> Path | None:
+    setting = os.environ.get(_CACHE_ENV, "")
+    if setting == "off":
+        return None
+    try:
+        st = spec.path.stat()
+    except OSError:
+        return None
+    base = Path(setting) if setting else Path(platformdirs.user_cache_dir("HallApp", False))
+    key = hashlib.sha256(
+        f"{spec.path.resolve()}|{spec.subfont_index}|{st.st_size}|{st.st_mtime_ns}|"
+        f"{reportlab.Version}|{sys.version_info[:2]}".encode()
+    ).hexdigest()[:24]
+    return base / "fonts" / f"{key}.pickle"
+
+
+def _load_cached(spec: FontSpec) -> TTFont | None:
+    path = _cache_file(spec)
+    if path is None or not path.is_file():
+        return None
+    try:
+        state = pickle.loads(path.read_bytes())
+        face = TTFontFace.__new__(TTFontFace)
+        face.__dict__.update(state)
+        face._ttf_data = spec.path.read_bytes()  # type: ignore[attr-defined]
+        per_em = face.unitsPerEm
+        scale = 1000 / per_em
+        # reportlab keeps this closure on the face; it cannot be pickled.
+        face._pdfScale = _identity if per_em == 1000 else (lambda x: x * scale)  # type: ignore[attr-defined]
+        font = TTFont.__new__(TTFont)
+        # What TTFont.__init__ does after parsing the file (reportlab 4.x).
+        font.fontName = FONT_NAME
+        font.face = face
+        font.encoding = TTEncoding()
+        font.state = weakref.WeakKeyDictionary()
+        font._asciiReadable = rl_config.ttfAsciiReadable  # type: ignore[attr-defined]
+        font.shapable = True
+        return font
+    except Exception:  # a damaged or foreign cache must never stop printing
+        log.info("font cache %s unusable; parsing the font", path, exc_info=True)
+        return None
+
+
+def _identity(x: float) -> float:
+    return x
+
+
+def _store_cached(spec: FontSpec, font: TTFont) -> None:
+    path = _cache_file(spec)
+    if path is None:
+        return
+    state = {k: v for k, v in vars(font.face).items() if k not in _NOT_CACHED}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)  # atomic: a concurrent process sees all or nothing
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        log.info("cannot write font cache %s", path, exc_info=True)
 
 
 _lock = threading.Lock()

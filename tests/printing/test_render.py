@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import subprocess
 import sys
 from datetime import date, datetime
@@ -289,3 +290,31 @@ def test_a_configured_font_is_used(tools, tmp_path) -> None:
     assert res.returncode == 0, res.stderr.decode()
     names = {f.name.split("+")[1] for f in tools.fonts(tools.save(res.stdout))}
     assert names == {"WenQuanYiZenHei-0"}, names
+
+
+_RENDER = (
+    "import sys\n"
+    "from hallapp.documents import sample\n"
+    "from hallapp.printing.render import render_pdf\n"
+    "sys.stdout.buffer.write(render_pdf(sample('one-time'), 'a4'))\n"
+)
+
+
+def _render_in_fresh_process(cache: str) -> bytes:
+    env = {**os.environ, "HALLAPP_FONT_CACHE": cache}
+    res = subprocess.run([sys.executable, "-c", _RENDER], capture_output=True, env=env, timeout=90)
+    assert res.returncode == 0, res.stderr.decode()
+    return res.stdout
+
+
+def test_the_parsed_font_cache_changes_nothing_in_the_pdf(tmp_path) -> None:
+    cache = tmp_path / "cache"
+    uncached = _render_in_fresh_process("off")
+    first = _render_in_fresh_process(str(cache))  # parses the font, writes the cache
+    written = list(cache.glob("fonts/*.pickle"))
+    assert len(written) == 1
+    second = _render_in_fresh_process(str(cache))  # loads it
+    assert first == uncached and second == uncached
+    # A damaged cache is ignored: the font is parsed again and the PDF is the same.
+    written[0].write_bytes(b"garbage")
+    assert _render_in_fresh_process(str(cache)) == uncached
