@@ -76,6 +76,7 @@ class EvaluatorBridge:
                 outcome = Failed(event.level, f"评价处理失败（{exc.__class__.__name__}）")
             self.last_outcome = outcome
             self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
+            self.desk.checkpoint()  # after the ACK: never in the way of a press
         elif isinstance(event, DeviceTimedOut):
             self.desk.device_timed_out()
             self.driver.ack(event.seq, framed.AckStatus.OK)

@@ -66,6 +66,8 @@ CHANNEL_WINDOW_EVALUATOR = "window_evaluator"
 FOLLOW_UP_WORKING_DAYS = 5
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_REASONS_TIMEOUT_S = 60
+CHECKPOINT_EVERY_WRITES = 50
+CHECKPOINT_FORCE_WRITES = 1000  # when nobody calls checkpoint(): SQLite's own default
 MAX_REASON_CHARS = 200
 
 # The standard 差评 reasons shown on the citizen screen. "其他" may carry the
@@ -658,6 +660,14 @@ DeskListener = Callable[[DeskEvent], None]
 Clock = Callable[[], datetime]
 
 
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    # On the driver connection itself: pysqlite is in autocommit mode, so
+    # this runs outside any transaction (a checkpoint cannot run inside one).
+    raw = conn.connection.driver_connection
+    if raw is not None:
+        raw.execute(pragma)
+
+
 class EvaluationDesk:
     """The evaluation state of one window.
 
@@ -696,6 +706,7 @@ class EvaluationDesk:
         self._last_recorded_case: str | None = None
         self._timer: threading.Timer | None = None
         self._conn: Connection | None = None
+        self._writes = 0
         if recover:
             with self._transaction() as s:
                 expire_unfinished(s, window_code, now=self._now())
@@ -855,6 +866,15 @@ class EvaluationDesk:
         """
         if self._conn is None:
             self._conn = self.store.engine.connect()
+            if self._conn.dialect.name == "sqlite":
+                # A checkpoint copies WAL pages into the database file, with
+                # fsyncs of its own. On this connection it must not happen
+                # inside the commit of a key press: it runs in checkpoint(),
+                # after the device has its ACK.
+                _sqlite_pragma(self._conn, "PRAGMA wal_autocheckpoint=0")
+        self._writes += 1
+        if self._writes > CHECKPOINT_FORCE_WRITES:
+            self._checkpoint_locked()
         try:
             with Session(bind=self._conn, expire_on_commit=False) as s, s.begin():
                 yield s
@@ -864,6 +884,25 @@ class EvaluationDesk:
                 if conn is not None:
                     conn.close()
             raise
+
+    def checkpoint(self) -> None:
+        """Housekeeping once a press is answered (the bridge calls it after the ACK).
+
+        Moves the write-ahead log into the database file every
+        CHECKPOINT_EVERY_WRITES transactions, so the log stays small.
+        """
+        with self._lock:
+            if self._writes >= CHECKPOINT_EVERY_WRITES:
+                self._checkpoint_locked()
+
+    def _checkpoint_locked(self) -> None:
+        self._writes = 0
+        if self._conn is None or self._conn.dialect.name != "sqlite":
+            return
+        try:
+            _sqlite_pragma(self._conn, "PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the data is safe in the WAL; retried next time
+            log.warning("评价库检查点失败，稍后重试", exc_info=True)
 
     def _now(self) -> datetime:
         now = self._clock()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import pty
 import random
+import signal
 import subprocess
+import sys
 import time
 import tty
 from pathlib import Path
@@ -398,3 +400,49 @@ def test_start_evaluator_on_a_configured_keycode_port(hall, tmp_path):
     finally:
         setup.stop()
         sim.stop()
+
+
+_WINDOW_PROCESS = """
+import sys, time
+from hallapp.store import Store, sqlite_url
+from hallapp.devices.driver import DriverState, EvaluatorDriver
+from hallapp.devices.bridge import EvaluatorBridge
+from hallapp.evaluation import EvaluationDesk
+store = Store.open(sqlite_url(sys.argv[1]))
+driver = EvaluatorDriver(sys.argv[2])
+desk = EvaluationDesk(store, "A03", timeout_s=30)
+EvaluatorBridge(driver, desk)
+driver.start()
+assert driver.wait_for_state(DriverState.CONNECTED, 5)
+desk.open(sys.argv[3])
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_an_acknowledged_evaluation_survives_the_client_being_killed(hall, tmp_path):
+    sim = Simulator("framed")
+    port = sim.start_pty(link=tmp_path / "evaluator")
+    case_id = hall.new_case()
+    db = hall.store.engine.url.database
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WINDOW_PROCESS, str(db), port, case_id],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready", (
+            proc.stderr.read() if proc.stderr else b""
+        )
+        assert sim.wait_for_command(framed.Prompt, 5) is not None
+        sim.press(4)
+        assert sim.wait_ack(timeout=5) == AckStatus.OK
+        proc.send_signal(signal.SIGKILL)  # the moment the device has its ACK
+        proc.wait(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sim.stop()
+    (ev,) = hall.evaluations()
+    assert (ev.case_id, ev.level) == (case_id, 4)
