@@ -34,6 +34,20 @@ print(f"{(t1 - t0) * 1000:.1f} {(t2 - t1) * 1000:.1f} {len(pdf)}")
 """
 
 
+def _calibration_ms() -> float:
+    """A fixed pure-Python loop (1M additions); ~40-60 ms on an idle modern CPU.
+    Read the figures below against it: on a shared, loaded machine every
+    number grows by the same factor."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        s = 0
+        for i in range(1_000_000):
+            s += i
+        best = min(best, (time.perf_counter() - t) * 1000)
+    return best
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -89,7 +103,10 @@ def main() -> int:
     args = parser.parse_args()
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with load)")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; reference loop "
+        f"{_calibration_ms():.0f} ms (~50 ms idle): wall times grow with load"
+    )
     print(f"warm render, {args.runs} runs each (ms; cpu = process time, median)")
     print(f"{'document':<26}{'size':<6}{'median':>9}{'p95':>9}{'min':>9}{'cpu':>9}{'bytes':>9}")
     rows = warm(args.runs)
