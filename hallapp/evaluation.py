@@ -756,10 +756,14 @@ class EvaluationDesk:
     ) -> OpenEvaluation:
         """Open the evaluation of a finished matter; a still-open one is cancelled first."""
         with self._lock:
-            if self._current is not None:
-                self._close_current_cancelled(staff_id, "下一位办事群众的评价已开始")
+            previous = self._current
+            reason = "下一位办事群众的评价已开始"
             now = self._now()
+            # One transaction: if the new one cannot open (say the case is
+            # already evaluated), the previous one stays open, unchanged.
             with self._transaction() as s:
+                if previous is not None:
+                    cancel_evaluation(s, previous, staff_id=staff_id, reason=reason, now=now)
                 opened = open_evaluation(
                     s,
                     case_id,
@@ -768,6 +772,12 @@ class EvaluationDesk:
                     staff_id=staff_id,
                     now=now,
                 )
+            if previous is not None:
+                log.info(
+                    "窗口 %s 办件 %s 评价已取消：%s", self.window_code, previous.case_no, reason
+                )
+                self._finish(recorded_case=None)
+                self._emit(Cancelled(previous.case_id, previous.case_no, reason))
             self._current = opened
             self._phase = DeskPhase.OPEN
             self._pending_level = None

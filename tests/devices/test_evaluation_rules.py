@@ -201,6 +201,17 @@ def test_opening_the_next_case_cancels_the_open_one(hall, desk):
     assert [e.case_id for e in hall.evaluations()] == [second]
 
 
+def test_a_failed_open_leaves_the_open_evaluation_alone(hall, desk):
+    done, waiting = hall.new_case(), hall.new_case()
+    desk.open(done)
+    desk.press(5)
+    desk.open(waiting)
+    with pytest.raises(AlreadyEvaluated):
+        desk.open(done)
+    assert desk.current is not None and desk.current.case_id == waiting
+    assert hall.event_kinds(waiting) == [CaseEventKind.EVALUATION_OPENED]
+
+
 def test_cancel(hall, desk):
     case_id = hall.new_case()
     desk.open(case_id)
