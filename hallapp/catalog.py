@@ -68,6 +68,7 @@ from typing import Any
 
 import yaml
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -364,6 +365,7 @@ _MAX_LEN = {
     "contact.phone": 40,
     "material.name": 300,
 }
+_CONTROL_RE = ILLEGAL_CHARACTERS_RE
 _PHONE_RE = re.compile(r"^[0-9+\-()（）\s转/、,，]+$")
 
 
@@ -776,6 +778,10 @@ class _Checker:
             self.add(rec, key, "不能为空")
         if max_len and len(s) > max_len:
             self.add(rec, key, f"长度 {len(s)} 字超过上限 {max_len} 字")
+        if _CONTROL_RE.search(s):
+            # Invisible control characters (pasted from other systems) cannot
+            # be written back to .xlsx and print as garbage.
+            self.add(rec, key, "含有不可见的控制字符，请删除后重新输入这段文字")
         return s
 
     def integer(self, rec: _Record, key: str, *, default: int | None = None) -> int | None:
@@ -1306,7 +1312,9 @@ def _write_sheet(
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
     count = 0
     for row in rows:
-        ws.append(list(row))
+        # Stored text from outside this module's import may hold characters
+        # xlsx cannot carry: drop them rather than fail the whole export.
+        ws.append([_CONTROL_RE.sub("", v) if isinstance(v, str) else v for v in row])
         count += 1
     text_idx = {keys.index(k) + 1 for k in text_columns}
     for col, key in enumerate(keys, 1):

@@ -560,3 +560,17 @@ def test_search_with_several_words(store: Store, sample_catalog: Path) -> None:
         assert codes("不动产 转移") == ["BDC-DJ-002"]
         assert codes("zjj 许可") == ["ZJJ-XK-001", "ZJJ-XK-002", "ZJJ-XK-003"]
         assert codes("食品 bdc") == []
+
+
+def test_control_characters_refused_on_import_dropped_on_export(
+    store: Store, tmp_path: Path
+) -> None:
+    assert any("控制字符" in p for p in problems_of(minimal(name="测试\x07许可")))
+    with store.session() as s:
+        import_catalog(s, minimal())
+        row = s.get(ServiceItem, "T-001")
+        assert row is not None
+        row.scope = "范围\x0b说明"  # written by some other tool
+    with store.session() as s:
+        export_catalog_xlsx(s, tmp_path / "x.xlsx")
+    assert load_catalog(tmp_path / "x.xlsx").items[0].scope == "范围说明"
