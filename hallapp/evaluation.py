@@ -929,12 +929,15 @@ class EvaluationDesk:
                 evaluation, step = record_evaluation(
                     s, current, level, reasons, device=device or self.device, now=now
                 )
-        except IntegrityError:
-            # Another channel (or a crash between commit and reply) already
-            # recorded this case: the constraint keeps it to one.
-            log.warning("办件 %s 已有评价，按键 %d 已忽略", current.case_no, level)
-            self._finish(recorded_case=current.case_id)
-            return IgnoredDuplicate(current.case_id, level)
+        except IntegrityError as exc:
+            if self._has_evaluation(current.case_id):
+                # Another channel already recorded this case: the unique
+                # constraint keeps it to one.
+                log.warning("办件 %s 已有评价，按键 %d 已忽略", current.case_no, level)
+                self._finish(recorded_case=current.case_id)
+                return IgnoredDuplicate(current.case_id, level)
+            log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
+            return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
         except (SQLAlchemyError, OSError) as exc:
             log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
             return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
@@ -952,6 +955,13 @@ class EvaluationDesk:
         self._finish(recorded_case=current.case_id)
         self._emit(outcome)
         return outcome
+
+    def _has_evaluation(self, case_id: str) -> bool:
+        try:
+            with self._transaction() as s:
+                return bool(s.scalar(select(exists().where(Evaluation.case_id == case_id))))
+        except SQLAlchemyError:
+            return False
 
     def _expire_locked(self, now: datetime, why: str = "timeout") -> Expired:
         current = self._current

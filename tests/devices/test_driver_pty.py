@@ -446,3 +446,23 @@ def test_an_acknowledged_evaluation_survives_the_client_being_killed(hall, tmp_p
         sim.stop()
     (ev,) = hall.evaluations()
     assert (ev.case_id, ev.level) == (case_id, 4)
+
+
+def test_a_storage_failure_is_not_acknowledged_and_the_citizen_can_press_again(make_rig, hall):
+    rig = make_rig()
+    case_id = hall.new_case()
+    rig.desk.open(case_id)
+    with hall.store.engine.begin() as conn:  # a real failure inside SQLite
+        conn.exec_driver_sql(
+            "CREATE TRIGGER test_full BEFORE INSERT ON evaluations "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    rig.sim.press(5)
+    assert rig.sim.wait_ack() == AckStatus.ERROR
+    assert hall.evaluation_count() == 0
+    assert rig.desk.current is not None  # still open
+    with hall.store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER test_full")
+    rig.sim.press(5)
+    assert rig.sim.wait_ack() == AckStatus.OK
+    assert [(e.case_id, e.level) for e in hall.evaluations()] == [(case_id, 5)]
