@@ -67,11 +67,20 @@ def render_pdf(
     register_fonts(font_path)
     if size == "a4":
         return _build(doc, size, A4_PAGE, (A4_MARGIN_X, A4_MARGIN_TOP, A4_MARGIN_BOTTOM))
-    height = _measure_slip(layout.build_story(doc, "slip"))
+    story: list[Flowable] | None = layout.build_story(doc, "slip")
+    assert story is not None
+    height = _measure_slip(story)
     for _ in range(3):
+        # The measured story is laid out as it is (paragraphs parsed once); a
+        # retry after a mis-measure starts from a fresh one.
         pdf, pages = _build_counted(
-            doc, size, (SLIP_WIDTH, height), (SLIP_MARGIN_X, SLIP_MARGIN_TOP, SLIP_MARGIN_BOTTOM)
+            doc,
+            size,
+            (SLIP_WIDTH, height),
+            (SLIP_MARGIN_X, SLIP_MARGIN_TOP, SLIP_MARGIN_BOTTOM),
+            story,
         )
+        story = None
         if pages == 1 or height >= MAX_SLIP_HEIGHT:
             return pdf
         log.warning("slip measured %.1f mm but overflowed; growing it", height / mm)
@@ -116,6 +125,7 @@ def _build_counted(
     size: Size,
     pagesize: tuple[float, float],
     margins: tuple[float, float, float],
+    story: list[Flowable] | None = None,
 ) -> tuple[bytes, int]:
     margin_x, margin_top, margin_bottom = margins
     width, height = pagesize
@@ -150,7 +160,9 @@ def _build_counted(
     )
     template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     canvasmaker = _decorated_canvas(doc, size)
-    template.build(layout.build_story(doc, size), canvasmaker=canvasmaker)
+    if story is None:
+        story = layout.build_story(doc, size)
+    template.build(story, canvasmaker=canvasmaker)
     return buf.getvalue(), template.page
 
 
