@@ -20,6 +20,6 @@ pdftoppm -r 90 -gray -png "$tmp/long-a4.pdf" one-time-long-a4
 "$HALLAPP" render one-time --sample --long --size slip --out "$tmp/long-slip.pdf" >/dev/null
 pdftoppm -r 90 -gray -png "$tmp/long-slip.pdf" one-time-long-slip
 # A reprint (补打) carries its mark and time.
-"$HALLAPP" render acceptance --sample --reprint --size a4 --out "$tmp/reprint.pdf" >/dev/null
+"$HALLAPP" render acceptance --sample --reprint 2026-11-23T14:05 --size a4 --out "$tmp/reprint.pdf" >/dev/null
 pdftoppm -r 90 -gray -png "$tmp/reprint.pdf" acceptance-reprint-a4
 ls -1 ./*.png

@@ -41,7 +41,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     render.add_argument(
         "--long", action="store_true", help="示例使用长内容（60 字单位名称、40 项补正材料）"
     )
-    render.add_argument("--reprint", action="store_true", help="标注为补打（补打时间为当前时间）")
+    render.add_argument(
+        "--reprint",
+        nargs="?",
+        const="now",
+        metavar="YYYY-MM-DDTHH:MM",
+        help="标注为补打；补打时间默认为当前时间",
+    )
     render.add_argument(
         "--size",
         choices=("a4", "slip"),
@@ -113,7 +119,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
         if args.doc_type and args.doc_type != doc.doc_type:
             return _fail(f"文书内容的类型是 {doc.doc_type}，与命令行给出的 {args.doc_type} 不一致")
     if args.reprint:
-        doc = doc.as_reprint(datetime.now().replace(microsecond=0))
+        try:
+            at = (
+                datetime.now().replace(second=0, microsecond=0)
+                if args.reprint == "now"
+                else datetime.fromisoformat(args.reprint)
+            )
+        except ValueError:
+            print(f"补打时间 {args.reprint} 格式有误，应为例如 2026-11-23T14:05", file=sys.stderr)
+            return EXIT_USAGE
+        doc = doc.as_reprint(at)
     try:
         pdf = render_pdf(doc, size, font_path=str(config.get("printing.font_path")) or None)
     except FontError as exc:

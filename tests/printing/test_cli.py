@@ -59,6 +59,10 @@ def test_render_archived_content_as_a_reprint(tools, tmp_path) -> None:
     assert res.returncode == 0, res.stderr
     text = tools.squash(tools.text(out))
     assert "补打时间" in text and "非本部门职责告知书" in text
+    at = "2026-11-23T14:05"
+    res = hallapp("render", "--json", str(archived), "--reprint", at, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "补打时间：2026年11月23日14:05" in tools.squash(tools.text(out))
 
 
 @pytest.mark.parametrize(
