@@ -1,0 +1,497 @@
+"""The window client's responsiveness: cold start, idle memory, event-loop stalls under load.
+
+Three figures, each measured in a fresh process (so imports and fonts count):
+
+1. Cold start to an interactive console: from just before the process is
+   spawned (``python -c "hallapp.ui.app.main(['--demo'])"``) to the first idle
+   tick of the event loop after the console is shown (a zero-timer queued
+   before ``exec`` runs only once the loop has processed the show and paint
+   events), and to the moment the demo data is seeded and sign-in is enabled.
+   Target: interactive in 1.5 s or less.
+2. Idle memory: the same process, 3 s after everything is ready; RSS (and
+   USS) by psutil. Target: 150 MB or less.
+3. The longest event-loop stall while documents print and the evaluator
+   streams key frames: the demo app (console, citizen screen, keypad) is
+   built as ``main`` builds it; a 5 ms precise QTimer records the gap between
+   its ticks while
+   - documents are rendered (reportlab) and printed through the app's own
+     print path (hallapp.ui.preview.print_document, i.e. QtPdf → QPrinter) in
+     the background, one job after another, to a PDF file when the printing
+     module supports it, else to a CUPS queue (cups-pdf) if one exists;
+   - the simulator presses keys continuously on its pseudo-terminal (one
+     frame every 10 ms), while the GUI opens the evaluation of the next case
+     as soon as the last one is recorded, so the driver commits evaluations
+     and the citizen screen changes page all the time.
+   Target: the longest gap 50 ms or less.
+
+    .venv/bin/python benchmarks/bench_ui.py [--runs 5] [--seconds 15]
+
+The load figures need the Chinese font and, for printing, a PDF-capable print
+path; what was not available is said in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+T_CHILD = time.time()  # as soon as this script runs (after the interpreter started)
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+STARTUP_TARGET_S = 1.5
+RSS_TARGET_MB = 150.0
+STALL_TARGET_MS = 50.0
+TICK_MS = 5
+
+
+# --------------------------------------------------------------- child: startup
+
+
+def child_startup(t_spawn: float, settle_s: float, t_child: float) -> int:
+    """Run the real main(['--demo']) and report when it became interactive."""
+    import psutil
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    # main() reuses an existing QApplication: creating it here lets the probe
+    # be queued before main() runs; the probe fires only inside app.exec().
+    marks: dict[str, float] = {"child_started": t_child}
+    app = QApplication([sys.argv[0]])
+
+    def console_visible() -> bool:
+        return any(
+            w.isVisible() and type(w).__name__ == "ClerkConsole" for w in app.topLevelWidgets()
+        )
+
+    def first_tick() -> None:
+        # Queued again: the first zero-timer may run before pending paint
+        # events of the just-shown windows; the second runs after them.
+        QTimer.singleShot(0, second_tick)
+
+    def second_tick() -> None:
+        marks["interactive"] = time.time()
+        marks["console_visible"] = float(console_visible())
+        poll.start()
+
+    def check_ready() -> None:
+        from hallapp.ui import ops
+
+        if ops.pending() == 0 and "ready" not in marks:
+            marks["ready"] = time.time()
+            poll.stop()
+            QTimer.singleShot(int(settle_s * 1000), measure)
+
+    def measure() -> None:
+        info = psutil.Process().memory_full_info()
+        marks["rss_mb"] = info.rss / 2**20
+        marks["uss_mb"] = info.uss / 2**20
+        app.quit()
+
+    poll = QTimer()
+    poll.setInterval(5)
+    poll.timeout.connect(check_ready)
+    QTimer.singleShot(0, first_tick)
+
+    marks["qt_imported"] = time.time()
+    from hallapp.ui.app import main
+
+    marks["main_called"] = time.time()
+    rc = main(["--demo"])
+    marks["spawn"] = t_spawn
+    print("BENCH " + json.dumps(marks), flush=True)
+    return rc
+
+
+# ----------------------------------------------------------------- child: stall
+
+
+def _make_cases(store, n: int) -> list[str]:
+    from sqlalchemy import insert, select
+
+    from hallapp.models import Applicant, Case, ServiceItem, Staff, new_id
+
+    with store.session() as s:
+        clerk = s.scalars(select(Staff).where(Staff.staff_no == "1003")).one()
+        item = s.scalars(
+            select(ServiceItem).where(ServiceItem.department_code == clerk.department_code)
+        ).first()
+        assert item is not None
+        applicant = Applicant(origin_window="A03", kind="person", name="李明")
+        s.add(applicant)
+        s.flush()
+        ids = [new_id() for _ in range(n)]
+        s.execute(
+            insert(Case),
+            [
+                {
+                    "id": cid,
+                    "origin_window": "A03",
+                    "case_no": f"LCA03BENCH{i:06d}",
+                    "item_code": item.code,
+                    "applicant_id": applicant.id,
+                    "window_code": "A03",
+                    "department_code": item.department_code,
+                    "first_responder_id": clerk.id,
+                }
+                for i, cid in enumerate(ids)
+            ],
+        )
+        return ids
+
+
+def _print_settings(out_dir: Path):
+    """The app's print settings for the benchmark: a PDF file, else a CUPS PDF queue."""
+    import inspect
+
+    from hallapp.printing.printer import available_printers, print_pdf
+    from hallapp.ui.context import PrintSettings
+
+    if "output_file" in inspect.signature(print_pdf).parameters:
+        return PrintSettings(output_dir=out_dir), f"PDF 文件（{out_dir}）"
+    pdf_queues = [p for p in available_printers() if "pdf" in p.lower()]
+    if pdf_queues:
+        return PrintSettings(a4_printer=pdf_queues[0]), f"CUPS 队列 {pdf_queues[0]}"
+    return None, "无（打印模块不支持输出到文件，也没有 PDF 打印队列）"
+
+
+class _Stamper:
+    """The timer's slot (a bound method: lambdas in Qt connections upset PySide at exit)."""
+
+    def __init__(self, stamps: list[float]) -> None:
+        self.stamps = stamps
+
+    def tick(self) -> None:
+        self.stamps.append(time.perf_counter())
+
+
+def _watch_stalls(stamps: list[float], stop: threading.Event, out: list[str]) -> None:
+    """Where the GUI thread is while the 5 ms timer has not ticked for 40 ms."""
+    import traceback
+
+    main_id = threading.main_thread().ident
+    reported_for = -1.0
+    while not stop.wait(0.01):
+        if not stamps:
+            continue
+        last = stamps[-1]
+        if time.perf_counter() - last > 0.04 and last != reported_for and len(out) < 20:
+            reported_for = last
+            frame = sys._current_frames().get(main_id or 0)
+            stack = "".join(traceback.format_stack(frame, limit=12)) if frame else "?"
+            out.append(f"--- GUI thread {1000 * (time.perf_counter() - last):.0f} ms after "
+                       f"the last tick:\n{stack}")  # fmt: skip
+
+
+def child_stall(
+    seconds: float,
+    key_interval_ms: int,
+    trace_stalls: bool = False,
+    loads: frozenset[str] = frozenset({"print", "keys"}),
+) -> int:
+    from hallapp.ui import ops
+    from hallapp.ui.app import build_window
+    from hallapp.ui.citizen import place_on_second_screen
+    from hallapp.ui.preview import job_name_for, print_document, render_document
+    from hallapp.ui.theme import apply_theme
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from hallapp import documents as docs
+    from hallapp.config import parse_config
+    from hallapp.demo import seed_demo
+    from hallapp.store import Store
+
+    app = QApplication([sys.argv[0]])
+    apply_theme(app)
+    tmp = Path(tempfile.mkdtemp(prefix="hallapp-bench-ui-"))
+    store = Store.open_local(tmp / "window.sqlite3")
+    seed_demo(store)
+    cases = _make_cases(store, 5000)
+    config = parse_config({"window": {"code": "A03"}, "evaluator": {"timeout_seconds": 30}})
+    settings, print_target = _print_settings(tmp / "printed")
+    window = build_window(store, config, demo=True, printing=settings)
+    window.console.show()
+    if window.citizen is not None:
+        place_on_second_screen(window.citizen, "window")
+    if window.sim_panel is not None:
+        window.sim_panel.show()
+    bridge = window.bridge
+    sim = bridge.simulator
+    assert sim is not None
+
+    # Wait in the event loop until the device is connected.
+    waiting = QEventLoop()
+    bridge.connected_changed.connect(waiting.quit)
+    QTimer.singleShot(5000, waiting.quit)
+    if not bridge.connected:
+        waiting.exec()
+    if not bridge.connected:
+        print("evaluator did not connect", file=sys.stderr)
+        return 1
+
+    def run(measure_load: bool, duration: float) -> dict[str, float]:
+        stamps: list[float] = []
+        stop = threading.Event()
+        counts = {"printed": 0, "pages": 0, "recorded": 0, "keys": 0, "print_errors": 0}
+        next_case = iter(cases)
+
+        def open_next(*_args: object) -> None:
+            if stop.is_set():
+                return
+            case_id = next(next_case, None)
+            if case_id is not None:
+                bridge.open_evaluation(case_id)
+
+        def on_recorded(*_args: object) -> None:
+            counts["recorded"] += 1
+            open_next()
+
+        def print_one() -> None:
+            if stop.is_set() or settings is None:
+                return
+            notice = docs.sample(docs.DocumentType.ONE_TIME)
+
+            def work():
+                pdf = render_document(notice, "a4", None)
+                return print_document(pdf, settings, "a4", job_name_for(notice))
+
+            def done(printed) -> None:
+                counts["printed"] += 1
+                counts["pages"] += printed.pages
+                print_one()
+
+            def failed(exc: BaseException) -> None:
+                counts["print_errors"] += 1
+                print(f"print failed: {exc}", file=sys.stderr)
+
+            ops.run_in_background(window.console, work, success=done, failure=failed,
+                                  label="bench print")  # fmt: skip
+
+        def press_keys() -> None:
+            rng = random.Random(7)
+            while not stop.wait(key_interval_ms / 1000):
+                try:
+                    sim.press(rng.choice((3, 4, 5)))
+                    counts["keys"] += 1
+                except Exception as exc:  # the benchmark reports, never hides
+                    print(f"press failed: {exc}", file=sys.stderr)
+
+        ticker = QTimer()
+        ticker.setTimerType(Qt.TimerType.PreciseTimer)
+        ticker.setInterval(TICK_MS)
+        stamper = _Stamper(stamps)  # kept alive: Qt does not own it
+        ticker.timeout.connect(stamper.tick)
+        presser = threading.Thread(target=press_keys, name="bench-keys", daemon=True)
+        if measure_load and "keys" in loads:
+            bridge.evaluation_recorded.connect(on_recorded)
+            bridge.evaluation_expired.connect(open_next)
+            open_next()
+            presser.start()
+        if measure_load and "print" in loads:
+            print_one()
+            print_one()  # one job rendering while the other prints
+        watchdog = threading.Thread(
+            target=_watch_stalls, args=(stamps, stop, stall_traces), name="bench-watchdog",
+            daemon=True,
+        ) if trace_stalls else None
+        if watchdog is not None:
+            watchdog.start()
+        ticker.start()
+        # A real event loop, as app.exec() runs it, for the whole duration.
+        loop = QEventLoop()
+        QTimer.singleShot(int(duration * 1000), loop.quit)
+        loop.exec()
+        ticker.stop()
+        stop.set()
+        if measure_load and "keys" in loads:
+            presser.join(2)
+            bridge.evaluation_recorded.disconnect(on_recorded)
+            bridge.evaluation_expired.disconnect(open_next)
+        gaps = [(b - a) * 1000 for a, b in itertools.pairwise(stamps)]
+        gaps.sort()
+        result: dict[str, float] = {
+            "ticks": len(stamps),
+            "max_gap_ms": gaps[-1] if gaps else float("nan"),
+            "p99_gap_ms": gaps[int(0.99 * (len(gaps) - 1))] if gaps else float("nan"),
+            "median_gap_ms": statistics.median(gaps) if gaps else float("nan"),
+            "gaps_over_50ms": sum(1 for g in gaps if g > STALL_TARGET_MS),
+        }
+        result.update(counts)
+        return result
+
+    stall_traces: list[str] = []
+    idle = run(False, 3.0)
+    load = run(True, seconds)
+    # Let the last ops deliver before closing.
+    end = time.monotonic() + 15
+    while ops.pending() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    from sqlalchemy import func, select
+
+    from hallapp.models import Evaluation
+
+    with store.session() as s:
+        stored = s.scalar(select(func.count()).select_from(Evaluation)) or 0
+    window.close()
+    store.dispose()
+    for trace in stall_traces:
+        print(trace, file=sys.stderr)
+    print(
+        "BENCH "
+        + json.dumps({"idle": idle, "load": load, "stored": stored, "print_target": print_target}),
+        flush=True,
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------- parent
+
+
+def _spawn(args: list[str], timeout: float) -> tuple[dict, float]:
+    env = dict(os.environ)
+    if not env.get("DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    # Never the developer's own config or log folder: a minimal config of our own.
+    home = Path(tempfile.mkdtemp(prefix="hallapp-bench-home-"))
+    (home / "hallapp.toml").write_text('[window]\ncode = "A03"\n', encoding="utf-8")
+    env["HALLAPP_CONFIG"] = str(home / "hallapp.toml")
+    env["HALLAPP_LOG_DIR"] = str(home / "log")
+    t_spawn = time.time()
+    proc = subprocess.run(
+        [PYTHON, str(Path(__file__)), *args, "--t-spawn", repr(t_spawn)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        print(f"  (the {args[1]} process exited with {proc.returncode}: {' | '.join(tail)})")
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"child {args[0]} failed (exit {proc.returncode})")
+    return json.loads(line[len("BENCH ") :]), t_spawn
+
+
+def signal_refcount_drift(emits: int = 100) -> int:
+    """How much one Python-side signal emit changes the reference count of True.
+
+    0 is right. PySide6 6.12.0 on Python 3.11 loses one reference per emit
+    (any signal, any arguments): a long-running client then dies with "Fatal
+    Python error: bool_dealloc" once True's count reaches zero (Python 3.12+
+    makes True immortal, PySide6 6.11 does not have the bug).
+    """
+    from PySide6.QtCore import QCoreApplication, QObject, Signal
+
+    class _Emitter(QObject):
+        ping = Signal(int)
+
+    app = QCoreApplication.instance() or QCoreApplication([sys.argv[0]])
+    emitter = _Emitter()
+    before = sys.getrefcount(True)
+    for i in range(emits):
+        emitter.ping.emit(i)
+    drift = sys.getrefcount(True) - before
+    if drift < 0:
+        # Give back what the emits took, so this process can exit cleanly.
+        import ctypes
+
+        ctypes.c_ssize_t.from_address(id(True)).value -= drift
+    del emitter, app
+    return drift // emits if emits else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="cold starts to measure")
+    ap.add_argument("--seconds", type=float, default=15.0, help="length of the load run")
+    ap.add_argument("--key-interval-ms", type=int, default=10)
+    ap.add_argument("--load", default="print,keys",
+                    help="what runs during the stall measurement: print, keys or both")  # fmt: skip
+    ap.add_argument("--trace-stalls", action="store_true",
+                    help="where the GUI thread was in each stall (stderr)")  # fmt: skip
+    ap.add_argument("--child", choices=("startup", "stall"), help=argparse.SUPPRESS)
+    ap.add_argument("--t-spawn", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.child == "startup":
+        return child_startup(args.t_spawn, settle_s=3.0, t_child=T_CHILD)
+    if args.child == "stall":
+        loads = frozenset(x for x in args.load.split(",") if x)
+        return child_stall(args.seconds, args.key_interval_ms, args.trace_stalls, loads)
+
+    import PySide6
+
+    drift = signal_refcount_drift()
+    print(f"PySide6 {PySide6.__version__}: reference count of True per signal emit: {drift:+d} "
+          f"({'OK' if drift == 0 else 'BUG: a long-running client will crash (bool_dealloc)'}); "
+          f"True's count now {sys.getrefcount(True)}")  # fmt: skip
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes skew every figure), "
+          f"QPA {'xcb (DISPLAY)' if os.environ.get('DISPLAY') else 'offscreen'}")  # fmt: skip
+    interactive: list[float] = []
+    ready: list[float] = []
+    rss: list[float] = []
+    uss: list[float] = []
+    for i in range(args.runs):
+        marks, t_spawn = _spawn(["--child", "startup"], timeout=120)
+        if not marks.get("console_visible"):
+            raise SystemExit("the console was not visible at the first idle tick")
+        phases = (
+            f"python up {marks['child_started'] - t_spawn:.2f}, "
+            f"Qt {marks['qt_imported'] - t_spawn:.2f}, "
+            f"app module imported {marks['main_called'] - t_spawn:.2f}"
+        )
+        interactive.append(marks["interactive"] - t_spawn)
+        ready.append(marks["ready"] - t_spawn)
+        rss.append(marks["rss_mb"])
+        uss.append(marks["uss_mb"])
+        print(f"  run {i + 1}: console interactive {interactive[-1]:.3f} s, sign-in ready "
+              f"{ready[-1]:.3f} s, idle RSS {rss[-1]:.1f} MB (USS {uss[-1]:.1f} MB); "
+              f"after spawn: {phases} s")  # fmt: skip
+    first, med, worst = interactive[0], statistics.median(interactive), max(interactive)
+    print(f"cold start to interactive console: first {first:.3f} s, median {med:.3f} s, "
+          f"max {worst:.3f} s (target <= {STARTUP_TARGET_S} s: "
+          f"{'met' if worst <= STARTUP_TARGET_S else 'NOT met'})")  # fmt: skip
+    print(f"  ... demo data seeded, sign-in enabled: median {statistics.median(ready):.3f} s")
+    print(f"idle memory: RSS median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB "
+          f"(USS {statistics.median(uss):.1f} MB) (target <= {RSS_TARGET_MB:.0f} MB: "
+          f"{'met' if max(rss) <= RSS_TARGET_MB else 'NOT met'})")  # fmt: skip
+
+    res, _ = _spawn(
+        ["--child", "stall", "--seconds", str(args.seconds),
+         "--key-interval-ms", str(args.key_interval_ms), "--load", args.load],
+        timeout=args.seconds + 180,
+    )  # fmt: skip
+    idle, load = res["idle"], res["load"]
+    print(f"event loop, idle ({TICK_MS} ms timer): longest gap {idle['max_gap_ms']:.1f} ms, "
+          f"p99 {idle['p99_gap_ms']:.1f} ms")  # fmt: skip
+    print(f"event loop under load for {args.seconds:.0f} s: "
+          f"longest gap {load['max_gap_ms']:.1f} ms, "
+          f"p99 {load['p99_gap_ms']:.1f} ms, median {load['median_gap_ms']:.1f} ms, "
+          f"{load['gaps_over_50ms']} gaps > 50 ms "
+          f"(target longest <= {STALL_TARGET_MS:.0f} ms: "
+          f"{'met' if load['max_gap_ms'] <= STALL_TARGET_MS else 'NOT met'})")  # fmt: skip
+    print(f"  load: {load['printed']} documents printed ({load['pages']} pages) to "
+          f"{res['print_target']}, {load['print_errors']} print errors; {load['keys']} key "
+          f"frames sent, {load['recorded']} evaluations recorded "
+          f"({res['stored']} in SQLite)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
