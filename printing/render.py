@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # and costs time on every render (reportlab enables it by default).
 rl_config.useA85 = 0
 
-__all__ = ["MAX_SLIP_HEIGHT", "SLIP_WIDTH", "RenderError", "render_pdf"]
+__all__ = ["MAX_SLIP_HEIGHT", "SLIP_WIDTH", "RenderError", "render_pdf", "warm_up"]
 
 #: A slip longer than this continues on a second slip (roll printers and CUPS
 #: custom sizes both cope with far less than the PDF limit of 5 m).
@@ -86,6 +86,18 @@ def render_pdf(
         log.warning("slip measured %.1f mm but overflowed; growing it", height / mm)
         height = min(MAX_SLIP_HEIGHT, height + 15 * mm)
     return pdf
+
+
+def warm_up(font_path: str | None = None) -> None:
+    """Pay the one-off costs (font registration, reportlab's and segno's first use) now.
+
+    The window client calls this in the background at start-up, so the first
+    notice a clerk prints comes out as fast as the others. Raises FontError like
+    :func:`render_pdf`, which is also the earliest moment to tell the user.
+    """
+    from hallapp.documents import DocumentType, sample
+
+    render_pdf(sample(DocumentType.ACCEPTANCE), "slip", font_path=font_path)
 
 
 def _measure_slip(story: list[Flowable]) -> float:

@@ -318,3 +318,12 @@ def test_the_parsed_font_cache_changes_nothing_in_the_pdf(tmp_path) -> None:
     # A damaged cache is ignored: the font is parsed again and the PDF is the same.
     written[0].write_bytes(b"garbage")
     assert _render_in_fresh_process(str(cache)) == uncached
+
+
+def test_warm_up_registers_the_font() -> None:
+    from hallapp.printing.fonts import registered_font
+    from hallapp.printing.render import warm_up
+
+    warm_up()
+    spec = registered_font()
+    assert spec is not None and spec.path.is_file()
