@@ -211,3 +211,26 @@ def test_without_a_second_monitor_it_is_a_normal_window(qtbot):
     assert not w.isFullScreen()
     place_on_second_screen(w, "off")
     assert not w.isVisible()
+
+
+def test_the_console_theme_does_not_shrink_the_citizen_type(qtbot, qapp):
+    from hallapp.ui.theme import apply_theme
+
+    from hallapp.documents import DocumentType, sample
+
+    before = qapp.styleSheet(), qapp.font()
+    apply_theme(qapp)  # 15 px for the clerk's console, for every widget
+    try:
+        w = CitizenScreen()
+        qtbot.addWidget(w)
+        w.resize(1280, 800)
+        w.show()
+        w.show_duty_card(sample(DocumentType.DUTY_CARD))
+        for label in (w.hall_label, w.name_label, w.staff_no_label, w.commitments_label):
+            label.ensurePolished()
+            assert label.font().pixelSize() >= MIN_BODY_PX, label.objectName()
+        w.open_evaluation("LCA03202611220001", "社会保障卡申领", "张丽华", 60)
+        assert all(b.font().pixelSize() >= MIN_HEADING_PX for b in w.level_buttons.values())
+    finally:
+        qapp.setStyleSheet(before[0])
+        qapp.setFont(before[1])

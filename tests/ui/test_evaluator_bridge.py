@@ -324,3 +324,30 @@ def test_demo_keypad_walks_the_whole_flow(qtbot, demo, store):
     with qtbot.waitSignal(bridge.connected_changed, timeout=2000) as back:
         qtbot.mouseClick(panel.plug_button, Qt.MouseButton.LeftButton)
     assert back.args == [True]
+
+
+def test_the_gui_thread_never_touches_the_database(qtbot, demo, store):
+    import threading
+
+    from sqlalchemy import event
+
+    bridge, citizen, case_id = demo
+    threads: list[str] = []
+
+    def on_connect(*_args) -> None:
+        threads.append(threading.current_thread().name)
+
+    # SQLite connections are not pooled (NullPool): every use opens one.
+    event.listen(store.engine, "connect", on_connect)
+    try:
+        open_and_wait(qtbot, bridge, case_id)
+        with qtbot.waitSignal(bridge.awaiting_reasons, timeout=3000):
+            qtbot.mouseClick(citizen.level_buttons[2], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(citizen.reason_buttons["服务态度差"], Qt.MouseButton.LeftButton)
+        with qtbot.waitSignal(bridge.evaluation_recorded, timeout=3000):
+            qtbot.mouseClick(citizen.submit_button, Qt.MouseButton.LeftButton)
+        ops.wait_idle(qtbot)
+    finally:
+        event.remove(store.engine, "connect", on_connect)
+    assert threads, "the flow used the database"
+    assert threading.main_thread().name not in threads
