@@ -1316,6 +1316,11 @@ def _write_sheet(
         # xlsx cannot carry: drop them rather than fail the whole export.
         ws.append([_CONTROL_RE.sub("", v) if isinstance(v, str) else v for v in row])
         count += 1
+        for cell in ws[ws.max_row]:
+            # openpyxl takes any text starting with "=" for a formula, which
+            # would come back empty: keep it text.
+            if cell.data_type == "f":
+                cell.data_type = "s"
     text_idx = {keys.index(k) + 1 for k in text_columns}
     for col, key in enumerate(keys, 1):
         letter = get_column_letter(col)

@@ -574,3 +574,74 @@ def test_control_characters_refused_on_import_dropped_on_export(
     with store.session() as s:
         export_catalog_xlsx(s, tmp_path / "x.xlsx")
     assert load_catalog(tmp_path / "x.xlsx").items[0].scope == "范围说明"
+
+
+# Text as a hall might type it: Chinese, digits, punctuation, several lines;
+# already normalised the way an import leaves it (stripped, no control chars).
+_text = st.text(
+    alphabet=st.sampled_from(
+        list("事项许可证申请材料原件复印件0123456789-=+《》（）、，。 \nAbc%_")
+    ),
+    max_size=40,
+).map(lambda s: s.strip())
+_name = _text.filter(bool)
+
+
+@st.composite
+def catalogs(draw: Any) -> Any:
+    from hallapp.catalog import CatalogData, ContactSpec, DepartmentSpec, ItemSpec, MaterialSpec
+    from hallapp.models import MaterialForm
+
+    dep_codes = draw(st.lists(st.from_regex(r"[A-Z][A-Z0-9]{1,5}", fullmatch=True),
+                              min_size=1, max_size=3, unique=True))  # fmt: skip
+    deps = tuple(
+        DepartmentSpec(
+            code,
+            f"部门{i}{draw(_text)}".strip(),
+            draw(st.sampled_from(["", "0597-8931234", "12345"])),
+            draw(_text),
+            draw(_text),
+            tuple(
+                ContactSpec(
+                    j + 1, draw(_name)[:50], "0597-89000" + str(j), draw(_text)[:50], draw(_text)
+                )
+                for j in range(draw(st.integers(0, 2)))
+            ),
+        )
+        for i, code in enumerate(dep_codes)
+    )
+    items = []
+    codes = draw(st.lists(st.from_regex(r"[0-9A-Z][0-9A-Z\-]{0,10}", fullmatch=True),
+                          min_size=1, max_size=4, unique=True))  # fmt: skip
+    for code in codes:
+        instant = draw(st.booleans())
+        legal = draw(st.integers(0, 60)) if instant else draw(st.integers(3, 60))
+        promised = 0 if instant else draw(st.integers(1, legal * 2 // 5))
+        n = draw(st.integers(1, 5))
+        mats = []
+        for j in range(n):
+            required = j == 0 or draw(st.booleans())
+            deferrable = j > 0 and required and not instant and draw(st.booleans())
+            mats.append(
+                MaterialSpec(j + 1, f"材料{j}{draw(_text)}".strip(),
+                             draw(st.sampled_from(list(MaterialForm))), draw(st.integers(1, 5)),
+                             required, deferrable, draw(_text))
+            )  # fmt: skip
+        items.append(
+            ItemSpec(code, draw(_name), draw(st.sampled_from(dep_codes)),
+                     ItemKind.INSTANT if instant else ItemKind.PROMISED, legal, promised,
+                     draw(_text), draw(_text), draw(_text), draw(_text), draw(_name),
+                     draw(st.booleans()), tuple(mats))
+        )  # fmt: skip
+    return CatalogData(deps, tuple(items))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=catalogs())
+def test_xlsx_round_trip_property(data: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hallapp.catalog import write_catalog_xlsx
+
+    path = tmp_path_factory.mktemp("rt") / "c.xlsx"
+    write_catalog_xlsx(data, path)
+    assert load_catalog(path) == data
+    assert load_catalog(data.to_dict()) == data
