@@ -234,3 +234,15 @@ def test_the_console_theme_does_not_shrink_the_citizen_type(qtbot, qapp):
     finally:
         qapp.setStyleSheet(before[0])
         qapp.setFont(before[1])
+
+
+def test_not_evaluated_is_not_shown_as_a_good_result(screen):
+    def title_colour() -> str:
+        label = screen.message_title
+        return label.palette().color(label.foregroundRole()).name()
+
+    screen.close_evaluation("感谢您的评价！", "您的评价：满意")
+    assert title_colour() == "#1b6e2e"
+    screen.close_evaluation(NOT_EVALUATED, "评价时间已到")
+    assert screen.message_title.text() == "本次未评价"
+    assert title_colour() == "#333333"
