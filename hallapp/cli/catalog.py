@@ -94,6 +94,23 @@ def _open(url: str) -> Store | None:
         return None
 
 
+def _open_for_reading(url: str) -> Store | None:
+    """The store as it is (never migrated), or None when it cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.store import Store, schema_is_current
+
+    store = Store.open(url, run_migrations=False)
+    try:
+        if schema_is_current(store.engine):
+            return store
+        log.info("store %s is not at the newest schema; validating the file alone", url)
+    except SQLAlchemyError:
+        log.warning("cannot read the store for validation", exc_info=True)
+    store.dispose()
+    return None
+
+
 def _check_file(path_text: str) -> Path | None:
     from hallapp.catalog import SUPPORTED_SUFFIXES
 
@@ -202,15 +219,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if path is None:
         return EXIT_USAGE
     url = _url(args, central_first=True, must_exist=True)
-    store = _open(url) if url else None
+    store = _open_for_reading(url) if url else None
+    if store is None:
+        print("注意：未连接数据库，只核对文件中登记的部门", file=sys.stderr)
     try:
         if store is None:
-            # No database yet: departments are checked against the file only.
             data = load_catalog(path)
         else:
-            with store.session() as session:
+            # Read only: no migration, no transaction that could commit.
+            with store.sessionmaker() as session:
                 data = load_catalog(path, session)
-                session.rollback()
     except CatalogError as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_INVALID

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -145,3 +146,7 @@ def test_real_command_has_no_traceback(tmp_path: Path) -> None:
     assert "部门“无”不存在" in result.stderr
     assert "没有申请材料" in result.stderr
     assert "Traceback" not in result.stderr
+    # Validation never writes, not even a schema into an empty database.
+    engine = sa.create_engine(sqlite_url(tmp_path / "v.sqlite3"))
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()
