@@ -188,12 +188,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.sim_panel.show()
     console.raise_()
     console.activateWindow()
+    _quit_on_signals(app)
+    log.info("console ready")
     try:
         rc = app.exec()
     finally:
         window.close()
     log.info("window client stopped (%s)", rc)
     return int(rc)
+
+
+def _quit_on_signals(app: Any) -> None:
+    """Ctrl+C in a terminal or SIGTERM (a shutdown) closes the windows cleanly."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def quit_app(signum: int, _frame: object) -> None:
+        log.info("signal %d: closing", signum)
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, quit_app)
+    # Python handles signals only when it runs: a light timer gives it the chance.
+    ticker = QTimer(app)
+    ticker.setInterval(300)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+
+
+def _demo_ready(signin: Any) -> None:
+    log.info("demo data ready")
+    signin.set_ready(True)
 
 
 def _seed_demo_in_background(window: WindowApp) -> None:
@@ -208,7 +234,7 @@ def _seed_demo_in_background(window: WindowApp) -> None:
     run_in_background(
         window.console,
         lambda: seed_demo(store),
-        success=lambda _summary: signin.set_ready(True),
+        success=lambda _summary: _demo_ready(signin),
         failure=lambda exc: signin.set_ready(False, f"演示数据准备失败：{exc}"),
         label="准备演示数据",
     )

@@ -151,6 +151,10 @@ def _excepthook(
         return
     _crashing = True
     app = QApplication.instance()
+    if _sink is not None:  # tests: no modal dialog
+        _sink(None, _crash_text(_log_file), None)
+        _exit(70)
+        return
     if isinstance(app, QApplication) and threading.current_thread() is threading.main_thread():
         try:
             box = QMessageBox()
@@ -160,10 +164,17 @@ def _excepthook(
             box.exec()
         except Exception:  # the dialog itself must never hide the first error
             log.exception("crash dialog failed")
-        app.exit(70)  # EX_SOFTWARE
+        _exit(70)
     else:
         sys.stderr.write(_crash_text(_log_file) + "\n")
         sys.exit(70)
+
+
+def _exit(code: int) -> None:
+    """End the event loop with ``code`` (70 = EX_SOFTWARE); tests replace it."""
+    app = QApplication.instance()
+    if app is not None:
+        app.exit(code)
 
 
 def _thread_excepthook(args: threading.ExceptHookArgs) -> None:

@@ -40,7 +40,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
-            item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
+            item.add_marker(
+                pytest.mark.qt_log_ignore(
+                    r"This plugin does not support (propagateSizeHints|raise)"
+                )
+            )
 
 
 def valid_id(body17: str = "35082519850312002") -> str:
@@ -111,7 +115,12 @@ class Driver:
         from PySide6.QtGui import QKeySequence
         from PySide6.QtTest import QTest
 
-        target = QApplication.activeModalWidget() or QApplication.focusWidget() or self.console
+        target = QApplication.activeModalWidget()
+        if target is None:
+            if not self.console.isActiveWindow():
+                self.console.activateWindow()
+                self.qtbot.waitUntil(self.console.isActiveWindow, timeout=5_000)
+            target = QApplication.focusWidget() or self.console
         seq = QKeySequence(sequence)
         combo = seq[0]
         QTest.keyClick(target, combo.key(), combo.keyboardModifiers())

@@ -83,3 +83,44 @@ def test_whole_flow_one_time_notice_to_evaluation(
     assert pdf_check.pages(out) == printed.pages
     # The printed page carries the notice's QR code with the case number.
     assert any(case.case_no in code for code in pdf_check.qr(out, tmp_path))
+
+    # The applicant comes back with everything: 登记补正 (Ctrl+R) continues the case.
+    d.close_preview()
+    d.select_case(case.id)
+    assert d.cases.buttons["correction"].isEnabled()
+    d.shortcut("Ctrl+R")
+    qtbot.waitUntil(lambda: d.intake.item is not None and d.intake.correcting is not None)
+    assert d.console.tabs.currentWidget() is d.intake
+    assert case.case_no in d.intake.mode_label.text()
+    d.mark({})  # all present now
+    assert Outcome.ACCEPT in view.lawful()
+    result = d.decide("Ctrl+1")
+    assert result.case.id == case.id
+    assert result.case.status is CaseStatus.ACCEPTED
+    assert result.notice.doc_type.value == "acceptance"
+    assert result.case.promised_date is not None
+    preview = d.wait_preview()
+    assert "受理通知书" in preview.windowTitle()
+    d.close_preview()
+
+    # 办结 (F9) opens the evaluation; the citizen presses 非常满意 on the device.
+    d.select_case(case.id)
+    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=15_000):
+        d.shortcut("F9")
+    assert d.citizen.evaluating
+    with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=15_000) as recorded:
+        d.bridge.simulator.press(5)
+    assert recorded.args == [case.id, 5]
+    qtbot.waitUntil(lambda: d.case(case.id).evaluation_level == 5, timeout=10_000)
+    row = d.cases.model.row_of(case.id)
+    shown = d.cases.model.index(row, 6).data()
+    assert shown == "非常满意"
+    assert d.case(case.id).status is CaseStatus.COMPLETED
+    assert "非常满意" in d.cases.detail.toPlainText()
+    # 出件 (F10) does not ask a second time: one evaluation per case.
+    d.select_case(case.id)
+    d.shortcut("F10")
+    qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.HANDED_OVER, timeout=10_000)
+    d.idle()
+    assert not d.citizen.evaluating
+    assert d.errors == []

@@ -1,0 +1,205 @@
+"""The console around the intake: search, duty (pause, end), help, non-blocking work, start-up."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from PySide6.QtCore import Qt, QTimer
+
+from hallapp.intake import MaterialStatus
+
+FOOD = "SCJ-XK-001"
+
+
+def test_item_search_by_name_code_and_pinyin_initials(demo_app, qtbot):
+    d = demo_app
+    d.sign_in()
+    view = d.intake
+    for query in ("食品经营", "SCJ-XK-001", "spjyxk"):
+        view.search.clear()
+        with qtbot.waitSignal(view.search_done, timeout=10_000):
+            d.keys(view.search, query)
+        first = view.results.item(0)
+        assert first.data(Qt.ItemDataRole.UserRole) == FOOD, query
+    # Down arrow moves into the results, Enter loads the guide.
+    view.search.setFocus()
+    d.key(view.search, Qt.Key.Key_Down)
+    assert view.results.hasFocus()
+    with qtbot.waitSignal(view.item_loaded, timeout=10_000):
+        d.key(view.results, Qt.Key.Key_Return)
+    assert "办事程序" in view.guide.toPlainText()
+    assert view.table.rowCount() == 7
+    # Nothing found: a hint, not an empty list.
+    view.search.clear()
+    with qtbot.waitSignal(view.search_done, timeout=10_000) as done:
+        d.keys(view.search, "zzzzqqq")
+    assert done.args == [0]
+    assert "没有找到" in view.results.item(0).text()
+
+
+def test_only_lawful_outcomes_follow_the_checklist(demo_app, qtbot):
+    d = demo_app
+    d.sign_in()
+    d.pick_item("spjy", FOOD)
+    d.fill_person("吴敏", "350825199001011230", "13812345678")
+    view = d.intake
+    enabled = lambda: {o for o, b in view.outcome_buttons.items() if b.isEnabled()}  # noqa: E731
+    # A fresh checklist starts with everything missing: only the one-time notice, refusal, referral.
+    assert {o.value for o in enabled()} == {"one_time", "reject", "refer"}
+    d.mark({})
+    assert {o.value for o in enabled()} == {"accept", "reject", "refer"}
+    d.mark({5: MaterialStatus.MISSING})  # only the 容缺 one
+    assert {o.value for o in enabled()} == {"conditional", "one_time", "reject", "refer"}
+    d.mark({5: MaterialStatus.NON_CONFORMING})  # a defective 容缺 material is not deferrable
+    assert {o.value for o in enabled()} == {"one_time", "reject", "refer"}
+    # A one-time notice needs the defect written down.
+    d.shortcut("Ctrl+3")
+    assert view.decision_dialog is None
+    assert "写明问题" in view.outcome_hint.text()
+    # The optional material does not matter.
+    d.mark({6: MaterialStatus.MISSING})
+    assert {o.value for o in enabled()} == {"accept", "reject", "refer"}
+
+
+def test_pause_resume_and_end_duty_reach_the_citizen_screen(demo_app, qtbot):
+    d = demo_app
+    d.sign_in()
+    citizen = d.citizen
+    qtbot.waitUntil(lambda: citizen.name_label.text() == "陈思雨", timeout=10_000)
+    assert d.console.duty is not None
+    assert d.console.duty_badge.text() == "当班中"
+    d.shortcut("F11")
+    qtbot.waitUntil(lambda: d.console.pause_dialog is not None)
+    dialog = d.console.pause_dialog
+    dialog.reason.setCurrentText("业务培训")
+    dialog._try_accept()
+    qtbot.waitUntil(lambda: d.console.duty is not None and d.console.duty.paused, timeout=10_000)
+    assert "业务培训" in d.console.duty_badge.text()
+    assert citizen.stack.currentIndex() == citizen.PAGE_PAUSED
+    assert "恢复服务" in d.console.pause_button.text()
+    d.shortcut("F11")
+    qtbot.waitUntil(lambda: not d.console.duty.paused, timeout=10_000)
+    assert citizen.stack.currentIndex() == citizen.PAGE_CARD
+    d.shortcut("Ctrl+Shift+Q")
+    qtbot.waitUntil(lambda: not d.console.signed_in, timeout=10_000)
+    assert d.console.stack.currentIndex() == d.console.PAGE_SIGNIN
+    assert d.window.ctx.duty.current() is None
+    qtbot.waitUntil(citizen.no_duty_label.isVisible, timeout=10_000)
+
+
+def test_help_lists_every_shortcut(demo_app, qtbot):
+    from hallapp.ui.console import SHORTCUTS
+
+    d = demo_app
+    d.sign_in()
+    d.shortcut("F1")
+    qtbot.waitUntil(lambda: d.console.help_dialog is not None and d.console.help_dialog.isVisible())
+    text = d.console.help_dialog.findChild(type(d.intake.guide)).toPlainText()
+    for key, _what in SHORTCUTS:
+        assert key in text
+    # Every button of the console shows its shortcut.
+    for button in [*d.intake.outcome_buttons.values(), *d.cases.buttons.values()]:
+        assert "[" in button.text()
+    d.console.help_dialog.reject()
+
+
+def test_printing_does_not_block_the_event_loop(demo_app, qtbot):
+    """While the notice renders and prints, a 10 ms timer keeps firing on the GUI thread."""
+    d = demo_app
+    d.sign_in()
+    d.pick_item("spjy", FOOD)
+    d.fill_person("周平", "350825199001011230", "13812345678")
+    d.mark({})
+    d.decide("Ctrl+1")
+    preview = d.wait_preview()
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    started = time.perf_counter()
+    with qtbot.waitSignal(preview.printed, timeout=60_000):
+        preview.print_now()
+    took = time.perf_counter() - started
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    logging.getLogger(__name__).info("print took %.2f s, longest stall %.0f ms", took,
+                                     max(gaps) * 1000)  # fmt: skip
+    assert took > 0.3  # a real job, long enough to notice a frozen screen
+    # Done on the GUI thread, the job would be one stall as long as the job;
+    # in the background the timer keeps firing (the longest gaps come from the
+    # worker holding the GIL inside Qt's page rendering on a busy machine).
+    assert len(ticks) >= 10
+    assert max(gaps) < min(0.4, took / 2)
+
+
+def test_main_starts_the_demo_and_stops_on_sigterm(tmp_path):
+    """``python -m hallapp.ui --demo`` in its own process: it starts, and SIGTERM ends it cleanly.
+
+    A separate process, because QApplication.exec() can run once per process.
+    """
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HALLAPP_LOG_DIR=str(tmp_path / "log"))
+    config = tmp_path / "hallapp.toml"
+    config.write_text('[window]\ncode = "A03"\n', encoding="utf-8")
+    env["HALLAPP_CONFIG"] = str(config)
+    log_file = tmp_path / "log" / "hallapp.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hallapp.ui", "--demo"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        text = ""
+        while time.monotonic() < deadline and "demo data ready" not in text:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            text = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
+            time.sleep(0.2)  # another process: there is no signal to wait on
+        assert "console ready" in text and "demo data ready" in text
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log_file.read_text(encoding="utf-8")
+    assert rc == 0, text[-3000:]
+    assert "window client stopped" in text
+    assert "Traceback" not in text
+
+
+def test_crash_handler_logs_and_names_the_log_file(qtbot, tmp_path, monkeypatch):
+    from hallapp.ui import errors
+
+    log_file = tmp_path / "hallapp.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    logging.getLogger().addHandler(handler)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    import threading
+
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    shown: list[str] = []
+    errors.set_error_sink(lambda _p, m, _d: shown.append(m))
+    monkeypatch.setattr(errors, "_crashing", False)
+    exits: list[int] = []
+    # The real one ends the event loop, and this test process needs it.
+    monkeypatch.setattr(errors, "_exit", exits.append)
+    try:
+        errors.install_crash_handler(log_file)
+        try:
+            raise ValueError("boom in a slot")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        errors.set_error_sink(None)
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    text = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in text and "boom in a slot" in text
+    assert len(shown) == 1 and str(log_file) in shown[0]
+    assert "Traceback" not in shown[0]  # never a traceback on screen
+    assert exits == [70]
