@@ -466,3 +466,20 @@ def test_a_storage_failure_is_not_acknowledged_and_the_citizen_can_press_again(m
     rig.sim.press(5)
     assert rig.sim.wait_ack() == AckStatus.OK
     assert [(e.case_id, e.level) for e in hall.evaluations()] == [(case_id, 5)]
+
+
+def test_duty_card_and_cancel_reach_the_device(make_rig, hall):
+    rig = make_rig()
+    since = len(rig.sim.received)
+    assert rig.driver.show_duty_card("张丽华", "综合受理员", "A03") is not None
+    card = rig.sim.wait_for_command(framed.ShowDutyCard, 2, since)
+    assert card == framed.ShowDutyCard("张丽华", "综合受理员", "A03")
+    assert rig.sim.duty_card == card
+    rig.desk.open(hall.new_case())
+    assert rig.sim.wait_for_command(framed.Prompt, 2, since) is not None
+    rig.desk.cancel(reason="开错办件")
+    assert rig.sim.wait_for_command(framed.Cancel, 2, since) is not None
+    assert rig.sim.current_prompt is None
+    # The device acknowledged every command: nothing is pending, no error raised.
+    time.sleep(0.7)
+    assert not any(isinstance(e, DeviceError) for e in rig.events)
