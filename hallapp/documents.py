@@ -235,7 +235,7 @@ class Notice:
     commitment: str = ""
     # 一次性告知: every missing or non-conforming material, and the time limit
     missing_materials: tuple[MaterialLine, ...] = ()
-    correction_days: int | None = None
+    correction_days: int | None = None  # working days
     correction_deadline: date | None = None
     # 不予受理
     reasons: tuple[str, ...] = ()

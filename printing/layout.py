@@ -673,7 +673,8 @@ def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     )
     limit = ""
     if n.correction_deadline:
-        days = f"（{n.correction_days}日内）" if n.correction_days else ""
+        # Intake counts the 补正 limit in working days (行政许可法 art. 82); say so.
+        days = f"（{n.correction_days}个工作日内）" if n.correction_days else ""
         limit = f"请于{cn_date(n.correction_deadline)}前{days}补正上述全部材料，"
     else:
         limit = "请补正上述全部材料后，"
