@@ -46,7 +46,10 @@ class SimulatorPanel(QWidget):
         self.setWindowTitle("模拟评价器（演示）")
         self.setObjectName("simulatorPanel")
         layout = QVBoxLayout(self)
-        hint = QLabel("演示用：这些按键相当于窗口台面上的评价器。按键后看群众屏和工作台的变化。")
+        hint = QLabel(
+            "演示用：这些按键相当于窗口台面上的评价器（快捷键 1–5，0 为超时）。"
+            "按键后看群众屏和工作台的变化。"
+        )
         hint.setWordWrap(True)
         layout.addWidget(hint)
         self.display = QLabel("评价器待机")
