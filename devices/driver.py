@@ -517,33 +517,3 @@ class EvaluatorDriver:
                 listener(event)
             except Exception:
                 log.exception("评价器事件处理出错：%s", event)
-
-
-def driver_from_config(
-    config_get: Callable[[str], object], *, on_event: Listener | None = None
-) -> EvaluatorDriver:
-    """A driver from the ``evaluator.*`` settings (pass ``Config.get``)."""
-    keymap = config_get("evaluator.keymap")
-    return EvaluatorDriver(
-        str(config_get("evaluator.port")),
-        protocol=str(config_get("evaluator.protocol")),
-        keymap=keymap if isinstance(keymap, dict) else None,
-        baudrate=int(str(config_get("evaluator.baudrate"))),
-        on_event=on_event,
-    )
-
-
-__all__ = [
-    "PROTOCOLS",
-    "Connected",
-    "DeviceError",
-    "DeviceTimedOut",
-    "DriverError",
-    "DriverEvent",
-    "DriverState",
-    "DriverStatus",
-    "EvaluatorDriver",
-    "KeyPressed",
-    "Lost",
-    "driver_from_config",
-]
