@@ -178,14 +178,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = window.console
     if args.demo:
         _seed_demo_in_background(window)
-    console.show()
+    console.showMaximized()
     if window.citizen is not None:
         from hallapp.ui.citizen import place_on_second_screen
 
         place_on_second_screen(window.citizen, str(config.get("ui.citizen_screen")))
     if window.sim_panel is not None:
-        window.sim_panel.move(console.x() + console.width() - 360, console.y() + 80)
-        window.sim_panel.show()
+        # Bottom right of the clerk's screen, out of the way of the forms.
+        area = console.screen().availableGeometry()
+        panel = window.sim_panel
+        panel.adjustSize()
+        panel.move(area.right() - panel.width() - 20, area.bottom() - panel.height() - 60)
+        panel.show()
     console.raise_()
     console.activateWindow()
     _quit_on_signals(app)

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 from hallapp.deadlines import DeadlineState
 from hallapp.documents import Notice
 from hallapp.evaluation import LEVEL_LABELS
-from hallapp.intake import CaseStatus, CaseView
+from hallapp.intake import HALL_TZ, CaseStatus, CaseView
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def case_html(case: CaseView) -> str:
         ("事项", f"{case.item_name}（{case.item_code}）"),
         ("申请人", f"{case.applicant_name}  {case.applicant_id_masked}"),
         ("首办负责人", case.first_responder_name),
-        ("收件时间", f"{case.received_at.astimezone():%Y-%m-%d %H:%M}"),
+        ("收件时间", f"{case.received_at.astimezone(HALL_TZ):%Y-%m-%d %H:%M}"),
         ("状态", case.status.label),
     ]
     if case.accepted_on:
@@ -377,7 +377,7 @@ class CasesView(QWidget):
             self.detail.setHtml(case_html(case))
             for doc in case.documents:
                 entry = QListWidgetItem(
-                    f"{doc.title}  {doc.doc_no}  {doc.issued_at.astimezone():%m-%d %H:%M}"
+                    f"{doc.title}  {doc.doc_no}  {doc.issued_at.astimezone(HALL_TZ):%m-%d %H:%M}"
                 )
                 entry.setData(Qt.ItemDataRole.UserRole, doc.id)
                 self.documents.addItem(entry)

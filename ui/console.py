@@ -20,7 +20,7 @@ from hallapp.ui.errors import show_error
 from hallapp.ui.intake_view import DecisionDialog, IntakeView
 from hallapp.ui.ops import run_in_background, tracker
 from hallapp.ui.preview import PreviewDialog, Printed
-from hallapp.ui.theme import bind_key
+from hallapp.ui.theme import bind_key, repolish
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -175,6 +175,13 @@ class ClerkConsole(QMainWindow):
             bar.addPermanentWidget(label)
         # A bound method of this QObject: Qt drops the connection with the window.
         tracker().busy_changed.connect(self._show_busy)
+        # Asking CUPS / the spooler can take a while: never on the GUI thread.
+        run_in_background(self, self.ctx.printing.resolve, success=self._show_printer,
+                          failure=lambda _e: self._show_printer("无法读取打印机列表"),
+                          label="检测打印机")  # fmt: skip
+
+    def _show_printer(self, text: str) -> None:
+        self.printer_status.setText(f"打印机：{text}")
 
     def _show_busy(self, busy: bool) -> None:
         self.busy_status.setText("处理中…" if busy else "")
@@ -277,7 +284,7 @@ class ClerkConsole(QMainWindow):
         paused = bool(state and state.paused)
         self.duty_badge.setObjectName("pausedBadge" if paused else "onDutyBadge")
         self.duty_badge.setText(f"暂停服务：{state.pause_reason}" if state and paused else "当班中")
-        self.duty_badge.setStyleSheet("")  # re-read the object name's style
+        repolish(self.duty_badge)  # the style sheet keys on the object name
         self.pause_button.setText("恢复服务  [F11]" if paused else "暂停服务  [F11]")
         if self.bridge is not None:
             self.bridge.set_duty_card(card)  # the citizen screen and, if it can, the device

@@ -43,16 +43,38 @@ class PrintSettings:
     #: Cap on the print resolution (None: the printing module's default).
     max_dpi: int | None = None
 
+    #: Demo mode: without a configured or default printer, use the first installed one.
+    fallback_to_any: bool = False
+    #: What :meth:`resolve` found (None until it ran).
+    resolved: str | None = field(default=None, compare=False)
+
     def printer_for(self, size: PaperSize) -> str | None:
-        return (self.slip_printer if size == "slip" else self.a4_printer) or None
+        chosen = (self.slip_printer if size == "slip" else self.a4_printer) or None
+        return chosen or self.resolved or None
+
+    def resolve(self) -> str:
+        """Ask the system which printer will be used (slow: it asks CUPS; background only)."""
+        if self.output_dir is not None:
+            return self.describe()
+        from hallapp.printing.printer import available_printers, default_printer
+
+        name = (self.slip_printer if self.size == "slip" else self.a4_printer) or default_printer()
+        if not name and self.fallback_to_any:
+            installed = available_printers()
+            name = installed[0] if installed else None
+        self.resolved = name or ""
+        return self.describe()
 
     def describe(self) -> str:
+        """A short text for the status bar (never asks the system)."""
         if self.output_dir is not None:
             return f"PDF 文件（{self.output_dir}）"
-        from hallapp.printing.printer import default_printer
-
-        name = self.printer_for(self.size) or default_printer()
-        return name or "未配置打印机"
+        configured = (self.slip_printer if self.size == "slip" else self.a4_printer) or None
+        if configured:
+            return configured
+        if self.resolved is None:
+            return "正在检测…"
+        return self.resolved or "未配置打印机"
 
     @classmethod
     def from_config(cls, config: Config) -> PrintSettings:
@@ -81,12 +103,15 @@ class WindowContext:
         cls, store: Store, config: Config, *, printing: PrintSettings | None = None,
         demo: bool = False,
     ) -> WindowContext:  # fmt: skip
+        settings = printing or PrintSettings.from_config(config)
+        if demo:
+            settings.fallback_to_any = True
         return cls(
             store=store,
             config=config,
             intake=Intake(store, config),
             duty=Duty(store, config),
-            printing=printing or PrintSettings.from_config(config),
+            printing=settings,
             demo=demo,
         )
 

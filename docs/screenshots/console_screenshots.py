@@ -1,0 +1,179 @@
+"""Regenerate the console screenshots (console*.png, intake*.png, preview*.png).
+
+Run under a real X server (Xvfb is enough)::
+
+    Xvfb :97 -screen 0 1600x1000x24 &
+    DISPLAY=:97 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/console_screenshots.py
+
+It builds the demo window on a fresh SQLite store, fills the case list with
+cases in every state (one accepted days ago so that it is overdue), drives the
+intake form, and saves what the clerk sees. Decisions are taken directly
+through the domain here (a script may wait); the console itself is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+OUT = Path(__file__).resolve().parent
+
+
+def pump(until: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():  # type: ignore[operator]
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise TimeoutError(str(until))
+
+
+def settle(seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+
+
+def root_shot(name: str) -> None:
+    display = os.environ.get("DISPLAY")
+    if display:
+        subprocess.run(["import", "-window", "root", str(OUT / name)], check=False)
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    from hallapp.ui.app import build_window
+    from hallapp.ui.context import PrintSettings
+    from hallapp.ui.theme import apply_theme
+
+    from hallapp.config import parse_config
+    from hallapp.demo import seed_demo
+    from hallapp.intake import (
+        Accept,
+        ApplicantInput,
+        ConditionalAccept,
+        Intake,
+        MaterialCheck,
+        MaterialStatus,
+        OneTimeNotice,
+        Outcome,
+    )
+    from hallapp.models import ApplicantKind, utcnow
+    from hallapp.store import Store
+    from hallapp.validation import id_check_char
+
+    apply_theme(app)
+    tmp = Path(tempfile.mkdtemp(prefix="hallapp-shots-"))
+    store = Store.open_local(tmp / "window.sqlite3")
+    seed_demo(store)
+    config = parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"}})
+    window = build_window(
+        store, config, demo=True, printing=PrintSettings(a4_printer="HallAppPDF"),
+        citizen_mode="off", with_simulator_panel=False,
+    )  # fmt: skip
+    console = window.console
+    console.resize(1560, 940)
+    console.move(20, 20)
+    console.show()
+    settle()
+    pump(console.signin.button.isEnabled)
+    console.signin.staff_no.setText("1003")
+    console.signin.password.setText("123456")
+    console.signin.grab().save(str(OUT / "console-signin.png"))
+    console.signin.submit()
+    pump(lambda: console.signed_in and console.ctx.clerk is not None)
+    clerk = console.ctx.clerk.id
+
+    def person(name: str, body: str, phone: str) -> ApplicantInput:
+        return ApplicantInput(ApplicantKind.PERSON, name, body + id_check_char(body), phone=phone)
+
+    def checks(intake: Intake, code: str, missing: tuple[int, ...] = ()) -> tuple:
+        item = intake.item(code)
+        return tuple(
+            MaterialCheck(m.id, MaterialStatus.MISSING if i in missing else MaterialStatus.PRESENT)
+            for i, m in enumerate(item.materials)
+        )
+
+    now = utcnow()
+    # Accepted eight days ago: past its promised date (overdue); four days ago: due soon.
+    for days_ago, name, body in ((8, "黄志强", "35082519780512003"),
+                                 (4, "林秀英", "35082519820716004")):  # fmt: skip
+        past = Intake(store, config, clock=lambda d=days_ago: now - timedelta(days=d))
+        case = past.open_case(clerk, "SCJ-XK-001", person(name, body, "13905970001"))
+        past.decide(case.id, clerk, Accept(checks(past, "SCJ-XK-001")))
+    intake = console.ctx.intake
+    c = intake.open_case(clerk, "SCJ-XK-001", person("郑海燕", "35082519900101001", "13905970002"))
+    intake.decide(c.id, clerk, ConditionalAccept(checks(intake, "SCJ-XK-001", (5,))))
+    c = intake.open_case(clerk, "SCJ-XK-002", person("吴建华", "35082519850312002", "13905970003"))
+    item = intake.item("SCJ-XK-002")
+    intake.decide(
+        c.id, clerk,
+        OneTimeNotice(tuple(
+            MaterialCheck(m.id, MaterialStatus.MISSING if i in (1, 2) else MaterialStatus.PRESENT)
+            for i, m in enumerate(item.materials)
+        )),
+    )  # fmt: skip
+    c = intake.open_case(clerk, "SCJ-XK-001", person("陈丽", "35082519920220005", "13905970004"))
+    intake.decide(c.id, clerk, Accept(checks(intake, "SCJ-XK-001")))
+    intake.complete(c.id, clerk)
+
+    # The case list.
+    console.show_cases()
+    console.cases.refresh()
+    pump(lambda: len(console.cases.model.cases) >= 5)
+    console.cases.table.selectRow(0)
+    settle(0.6)
+    console.grab().save(str(OUT / "console-cases.png"))
+    root_shot("console-cases-screen.png")
+
+    # The intake form: item found by pinyin initials, applicant masked, a gap marked.
+    console.new_case()
+    view = console.intake
+    view.search.setText("spjy")
+    view._run_search()
+    pump(lambda: view.results.count() > 0)
+    view._take_first()
+    pump(lambda: view.item is not None)
+    view.name.setText("李明")
+    view.ident.setFocus()
+    view.ident.setText("35082519850312002" + id_check_char("35082519850312002"))
+    view.ident.editingFinished.emit()  # leaving the number masks it
+    view.phone.setFocus()
+    view.phone.setText("13905971234")
+    view.mark_all_present()
+    view.set_status(3, MaterialStatus.NON_CONFORMING, "平面图未标注各功能区面积")
+    view.set_status(5, MaterialStatus.MISSING)
+    view.table.setFocus()
+    view.table.selectRow(3)
+    settle(0.6)
+    console.grab().save(str(OUT / "intake-form.png"))
+
+    # The print preview of an acceptance notice.
+    view.set_status(3, MaterialStatus.PRESENT)
+    view.set_status(5, MaterialStatus.PRESENT)
+    view.choose(Outcome.ACCEPT)
+    pump(lambda: console.preview is not None)
+    preview = console.preview
+    pump(preview.print_button.isEnabled, timeout=30)
+    preview.move(300, 20)
+    settle(0.6)
+    preview.grab().save(str(OUT / "preview-acceptance.png"))
+    root_shot("preview-screen.png")
+    preview.reject()
+    window.close()
+    store.dispose()
+    print("saved to", OUT)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
