@@ -227,3 +227,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 3.0, step: float 
 @pytest.fixture
 def until() -> Callable[..., bool]:
     return wait_until
+
+
+@pytest.fixture
+def pg_hall(pg_store: Store) -> Hall:
+    """The same reference rows in a fresh PostgreSQL database (the root conftest's pg_store)."""
+    return make_hall(pg_store)
