@@ -9,12 +9,30 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from hallapp.config import log_dir
 
 LOG_ENV = "HALLAPP_LOG_DIR"
 _configured = False
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now, not the one at set-up time (tests
+    and embedding programs replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def log_file_path() -> Path:
@@ -43,7 +61,7 @@ def setup_logging(*, verbose: bool = False, console: bool = False) -> Path | Non
     except OSError:
         path = None  # a read-only home must not stop the window from working
     if console:
-        stream = logging.StreamHandler()
+        stream = _StderrHandler()
         stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
         stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         root.addHandler(stream)
