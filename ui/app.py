@@ -192,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         panel.show()
     console.raise_()
     console.activateWindow()
+    if window.sim_panel is not None:
+        window.sim_panel.raise_()  # a small tool window: keep it visible, focus stays put
     _quit_on_signals(app)
     log.info("console ready")
     try:

@@ -328,6 +328,12 @@ class CasesView(QWidget):
             success=done, label="刷新办件列表",
         )  # fmt: skip
 
+    def clear(self) -> None:
+        """After the shift ends: nothing of the last clerk's list stays selectable."""
+        self._refresh_generation += 1
+        self.model.set_cases([])
+        self._show_detail()
+
     def update_case(self, case: CaseView) -> None:
         """Show a changed case (after a decision, an action or an evaluation)."""
         self.model.replace(case)
@@ -358,13 +364,17 @@ class CasesView(QWidget):
         if self.model.cases and not self.table.currentIndex().isValid():
             self.table.selectRow(0)
 
-    def install_shortcuts(self, window: QWidget, before: Callable[[], None]) -> None:
-        """Bind the actions' shortcuts on ``window``; ``before`` shows this page first."""
+    def install_shortcuts(self, window: QWidget, before: Callable[[], bool]) -> None:
+        """Bind the actions' shortcuts on ``window``.
+
+        ``before`` shows this page first and says whether the actions may run
+        (not on the sign-in page).
+        """
         for _key, _label, shortcut, handler in self.action_specs:
 
             def run(h: Callable[[], None] = handler) -> None:
-                before()
-                h()
+                if before():
+                    h()
 
             bind_key(window, shortcut, run)
 

@@ -194,7 +194,7 @@ class ClerkConsole(QMainWindow):
         self.cases.handed_over.connect(self._finished_case)
         self.cases.correction_requested.connect(self._continue_correction)
         self.cases.print_requested.connect(self._print_requested)
-        self.cases.install_shortcuts(self, self.show_cases)
+        self.cases.install_shortcuts(self, self._to_cases)
         for key, handler in (
             ("F1", self.show_help),
             ("F2", self.new_case),
@@ -241,6 +241,10 @@ class ClerkConsole(QMainWindow):
         if self.tabs.currentWidget() is not self.cases:
             self.tabs.setCurrentWidget(self.cases)
             self.cases.focus_list()
+
+    def _to_cases(self) -> bool:
+        self.show_cases()
+        return self.signed_in
 
     def show_help(self) -> None:
         dialog = QDialog(self)
@@ -343,6 +347,8 @@ class ClerkConsole(QMainWindow):
                 self.citizen.show_duty_card(None)
             if self.citizen is not None:
                 self.citizen.show_paused(False)
+            self.cases.clear()
+            self.intake.new_case()
             self.stack.setCurrentIndex(self.PAGE_SIGNIN)
             self.signin.reset()
             self.duty_changed.emit(None)

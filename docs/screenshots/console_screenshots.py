@@ -133,7 +133,6 @@ def main() -> int:
     console.cases.table.selectRow(0)
     settle(0.6)
     console.grab().save(str(OUT / "console-cases.png"))
-    root_shot("console-cases-screen.png")
 
     # The intake form: item found by pinyin initials, applicant masked, a gap marked.
     console.new_case()

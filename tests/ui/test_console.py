@@ -91,6 +91,12 @@ def test_pause_resume_and_end_duty_reach_the_citizen_screen(demo_app, qtbot):
     assert d.console.stack.currentIndex() == d.console.PAGE_SIGNIN
     assert d.window.ctx.duty.current() is None
     qtbot.waitUntil(citizen.no_duty_label.isVisible, timeout=10_000)
+    # The case keys do nothing on the sign-in page (and the list is cleared).
+    for key in ("F9", "F10", "Ctrl+E", "Ctrl+P", "F5", "F2"):
+        d.shortcut(key)
+    d.idle()
+    assert not d.console.signed_in and d.cases.model.cases == []
+    assert d.errors == []
 
 
 def test_help_lists_every_shortcut(demo_app, qtbot):
@@ -118,6 +124,7 @@ def test_printing_does_not_block_the_event_loop(demo_app, qtbot):
     d.mark({})
     d.decide("Ctrl+1")
     preview = d.wait_preview()
+    d.window.ctx.printing.max_dpi = 300  # a heavier job than the other tests print
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
@@ -131,11 +138,11 @@ def test_printing_does_not_block_the_event_loop(demo_app, qtbot):
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     logging.getLogger(__name__).info("print took %.2f s, longest stall %.0f ms", took,
                                      max(gaps) * 1000)  # fmt: skip
-    assert took > 0.3  # a real job, long enough to notice a frozen screen
+    assert took > 0.15  # a real job, long enough to notice a frozen screen
     # Done on the GUI thread, the job would be one stall as long as the job;
     # in the background the timer keeps firing (the longest gaps come from the
     # worker holding the GIL inside Qt's page rendering on a busy machine).
-    assert len(ticks) >= 10
+    assert len(ticks) >= 5
     assert max(gaps) < min(0.4, took / 2)
 
 
@@ -203,3 +210,21 @@ def test_crash_handler_logs_and_names_the_log_file(qtbot, tmp_path, monkeypatch)
     assert len(shown) == 1 and str(log_file) in shown[0]
     assert "Traceback" not in shown[0]  # never a traceback on screen
     assert exits == [70]
+
+
+def test_printer_failure_is_explained_and_nothing_is_lost(demo_app, qtbot):
+    d = demo_app
+    d.sign_in()
+    d.window.ctx.printing.a4_printer = "NoSuchPrinter"
+    d.pick_item("spjy", FOOD)
+    d.fill_person("冯军", "350825199001011230", "13812345678")
+    d.mark({})
+    result = d.decide("Ctrl+1")
+    preview = d.wait_preview()
+    preview.print_now()
+    d.idle()
+    assert len(d.errors) == 1
+    assert "找不到打印机 NoSuchPrinter" in d.errors[0] and "补打" in d.errors[0]
+    assert preview.isVisible() and preview.print_button.isEnabled()  # try again
+    # The decision and its numbered document are kept.
+    assert d.window.ctx.intake.document(result.document_id).doc_no == result.notice.doc_no
