@@ -351,3 +351,72 @@ def test_the_gui_thread_never_touches_the_database(qtbot, demo, store):
         event.remove(store.engine, "connect", on_connect)
     assert threads, "the flow used the database"
     assert threading.main_thread().name not in threads
+
+
+def test_reasons_not_given_in_time_is_not_evaluated(qtbot, store, reference):
+    config = make_config(timeout_s=2)
+    case_id = finished_case(store, config, reference)
+    bridge, citizen = start_bridge(qtbot, store, config)
+    try:
+        open_and_wait(qtbot, bridge, case_id)
+        sim = bridge.simulator
+        assert sim is not None
+        with qtbot.waitSignal(bridge.awaiting_reasons, timeout=3000):
+            sim.press(1)
+        assert citizen.page == CitizenScreen.PAGE_REASONS
+        # The citizen walks away without choosing a reason.
+        with qtbot.waitSignal(bridge.evaluation_expired, timeout=5000) as expired:
+            pass
+        assert expired.args == [case_id]
+        assert citizen.message_title.text() == NOT_EVALUATED
+        assert evaluations(store) == []
+        with store.session() as s:
+            last = s.scalars(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case_id)
+                .order_by(CaseEvent.seq.desc())
+                .limit(1)
+            ).one()
+        # Not evaluated, but the pressed 差评 is kept for the supervisors.
+        assert last.kind == CaseEventKind.EVALUATION_EXPIRED
+        assert last.data["pressed_level"] == 1
+    finally:
+        ops.wait_idle(qtbot)
+        bridge.stop()
+
+
+def test_a_configured_port_connects_when_the_device_appears(qtbot, store, reference, tmp_path):
+    from hallapp.devices.simulator import Simulator
+
+    link = tmp_path / "ttyEVAL"
+    config = parse_config(
+        {
+            "hall": {"code": "LC"},
+            "window": {"code": "A03"},
+            "evaluator": {"port": str(link), "protocol": "framed", "timeout_seconds": 30},
+        }
+    )
+    case_id = finished_case(store, config, reference)
+    citizen = CitizenScreen()
+    qtbot.addWidget(citizen)
+    # demo=True, but a port is configured: the real port is used, no simulator.
+    bridge = EvaluatorBridge(store, config, citizen, demo=True)
+    bridge.start()
+    sim = Simulator("framed")
+    try:
+        assert bridge.simulator is None
+        assert not bridge.connected
+        assert "连接" in bridge.status_text()
+        with qtbot.waitSignal(bridge.connected_changed, timeout=2000) as connected:
+            sim.start_pty(link=link)  # the device is plugged in
+        assert connected.args == [True]
+        with qtbot.waitSignal(bridge.evaluation_opened, timeout=3000):
+            bridge.open_evaluation(case_id)
+        qtbot.waitUntil(lambda: sim.current_prompt is not None, timeout=3000)
+        with qtbot.waitSignal(bridge.evaluation_recorded, timeout=3000) as recorded:
+            sim.press(5)
+        assert recorded.args == [case_id, 5]
+    finally:
+        ops.wait_idle(qtbot)
+        bridge.stop()
+        sim.stop()
