@@ -3,7 +3,7 @@
 Three figures, each measured in a fresh process (so imports and fonts count):
 
 1. Cold start to an interactive console: from just before the process is
-   spawned (``python -c "hallapp.ui.app.main(['--demo'])"``) to the first idle
+   spawned (this script, calling ``hallapp.ui.app.main(["--demo"])``) to the first idle
    tick of the event loop after the console is shown (a zero-timer queued
    before ``exec`` runs only once the loop has processed the show and paint
    events), and to the moment the demo data is seeded and sign-in is enabled.
@@ -23,8 +23,15 @@ Three figures, each measured in a fresh process (so imports and fonts count):
      as soon as the last one is recorded, so the driver commits evaluations
      and the citizen screen changes page all the time.
    Target: the longest gap 50 ms or less.
+   The same run is repeated with printing moved to a child process (the same
+   print_pdf), to show what the print path's GIL holds cost the GUI thread
+   (PySide6 keeps the GIL in QPdfDocument.render and QPainter.drawImage).
+
+It also prints how a signal emit changes the reference count of True (a
+PySide6 6.12.0 bug that makes a long-running client crash on Python 3.11).
 
     .venv/bin/python benchmarks/bench_ui.py [--runs 5] [--seconds 15]
+    .venv/bin/python benchmarks/bench_ui.py --load print --print-via thread --trace-stalls
 
 The load figures need the Chinese font and, for printing, a PDF-capable print
 path; what was not available is said in the output.
@@ -33,6 +40,7 @@ path; what was not available is said in the output.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -198,13 +206,14 @@ def child_stall(
     key_interval_ms: int,
     trace_stalls: bool = False,
     loads: frozenset[str] = frozenset({"print", "keys"}),
+    print_via: str = "thread",
 ) -> int:
     from hallapp.ui import ops
     from hallapp.ui.app import build_window
     from hallapp.ui.citizen import place_on_second_screen
     from hallapp.ui.preview import job_name_for, print_document, render_document
     from hallapp.ui.theme import apply_theme
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QProcess, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from hallapp import documents as docs
@@ -275,6 +284,38 @@ def child_stall(
                 counts["print_errors"] += 1
                 print(f"print failed: {exc}", file=sys.stderr)
 
+            if print_via == "process":
+                # The proposal measured against the app's way: render here,
+                # run the same print_pdf in a child process, so the print
+                # path's long GIL holds never reach this process.
+                def render_only() -> Path:
+                    path = tmp / f"job-{time.monotonic_ns()}.pdf"
+                    path.write_bytes(render_document(notice, "a4", None))
+                    return path
+
+                def spool(path: Path) -> None:
+                    proc = QProcess(window.console)
+                    proc.finished.connect(functools.partial(spooled, proc))
+                    target = ["--out", str(path.with_suffix(".printed.pdf"))]
+                    if settings.output_dir is None:
+                        target = ["--printer", str(settings.a4_printer)]
+                    proc.start(PYTHON, [str(Path(__file__)), "--child", "printjob",
+                                        "--pdf", str(path), *target])  # fmt: skip
+
+                def spooled(proc: QProcess, code: int, _status: object) -> None:
+                    if code == 0:
+                        counts["printed"] += 1
+                        counts["pages"] += 1
+                    else:
+                        counts["print_errors"] += 1
+                        err = bytes(proc.readAllStandardError().data()).decode(errors="replace")
+                        print(f"print process failed ({code}): {err[-300:]}", file=sys.stderr)
+                    proc.deleteLater()
+                    print_one()
+
+                ops.run_in_background(window.console, render_only, success=spool,
+                                      failure=failed, label="bench render")  # fmt: skip
+                return
             ops.run_in_background(window.console, work, success=done, failure=failed,
                                   label="bench print")  # fmt: skip
 
@@ -387,6 +428,16 @@ def _spawn(args: list[str], timeout: float) -> tuple[dict, float]:
     return json.loads(line[len("BENCH ") :]), t_spawn
 
 
+def child_printjob(pdf_path: str, out: str | None, printer: str | None) -> int:
+    """print_pdf on its own, as a child process would run it for the client."""
+    from hallapp.printing.printer import ensure_gui_application, print_pdf
+
+    ensure_gui_application()
+    result = print_pdf(Path(pdf_path).read_bytes(), printer, "a4", output_file=out)
+    print(f"printed {result.pages} page(s)")
+    return 0
+
+
 def signal_refcount_drift(emits: int = 100) -> int:
     """How much one Python-side signal emit changes the reference count of True.
 
@@ -422,17 +473,27 @@ def main() -> int:
     ap.add_argument("--key-interval-ms", type=int, default=10)
     ap.add_argument("--load", default="print,keys",
                     help="what runs during the stall measurement: print, keys or both")  # fmt: skip
+    ap.add_argument("--print-via", choices=("thread", "process", "both"), default="both",
+                    help="print in a worker thread (as the app does), in a child process, "
+                         "or measure both")  # fmt: skip
     ap.add_argument("--trace-stalls", action="store_true",
                     help="where the GUI thread was in each stall (stderr)")  # fmt: skip
-    ap.add_argument("--child", choices=("startup", "stall"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("startup", "stall", "printjob"), help=argparse.SUPPRESS)
+    ap.add_argument("--pdf", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--printer", help=argparse.SUPPRESS)
     ap.add_argument("--t-spawn", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child == "startup":
         return child_startup(args.t_spawn, settle_s=3.0, t_child=T_CHILD)
+    if args.child == "printjob":
+        return child_printjob(args.pdf, args.out, args.printer)
     if args.child == "stall":
         loads = frozenset(x for x in args.load.split(",") if x)
-        return child_stall(args.seconds, args.key_interval_ms, args.trace_stalls, loads)
+        return child_stall(
+            args.seconds, args.key_interval_ms, args.trace_stalls, loads, args.print_via
+        )
 
     import PySide6
 
@@ -472,24 +533,32 @@ def main() -> int:
           f"(USS {statistics.median(uss):.1f} MB) (target <= {RSS_TARGET_MB:.0f} MB: "
           f"{'met' if max(rss) <= RSS_TARGET_MB else 'NOT met'})")  # fmt: skip
 
-    res, _ = _spawn(
-        ["--child", "stall", "--seconds", str(args.seconds),
-         "--key-interval-ms", str(args.key_interval_ms), "--load", args.load],
-        timeout=args.seconds + 180,
-    )  # fmt: skip
-    idle, load = res["idle"], res["load"]
-    print(f"event loop, idle ({TICK_MS} ms timer): longest gap {idle['max_gap_ms']:.1f} ms, "
-          f"p99 {idle['p99_gap_ms']:.1f} ms")  # fmt: skip
-    print(f"event loop under load for {args.seconds:.0f} s: "
-          f"longest gap {load['max_gap_ms']:.1f} ms, "
-          f"p99 {load['p99_gap_ms']:.1f} ms, median {load['median_gap_ms']:.1f} ms, "
-          f"{load['gaps_over_50ms']} gaps > 50 ms "
-          f"(target longest <= {STALL_TARGET_MS:.0f} ms: "
-          f"{'met' if load['max_gap_ms'] <= STALL_TARGET_MS else 'NOT met'})")  # fmt: skip
-    print(f"  load: {load['printed']} documents printed ({load['pages']} pages) to "
-          f"{res['print_target']}, {load['print_errors']} print errors; {load['keys']} key "
-          f"frames sent, {load['recorded']} evaluations recorded "
-          f"({res['stored']} in SQLite)")  # fmt: skip
+    ways = ("thread", "process") if args.print_via == "both" else (args.print_via,)
+    for way in ways:
+        res, _ = _spawn(
+            ["--child", "stall", "--seconds", str(args.seconds),
+             "--key-interval-ms", str(args.key_interval_ms), "--load", args.load,
+             "--print-via", way],
+            timeout=args.seconds + 180,
+        )  # fmt: skip
+        idle, load = res["idle"], res["load"]
+        title = {
+            "thread": "printing in a worker thread, as the app does",
+            "process": "printing in a child process (same print_pdf), for comparison",
+        }[way]
+        print(f"event loop, {title}:")
+        print(f"  idle ({TICK_MS} ms timer): longest gap {idle['max_gap_ms']:.1f} ms, "
+              f"p99 {idle['p99_gap_ms']:.1f} ms")  # fmt: skip
+        print(f"  under load for {args.seconds:.0f} s: "
+              f"longest gap {load['max_gap_ms']:.1f} ms, "
+              f"p99 {load['p99_gap_ms']:.1f} ms, median {load['median_gap_ms']:.1f} ms, "
+              f"{load['gaps_over_50ms']} gaps > 50 ms "
+              f"(target longest <= {STALL_TARGET_MS:.0f} ms: "
+              f"{'met' if load['max_gap_ms'] <= STALL_TARGET_MS else 'NOT met'})")  # fmt: skip
+        print(f"  load: {load['printed']} documents printed ({load['pages']} pages) to "
+              f"{res['print_target']}, {load['print_errors']} print errors; {load['keys']} key "
+              f"frames sent, {load['recorded']} evaluations recorded "
+              f"({res['stored']} in SQLite)")  # fmt: skip
     return 0
 
 
