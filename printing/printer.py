@@ -81,16 +81,21 @@ def print_pdf(
     job_name: str = "HallApp 文书",
     copies: int = 1,
     max_dpi: int = MAX_DPI,
+    output_file: str | None = None,
 ) -> PrintResult:
     """Print ``pdf`` on ``printer_name`` (the system default when None).
 
     ``size`` picks the paper: ``"a4"``, or ``"slip"`` (80 mm wide, as long as the
     PDF's page). None takes the paper from the PDF's first page. Pages are
-    rendered at the printer's resolution, at most ``max_dpi``. Raises
-    :class:`PrintError` with a Chinese message on any failure.
+    rendered at the printer's resolution, at most ``max_dpi``. With
+    ``output_file`` the same path paints into that PDF file (QPrinter's PDF
+    output format) instead of a printer: for machines without one, and tests.
+    Raises :class:`PrintError` with a Chinese message on any failure.
     """
     if QGuiApplication.instance() is None:
         raise PrintError("打印需要先创建 QGuiApplication（程序内部错误）")
+    if output_file is not None:
+        return _print_to_file(pdf, size, output_file, job_name=job_name, max_dpi=max_dpi)
     name = printer_name or default_printer()
     installed = available_printers()
     if not name:
@@ -161,6 +166,62 @@ def print_pdf(
     buffer.close()
     log.info("printed %d page(s) on %s at %d dpi, paper %s mm", pages, name, dpi, paper_mm)
     return PrintResult(printer_name=name, pages=pages, dpi=dpi, paper_mm=paper_mm)
+
+
+def _print_to_file(
+    pdf: bytes, size: Literal["a4", "slip"] | None, path: str, *, job_name: str, max_dpi: int
+) -> PrintResult:
+    # Added by the UI helper (additive): the same band painting as print_pdf,
+    # on a QPrinter whose output format is PDF.
+    buffer = QBuffer()
+    buffer.setData(QByteArray(pdf))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    document = QPdfDocument()
+    document.load(buffer)
+    if document.status() != QPdfDocument.Status.Ready or document.pageCount() < 1:
+        raise PrintError("文书 PDF 无法读取，请重新生成后再打印")
+    pages = document.pageCount()
+    first = document.pagePointSize(0)
+    paper_mm = _paper_mm(size, first.width(), first.height())
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(path)
+    printer.setDocName(job_name)
+    printer.setFullPage(True)
+    page_size = (
+        QPageSize(QPageSize.PageSizeId.A4)
+        if paper_mm == _A4_MM
+        else QPageSize(
+            QSizeF(*paper_mm),
+            QPageSize.Unit.Millimeter,
+            "HallApp 80mm",
+            QPageSize.SizeMatchPolicy.ExactMatch,
+        )
+    )
+    printer.setPageLayout(
+        QPageLayout(
+            page_size,
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(0, 0, 0, 0),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    printer.setResolution(min(printer.resolution(), max_dpi))
+    dpi = printer.resolution()
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise PrintError(f"无法写入文件 {path}，请检查文件夹是否存在、是否有写入权限")
+    try:
+        for index in range(pages):
+            if index and not printer.newPage():
+                raise PrintError(f"写入 {path} 时换页失败")
+            _paint_page(painter, document, index, printer.pageLayout().fullRectPixels(dpi))
+    finally:
+        painter.end()
+    document.close()
+    buffer.close()
+    log.info("printed %d page(s) to file %s at %d dpi, paper %s mm", pages, path, dpi, paper_mm)
+    return PrintResult(printer_name=path, pages=pages, dpi=dpi, paper_mm=paper_mm)
 
 
 def _paper_mm(size: str | None, width_pt: float, height_pt: float) -> tuple[float, float]:
