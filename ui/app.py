@@ -134,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_crash_handler(log_file)
     log.info("window client starting (demo=%s)", args.demo)
 
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "hallapp-window"])
@@ -177,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.cleanup.extend(cleanup)
     console = window.console
     if args.demo:
-        _seed_demo_in_background(window)
+        console.signin.set_ready(False, "正在准备演示数据（示例事项、演示工作人员）…")
     console.showMaximized()
     if window.citizen is not None:
         from hallapp.ui.citizen import place_on_second_screen
@@ -196,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.sim_panel.raise_()  # a small tool window: keep it visible, focus stays put
     _quit_on_signals(app)
     log.info("console ready")
+    if args.demo:
+        # Once the windows are up: loading the catalog is the slowest part of a demo start.
+        QTimer.singleShot(0, lambda: _seed_demo_in_background(window))
     try:
         rc = app.exec()
     finally:
@@ -235,7 +239,6 @@ def _seed_demo_in_background(window: WindowApp) -> None:
     from hallapp.demo import seed_demo
 
     signin = window.console.signin
-    signin.set_ready(False, "正在准备演示数据（示例事项、演示工作人员）…")
     store = window.ctx.store
     run_in_background(
         window.console,

@@ -71,6 +71,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+P", "打印文书（预览中：打印）"),
     ("Ctrl+Shift+P", "补打文书"),
     ("F11", "暂停服务 / 恢复服务"),
+    ("Ctrl+Shift+X", "取消正在进行的评价"),
     ("Ctrl+Shift+Q", "结束当班并退出登录"),
     ("Esc", "关闭对话框 / 预览"),
 )
@@ -149,12 +150,17 @@ class ClerkConsole(QMainWindow):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.end_button = QPushButton("结束当班  [Ctrl+Shift+Q]")
         self.end_button.clicked.connect(self.end_duty)
+        self.cancel_eval_button = QPushButton("取消评价  [Ctrl+Shift+X]")
+        self.cancel_eval_button.setToolTip("群众离开或不愿评价时撤回评价邀请（不记录任何评价）")
+        self.cancel_eval_button.clicked.connect(self.cancel_evaluation)
+        self.cancel_eval_button.hide()
         self.help_button = QPushButton("快捷键  [F1]")
         self.help_button.clicked.connect(self.show_help)
         head = QHBoxLayout()
         head.addWidget(self.clerk_badge)
         head.addWidget(self.duty_badge)
         head.addStretch(1)
+        head.addWidget(self.cancel_eval_button)
         head.addWidget(self.pause_button)
         head.addWidget(self.end_button)
         head.addWidget(self.help_button)
@@ -175,10 +181,17 @@ class ClerkConsole(QMainWindow):
             bar.addPermanentWidget(label)
         # A bound method of this QObject: Qt drops the connection with the window.
         tracker().busy_changed.connect(self._show_busy)
-        # Asking CUPS / the spooler can take a while: never on the GUI thread.
-        run_in_background(self, self.ctx.printing.resolve, success=self._show_printer,
-                          failure=lambda _e: self._show_printer("无法读取打印机列表"),
-                          label="检测打印机")  # fmt: skip
+        self.refresh_printer()
+
+    def refresh_printer(self) -> None:
+        """Find out which printer documents go to (asks CUPS: in the background)."""
+        run_in_background(
+            self,
+            self.ctx.printing.resolve,
+            success=self._show_printer,
+            failure=lambda _e: self._show_printer("无法读取打印机列表"),
+            label="检测打印机",
+        )
 
     def _show_printer(self, text: str) -> None:
         self.printer_status.setText(f"打印机：{text}")
@@ -202,14 +215,15 @@ class ClerkConsole(QMainWindow):
             ("F4", self.show_cases),
             ("F11", self.toggle_pause),
             ("Ctrl+Shift+Q", self.end_duty),
+            ("Ctrl+Shift+X", self.cancel_evaluation),
         ):
             bind_key(self, key, handler)
         if self.bridge is not None:
             self.bridge.connected_changed.connect(self._evaluator_connected)
-            self.bridge.evaluation_opened.connect(self.cases.reload_case)
+            self.bridge.evaluation_opened.connect(self._evaluation_opened)
             self.bridge.evaluation_recorded.connect(self._evaluation_recorded)
             self.bridge.evaluation_expired.connect(self._evaluation_expired)
-            self.bridge.evaluation_cancelled.connect(self.cases.reload_case)
+            self.bridge.evaluation_cancelled.connect(self._evaluation_cancelled)
             self.bridge.awaiting_reasons.connect(
                 lambda _cid, level: self.statusBar().showMessage(
                     f"群众选择了{'非常不满意' if level == 1 else '不满意'}，正在选择原因…", 15000
@@ -424,13 +438,29 @@ class ClerkConsole(QMainWindow):
         self.evaluator_status.setText(text)
         self.evaluator_status.setStyleSheet("" if connected else "color:#b42318")
 
+    def _evaluation_opened(self, case_id: str) -> None:
+        self.cancel_eval_button.show()
+        self.cases.reload_case(case_id)
+
+    def cancel_evaluation(self) -> None:
+        """Ctrl+Shift+X: withdraw the open evaluation (nothing is recorded)."""
+        if self.bridge is not None and self.cancel_eval_button.isVisible():
+            self.bridge.cancel()
+
+    def _evaluation_cancelled(self, case_id: str) -> None:
+        self.cancel_eval_button.hide()
+        self.cases.reload_case(case_id)
+        self.statusBar().showMessage("已取消本次评价（不记录评价）", 10000)
+
     def _evaluation_recorded(self, case_id: str, level: int) -> None:
         from hallapp.evaluation import LEVEL_LABELS
 
+        self.cancel_eval_button.hide()
         self.cases.reload_case(case_id)
         self.statusBar().showMessage(f"收到评价：{LEVEL_LABELS.get(level, level)}", 10000)
 
     def _evaluation_expired(self, case_id: str) -> None:
+        self.cancel_eval_button.hide()
         self.cases.reload_case(case_id)
         self.statusBar().showMessage("群众未评价（不计默认好评）", 10000)
 

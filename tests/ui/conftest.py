@@ -236,7 +236,16 @@ def pdf_pages(path: Path) -> int:
     return int(m.group(1)) if m else 0
 
 
+def pdf_info(path: Path) -> dict[str, str]:
+    res = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True)
+    return {
+        k.strip(): v.strip()
+        for k, _, v in (line.partition(":") for line in res.stdout.decode().splitlines())
+    }
+
+
 class PdfCheck:
+    info = staticmethod(pdf_info)
     text = staticmethod(pdf_text)
     qr = staticmethod(printed_qr)
     pages = staticmethod(pdf_pages)

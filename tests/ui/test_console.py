@@ -228,3 +228,23 @@ def test_printer_failure_is_explained_and_nothing_is_lost(demo_app, qtbot):
     assert preview.isVisible() and preview.print_button.isEnabled()  # try again
     # The decision and its numbered document are kept.
     assert d.window.ctx.intake.document(result.document_id).doc_no == result.notice.doc_no
+
+
+def test_clerk_can_withdraw_an_open_evaluation(demo_app, qtbot):
+    from hallapp.intake import CaseStatus
+
+    d = demo_app
+    d.sign_in()
+    d.pick_item("SCJ-DJ", "SCJ-DJ-001")
+    d.fill_person("蒋华", "350825199001011230", "13812345678")
+    d.mark({})
+    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=20_000):
+        result = d.decide("Ctrl+6")
+    assert result.case.status is CaseStatus.COMPLETED
+    qtbot.waitUntil(d.console.cancel_eval_button.isVisible)
+    with qtbot.waitSignal(d.bridge.evaluation_cancelled, timeout=10_000):
+        d.shortcut("Ctrl+Shift+X")
+    qtbot.waitUntil(lambda: d.case(result.case.id).evaluation_state == "cancelled", timeout=10_000)
+    assert d.case(result.case.id).evaluation_level is None  # never a default rating
+    assert not d.console.cancel_eval_button.isVisible()
+    assert not d.citizen.evaluating

@@ -124,3 +124,44 @@ def test_whole_flow_one_time_notice_to_evaluation(
     d.idle()
     assert not d.citizen.evaluating
     assert d.errors == []
+
+
+def test_notices_printed_to_pdf_files_through_the_qt_print_path(
+    demo_app, qtbot, tmp_path, pdf_check
+):
+    """No printer needed: QPrinter's PDF output, A4 and the 80 mm slip."""
+    d = demo_app
+    out = tmp_path / "printed"
+    d.window.ctx.printing.output_dir = out
+    d.sign_in()
+    d.console.refresh_printer()
+    d.idle()
+    assert "PDF 文件" in d.console.printer_status.text()
+    d.pick_item("spjy", FOOD)
+    d.fill_person("何静", _id(), "13905971235")
+    d.mark({5: MaterialStatus.MISSING})
+
+    def fill(dialog):
+        dialog.days.setValue(5)
+
+    result = d.decide_with_dialog("Ctrl+2", fill)
+    case = result.case
+    printed = d.print_preview()
+    path = out / f"{case.case_no}-conditional.pdf"
+    assert printed.where == str(path) and path.exists()
+    assert pdf_check.pages(path) == printed.pages
+    assert "595" in pdf_check.info(path)["Page size"]  # A4: 595 x 842 pt
+    assert any(case.case_no in code for code in pdf_check.qr(path, tmp_path))
+    # The same notice again as an 80 mm slip (补打 from the case list).
+    d.select_case(case.id)
+    d.shortcut("Ctrl+Shift+P")
+    preview = d.wait_preview()
+    with qtbot.waitSignal(preview.pages_ready, timeout=30_000):
+        preview.slip.setChecked(True)
+    assert preview.images[0].width() < 500
+    printed = d.print_preview()
+    slip = out / f"{case.case_no}-conditional-reprint.pdf"
+    assert printed.where == str(slip) and printed.size == "slip"
+    width_pt = float(pdf_check.info(slip)["Page size"].split()[0])
+    assert abs(width_pt - 80 / 25.4 * 72) < 2  # 80 mm wide
+    assert d.errors == []
