@@ -20,7 +20,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +52,13 @@ def _sqlite_begin(conn: Any) -> None:
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
+        # A connection pool (SQLAlchemy's default QueuePool): each session
+        # checks out a connection of its own, so threads never share one,
+        # and the PRAGMAs run once per connection, not once per use case.
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "isolation_level": None},
-            poolclass=NullPool if ":memory:" not in url else None,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
