@@ -124,6 +124,7 @@ class EvaluatorBridge(QObject):
         self._sim_dir: Path | None = None
         self._connected = False
         self._started = False
+        self._stopped = False
         # Set once evaluations left open by a crash are expired: an evaluation
         # opened now must not be caught by that clean-up.
         self._recovered = threading.Event()
@@ -169,7 +170,7 @@ class EvaluatorBridge(QObject):
 
     def start(self) -> None:
         """Recover evaluations left open by a crash and open the port (all in the background)."""
-        if self._started:
+        if self._started or self._stopped:
             return
         self._started = True
         window = self.config.window_code
@@ -219,7 +220,13 @@ class EvaluatorBridge(QObject):
         return path
 
     def stop(self) -> None:
-        """Stop the timer, the driver and the simulator (at shutdown; joins their threads)."""
+        """Stop the timer, the driver and the simulator (at shutdown; joins their threads).
+
+        Final and idempotent: the console and the app may both call it.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         with contextlib.suppress(ValueError):
             self.desk.remove_listener(self._desk_listener)
         self.desk.close()
@@ -228,13 +235,13 @@ class EvaluatorBridge(QObject):
                 self._driver.remove_listener(self._driver_listener)
             if self._device_bridge is not None:
                 self._device_bridge.detach()
+                self._device_bridge = None
             self._driver.stop()
         if self._simulator is not None:
             self._simulator.stop()
         if self._sim_dir is not None:
             shutil.rmtree(self._sim_dir, ignore_errors=True)
             self._sim_dir = None
-        self._started = False
 
     # ----------------------------------------------------------------- actions
 

@@ -334,11 +334,11 @@ def test_the_gui_thread_never_touches_the_database(qtbot, demo, store):
     bridge, citizen, case_id = demo
     threads: list[str] = []
 
-    def on_connect(*_args) -> None:
+    def on_execute(*_args) -> None:
         threads.append(threading.current_thread().name)
 
-    # SQLite connections are not pooled (NullPool): every use opens one.
-    event.listen(store.engine, "connect", on_connect)
+    # Every statement, on the thread that runs it.
+    event.listen(store.engine, "before_cursor_execute", on_execute)
     try:
         open_and_wait(qtbot, bridge, case_id)
         with qtbot.waitSignal(bridge.awaiting_reasons, timeout=3000):
@@ -348,7 +348,7 @@ def test_the_gui_thread_never_touches_the_database(qtbot, demo, store):
             qtbot.mouseClick(citizen.submit_button, Qt.MouseButton.LeftButton)
         ops.wait_idle(qtbot)
     finally:
-        event.remove(store.engine, "connect", on_connect)
+        event.remove(store.engine, "before_cursor_execute", on_execute)
     assert threads, "the flow used the database"
     assert threading.main_thread().name not in threads
 
@@ -420,3 +420,24 @@ def test_a_configured_port_connects_when_the_device_appears(qtbot, store, refere
         ops.wait_idle(qtbot)
         bridge.stop()
         sim.stop()
+
+
+def test_without_a_citizen_screen_the_device_still_evaluates(qtbot, store, reference):
+    config = make_config()
+    case_id = finished_case(store, config, reference)
+    bridge = EvaluatorBridge(store, config, None, demo=True)
+    with qtbot.waitSignal(bridge.connected_changed, timeout=3000):
+        bridge.start()
+    try:
+        open_and_wait(qtbot, bridge, case_id)
+        sim = bridge.simulator
+        assert sim is not None
+        with qtbot.waitSignal(bridge.evaluation_recorded, timeout=3000) as recorded:
+            sim.press(5)
+        assert recorded.args == [case_id, 5]
+    finally:
+        ops.wait_idle(qtbot)
+        bridge.stop()
+        bridge.stop()  # the console and the app may both stop it
+    assert bridge.driver is not None and bridge.driver.state.value == "stopped"
+    assert "未启动" in bridge.status_text()
