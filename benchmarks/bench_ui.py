@@ -226,7 +226,9 @@ def child_stall(
     tmp = Path(tempfile.mkdtemp(prefix="hallapp-bench-ui-"))
     store = Store.open_local(tmp / "window.sqlite3")
     seed_demo(store)
-    cases = _make_cases(store, 5000)
+    # A busy window: ~30 matters a day, promised within 8 working days, so a
+    # few hundred in progress in its case list; one case per evaluation cycle.
+    cases = _make_cases(store, 300)
     config = parse_config({"window": {"code": "A03"}, "evaluator": {"timeout_seconds": 30}})
     settings, print_target = _print_settings(tmp / "printed")
     window = build_window(store, config, demo=True, printing=settings)
