@@ -467,12 +467,9 @@ class CasesView(QWidget):
         dialog.form.addRow(
             QLabel(f"当前承诺办结日：{_date(case)}（不得超过法定期限 {case.legal_date}）")
         )
-        dialog.form.addRow("延长(&D)：", days)
-        dialog.form.addRow("延期理由(&R)：", reason)
-        dialog.form.addRow("批准人(&A)：", approver)
-        dialog.days = days  # type: ignore[attr-defined]
-        dialog.reason = reason  # type: ignore[attr-defined]
-        dialog.approver = approver  # type: ignore[attr-defined]
+        dialog.add("days", "延长(&D)：", days)
+        dialog.add("reason", "延期理由(&R)：", reason)
+        dialog.add("approver", "批准人(&A)：", approver)
         dialog.validator = lambda: (
             "请写明延期理由" if not reason.text().strip()
             else ("延期须经负责人批准，请填写批准人" if not approver.text().strip() else "")

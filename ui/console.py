@@ -331,8 +331,7 @@ class ClerkConsole(QMainWindow):
         reason.setEditable(True)
         reason.addItems(PAUSE_REASONS)
         dialog.form.addRow(QLabel("暂停期间群众屏显示“暂停服务”和原因。"))
-        dialog.form.addRow("原因(&R)：", reason)
-        dialog.reason = reason  # type: ignore[attr-defined]
+        dialog.add("reason", "原因(&R)：", reason)
 
         def go() -> None:
             text = reason.currentText().strip()

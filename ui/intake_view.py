@@ -12,12 +12,13 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hallapp.ui.context import ItemHit, WindowContext
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.theme import bind_key, repolish
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -165,14 +166,20 @@ class MaskedIdEdit(QLineEdit):
         self.setText(mask_id_number(self.value))
         self.blockSignals(False)
 
-    def focusInEvent(self, event: object) -> None:
+    def focusInEvent(self, event: QFocusEvent) -> None:
         if self._masked:
             self._masked = False
             self.blockSignals(True)
             self.clear()
             self.blockSignals(False)
             self.setPlaceholderText("已录入（已隐藏）；重新输入可更正，直接离开保留原号码")
-        super().focusInEvent(event)  # type: ignore[arg-type]
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        # Left without typing: Qt sends no editingFinished, so restore the mask here.
+        super().focusOutEvent(event)
+        if not self._masked and not self.text().strip() and self.value:
+            self._show_masked()
 
     def is_masked(self) -> bool:
         return self._masked
@@ -203,6 +210,18 @@ class DecisionDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.validator: Callable[[], str] = lambda: ""
+        self.fields: dict[str, QWidget] = {}
+
+    def add(self, name: str, label: str, widget: QWidget) -> None:
+        """A labelled field, reachable as ``dialog.<name>`` (tests drive it without a mouse)."""
+        self.form.addRow(label, widget)
+        self.fields[name] = widget
+
+    def __getattr__(self, name: str) -> Any:
+        fields = self.__dict__.get("fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(name)
 
     def _try_accept(self) -> None:
         problem = self.validator()
@@ -731,10 +750,8 @@ class IntakeView(QWidget):
             if c.status is MaterialStatus.MISSING and self.item and self.item.materials[i].required
         ]
         dialog.form.addRow(QLabel("容缺材料：" + "、".join(owed)))
-        dialog.form.addRow("补齐期限(&D)：", days)
-        dialog.form.addRow("申请人承诺(&C)：", commitment)
-        dialog.days = days  # type: ignore[attr-defined]
-        dialog.commitment = commitment  # type: ignore[attr-defined]
+        dialog.add("days", "补齐期限(&D)：", days)
+        dialog.add("commitment", "申请人承诺(&C)：", commitment)
         self._open_dialog(
             dialog,
             lambda: ConditionalAccept(checks, days.value(), commitment.toPlainText().strip()),
@@ -756,8 +773,7 @@ class IntakeView(QWidget):
         listing = QLabel("需补正的全部材料：\n" + "\n".join(short))
         listing.setWordWrap(True)
         dialog.form.addRow(listing)
-        dialog.form.addRow("补正期限(&D)：", days)
-        dialog.days = days  # type: ignore[attr-defined]
+        dialog.add("days", "补正期限(&D)：", days)
         self._open_dialog(dialog, lambda: OneTimeNotice(checks, days.value()))
 
     def _ask_reject(self) -> None:
@@ -765,10 +781,8 @@ class IntakeView(QWidget):
         reasons = QPlainTextEdit()
         reasons.setPlaceholderText("每行一条理由，例如：申请事项依法不需要取得行政许可")
         basis = QLineEdit(self.item.legal_basis if self.item else "")
-        dialog.form.addRow("不予受理理由(&R)：", reasons)
-        dialog.form.addRow("法律依据(&B)：", basis)
-        dialog.reasons = reasons  # type: ignore[attr-defined]
-        dialog.basis = basis  # type: ignore[attr-defined]
+        dialog.add("reasons", "不予受理理由(&R)：", reasons)
+        dialog.add("basis", "法律依据(&B)：", basis)
 
         def lines() -> tuple[str, ...]:
             return tuple(x.strip() for x in reasons.toPlainText().splitlines() if x.strip())
@@ -787,12 +801,9 @@ class IntakeView(QWidget):
         contact = QComboBox()
         note = QLineEdit()
         note.setPlaceholderText("告知申请人的补充说明（可选）")
-        dialog.form.addRow("有权办理的部门(&D)：", department)
-        dialog.form.addRow("联系人(&P)：", contact)
-        dialog.form.addRow("说明(&N)：", note)
-        dialog.department = department  # type: ignore[attr-defined]
-        dialog.contact = contact  # type: ignore[attr-defined]
-        dialog.note = note  # type: ignore[attr-defined]
+        dialog.add("department", "有权办理的部门(&D)：", department)
+        dialog.add("contact", "联系人(&P)：", contact)
+        dialog.add("note", "说明(&N)：", note)
         own = self.item.department_code if self.item else ""
         directory: dict[str, list[tuple[str, str, str, str]]] = {}
 
