@@ -675,7 +675,15 @@ def place_on_second_screen(widget: QWidget, mode: str = "auto") -> None:
         widget.showFullScreen()
         log.info("citizen screen full screen on %s", screen.name())
         return
-    widget.resize(1280, 800)
+    # One monitor (a demo, a laptop): a window at the right edge, so the
+    # console, which opens at the left, stays usable beside it.
+    widget.resize(*DESIGN_SIZE)
+    if primary is not None:
+        area = primary.availableGeometry()
+        widget.move(
+            max(area.left(), area.right() - DESIGN_SIZE[0] + 1),
+            area.top(),
+        )
     widget.showNormal()
 
 
