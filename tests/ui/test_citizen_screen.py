@@ -246,3 +246,48 @@ def test_not_evaluated_is_not_shown_as_a_good_result(screen):
     screen.close_evaluation(NOT_EVALUATED, "评价时间已到")
     assert screen.message_title.text() == "本次未评价"
     assert title_colour() == "#333333"
+
+
+_PLACE_SCRIPT = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+from hallapp.ui.citizen import CitizenScreen, place_on_second_screen
+app = QApplication(sys.argv[:1])
+w = CitizenScreen()
+place_on_second_screen(w, sys.argv[1])
+app.processEvents()
+g = w.geometry()
+print(json.dumps({"full": w.isFullScreen(), "screen": w.screen().name(),
+                  "geometry": [g.x(), g.y(), g.width(), g.height()]}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["auto", "window"])
+def test_full_screen_on_the_second_monitor(tmp_path, mode):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    # Qt's offscreen platform with two monitors: the console's and the citizens'.
+    screens = {
+        "screens": [
+            {"name": "1-console", "x": 0, "y": 0, "width": 1280, "height": 800,
+             "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1},
+            {"name": "2-citizen", "x": 1280, "y": 0, "width": 1920, "height": 1080,
+             "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1},
+        ]
+    }  # fmt: skip
+    config = tmp_path / "screens.json"
+    config.write_text(json.dumps(screens), encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+    out = subprocess.run(
+        [sys.executable, "-c", _PLACE_SCRIPT, mode],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    placed = json.loads(out.stdout.strip().splitlines()[-1])
+    if mode == "auto":
+        assert placed == {"full": True, "screen": "2-citizen", "geometry": [1280, 0, 1920, 1080]}
+    else:  # ui.citizen_screen = "window": a normal window, even with two monitors
+        assert placed["full"] is False
+        assert placed["screen"] == "1-console"
