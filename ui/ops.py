@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +47,43 @@ FailureFn = Callable[[BaseException], None]
 MAX_WORKERS = 4
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; the worker emits, Qt queues the call to the GUI thread."""
+class _Delivered(QEvent):
+    """An op's outcome, posted to the GUI thread (a posted event, not a signal emit)."""
 
-    finished = Signal(object)
-    failed = Signal(object, str)
+    TYPE = QEvent.Type(QEvent.registerEventType())
+
+    def __init__(self, result: object, exc: BaseException | None, tb: str) -> None:
+        super().__init__(self.TYPE)
+        self.result = result
+        self.exc = exc
+        self.tb = tb
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; the worker posts its outcome here.
+
+    Results travel as posted events rather than queued signals: Qt hands a
+    posted event to the receiver's thread just the same, and PySide6 6.12.0 on
+    Python 3.11 loses a reference to ``True`` on every Python-side ``emit``
+    (a long-running client would die with "bool_dealloc"); see
+    :func:`guard_pyside_refcount_bug`.
+    """
 
     def __init__(self, op: Op) -> None:
         super().__init__()
         self._op = op
-        self.finished.connect(self._on_finished)
-        self.failed.connect(self._on_failed)
 
-    @Slot(object)
-    def _on_finished(self, result: object) -> None:
-        self._op._deliver_success(result)
+    def post(self, result: object, exc: BaseException | None = None, tb: str = "") -> None:
+        QCoreApplication.postEvent(self, _Delivered(result, exc, tb))
 
-    @Slot(object, str)
-    def _on_failed(self, exc: object, tb: str) -> None:
-        assert isinstance(exc, BaseException)
-        self._op._deliver_failure(exc, tb)
+    def event(self, event: QEvent) -> bool:
+        if isinstance(event, _Delivered):
+            if event.exc is None:
+                self._op._deliver_success(event.result)
+            else:
+                self._op._deliver_failure(event.exc, event.tb)
+            return True
+        return super().event(event)
 
 
 class _Runnable(QRunnable):
@@ -83,10 +100,10 @@ class _Runnable(QRunnable):
         except BaseException as exc:
             tb = traceback.format_exc()
             op.elapsed = time.perf_counter() - started
-            op.relay.failed.emit(exc, tb)
+            op.relay.post(None, exc, tb)
         else:
             op.elapsed = time.perf_counter() - started
-            op.relay.finished.emit(result)
+            op.relay.post(result)
 
 
 class Op:
@@ -157,9 +174,9 @@ class Op:
 class OpsTracker(QObject):
     """Counts running ops; ``idle`` fires when the last one has delivered its result."""
 
+    # Emitted only when the pool goes from idle to busy and back, not per op.
     idle = Signal()
     busy_changed = Signal(bool)
-    started = Signal(str)  # label, e.g. for a status-bar hint
 
     def __init__(self) -> None:
         super().__init__()
@@ -178,7 +195,6 @@ class OpsTracker(QObject):
         self._running[op.id] = op
         if was_idle:
             self.busy_changed.emit(True)
-        self.started.emit(op.label)
 
     def _remove(self, op: Op) -> None:
         if self._running.pop(op.id, None) is None:
@@ -227,6 +243,28 @@ def run_in_background(
 def pending() -> int:
     """How many ops have not yet delivered their result."""
     return _tracker().pending()
+
+
+def guard_pyside_refcount_bug() -> bool:
+    """Keep PySide6 6.12.0 on Python < 3.12 from crashing a long-running client.
+
+    That PySide6 drops one reference to ``True`` on every signal ``emit`` made
+    from Python; once ``True``'s count reaches zero the interpreter aborts
+    ("Fatal Python error: bool_dealloc"), after a few thousand emits. Until the
+    dependency is pinned to a fixed release, give ``True`` a count no working
+    day can use up (Python 3.12 makes it immortal anyway). Returns whether the
+    guard was applied.
+    """
+    import ctypes
+    import sys
+
+    import PySide6
+
+    if sys.version_info >= (3, 12) or not PySide6.__version__.startswith("6.12.0"):
+        return False
+    ctypes.c_ssize_t.from_address(id(True)).value += 1 << 40
+    log.warning("PySide6 %s: reference-count guard for True applied", PySide6.__version__)
+    return True
 
 
 def wait_idle(qtbot: Any, timeout: int = 10_000) -> None:

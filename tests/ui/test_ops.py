@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 
@@ -82,3 +83,31 @@ def test_long_op_does_not_block_event_loop(qtbot):
     assert len(ticks) >= 20
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert max(gaps) < 0.2
+
+
+def test_many_ops_do_not_drain_true_refcount(qtbot):
+    """Results come back as posted events: no Python-side emit per op.
+
+    (PySide6 6.12.0 on Python 3.11 drops a reference to True per emit; a
+    client doing thousands of ops a day would abort with "bool_dealloc".)
+    """
+    import sys
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    got: list[int] = []
+    # One busy period: the tracker emits twice (busy, idle) whatever the number of ops.
+    before = sys.getrefcount(True)
+    for i in range(200):
+        ops.run_in_background(parent, lambda i=i: i, success=got.append)
+    ops.wait_idle(qtbot)
+    assert sorted(got) == list(range(200))
+    assert before - sys.getrefcount(True) < 20
+
+
+def test_refcount_guard_only_for_the_broken_release():
+    import PySide6
+
+    applied = ops.guard_pyside_refcount_bug()
+    broken = PySide6.__version__.startswith("6.12.0") and sys.version_info < (3, 12)
+    assert applied == broken
