@@ -64,17 +64,8 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -89,6 +80,13 @@ from hallapp.models import (
     Staff,
 )
 from hallapp.security import require_role
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
+# openpyxl (12 MB), pypinyin (55 MB) and PyYAML are imported where they are
+# used: the window client only searches the stored catalog, and loading them
+# at start-up cost it 0.7 s and most of its memory.
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +133,8 @@ def pinyin_initials(text: str) -> str:
     建筑工程施工许可证核发 → jzgcsgxkzhf. Punctuation is dropped, so 《》 and
     brackets in a name do not break a search.
     """
+    from pypinyin import Style, lazy_pinyin
+
     parts = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")
     return "".join(ch for ch in "".join(parts).lower() if ch.isascii() and ch.isalnum())
 
@@ -365,7 +365,8 @@ _MAX_LEN = {
     "contact.phone": 40,
     "material.name": 300,
 }
-_CONTROL_RE = ILLEGAL_CHARACTERS_RE
+# The control characters an xlsx file cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
+_CONTROL_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _PHONE_RE = re.compile(r"^[0-9+\-()（）\s转/、,，]+$")
 
 
@@ -507,6 +508,9 @@ def _find_sheets(worksheets: Iterable[Any]) -> dict[str, Any]:
 
 
 def _read_xlsx(path: Path) -> _RawCatalog:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     raw = _RawCatalog(source=path.name)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
@@ -704,6 +708,8 @@ def _read_text_file(path: Path) -> _RawCatalog:
         return _RawCatalog(
             path.name, problems=[CatalogProblem(path.name, "", f"无法读取文件：{exc}")]
         )
+    import yaml
+
     try:
         if suffix == ".toml":
             data: Any = tomllib.loads(text)
@@ -1287,9 +1293,6 @@ def catalog_from_store(session: Session) -> CatalogData:
 
 # ----------------------------------------------------------------------- export
 
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_FONT = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
 _WIDTHS = {
     "code": 22, "name": 36, "department": 26, "kind": 10, "legal_days": 12,
     "promised_days": 12, "scope": 40, "procedure": 50, "conditions": 50, "fees": 24,
@@ -1306,10 +1309,15 @@ def _write_sheet(
     *,
     text_columns: Iterable[str] = (),
 ) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    header_fill, header_font = PatternFill("solid", fgColor="DDEBF7"), Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     keys = list(fields)
     ws.append([fields[k][0] for k in keys])
     for cell in ws[1]:
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+        cell.font, cell.fill = header_font, header_fill
     count = 0
     for row in rows:
         # Stored text from outside this module's import may hold characters
@@ -1327,7 +1335,7 @@ def _write_sheet(
         ws.column_dimensions[letter].width = _WIDTHS.get(key, 14)
         for r in range(2, count + 2):
             cell = ws.cell(row=r, column=col)
-            cell.alignment = _WRAP
+            cell.alignment = wrap
             if col in text_idx:
                 # Codes like 001 must stay text, not become the number 1.
                 cell.number_format = "@"
@@ -1336,6 +1344,9 @@ def _write_sheet(
 
 
 def _add_choice(ws: Worksheet, fields: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     col = get_column_letter(list(fields).index(key) + 1)
     dv = DataValidation(
         type="list",
@@ -1364,6 +1375,8 @@ def write_catalog_xlsx(data: CatalogData, path: str | os.PathLike[str]) -> None:
         # People read names; a name used twice would be ambiguous, so write the code.
         name = dep_names.get(code)
         return name if name and names_count[name] == 1 and name not in dep_names else code
+
+    from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
