@@ -166,3 +166,19 @@ def test_raw_sql_cannot_change_or_delete_facts(
     with any_store.engine.connect() as conn:
         assert conn.execute(select_row, {"id": row_id}).one() == before
         assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 1
+
+
+def test_head_constant_names_the_newest_migration(tmp_path) -> None:
+    # Start-up skips Alembic when the stored revision equals HEAD: a new
+    # migration that forgets to update HEAD would never run.
+    from alembic.script import ScriptDirectory
+
+    from hallapp.migrations import HEAD
+    from hallapp.store import alembic_config, make_engine, sqlite_url, stored_revision
+
+    engine = make_engine(sqlite_url(tmp_path / "x.sqlite3"))
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == [HEAD]
+    assert stored_revision(engine) is None
+    migrate(engine)
+    assert stored_revision(engine) == HEAD
+    engine.dispose()
