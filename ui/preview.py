@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from hallapp.ui.context import PaperSize, PrintSettings, WindowContext
 from hallapp.ui.ops import run_in_background
+from hallapp.ui.printjob import JobRequest, PrintProcess
 from hallapp.ui.theme import bind_key
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
@@ -156,6 +158,7 @@ class PreviewDialog(QDialog):
         self.images: list[QImage] = []
         self.size_: PaperSize = ctx.printing.size
         self._printing = False
+        self._job: PrintProcess | None = None
         self._generation = 0
         title = doc.doc_type.heading if isinstance(doc, Notice) else "当班首办负责人公示"
         number = getattr(doc, "doc_no", "")
@@ -262,19 +265,52 @@ class PreviewDialog(QDialog):
         self.status.setText("正在打印…")
         pdf, settings, size = self.pdf, self.ctx.printing, self.size_
         job_name = job_name_for(self.doc, reprint=self.reprint)
+        output_file = None
+        if settings.output_dir is not None:
+            settings.output_dir.mkdir(parents=True, exist_ok=True)
+            output_file = str(settings.output_dir / f"{_safe_name(job_name)}.pdf")
+        request = JobRequest(
+            printer=None if output_file else settings.printer_for(size),
+            size=size,
+            job_name=job_name,
+            output_file=output_file,
+            max_dpi=settings.max_dpi,
+        )
+
         intake, document_id, reprint = self.ctx.intake, self.document_id, self.reprint
         clerk_id = self.ctx.clerk.id if self.ctx.clerk else None
+        # The job outlives this dialog if the clerk closes it: the process
+        # belongs to the main window, and the print is recorded either way.
+        owner = self.parent() or self
 
-        def work() -> Printed:
-            result = print_document(pdf, settings, size, job_name)
-            if document_id and clerk_id:
-                intake.record_print(
-                    document_id, clerk_id, printer=result.where, size=size, reprint=reprint
-                )
-            return result
+        def done(answer: dict[str, Any]) -> None:
+            result = Printed(str(answer["printer"]), int(answer["pages"]), size)
 
-        run_in_background(self, work, success=self._printed, failure=self._print_failed,
-                          label="打印文书")  # fmt: skip
+            def work() -> Printed:
+                if document_id and clerk_id:
+                    intake.record_print(
+                        document_id, clerk_id, printer=result.where, size=size, reprint=reprint
+                    )
+                return result
+
+            run_in_background(owner, work, success=self._printed_if_open, label="登记打印")
+
+        def failed(exc: BaseException) -> None:
+            if shiboken6.isValid(self):
+                self._print_failed(exc)
+            else:
+                from hallapp.ui.errors import show_error, user_message
+
+                widget = owner if isinstance(owner, QWidget) else None
+                show_error(widget, user_message(exc, "打印"), logged=True)
+
+        # The page painting runs in a child process: see hallapp.ui.printjob.
+        self._job = PrintProcess(owner, pdf, request, done, failed)
+        self._job.start()
+
+    def _printed_if_open(self, result: Printed) -> None:
+        if shiboken6.isValid(self):
+            self._printed(result)
 
     def _printed(self, result: Printed) -> None:
         self._printing = False

@@ -139,11 +139,11 @@ def test_printing_does_not_block_the_event_loop(demo_app, qtbot):
     logging.getLogger(__name__).info("print took %.2f s, longest stall %.0f ms", took,
                                      max(gaps) * 1000)  # fmt: skip
     assert took > 0.15  # a real job, long enough to notice a frozen screen
-    # Done on the GUI thread, the job would be one stall as long as the job;
-    # in the background the timer keeps firing (the longest gaps come from the
-    # worker holding the GIL inside Qt's page rendering on a busy machine).
-    assert len(ticks) >= 5
-    assert max(gaps) < min(0.4, took / 2)
+    # Done on the GUI thread, the job would be one stall as long as the job.
+    # In a worker thread it stalled 70-480 ms here (PySide6 keeps the GIL while
+    # Qt paints a page band); in the child process the timer barely notices.
+    assert len(ticks) >= took / 0.010 / 3
+    assert max(gaps) < 0.15
 
 
 def test_main_starts_the_demo_and_stops_on_sigterm(tmp_path):
@@ -222,6 +222,7 @@ def test_printer_failure_is_explained_and_nothing_is_lost(demo_app, qtbot):
     result = d.decide("Ctrl+1")
     preview = d.wait_preview()
     preview.print_now()
+    qtbot.waitUntil(lambda: bool(d.errors), timeout=30_000)
     d.idle()
     assert len(d.errors) == 1
     assert "找不到打印机 NoSuchPrinter" in d.errors[0] and "补打" in d.errors[0]
