@@ -462,8 +462,9 @@ def expire_unfinished(session: Session, window_code: str, *, now: datetime | Non
 
 
 def _local_date(when: datetime) -> date:
-    # Working days are counted on the hall's calendar day (the machine's zone).
-    return when.astimezone().date()
+    from hallapp.workdays import hall_date
+
+    return hall_date(when)
 
 
 def follow_up_due(session: Session, on: date) -> date:

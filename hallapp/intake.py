@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -59,12 +58,10 @@ from hallapp.validation import (
     validate_mobile,
     validate_uscc,
 )
-from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store
+from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store, hall_date
 
 log = logging.getLogger(__name__)
 
-#: Dates at the window are the hall's local dates.
-HALL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class IntakeError(Exception):
@@ -388,10 +385,6 @@ class DecisionResult:
 # ----------------------------------------------------------------------- service
 
 
-def _local_date(at: datetime) -> date:
-    return at.astimezone(HALL_TZ).date()
-
-
 def _item_view(item: ServiceItem) -> ItemView:
     return ItemView(
         code=item.code,
@@ -479,7 +472,7 @@ class Intake:
         return self._calendar or calendar_from_store(session)
 
     def today(self) -> date:
-        return _local_date(self.clock())
+        return hall_date(self.clock())
 
     def _staff(self, session: Session, staff_id: str) -> Staff:
         staff = session.get(Staff, staff_id)
@@ -576,16 +569,16 @@ class Intake:
             elif kind is CaseEventKind.EXTENDED:
                 extensions.append(
                     Extension(
-                        requested_on=_local_date(ev.created_at),
+                        requested_on=hall_date(ev.created_at),
                         extra_days=int(ev.data["days"]),
                         reason=str(ev.data["reason"]),
                         approver=str(ev.data["approver"]),
                     )
                 )
             elif kind is CaseEventKind.DEFERRED_MATERIALS_RECEIVED:
-                supplement_received = _local_date(ev.created_at)
+                supplement_received = hall_date(ev.created_at)
             elif kind is CaseEventKind.COMPLETED:
-                completed = _local_date(ev.created_at)
+                completed = hall_date(ev.created_at)
         if accepted is None:
             return None
         return DeadlineInputs(

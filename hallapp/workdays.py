@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
@@ -447,6 +448,14 @@ def default_calendar() -> WorkCalendar:
 # No period in an approval law runs anywhere near this long; a bound keeps a
 # typo (say 2000000) from spinning through centuries of days.
 MAX_WORKING_DAYS = 3660
+
+#: Periods are counted on the hall's calendar days, whatever zone the machine is set to.
+HALL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def hall_date(at: dt.datetime) -> date:
+    """The hall's calendar day of an aware instant."""
+    return at.astimezone(HALL_TZ).date()
 
 
 def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) -> WorkdayResult:

@@ -48,7 +48,8 @@ from PySide6.QtWidgets import (
 from hallapp.deadlines import DeadlineState
 from hallapp.documents import Notice
 from hallapp.evaluation import LEVEL_LABELS
-from hallapp.intake import HALL_TZ, CaseStatus, CaseView
+from hallapp.intake import CaseStatus, CaseView
+from hallapp.workdays import HALL_TZ
 
 log = logging.getLogger(__name__)
 
