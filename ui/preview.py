@@ -97,7 +97,11 @@ def _print_pdf_options() -> set[str]:
 
 
 def print_document(pdf: bytes, settings: PrintSettings, size: PaperSize, job_name: str) -> Printed:
-    """Print through the Qt print path (slow: background only).
+    """Print in this process through the Qt print path (slow: background only).
+
+    The console prints through :class:`hallapp.ui.printjob.PrintProcess`
+    instead (a child process: no GIL held against the GUI); this in-process
+    variant serves scripts and the UI benchmark's comparison.
 
     With ``settings.output_dir`` the same path writes a PDF file there
     (QPrinter output format PDF) instead of sending the job to a printer, when
