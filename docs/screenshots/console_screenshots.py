@@ -60,6 +60,7 @@ def main() -> int:
     from hallapp.intake import (
         Accept,
         ApplicantInput,
+        CompleteInstantly,
         ConditionalAccept,
         Intake,
         MaterialCheck,
@@ -125,11 +126,24 @@ def main() -> int:
     c = intake.open_case(clerk, "SCJ-XK-001", person("陈丽", "35082519920220005", "13905970004"))
     intake.decide(c.id, clerk, Accept(checks(intake, "SCJ-XK-001")))
     intake.complete(c.id, clerk)
+    # Two finished cases with their evaluations (as the evaluator records them).
+    from hallapp.evaluation import BAD_REVIEW_REASONS, EvaluationDesk
+
+    desk = EvaluationDesk(store, "A03", recover=False)
+    for name, body, level in (("罗文", "35082519880808006", 5), ("许可", "35082519950505007", 2)):
+        c = intake.open_case(clerk, "SCJ-DJ-001", person(name, body, "13905970005"))
+        intake.decide(c.id, clerk, CompleteInstantly(checks(intake, "SCJ-DJ-001")))
+        desk.open(c.id, staff_id=clerk)
+        desk.press(level, device="demo")
+        if level <= 2:
+            desk.submit_reasons([BAD_REVIEW_REASONS[0]], device="demo")
+        intake.hand_over(c.id, clerk)
+    desk.close()
 
     # The case list.
     console.show_cases()
     console.cases.refresh()
-    pump(lambda: len(console.cases.model.cases) >= 5)
+    pump(lambda: len(console.cases.model.cases) >= 7)
     console.cases.table.selectRow(0)
     settle(0.6)
     console.grab().save(str(OUT / "console-cases.png"))
