@@ -46,6 +46,7 @@ from hallapp.documents import (
     MaterialLine,
     Notice,
 )
+from hallapp.workdays import HALL_TZ
 
 Size = Literal["a4", "slip"]
 
@@ -120,6 +121,10 @@ def cn_date(d: date) -> str:
 
 
 def cn_datetime(t: datetime) -> str:
+    # Stored times are UTC; the applicant reads the hall's clock. A naive
+    # time (hand-made samples) is taken as already local.
+    if t.tzinfo is not None:
+        t = t.astimezone(HALL_TZ)
     return f"{cn_date(t.date())} {t:%H:%M}"
 
 

@@ -327,3 +327,19 @@ def test_warm_up_registers_the_font() -> None:
     warm_up()
     spec = registered_font()
     assert spec is not None and spec.path.is_file()
+
+
+def test_times_are_printed_on_the_halls_clock(tools):
+    # Facts are stored in UTC; 03:19 UTC is 11:19 in the hall (Asia/Shanghai).
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from hallapp.documents import sample
+    from hallapp.printing.render import render_pdf
+
+    notice = dataclasses.replace(
+        sample("acceptance"), received_at=datetime(2026, 11, 22, 3, 19, tzinfo=UTC)
+    )
+    text = tools.squash(tools.text(tools.save(render_pdf(notice, "a4"))))
+    assert "2026年11月22日11:19" in text
+    assert "03:19" not in text
