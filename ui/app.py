@@ -133,10 +133,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = setup_logging(verbose=args.verbose)
     install_crash_handler(log_file)
     log.info("window client starting (demo=%s)", args.demo)
-    from hallapp.ui.ops import guard_pyside_refcount_bug
-
-    guard_pyside_refcount_bug()
-
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

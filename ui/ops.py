@@ -65,8 +65,8 @@ class _Relay(QObject):
     Results travel as posted events rather than queued signals: Qt hands a
     posted event to the receiver's thread just the same, and PySide6 6.12.0 on
     Python 3.11 loses a reference to ``True`` on every Python-side ``emit``
-    (a long-running client would die with "bool_dealloc"); see
-    :func:`guard_pyside_refcount_bug`.
+    (a long-running client would die with "bool_dealloc"); pyproject.toml
+    pins PySide6 below 6.12 and tests/ui/test_pyside_sanity.py guards it.
     """
 
     def __init__(self, op: Op) -> None:
@@ -243,28 +243,6 @@ def run_in_background(
 def pending() -> int:
     """How many ops have not yet delivered their result."""
     return _tracker().pending()
-
-
-def guard_pyside_refcount_bug() -> bool:
-    """Keep PySide6 6.12.0 on Python < 3.12 from crashing a long-running client.
-
-    That PySide6 drops one reference to ``True`` on every signal ``emit`` made
-    from Python; once ``True``'s count reaches zero the interpreter aborts
-    ("Fatal Python error: bool_dealloc"), after a few thousand emits. Until the
-    dependency is pinned to a fixed release, give ``True`` a count no working
-    day can use up (Python 3.12 makes it immortal anyway). Returns whether the
-    guard was applied.
-    """
-    import ctypes
-    import sys
-
-    import PySide6
-
-    if sys.version_info >= (3, 12) or not PySide6.__version__.startswith("6.12.0"):
-        return False
-    ctypes.c_ssize_t.from_address(id(True)).value += 1 << 40
-    log.warning("PySide6 %s: reference-count guard for True applied", PySide6.__version__)
-    return True
 
 
 def wait_idle(qtbot: Any, timeout: int = 10_000) -> None:

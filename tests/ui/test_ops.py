@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 import time
 
@@ -103,11 +102,3 @@ def test_many_ops_do_not_drain_true_refcount(qtbot):
     ops.wait_idle(qtbot)
     assert sorted(got) == list(range(200))
     assert before - sys.getrefcount(True) < 20
-
-
-def test_refcount_guard_only_for_the_broken_release():
-    import PySide6
-
-    applied = ops.guard_pyside_refcount_bug()
-    broken = PySide6.__version__.startswith("6.12.0") and sys.version_info < (3, 12)
-    assert applied == broken
