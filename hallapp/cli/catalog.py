@@ -23,20 +23,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.store import Store
 
+from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("catalog", help="事项清单：导入、导出、校验、查询")
-    sub = parser.add_subparsers(dest="catalog_command", metavar="ACTION")
-
-    def show_help(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return EXIT_USAGE
-
-    parser.set_defaults(func=show_help)
+    _, sub = command_group(subparsers, "catalog", "事项清单：导入、导出、校验、查询")
     db_help = "数据库地址（SQLAlchemy URL）；默认中心库，未配置时用本窗口数据库"
 
     imp = sub.add_parser("import", help="导入事项清单（全部正确才写入）")
@@ -65,23 +59,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("--limit", type=int, default=30, help="最多显示条数（默认 30）")
     search.add_argument("--db", metavar="URL", help="数据库地址；默认本窗口数据库")
     search.set_defaults(func=_cmd_search)
-
-
-def _url(args: argparse.Namespace, *, central_first: bool, must_exist: bool) -> str | None:
-    from hallapp.config import load_config
-    from hallapp.store import sqlite_url
-
-    if getattr(args, "db", None):
-        return str(args.db)
-    cfg = load_config(getattr(args, "config", None))
-    central = str(cfg.get("store.central_url"))
-    if central_first and central:
-        return central
-    local = cfg.local_db_path()
-    if must_exist and not local.exists():
-        return None
-    local.parent.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(local)
 
 
 def _open(url: str) -> Store | None:
@@ -139,7 +116,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     path = _check_file(args.file)
     if path is None:
         return EXIT_USAGE
-    url = _url(args, central_first=True, must_exist=False)
+    url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)
     if store is None:
@@ -187,7 +164,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if target.suffix.lower() != ".xlsx":
         print("导出文件应以 .xlsx 结尾，例如 事项清单.xlsx", file=sys.stderr)
         return EXIT_USAGE
-    url = _url(args, central_first=True, must_exist=False)
+    url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)
     if store is None:
@@ -218,7 +195,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     path = _check_file(args.file)
     if path is None:
         return EXIT_USAGE
-    url = _url(args, central_first=True, must_exist=True)
+    url = store_url(args, central_first=True, must_exist=True)
     store = _open_for_reading(url) if url else None
     if store is None:
         print("注意：未连接数据库，只核对文件中登记的部门", file=sys.stderr)
@@ -247,7 +224,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from hallapp.catalog import KIND_LABELS, search_items
     from hallapp.models import ItemKind
 
-    url = _url(args, central_first=False, must_exist=True)
+    url = store_url(args, central_first=False, must_exist=True)
     if url is None:
         print(
             "本窗口数据库尚未建立，请先运行 hallapp db upgrade 和 hallapp catalog import",

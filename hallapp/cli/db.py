@@ -13,20 +13,14 @@ import argparse
 import logging
 import sys
 
+from hallapp.cli.common import EXIT_INVALID, EXIT_OK, command_group, store_url
+
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("db", help="数据库：升级、检查、载入演示数据")
-    sub = parser.add_subparsers(dest="db_command", metavar="ACTION")
-
-    def show_help(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return EXIT_USAGE
-
-    parser.set_defaults(func=show_help)
+    _, sub = command_group(subparsers, "db", "数据库：升级、检查、载入演示数据")
     db_help = "数据库地址（SQLAlchemy URL）；默认本窗口的本地数据库"
 
     up = sub.add_parser("upgrade", help="建立或升级数据库到最新结构")
@@ -44,14 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
     """The URL and how to name it to the user."""
-    from hallapp.config import load_config
-    from hallapp.store import sqlite_url
-
-    if args.db:
-        return str(args.db), str(args.db)
-    path = load_config(getattr(args, "config", None)).local_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(path), str(path)
+    url = store_url(args, central_first=False)
+    assert url is not None
+    return url, str(args.db) if args.db else url.removeprefix("sqlite:///")
 
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:

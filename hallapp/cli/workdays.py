@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.workdays import Schedule, WorkCalendar
 
+from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 class _UsageError(Exception):
@@ -32,14 +33,7 @@ class _UsageError(Exception):
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("workdays", help="工作日计算与放假安排")
-    sub = parser.add_subparsers(dest="workdays_command", metavar="ACTION")
-
-    def show_help(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return EXIT_USAGE
-
-    parser.set_defaults(func=show_help)
+    _, sub = command_group(subparsers, "workdays", "工作日计算与放假安排")
 
     add = sub.add_parser("add", help="计算某日之后第 N 个工作日（起算日不计入）")
     add.add_argument("start", metavar="YYYY-MM-DD", help="起算日，例如受理日期")
@@ -120,23 +114,6 @@ def _read_schedule(path_text: str, text: str | None = None) -> Schedule:
         raise _UsageError(f"放假安排文件 {path_text} 有错误：\n{exc}") from None
 
 
-def _configured_url(args: argparse.Namespace, *, must_exist: bool) -> str | None:
-    """The store to use: --db, else the central store, else the local database."""
-    from hallapp.config import load_config
-    from hallapp.store import sqlite_url
-
-    if getattr(args, "db", None):
-        return str(args.db)
-    cfg = load_config(getattr(args, "config", None))
-    central = str(cfg.get("store.central_url"))
-    if central:
-        return central
-    local = cfg.local_db_path()
-    if must_exist and not local.exists():
-        return None
-    return sqlite_url(local)
-
-
 # --------------------------------------------------------------------------- #
 # Commands
 # --------------------------------------------------------------------------- #
@@ -157,7 +134,7 @@ def _calendar_for(args: argparse.Namespace) -> WorkCalendar:
 
     stored: list[Schedule] = []
     if not args.no_db:
-        url = _configured_url(args, must_exist=True)
+        url = store_url(args, central_first=True, must_exist=True)
         if url:
             stored = _stored_schedules(url)
     calendar = WorkCalendar(stored)
@@ -257,7 +234,7 @@ def _load(args: argparse.Namespace) -> int:
 
     text = _read_text(args.file)
     schedule = _read_schedule(args.file, text)  # reports errors before touching the store
-    url = _configured_url(args, must_exist=False)
+    url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     window_code = load_config(getattr(args, "config", None)).window_code
     try:
