@@ -14,23 +14,27 @@ Three figures, each measured in a fresh process (so imports and fonts count):
    streams key frames: the demo app (console, citizen screen, keypad) is
    built as ``main`` builds it; a 5 ms precise QTimer records the gap between
    its ticks while
-   - documents are rendered (reportlab) and printed through the app's own
-     print path (hallapp.ui.preview.print_document, i.e. QtPdf → QPrinter) in
-     the background, one job after another, to a PDF file when the printing
-     module supports it, else to a CUPS queue (cups-pdf) if one exists;
+   - documents are printed through the app's own print path, one job after
+     another (two in flight): as PreviewDialog does, the PDF (reportlab) and
+     its preview pages (QtPdf) are rendered on a worker thread, then
+     hallapp.ui.printjob.PrintProcess prints it in a child process, to a PDF
+     file when the printing module supports it, else to a CUPS queue
+     (cups-pdf) if one exists;
    - the simulator presses keys continuously on its pseudo-terminal (one
      frame every 10 ms), while the GUI opens the evaluation of the next case
      as soon as the last one is recorded, so the driver commits evaluations
      and the citizen screen changes page all the time.
    Target: the longest gap 50 ms or less.
-   The same run is repeated with printing moved to a child process (the same
-   print_pdf), to show what the print path's GIL holds cost the GUI thread
-   (PySide6 keeps the GIL in QPdfDocument.render and QPainter.drawImage).
+   With ``--print-via both`` (the default) the run is repeated with printing
+   in a worker thread of the client (preview.print_document, the same
+   print_pdf), to show why the app prints in a child process: PySide6 keeps
+   the GIL in QPdfDocument.render and QPainter.drawImage at printer resolution.
 
 It also prints how a signal emit changes the reference count of True (a
 PySide6 6.12.0 bug that makes a long-running client crash on Python 3.11).
 
     .venv/bin/python benchmarks/bench_ui.py [--runs 5] [--seconds 15]
+    .venv/bin/python benchmarks/bench_ui.py --runs 0 --print-via app   # the stall figure only
     .venv/bin/python benchmarks/bench_ui.py --load print --print-via thread --trace-stalls
 
 The load figures need the Chinese font and, for printing, a PDF-capable print
@@ -40,7 +44,6 @@ path; what was not available is said in the output.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import os
@@ -206,14 +209,21 @@ def child_stall(
     key_interval_ms: int,
     trace_stalls: bool = False,
     loads: frozenset[str] = frozenset({"print", "keys"}),
-    print_via: str = "thread",
+    print_via: str = "app",
 ) -> int:
     from hallapp.ui import ops
     from hallapp.ui.app import build_window
     from hallapp.ui.citizen import place_on_second_screen
-    from hallapp.ui.preview import job_name_for, print_document, render_document
+    from hallapp.ui.preview import (
+        PREVIEW_WIDTH,
+        job_name_for,
+        print_document,
+        render_document,
+        render_pages,
+    )
+    from hallapp.ui.printjob import JobRequest, PrintProcess
     from hallapp.ui.theme import apply_theme
-    from PySide6.QtCore import QEventLoop, QProcess, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from hallapp import documents as docs
@@ -256,6 +266,7 @@ def child_stall(
         stop = threading.Event()
         counts = {"printed": 0, "pages": 0, "recorded": 0, "keys": 0, "print_errors": 0}
         next_case = iter(cases)
+        jobs: set[PrintProcess] = set()
 
         def open_next(*_args: object) -> None:
             if stop.is_set():
@@ -286,36 +297,44 @@ def child_stall(
                 counts["print_errors"] += 1
                 print(f"print failed: {exc}", file=sys.stderr)
 
-            if print_via == "process":
-                # The proposal measured against the app's way: render here,
-                # run the same print_pdf in a child process, so the print
-                # path's long GIL holds never reach this process.
-                def render_only() -> Path:
-                    path = tmp / f"job-{time.monotonic_ns()}.pdf"
-                    path.write_bytes(render_document(notice, "a4", None))
-                    return path
+            if print_via == "app":
+                # The app's own print path (PreviewDialog: render the PDF and
+                # its preview pages on a worker thread, then print_now hands
+                # the PDF to a PrintProcess child on stdin).
+                def render_for_preview() -> bytes:
+                    pdf = render_document(notice, "a4", None)
+                    render_pages(pdf, PREVIEW_WIDTH)
+                    return pdf
 
-                def spool(path: Path) -> None:
-                    proc = QProcess(window.console)
-                    proc.finished.connect(functools.partial(spooled, proc))
-                    target = ["--out", str(path.with_suffix(".printed.pdf"))]
-                    if settings.output_dir is None:
-                        target = ["--printer", str(settings.a4_printer)]
-                    proc.start(PYTHON, [str(Path(__file__)), "--child", "printjob",
-                                        "--pdf", str(path), *target])  # fmt: skip
+                def spool(pdf: bytes) -> None:
+                    if stop.is_set():
+                        return
+                    job = job_name_for(notice)
+                    assert settings is not None
+                    output = None
+                    if settings.output_dir is not None:
+                        settings.output_dir.mkdir(parents=True, exist_ok=True)
+                        output = str(settings.output_dir / f"{job}-{time.monotonic_ns()}.pdf")
+                    request = JobRequest(
+                        printer=None if output else settings.printer_for("a4"), size="a4",
+                        job_name=job, output_file=output, max_dpi=settings.max_dpi,
+                    )  # fmt: skip
 
-                def spooled(proc: QProcess, code: int, _status: object) -> None:
-                    if code == 0:
+                    def spooled(answer: dict) -> None:
                         counts["printed"] += 1
-                        counts["pages"] += 1
-                    else:
-                        counts["print_errors"] += 1
-                        err = bytes(proc.readAllStandardError().data()).decode(errors="replace")
-                        print(f"print process failed ({code}): {err[-300:]}", file=sys.stderr)
-                    proc.deleteLater()
-                    print_one()
+                        counts["pages"] += int(answer["pages"])
+                        jobs.discard(holder[0])
+                        print_one()
 
-                ops.run_in_background(window.console, render_only, success=spool,
+                    def spool_failed(exc: BaseException) -> None:
+                        jobs.discard(holder[0])
+                        failed(exc)
+
+                    holder = [PrintProcess(window.console, pdf, request, spooled, spool_failed)]
+                    jobs.add(holder[0])  # kept alive until it answers
+                    holder[0].start()
+
+                ops.run_in_background(window.console, render_for_preview, success=spool,
                                       failure=failed, label="bench render")  # fmt: skip
                 return
             ops.run_in_background(window.console, work, success=done, failure=failed,
@@ -430,16 +449,6 @@ def _spawn(args: list[str], timeout: float) -> tuple[dict, float]:
     return json.loads(line[len("BENCH ") :]), t_spawn
 
 
-def child_printjob(pdf_path: str, out: str | None, printer: str | None) -> int:
-    """print_pdf on its own, as a child process would run it for the client."""
-    from hallapp.printing.printer import ensure_gui_application, print_pdf
-
-    ensure_gui_application()
-    result = print_pdf(Path(pdf_path).read_bytes(), printer, "a4", output_file=out)
-    print(f"printed {result.pages} page(s)")
-    return 0
-
-
 def signal_refcount_drift(emits: int = 100) -> int:
     """How much one Python-side signal emit changes the reference count of True.
 
@@ -475,22 +484,17 @@ def main() -> int:
     ap.add_argument("--key-interval-ms", type=int, default=10)
     ap.add_argument("--load", default="print,keys",
                     help="what runs during the stall measurement: print, keys or both")  # fmt: skip
-    ap.add_argument("--print-via", choices=("thread", "process", "both"), default="both",
-                    help="print in a worker thread (as the app does), in a child process, "
-                         "or measure both")  # fmt: skip
+    ap.add_argument("--print-via", choices=("app", "thread", "both"), default="both",
+                    help="print as the app does (a PrintProcess child), in a worker thread "
+                         "of the client (for comparison), or measure both")  # fmt: skip
     ap.add_argument("--trace-stalls", action="store_true",
                     help="where the GUI thread was in each stall (stderr)")  # fmt: skip
-    ap.add_argument("--child", choices=("startup", "stall", "printjob"), help=argparse.SUPPRESS)
-    ap.add_argument("--pdf", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
-    ap.add_argument("--printer", help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("startup", "stall"), help=argparse.SUPPRESS)
     ap.add_argument("--t-spawn", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child == "startup":
         return child_startup(args.t_spawn, settle_s=3.0, t_child=T_CHILD)
-    if args.child == "printjob":
-        return child_printjob(args.pdf, args.out, args.printer)
     if args.child == "stall":
         loads = frozenset(x for x in args.load.split(",") if x)
         return child_stall(
@@ -526,16 +530,17 @@ def main() -> int:
         print(f"  run {i + 1}: console interactive {interactive[-1]:.3f} s, sign-in ready "
               f"{ready[-1]:.3f} s, idle RSS {rss[-1]:.1f} MB (USS {uss[-1]:.1f} MB); "
               f"after spawn: {phases} s")  # fmt: skip
-    first, med, worst = interactive[0], statistics.median(interactive), max(interactive)
-    print(f"cold start to interactive console: first {first:.3f} s, median {med:.3f} s, "
-          f"max {worst:.3f} s (target <= {STARTUP_TARGET_S} s: "
-          f"{'met' if worst <= STARTUP_TARGET_S else 'NOT met'})")  # fmt: skip
-    print(f"  ... demo data seeded, sign-in enabled: median {statistics.median(ready):.3f} s")
-    print(f"idle memory: RSS median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB "
-          f"(USS {statistics.median(uss):.1f} MB) (target <= {RSS_TARGET_MB:.0f} MB: "
-          f"{'met' if max(rss) <= RSS_TARGET_MB else 'NOT met'})")  # fmt: skip
+    if interactive:
+        first, med, worst = interactive[0], statistics.median(interactive), max(interactive)
+        print(f"cold start to interactive console: first {first:.3f} s, median {med:.3f} s, "
+              f"max {worst:.3f} s (target <= {STARTUP_TARGET_S} s: "
+              f"{'met' if worst <= STARTUP_TARGET_S else 'NOT met'})")  # fmt: skip
+        print(f"  ... demo data seeded, sign-in enabled: median {statistics.median(ready):.3f} s")
+        print(f"idle memory: RSS median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB "
+              f"(USS {statistics.median(uss):.1f} MB) (target <= {RSS_TARGET_MB:.0f} MB: "
+              f"{'met' if max(rss) <= RSS_TARGET_MB else 'NOT met'})")  # fmt: skip
 
-    ways = ("thread", "process") if args.print_via == "both" else (args.print_via,)
+    ways = ("app", "thread") if args.print_via == "both" else (args.print_via,)
     for way in ways:
         res, _ = _spawn(
             ["--child", "stall", "--seconds", str(args.seconds),
@@ -545,8 +550,8 @@ def main() -> int:
         )  # fmt: skip
         idle, load = res["idle"], res["load"]
         title = {
-            "thread": "printing in a worker thread, as the app does",
-            "process": "printing in a child process (same print_pdf), for comparison",
+            "app": "printing as the app does (preview in a worker, print in a PrintProcess child)",
+            "thread": "printing in a worker thread of the client (print_document), for comparison",
         }[way]
         print(f"event loop, {title}:")
         print(f"  idle ({TICK_MS} ms timer): longest gap {idle['max_gap_ms']:.1f} ms, "
