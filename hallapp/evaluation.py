@@ -40,7 +40,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, exists, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
@@ -291,6 +301,147 @@ class RecordedEvaluation:
     follow_up_due: date | None
 
 
+class _Prepared:
+    """A statement compiled once for a dialect, run on the driver with its bind processors.
+
+    A key press waits for its INSERTs: compiling (even from SQLAlchemy's
+    cache), the execution context and the ORM session were most of the
+    press's CPU time. The SQL and the type conversions (UTC datetimes, JSON)
+    are exactly SQLAlchemy's own, taken from the compiled statement.
+    """
+
+    def __init__(
+        self, stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None
+    ) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+        self.sql: str = compiled.string
+        self.positional: bool = bool(compiled.positional)
+        self.order: tuple[str, ...] = tuple(compiled.positiontup or ())
+        escaped = compiled.escaped_bind_names or {}
+        self.names = {name: escaped.get(name, name) for name in compiled.binds}
+        self.processors = {
+            name: proc
+            for name, bind in compiled.binds.items()
+            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+
+    def params(self, values: dict[str, Any]) -> Any:
+        if values.keys() != self.names.keys():
+            raise ValueError(f"parameters {sorted(values)} != {sorted(self.names)}")
+        for name, proc in self.processors.items():
+            values[name] = proc(values[name])
+        if self.positional:
+            return tuple(values[name] for name in self.order)
+        return {self.names[name]: value for name, value in values.items()}
+
+    def run(self, conn: Connection, values: dict[str, Any]) -> Any:
+        return conn.exec_driver_sql(self.sql, self.params(values))
+
+
+class _Statements:
+    """The statements of a key press, prepared once per dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        def insert_all(model: type[Base]) -> _Prepared:
+            table = _table(model)
+            return _Prepared(insert(table), dialect, [c.key for c in table.c])
+
+        self.insert_evaluation = insert_all(Evaluation)
+        self.insert_event = insert_all(CaseEvent)
+        self.insert_follow_up = insert_all(FollowUpStep)
+        self.max_seq = _Prepared(
+            select(func.coalesce(func.max(CaseEvent.seq), literal_column("0"))).where(
+                CaseEvent.case_id == bindparam("case_id")
+            ),
+            dialect,
+        )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+_STATEMENTS_LOCK = threading.Lock()
+
+
+def _statements(dialect: Dialect) -> _Statements:
+    key = f"{dialect.name}+{dialect.driver}"
+    found = _STATEMENTS.get(key)
+    if found is None:
+        with _STATEMENTS_LOCK:
+            found = _STATEMENTS.get(key) or _Statements(dialect)
+            _STATEMENTS[key] = found
+    return found
+
+
+def _write_evaluation(
+    conn: Connection,
+    opened: OpenEvaluation,
+    lv: Level,
+    cleaned: list[str],
+    *,
+    due: date | None,
+    seq: int | None,
+    device: str,
+    channel: str,
+    when: datetime,
+) -> RecordedEvaluation:
+    """The INSERTs of an evaluation, in the transaction open on ``conn``.
+
+    Plain INSERTs rather than the ORM unit of work: the rows are facts,
+    written once, never loaded back here.
+    """
+    st = _statements(conn.dialect)
+    if seq is None:
+        current = st.max_seq.run(conn, {"case_id": opened.case_id}).scalar()
+        seq = int(current or 0) + 1
+    evaluation_id = new_id()
+    st.insert_evaluation.run(
+        conn,
+        {
+            "id": evaluation_id,
+            "origin_window": opened.window_code,
+            "created_at": when,
+            "case_id": opened.case_id,
+            "case_no": opened.case_no,
+            "item_code": opened.item_code,
+            "window_code": opened.window_code,
+            "staff_id": opened.staff_id,
+            "department_code": opened.department_code,
+            "channel": channel,
+            "device": device[:100],
+            "level": int(lv),
+            "reasons": cleaned,
+            "applicant_kind": opened.applicant_kind,
+        },
+    )
+    st.insert_event.run(
+        conn,
+        {
+            "id": new_id(),
+            "origin_window": opened.window_code,
+            "created_at": when,
+            "case_id": opened.case_id,
+            "seq": seq,
+            "kind": CaseEventKind.EVALUATED.value,
+            "staff_id": opened.staff_id,
+            "data": {"evaluation_id": evaluation_id, "level": int(lv), "reasons": cleaned},
+        },
+    )
+    if lv.is_bad:
+        st.insert_follow_up.run(
+            conn,
+            {
+                "id": new_id(),
+                "origin_window": opened.window_code,
+                "created_at": when,
+                "evaluation_id": evaluation_id,
+                "kind": FollowUpStepKind.OPENED.value,
+                "staff_id": None,
+                "note": f"差评（{lv.label}）：{'、'.join(cleaned)}",
+                "due_on": due,
+            },
+        )
+    return RecordedEvaluation(evaluation_id, int(lv), tuple(cleaned), due)
+
+
 def record_evaluation(
     session: Session,
     opened: OpenEvaluation,
@@ -310,59 +461,18 @@ def record_evaluation(
     lv = parse_level(level)
     cleaned = validate_reasons(lv, reasons)
     when = now or utcnow()
-    evaluation_id = new_id()
     due = follow_up_due(session, _local_date(when)) if lv.is_bad else None
-    seq = _next_seq(session, opened.case_id)
-    # Plain INSERTs rather than the ORM unit of work: a citizen's key press
-    # waits for this, and the unit of work would be a third of its CPU time.
-    # The rows are facts: written once, never loaded back here.
-    session.execute(
-        insert(_table(Evaluation)),
-        {
-            "id": evaluation_id,
-            "origin_window": opened.window_code,
-            "created_at": when,
-            "case_id": opened.case_id,
-            "case_no": opened.case_no,
-            "item_code": opened.item_code,
-            "window_code": opened.window_code,
-            "staff_id": opened.staff_id,
-            "department_code": opened.department_code,
-            "channel": channel,
-            "device": device[:100],
-            "level": int(lv),
-            "reasons": cleaned,
-            "applicant_kind": opened.applicant_kind,
-        },
+    return _write_evaluation(
+        session.connection(),
+        opened,
+        lv,
+        cleaned,
+        due=due,
+        seq=_next_seq(session, opened.case_id),
+        device=device,
+        channel=channel,
+        when=when,
     )
-    session.execute(
-        insert(_table(CaseEvent)),
-        {
-            "id": new_id(),
-            "origin_window": opened.window_code,
-            "created_at": when,
-            "case_id": opened.case_id,
-            "seq": seq,
-            "kind": CaseEventKind.EVALUATED.value,
-            "staff_id": opened.staff_id,
-            "data": {"evaluation_id": evaluation_id, "level": int(lv), "reasons": cleaned},
-        },
-    )
-    if lv.is_bad:
-        session.execute(
-            insert(_table(FollowUpStep)),
-            {
-                "id": new_id(),
-                "origin_window": opened.window_code,
-                "created_at": when,
-                "evaluation_id": evaluation_id,
-                "kind": FollowUpStepKind.OPENED.value,
-                "staff_id": None,
-                "note": f"差评（{lv.label}）：{'、'.join(cleaned)}",
-                "due_on": due,
-            },
-        )
-    return RecordedEvaluation(evaluation_id, int(lv), tuple(cleaned), due)
 
 
 def expire_evaluation(
@@ -891,14 +1001,11 @@ class EvaluationDesk:
 
     # --------------------------------------------------------------- internals
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """One committed transaction on the desk's own connection.
+    def _connection(self) -> Connection:
+        """The desk's own connection, kept for its lifetime (used under its lock only).
 
-        The desk keeps one connection for its lifetime (used under its lock
-        only): a fresh SQLite connection per key press would re-read the
-        schema and redo the PRAGMAs, which costs more than the commit itself.
-        A failed connection is dropped and a new one made next time.
+        A fresh SQLite connection per key press would re-read the schema and
+        redo the PRAGMAs, which costs more than the commit itself.
         """
         if self._conn is None:
             self._conn = self.store.engine.connect()
@@ -911,14 +1018,55 @@ class EvaluationDesk:
         self._writes += 1
         if self._writes > CHECKPOINT_FORCE_WRITES:
             self._checkpoint_locked()
+        return self._conn
+
+    def _drop_failed_connection(self, exc: SQLAlchemyError) -> None:
+        # A failed connection is dropped and a new one made next time; a
+        # constraint violation leaves it usable.
+        if getattr(exc, "connection_invalidated", False) or not isinstance(exc, IntegrityError):
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """One committed transaction on the desk's own connection."""
+        conn = self._connection()
         try:
-            with Session(bind=self._conn, expire_on_commit=False) as s, s.begin():
+            with Session(bind=conn, expire_on_commit=False) as s, s.begin():
                 yield s
         except SQLAlchemyError as exc:
-            if getattr(exc, "connection_invalidated", False) or not isinstance(exc, IntegrityError):
-                conn, self._conn = self._conn, None
-                if conn is not None:
-                    conn.close()
+            self._drop_failed_connection(exc)
+            raise
+
+    def _write_locked(
+        self, current: OpenEvaluation, lv: Level, cleaned: list[str], device: str, now: datetime
+    ) -> RecordedEvaluation:
+        """The evaluation committed in one transaction, without the ORM session.
+
+        Everything the rows need was read when the evaluation opened; the
+        press only inserts (a 差评 also reads the calendar for the due date).
+        """
+        conn = self._connection()
+        try:
+            with conn.begin():
+                due = None
+                if lv.is_bad:
+                    with Session(bind=conn) as s:
+                        due = follow_up_due(s, _local_date(now))
+                return _write_evaluation(
+                    conn,
+                    current,
+                    lv,
+                    cleaned,
+                    due=due,
+                    seq=None,
+                    device=device,
+                    channel=CHANNEL_WINDOW_EVALUATOR,
+                    when=now,
+                )
+        except SQLAlchemyError as exc:
+            self._drop_failed_connection(exc)
             raise
 
     def checkpoint(self) -> None:
@@ -950,11 +1098,10 @@ class EvaluationDesk:
         self, current: OpenEvaluation, level: int, reasons: Sequence[str], device: str | None
     ) -> PressOutcome:
         now = self._now()
+        lv = parse_level(level)
+        cleaned = validate_reasons(lv, reasons)
         try:
-            with self._transaction() as s:
-                written = record_evaluation(
-                    s, current, level, reasons, device=device or self.device, now=now
-                )
+            written = self._write_locked(current, lv, cleaned, device or self.device, now)
         except IntegrityError as exc:
             if self._has_evaluation(current.case_id):
                 # Another channel already recorded this case: the unique
