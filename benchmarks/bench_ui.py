@@ -261,6 +261,31 @@ def child_stall(
         print("evaluator did not connect", file=sys.stderr)
         return 1
 
+    # The clerk on duty with the case list in front: the evaluations then
+    # update rows of a 300-case list, as at a busy window.
+    console = window.console
+    console.signin.staff_no.setText("1003")
+    console.signin.password.setText("123456")
+    signed = QEventLoop()
+    console.signin.signed_in.connect(signed.quit)
+    QTimer.singleShot(15000, signed.quit)
+    wait_ready = time.monotonic() + 15
+    while not console.signin.button.isEnabled() and time.monotonic() < wait_ready:
+        app.processEvents()
+        time.sleep(0.01)
+    console.signin.submit()
+    signed.exec()
+    if not console.signed_in:
+        print("the clerk could not sign in", file=sys.stderr)
+        return 1
+    console.show_cases()
+    listed = QEventLoop()
+    console.cases.refreshed.connect(listed.quit)
+    QTimer.singleShot(15000, listed.quit)
+    console.cases.refresh()
+    listed.exec()
+    shown = console.cases.model.rowCount()
+
     def run(measure_load: bool, duration: float) -> dict[str, float]:
         stamps: list[float] = []
         stop = threading.Event()
@@ -412,7 +437,15 @@ def child_stall(
         print(trace, file=sys.stderr)
     print(
         "BENCH "
-        + json.dumps({"idle": idle, "load": load, "stored": stored, "print_target": print_target}),
+        + json.dumps(
+            {
+                "idle": idle,
+                "load": load,
+                "stored": stored,
+                "print_target": print_target,
+                "listed": shown,
+            }
+        ),
         flush=True,
     )
     return 0
@@ -565,7 +598,8 @@ def main() -> int:
         print(f"  load: {load['printed']} documents printed ({load['pages']} pages) to "
               f"{res['print_target']}, {load['print_errors']} print errors; {load['keys']} key "
               f"frames sent, {load['recorded']} evaluations recorded "
-              f"({res['stored']} in SQLite)")  # fmt: skip
+              f"({res['stored']} in SQLite); {res['listed']} cases in the clerk's "
+              "list")  # fmt: skip
     return 0
 
 
