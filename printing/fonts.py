@@ -9,6 +9,7 @@ Registering a TTC costs about 0.2 s, so it happens once per process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +107,7 @@ def _load(spec: FontSpec) -> TTFont:
 # Any problem with the cache falls back to parsing: it is only a speed-up.
 
 _CACHE_ENV = "HALLAPP_FONT_CACHE"  # a folder, or "off"
-_NOT_CACHED = ("_ttf_data", "_pdfScale")
+_NOT_CACHED = ("_ttf_data", "_pdfScale", "makeSubset")  # makeSubset: the subset cache
 
 
 def _cache_file(spec: FontSpec) -> Path | None:
@@ -217,8 +219,36 @@ def register_fonts(font_path: str | None = None) -> FontSpec:
         raise FontError(_no_font_message())
 
 
+#: Subsets kept per process; each is the TrueType file of at most 256 glyphs
+#: (tens of kB), so this bounds the cache to a few MB.
+SUBSET_CACHE_SIZE = 64
+
+
+def _cache_subsets(font: TTFont) -> None:
+    """Remember the font subsets made, keyed by the exact characters in them.
+
+    Making a subset walks the font's composite glyphs in Python (several ms per
+    subset, two per notice). It is a pure function of the characters, in
+    order, so a document whose text repeats (the same kind of notice, a
+    reprint, the fixed wording that fills most of the first subset) gets the
+    very same bytes back.
+    """
+    face = font.face
+    make = face.makeSubset
+
+    @functools.lru_cache(maxsize=SUBSET_CACHE_SIZE)
+    def cached(codes: tuple[int, ...]) -> bytes:
+        return bytes(make(list(codes)))
+
+    def make_subset(subset: Sequence[int]) -> bytes:
+        return cached(tuple(subset))
+
+    face.makeSubset = make_subset  # type: ignore[method-assign]
+
+
 def _finish(font: TTFont, spec: FontSpec) -> FontSpec:
     global _registered
+    _cache_subsets(font)
     pdfmetrics.registerFont(font)
     # Bold/italic markup in paragraphs maps back to the same face: CJK fonts
     # here have no bold, headings are drawn heavier by the layout instead.
