@@ -11,21 +11,14 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from hallapp.ui.context import WindowContext
 from hallapp.ui.intake_view import DecisionDialog
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.theme import bind_key
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-    SignalInstance,
-)
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,6 +32,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QTableView,
     QTextBrowser,
     QVBoxLayout,
@@ -56,9 +50,9 @@ log = logging.getLogger(__name__)
 COLUMNS = ("受理编号", "事项", "申请人", "状态", "承诺办结日", "倒计时", "评价")
 
 _ROW_COLOURS = {
-    DeadlineState.DUE_SOON: QColor("#fff1d6"),
-    DeadlineState.OVERDUE: QColor("#fddcdc"),
-    DeadlineState.COMPLETED_LATE: QColor("#fddcdc"),
+    DeadlineState.DUE_SOON: "#fff1d6",
+    DeadlineState.OVERDUE: "#fddcdc",
+    DeadlineState.COMPLETED_LATE: "#fddcdc",
 }
 
 
@@ -96,25 +90,155 @@ def _date(case: CaseView) -> str:
     return f"{d:%Y-%m-%d}" + ("*" if case.provisional else "")
 
 
-class CaseModel(QAbstractTableModel):
+@dataclass(frozen=True)
+class CaseRow:
+    """One case's cells as the list shows them: plain strings and colour names, no Qt.
+
+    Computed once when the data arrives, on the worker thread that read it,
+    never while the table paints.
+    """
+
+    case: CaseView
+    texts: tuple[str, ...]
+    tooltip: str
+    background: str | None
+    foregrounds: tuple[tuple[int, str], ...]  # (column, colour)
+
+    def looks_like(self, other: CaseRow) -> bool:
+        return (self.texts, self.tooltip, self.background, self.foregrounds) == (
+            other.texts,
+            other.tooltip,
+            other.background,
+            other.foregrounds,
+        )
+
+
+def case_row(case: CaseView) -> CaseRow:
+    state = case.deadline_state
+    background = _ROW_COLOURS.get(state) if state is not None and not case.status.closed else None
+    foregrounds: list[tuple[int, str]] = []
+    if state is DeadlineState.OVERDUE:
+        foregrounds.append((5, "#b42318"))
+    elif state is DeadlineState.DUE_SOON:
+        foregrounds.append((5, "#8a4b00"))
+    if case.evaluation_level:
+        foregrounds.append((6, "#b42318" if case.evaluation_level <= 2 else "#1b6e2e"))
+    return CaseRow(
+        case=case,
+        texts=(
+            case.case_no,
+            case.item_name,
+            case.applicant_name,
+            case.status.label,
+            _date(case),
+            countdown_text(case),
+            evaluation_text(case),
+        ),
+        tooltip=f"{case.case_no} {case.item_name}",
+        background=background,
+        foregrounds=tuple(foregrounds),
+    )
+
+
+def case_rows(cases: list[CaseView]) -> list[CaseRow]:
+    return [case_row(c) for c in cases]
+
+
+def _fill(item: QStandardItem, row: CaseRow, col: int) -> None:
+    item.setText(row.texts[col])
+    item.setToolTip(row.tooltip)
+    background = row.background
+    item.setData(QBrush(QColor(background)) if background else None, Qt.ItemDataRole.BackgroundRole)
+    foreground = dict(row.foregrounds).get(col)
+    item.setData(QBrush(QColor(foreground)) if foreground else None, Qt.ItemDataRole.ForegroundRole)
+
+
+def _items(row: CaseRow) -> list[QStandardItem]:
+    items: list[QStandardItem] = []
+    for col in range(len(COLUMNS)):
+        item = QStandardItem()
+        item.setEditable(False)
+        _fill(item, row, col)
+        items.append(item)
+    return items
+
+
+class CaseModel(QStandardItemModel):
+    """The case list, held by Qt itself.
+
+    Why not a QAbstractTableModel with a Python ``data()``: the view asks for
+    every role of every cell it paints or measures, and each of those calls
+    has to take the GIL from whichever worker thread (the evaluator's driver,
+    a database op) holds it; under load that made a single repaint of a row
+    wait hundreds of milliseconds (see benchmarks/bench_ui.py). Here the
+    strings are computed once when the data arrives (:func:`case_row`, on the
+    worker thread) and painting never enters Python.
+    """
+
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(0, len(COLUMNS))
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self.cases: list[CaseView] = []
+        self._rows: list[CaseRow] = []
 
-    def set_cases(self, cases: list[CaseView]) -> None:
+    def set_cases(self, cases: list[CaseView], rows: list[CaseRow] | None = None) -> bool:
+        """Show ``cases``; True when the list was rebuilt, False when only rows changed.
+
+        The same cases in the same order (the periodic refresh, mostly)
+        update just the rows that look different, so the selection and the
+        scroll position stay where the clerk left them.
+        """
+        new_rows = rows if rows is not None else case_rows(cases)
+        if [r.case.id for r in new_rows] == [r.case.id for r in self._rows]:
+            for i, row in enumerate(new_rows):
+                if not row.looks_like(self._rows[i]):
+                    self._set_row(i, row)
+                else:
+                    self._rows[i] = row
+                    self.cases[i] = row.case
+            return False
         self.beginResetModel()
-        self.cases = list(cases)
+        # The view hears one reset instead of one insert per row.
+        blocked = self.blockSignals(True)
+        try:
+            self.setRowCount(0)
+            for row in new_rows:
+                self.appendRow(_items(row))
+        finally:
+            self.blockSignals(blocked)
+        self._rows = list(new_rows)
+        self.cases = [r.case for r in new_rows]
         self.endResetModel()
+        return True
 
-    def replace(self, case: CaseView) -> None:
-        for row, existing in enumerate(self.cases):
-            if existing.id == case.id:
-                self.cases[row] = case
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-                return
-        self.beginInsertRows(QModelIndex(), 0, 0)
+    def replace(self, case: CaseView, row_data: CaseRow | None = None) -> tuple[int, CaseRow]:
+        """Update the case's row (a new case goes on top); returns its row."""
+        new = row_data if row_data is not None else case_row(case)
+        row = self.row_of(case.id)
+        if row >= 0:
+            self._set_row(row, new)
+            return row, new
+        self.insertRow(0, _items(new))
+        self._rows.insert(0, new)
         self.cases.insert(0, case)
-        self.endInsertRows()
+        return 0, new
+
+    def _set_row(self, row: int, new: CaseRow) -> None:
+        old = self._rows[row]
+        self._rows[row] = new
+        self.cases[row] = new.case
+        if old.looks_like(new):
+            return
+        # One dataChanged for the row rather than one per cell and role.
+        blocked = self.blockSignals(True)
+        try:
+            for col in range(len(COLUMNS)):
+                item = self.item(row, col)
+                if item is not None:
+                    _fill(item, new, col)
+        finally:
+            self.blockSignals(blocked)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def row_of(self, case_id: str) -> int:
         for row, c in enumerate(self.cases):
@@ -122,52 +246,8 @@ class CaseModel(QAbstractTableModel):
                 return row
         return -1
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.cases)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid():
-            return None
-        case = self.cases[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                case.case_no,
-                case.item_name,
-                case.applicant_name,
-                case.status.label,
-                _date(case),
-                countdown_text(case),
-                evaluation_text(case),
-            )[col]
-        if role == Qt.ItemDataRole.BackgroundRole:
-            state = case.deadline_state
-            if state in _ROW_COLOURS and not case.status.closed:
-                return QBrush(_ROW_COLOURS[state])
-        if role == Qt.ItemDataRole.ForegroundRole and col == 5:
-            if case.deadline_state is DeadlineState.OVERDUE:
-                return QBrush(QColor("#b42318"))
-            if case.deadline_state is DeadlineState.DUE_SOON:
-                return QBrush(QColor("#8a4b00"))
-        if role == Qt.ItemDataRole.ForegroundRole and col == 6 and case.evaluation_level:
-            return QBrush(QColor("#b42318" if case.evaluation_level <= 2 else "#1b6e2e"))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{case.case_no} {case.item_name}"
-        if role == Qt.ItemDataRole.UserRole:
-            return case
-        return None
+    def texts(self, row: int) -> tuple[str, ...]:
+        return self._rows[row].texts
 
 
 def case_html(case: CaseView) -> str:
@@ -234,7 +314,9 @@ class CasesView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(32)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized to the contents when a list arrives (_fit_columns) and widened
+        # when a row outgrows a column (_grow_columns), not by ResizeToContents.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_detail())
 
@@ -312,22 +394,52 @@ class CasesView(QWidget):
         generation = self._refresh_generation
         intake, closed = self.ctx.intake, self.show_closed.isChecked()
 
-        def done(cases: list[CaseView]) -> None:
+        def done(rows: list[CaseRow]) -> None:
             if generation != self._refresh_generation:
                 return
             current = self.current()
-            self.model.set_cases(cases)
-            if current is not None:
-                self.select(current.id)
-            elif cases:
-                self.table.selectRow(0)
-            self._show_detail()
+            cases = [r.case for r in rows]
+            if self.model.set_cases(cases, rows):
+                self._fit_columns()
+                if current is not None:
+                    self.select(current.id)
+                elif cases:
+                    self.table.selectRow(0)
+                self._show_detail()
+            else:
+                for row in range(len(rows)):
+                    self._grow_columns(row)
+                if self.current() != current:
+                    self._show_detail()
             self.refreshed.emit(len(cases))
 
+        # The cells' strings are made here on the worker, not while painting.
         run_in_background(
-            self, lambda: intake.window_cases(include_closed=closed, limit=300),
+            self, lambda: case_rows(intake.window_cases(include_closed=closed, limit=300)),
             success=done, label="刷新办件列表",
         )  # fmt: skip
+
+    def _fit_columns(self) -> None:
+        # Once per new list, not on every change: ResizeToContents would
+        # measure every cell of every row again for each updated row.
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            if header.sectionResizeMode(col) != QHeaderView.ResizeMode.Stretch:
+                self.table.resizeColumnToContents(col)
+
+    def _grow_columns(self, row: int) -> None:
+        """Widen a column when the row's new text no longer fits (never narrower)."""
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        margin = 2 * self.table.style().pixelMetric(
+            QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table
+        ) + 8  # fmt: skip
+        for col, text in enumerate(self.model.texts(row)):
+            if header.sectionResizeMode(col) == QHeaderView.ResizeMode.Stretch:
+                continue
+            needed = metrics.horizontalAdvance(text) + margin
+            if needed > header.sectionSize(col):
+                header.resizeSection(col, needed)
 
     def clear(self) -> None:
         """After the shift ends: nothing of the last clerk's list stays selectable."""
@@ -335,9 +447,13 @@ class CasesView(QWidget):
         self.model.set_cases([])
         self._show_detail()
 
-    def update_case(self, case: CaseView) -> None:
-        """Show a changed case (after a decision, an action or an evaluation)."""
-        self.model.replace(case)
+    def update_case(self, case: CaseView, row_data: CaseRow | None = None) -> None:
+        """Show a changed case (after a decision, an action or an evaluation).
+
+        Only its row changes; the rest of the list is not touched.
+        """
+        row, _ = self.model.replace(case, row_data)
+        self._grow_columns(row)
         current = self.current()
         if current is not None and current.id == case.id:
             self._show_detail()
@@ -345,8 +461,10 @@ class CasesView(QWidget):
 
     def reload_case(self, case_id: str) -> None:
         intake = self.ctx.intake
-        run_in_background(self, lambda: intake.case_view(case_id), success=self.update_case,
-                          label="读取办件")  # fmt: skip
+        run_in_background(
+            self, lambda: case_row(intake.case_view(case_id)),
+            success=lambda row: self.update_case(row.case, row), label="读取办件",
+        )  # fmt: skip
 
     def select(self, case_id: str) -> None:
         row = self.model.row_of(case_id)
