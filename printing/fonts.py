@@ -26,7 +26,7 @@ from pathlib import Path
 import platformdirs
 import reportlab
 from reportlab import rl_config
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,35 @@ def register_fonts(font_path: str | None = None) -> FontSpec:
 SUBSET_CACHE_SIZE = 64
 
 
+class _FlateKeepingSubsets(pdfdoc.PDFStreamFilterZCompress):
+    """reportlab's FlateDecode filter, remembering what it made of our font subsets.
+
+    Compressing the two subsets of a notice (~70 kB) is a fifth of a warm
+    render; for a subset made before, the same zlib call would give the same
+    bytes, so they are reused. Anything else is compressed as before.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[bytes, bytes | None] = {}  # subset → its compressed form
+
+    def remember(self, subset: bytes) -> None:
+        if len(self.known) >= 2 * SUBSET_CACHE_SIZE:
+            self.known.clear()  # rare; a miss only costs one compression
+        self.known.setdefault(subset, None)
+
+    def encode(self, text: str | bytes) -> bytes:
+        if type(text) is bytes and text in self.known:
+            done = self.known.get(text)
+            if done is None:
+                done = super().encode(text)
+                self.known[text] = done
+            return done
+        return super().encode(text)
+
+
+_FLATE = _FlateKeepingSubsets()
+
+
 def _cache_subsets(font: TTFont) -> None:
     """Remember the font subsets made, keyed by the exact characters in them.
 
@@ -231,7 +260,8 @@ def _cache_subsets(font: TTFont) -> None:
     subset, two per notice). It is a pure function of the characters, in
     order, so a document whose text repeats (the same kind of notice, a
     reprint, the fixed wording that fills most of the first subset) gets the
-    very same bytes back.
+    very same bytes back, and so does their compression (see
+    :class:`_FlateKeepingSubsets`, installed as reportlab's Flate filter).
     """
     face = font.face
     make = face.makeSubset
@@ -241,9 +271,14 @@ def _cache_subsets(font: TTFont) -> None:
         return bytes(make(list(codes)))
 
     def make_subset(subset: Sequence[int]) -> bytes:
-        return cached(tuple(subset))
+        data = cached(tuple(subset))
+        _FLATE.remember(data)
+        return data
 
     face.makeSubset = make_subset  # type: ignore[method-assign]
+    # Font files are compressed through this module attribute (ttfonts reads
+    # it for every subset); the filter writes the same FlateDecode stream.
+    pdfdoc.PDFZCompress = _FLATE
 
 
 def _finish(font: TTFont, spec: FontSpec) -> FontSpec:
