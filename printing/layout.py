@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from xml.sax.saxutils import escape
 
 from hallapp.printing.fonts import FONT_NAME
@@ -29,7 +29,6 @@ from reportlab.platypus import (
     Flowable,
     Image,
     KeepTogether,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
@@ -78,6 +77,48 @@ for _module in (_rl_textsplit, _rl_paragraph):
     _module.ALL_CANNOT_START = _known + "".join(  # type: ignore[attr-defined]
         c for c in _NO_LINE_START if c not in _known
     )
+
+
+# Parsed paragraph text, shared between renders: a notice is mostly the same
+# sentences and labels every time, and reportlab parses each paragraph's markup
+# with an HTML parser (a sixth of a warm render). Keyed by the style object
+# itself (kept alive here, so never confused with a later one at the same id).
+_PARSED_MAX = 4096
+_parsed: dict[tuple[str, ParagraphStyle], tuple[str, list[Any]]] = {}
+
+
+class Paragraph(_rl_paragraph.Paragraph):
+    """reportlab's Paragraph, parsing a given text in a given style only once.
+
+    The fragments are only read when lines are broken and drawn (CJK lines
+    are cloned from them), so one parsed list serves every render.
+    """
+
+    def __init__(  # noqa: PLR0917 - reportlab's own signature, used by its split()
+        self,
+        text: str | None,
+        style: ParagraphStyle,
+        bulletText: str | None = None,
+        frags: list[Any] | None = None,
+        caseSensitive: int = 1,
+        encoding: str = "utf8",
+    ) -> None:
+        if frags is not None or text is None or bulletText is not None or caseSensitive != 1:
+            # reportlab's own calls (a paragraph split across pages) and anything unusual.
+            # text is None for a split part: reportlab's stubs do not say so.
+            super().__init__(cast(str, text), style, bulletText, frags, caseSensitive, encoding)
+            return
+        key = (text, style)
+        found = _parsed.get(key)
+        if found is not None:
+            cleaned, parsed = found
+            super().__init__(cleaned, style, frags=parsed)
+            return
+        super().__init__(text, style)
+        if self.style is style and not self.bulletText:
+            if len(_parsed) >= _PARSED_MAX:
+                _parsed.clear()
+            _parsed[key] = (self.text, self.frags)
 
 
 class RenderError(ValueError):
