@@ -186,22 +186,47 @@ class _Stamper:
         self.stamps.append(time.perf_counter())
 
 
+def _thread_sched_s(native_id: int | None) -> tuple[float, float]:
+    """(time on a CPU, time runnable but waiting for a CPU) of a thread, from Linux schedstat."""
+    try:
+        ran, waited = Path(f"/proc/self/task/{native_id}/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    return int(ran) / 1e9, int(waited) / 1e9
+
+
 def _watch_stalls(stamps: list[float], stop: threading.Event, out: list[str]) -> None:
-    """Where the GUI thread is while the 5 ms timer has not ticked for 40 ms."""
+    """Where the GUI thread is while the 5 ms timer has not ticked for 40 ms.
+
+    With how the GUI thread spent the gap (Linux schedstat): on a CPU,
+    runnable but waiting for a CPU (the machine is busy), or the rest,
+    blocked, which for a GUI thread with nothing else to wait for is the GIL.
+    """
     import traceback
 
-    main_id = threading.main_thread().ident
+    main = threading.main_thread()
+    main_id = main.ident
     reported_for = -1.0
+    sched_at: dict[float, tuple[float, float]] = {}
     while not stop.wait(0.01):
         if not stamps:
             continue
         last = stamps[-1]
-        if time.perf_counter() - last > 0.04 and last != reported_for and len(out) < 20:
+        if last not in sched_at:
+            sched_at.clear()
+            sched_at[last] = _thread_sched_s(main.native_id)
+        gap = time.perf_counter() - last
+        if gap > 0.04 and last != reported_for and len(out) < 20:
             reported_for = last
             frame = sys._current_frames().get(main_id or 0)
             stack = "".join(traceback.format_stack(frame, limit=12)) if frame else "?"
-            out.append(f"--- GUI thread {1000 * (time.perf_counter() - last):.0f} ms after "
-                       f"the last tick:\n{stack}")  # fmt: skip
+            ran, waited = _thread_sched_s(main.native_id)
+            ran -= sched_at[last][0]
+            waited -= sched_at[last][1]
+            blocked = gap - ran - waited
+            out.append(f"--- GUI thread {1000 * gap:.0f} ms after the last tick: "
+                       f"{1000 * ran:.0f} ms on a CPU, {1000 * waited:.0f} ms waiting for "
+                       f"a CPU, {1000 * blocked:.0f} ms blocked:\n{stack}")  # fmt: skip
 
 
 def child_stall(
@@ -210,6 +235,7 @@ def child_stall(
     trace_stalls: bool = False,
     loads: frozenset[str] = frozenset({"print", "keys"}),
     print_via: str = "app",
+    switch_interval_ms: float | None = None,
 ) -> int:
     from hallapp.ui import ops
     from hallapp.ui.app import build_window
@@ -231,6 +257,8 @@ def child_stall(
     from hallapp.demo import seed_demo
     from hallapp.store import Store
 
+    if switch_interval_ms:
+        sys.setswitchinterval(switch_interval_ms / 1000)
     app = QApplication([sys.argv[0]])
     apply_theme(app)
     tmp = Path(tempfile.mkdtemp(prefix="hallapp-bench-ui-"))
@@ -520,6 +548,8 @@ def main() -> int:
     ap.add_argument("--print-via", choices=("app", "thread", "both"), default="both",
                     help="print as the app does (a PrintProcess child), in a worker thread "
                          "of the client (for comparison), or measure both")  # fmt: skip
+    ap.add_argument("--switch-interval-ms", type=float,
+                    help="the stall child's sys.setswitchinterval (default: Python's 5 ms)")
     ap.add_argument("--trace-stalls", action="store_true",
                     help="where the GUI thread was in each stall (stderr)")  # fmt: skip
     ap.add_argument("--child", choices=("startup", "stall"), help=argparse.SUPPRESS)
@@ -531,7 +561,8 @@ def main() -> int:
     if args.child == "stall":
         loads = frozenset(x for x in args.load.split(",") if x)
         return child_stall(
-            args.seconds, args.key_interval_ms, args.trace_stalls, loads, args.print_via
+            args.seconds, args.key_interval_ms, args.trace_stalls, loads, args.print_via,
+            args.switch_interval_ms,
         )
 
     import PySide6
@@ -578,7 +609,9 @@ def main() -> int:
         res, _ = _spawn(
             ["--child", "stall", "--seconds", str(args.seconds),
              "--key-interval-ms", str(args.key_interval_ms), "--load", args.load,
-             "--print-via", way],
+             "--print-via", way,
+             *(["--switch-interval-ms", str(args.switch_interval_ms)]
+               if args.switch_interval_ms else [])],
             timeout=args.seconds + 180,
         )  # fmt: skip
         idle, load = res["idle"], res["load"]
