@@ -7,8 +7,15 @@
 
 Start-up order: logging and the crash handler first (so even a failing start
 is logged), then the QApplication and its CJK font, the store (migrated at
-open), the citizen screen and the evaluator bridge, and the console. Demo data
-are seeded in the background while the sign-in page waits.
+open), the citizen screen and the evaluator bridge, and the console.
+
+Demo mode creates, migrates and seeds its fresh database in a child process
+(``python -m hallapp db seed-demo``) started before Qt is even imported: it
+runs on the other core while the windows are built, and the catalog import's
+pypinyin, Alembic and the TOML parsing never enter the client's memory
+(about 80 MB of a 230 MB client). The client opens the database without
+migrating; the evaluator bridge (whose first act is a query) and the keypad
+simulator start, and sign-in is enabled, once the child has finished.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -53,6 +61,25 @@ class WindowApp:
     bridge: Any | None = None  # EvaluatorBridge
     sim_panel: Any | None = None  # SimulatorPanel (demo only)
     cleanup: list[Any] = field(default_factory=list)
+    demo: bool = False
+    _devices_started: bool = field(default=False, repr=False)
+
+    def start_devices(self, *, with_simulator_panel: bool | None = None) -> None:
+        """Start the evaluator bridge (and, in demo mode, the keypad simulator's panel).
+
+        The bridge's first act is a query: call this once the database is migrated.
+        """
+        if self.bridge is None or self._devices_started:
+            return
+        self._devices_started = True
+        self.bridge.start()
+        # The bridge may report "connected" before the console listened.
+        self.console._evaluator_connected(self.bridge.connected)
+        wanted = with_simulator_panel if with_simulator_panel is not None else self.demo
+        if wanted and self.bridge.simulator and self.sim_panel is None:
+            from hallapp.ui.sim_panel import SimulatorPanel
+
+            self.sim_panel = SimulatorPanel(self.bridge.simulator)
 
     def close(self) -> None:
         """Stop the devices and close the windows (idempotent)."""
@@ -79,8 +106,13 @@ def build_window(
     printing: Any | None = None,
     citizen_mode: str | None = None,
     with_simulator_panel: bool | None = None,
+    start_devices: bool = True,
 ) -> WindowApp:
-    """The console wired to the citizen screen and the evaluator bridge (not yet shown)."""
+    """The console wired to the citizen screen and the evaluator bridge (not yet shown).
+
+    ``start_devices=False`` leaves the bridge stopped until
+    :meth:`WindowApp.start_devices` (the database is still being prepared).
+    """
     from hallapp.ui.citizen import CitizenScreen
     from hallapp.ui.console import ClerkConsole
     from hallapp.ui.context import WindowContext
@@ -97,15 +129,10 @@ def build_window(
         )
     bridge = EvaluatorBridge(store, config, citizen, demo=demo)
     console = ClerkConsole(ctx, bridge=bridge, citizen=citizen)
-    bridge.start()
-    # The bridge may report "connected" before the console listened.
-    console._evaluator_connected(bridge.connected)
-    sim_panel = None
-    if (with_simulator_panel if with_simulator_panel is not None else demo) and bridge.simulator:
-        from hallapp.ui.sim_panel import SimulatorPanel
-
-        sim_panel = SimulatorPanel(bridge.simulator)
-    return WindowApp(ctx=ctx, console=console, citizen=citizen, bridge=bridge, sim_panel=sim_panel)
+    window = WindowApp(ctx=ctx, console=console, citizen=citizen, bridge=bridge, demo=demo)
+    if start_devices:
+        window.start_devices(with_simulator_panel=with_simulator_panel)
+    return window
 
 
 def _check_font(app: Any) -> str | None:
@@ -123,6 +150,45 @@ def _check_font(app: Any) -> str | None:
     return family
 
 
+def lighten_pyside_import_hook() -> bool:
+    """Stop PySide6's import hook from keeping the source of every module in memory.
+
+    Once PySide6 is loaded, each module imported afterwards passes through
+    ``shibokensupport.feature.feature_imported``, which asks whether the module's
+    source mentions "PySide6" (for ``from __feature__ import ...``) through
+    ``inspect.getsource``: that reads the whole file into ``linecache`` and keeps
+    it. For this client (SQLAlchemy, the domain, the console) that is about 25 MB
+    of source lines held for the life of the process, and the reading costs
+    start-up time. The replacement answers the same question from the file's
+    bytes and caches nothing. Returns False (and changes nothing) when this
+    PySide6 does not have the hook as expected.
+    """
+    try:
+        import PySide6  # noqa: F401  (loads shibokensupport)
+        from shibokensupport import feature  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    if not callable(getattr(feature, "_mod_uses_pyside", None)):
+        return False
+    if getattr(feature._mod_uses_pyside, "_hallapp", False):
+        return True
+
+    def mod_uses_pyside(module: object) -> bool:
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+        if not isinstance(origin, str) or not origin.endswith(".py"):
+            return False  # built-in, extension or source-less: as PySide answers
+        try:
+            with open(origin, "rb") as f:
+                return b"PySide6" in f.read()
+        except OSError:
+            return False
+
+    mod_uses_pyside._hallapp = True  # type: ignore[attr-defined]
+    feature._mod_uses_pyside = mod_uses_pyside
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(list(argv) if argv is not None else None)
 
@@ -133,7 +199,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = setup_logging(verbose=args.verbose)
     install_crash_handler(log_file)
     log.info("window client starting (demo=%s)", args.demo)
-    from PySide6.QtCore import QTimer
+
+    cleanup: list[Any] = []
+    seeding: DemoSeeding | None = None
+    demo_db: Path | None = None
+    demo_error: OSError | None = None
+    if args.demo:
+        # First of all: the child prepares the database while Qt loads here.
+        try:
+            if args.db:
+                demo_db = Path(args.db).expanduser()
+            else:
+                demo_dir = Path(tempfile.mkdtemp(prefix="hallapp-demo-"))
+                cleanup.append(lambda: shutil.rmtree(demo_dir, ignore_errors=True))
+                demo_db = demo_dir / "window-demo.sqlite3"
+            demo_db.parent.mkdir(parents=True, exist_ok=True)
+            seeding = DemoSeeding.start(demo_db)
+            cleanup.append(seeding.stop)
+        except OSError as exc:
+            # Shown once Qt is up (below); the store cannot open either.
+            log.exception("demo database not prepared")
+            demo_error = exc
+
+    lighten_pyside_import_hook()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "hallapp-window"])
@@ -145,66 +233,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hallapp.ui.errors import show_error
 
     from hallapp.config import ConfigError, load_config
-    from hallapp.store import Store, StoreError
+    from hallapp.store import Store, StoreError, sqlite_url
+
+    def run_cleanup() -> None:
+        for fn in reversed(cleanup):
+            fn()
 
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         log.error("config: %s", exc)
         show_error(None, str(exc))
+        run_cleanup()
         return 2
 
-    cleanup: list[Any] = []
     try:
-        if args.db:
-            db_path = Path(args.db).expanduser()
-        elif args.demo:
-            demo_dir = Path(tempfile.mkdtemp(prefix="hallapp-demo-"))
-            cleanup.append(lambda: shutil.rmtree(demo_dir, ignore_errors=True))
-            db_path = demo_dir / "window-demo.sqlite3"
+        if args.demo:
+            if demo_error is not None:
+                raise demo_error
+            assert demo_db is not None
+            db_path = demo_db
+            # The child migrates it; nothing here touches the database before it is done.
+            store = Store.open(sqlite_url(db_path), run_migrations=False)
         else:
-            db_path = config.local_db_path()
-        store = Store.open_local(db_path)
+            db_path = Path(args.db).expanduser() if args.db else config.local_db_path()
+            store = Store.open_local(db_path)
         cleanup.append(store.dispose)
     except (StoreError, OSError) as exc:
         log.exception("store not opened")
         show_error(None, str(exc) if isinstance(exc, StoreError) else
                    f"无法创建数据库文件：{exc}。请检查磁盘空间和文件夹权限。")  # fmt: skip
+        run_cleanup()
         return 3
     log.info("local store: %s", db_path)
 
-    window = build_window(store, config, demo=args.demo)
+    window = build_window(store, config, demo=args.demo, start_devices=seeding is None)
     window.cleanup.extend(cleanup)
     console = window.console
-    if args.demo:
+    if seeding is not None:
         console.signin.set_ready(False, "正在准备演示数据（示例事项、演示工作人员）…")
     console.showMaximized()
     if window.citizen is not None:
         from hallapp.ui.citizen import place_on_second_screen
 
         place_on_second_screen(window.citizen, str(config.get("ui.citizen_screen")))
-    if window.sim_panel is not None:
-        # Bottom right of the clerk's screen, out of the way of the forms.
-        area = console.screen().availableGeometry()
-        panel = window.sim_panel
-        panel.adjustSize()
-        panel.move(area.right() - panel.width() - 20, area.bottom() - panel.height() - 60)
-        panel.show()
+    _show_sim_panel(window)
     console.raise_()
     console.activateWindow()
-    if window.sim_panel is not None:
-        window.sim_panel.raise_()  # a small tool window: keep it visible, focus stays put
     _quit_on_signals(app)
     log.info("console ready")
-    if args.demo:
-        # Once the windows are up: loading the catalog is the slowest part of a demo start.
-        QTimer.singleShot(0, lambda: _seed_demo_in_background(window))
+    if seeding is not None:
+        _await_demo_seeding(window, seeding)
     try:
         rc = app.exec()
     finally:
         window.close()
     log.info("window client stopped (%s)", rc)
     return int(rc)
+
+
+def _show_sim_panel(window: WindowApp) -> None:
+    """Bottom right of the clerk's screen, out of the way of the forms."""
+    panel = window.sim_panel
+    if panel is None or panel.isVisible():
+        return
+    area = window.console.screen().availableGeometry()
+    panel.adjustSize()
+    panel.move(area.right() - panel.width() - 20, area.bottom() - panel.height() - 60)
+    panel.show()
+    panel.raise_()  # a small tool window: keep it visible, focus stays put
 
 
 def _quit_on_signals(app: Any) -> None:
@@ -226,23 +323,69 @@ def _quit_on_signals(app: Any) -> None:
     ticker.start()
 
 
-def _demo_ready(signin: Any) -> None:
-    log.info("demo data ready")
-    signin.set_ready(True)
+class DemoSeedError(Exception):
+    """The child process could not prepare the demo database (message in Chinese)."""
 
 
-def _seed_demo_in_background(window: WindowApp) -> None:
-    """Load the sample catalog and demo staff while the sign-in page waits."""
+@dataclass
+class DemoSeeding:
+    """``python -m hallapp db seed-demo`` preparing the demo database in a child process."""
+
+    db_path: Path
+    process: subprocess.Popen[str]
+
+    @classmethod
+    def start(cls, db_path: Path) -> DemoSeeding:
+        # The URL as hallapp.store.sqlite_url spells it (importing the store
+        # here would load SQLAlchemy before Qt, on the critical path).
+        command = [sys.executable, "-m", "hallapp", "db", "seed-demo",
+                   "--db", f"sqlite:///{db_path}"]  # fmt: skip
+        log.info("demo: seeding %s in a child process", db_path)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        return cls(db_path=db_path, process=process)
+
+    def wait(self) -> str:
+        """Block until the child is done (background only); its summary, or DemoSeedError."""
+        out, err = self.process.communicate()
+        if self.process.returncode != 0:
+            log.error("demo seeding exited with %s:\n%s%s", self.process.returncode, out, err)
+            lines = [x for x in err.strip().splitlines() if x.strip()]
+            detail = "\n".join(lines[-3:]) or f"退出码 {self.process.returncode}"
+            raise DemoSeedError(f"{detail}\n详细信息见日志。")
+        log.info("demo seeding done: %s", out.strip().replace("\n", " | "))
+        return out
+
+    def stop(self) -> None:
+        """At exit: end a child still running (its database is thrown away anyway)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def _await_demo_seeding(window: WindowApp, seeding: DemoSeeding) -> None:
+    """Enable sign-in and start the devices once the child has prepared the database."""
     from hallapp.ui.ops import run_in_background
 
-    from hallapp.demo import seed_demo
-
     signin = window.console.signin
-    store = window.ctx.store
+
+    def ready(_summary: str) -> None:
+        log.info("demo data ready")
+        window.start_devices()
+        _show_sim_panel(window)
+        signin.set_ready(True)
+
     run_in_background(
         window.console,
-        lambda: seed_demo(store),
-        success=lambda _summary: _demo_ready(signin),
+        seeding.wait,
+        success=ready,
         failure=lambda exc: signin.set_ready(False, f"演示数据准备失败：{exc}"),
         label="准备演示数据",
     )
