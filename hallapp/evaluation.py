@@ -51,7 +51,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from hallapp import audit
@@ -334,8 +334,34 @@ class _Prepared:
             return tuple(values[name] for name in self.order)
         return {self.names[name]: value for name, value in values.items()}
 
-    def run(self, conn: Connection, values: dict[str, Any]) -> Any:
-        return conn.exec_driver_sql(self.sql, self.params(values))
+    def execute(self, conn: Connection, values: dict[str, Any]) -> None:
+        self._run(conn, values).close()
+
+    def scalar(self, conn: Connection, values: dict[str, Any]) -> Any:
+        cursor = self._run(conn, values)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row[0] if row else None
+
+    def _run(self, conn: Connection, values: dict[str, Any]) -> Any:
+        """Execute on the DBAPI cursor, in the transaction begun on ``conn``.
+
+        Returns the cursor. A driver error is raised as SQLAlchemy's own
+        exception (IntegrityError for the unique case, and so on), as
+        ``conn.execute`` would: the callers handle only those.
+        """
+        params = self.params(values)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self.sql, params)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise DBAPIError.instance(
+                self.sql, params, exc, conn.dialect.loaded_dbapi.Error
+            ) from exc
+        return cursor
 
 
 class _Statements:
@@ -390,10 +416,9 @@ def _write_evaluation(
     """
     st = _statements(conn.dialect)
     if seq is None:
-        current = st.max_seq.run(conn, {"case_id": opened.case_id}).scalar()
-        seq = int(current or 0) + 1
+        seq = int(st.max_seq.scalar(conn, {"case_id": opened.case_id}) or 0) + 1
     evaluation_id = new_id()
-    st.insert_evaluation.run(
+    st.insert_evaluation.execute(
         conn,
         {
             "id": evaluation_id,
@@ -412,7 +437,7 @@ def _write_evaluation(
             "applicant_kind": opened.applicant_kind,
         },
     )
-    st.insert_event.run(
+    st.insert_event.execute(
         conn,
         {
             "id": new_id(),
@@ -426,7 +451,7 @@ def _write_evaluation(
         },
     )
     if lv.is_bad:
-        st.insert_follow_up.run(
+        st.insert_follow_up.execute(
             conn,
             {
                 "id": new_id(),
