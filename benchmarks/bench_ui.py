@@ -268,8 +268,10 @@ def child_stall(
     store = Store.open_local(tmp / "window.sqlite3")
     seed_demo(store)
     # A busy window: ~30 matters a day, promised within 8 working days, so a
-    # few hundred in progress in its case list; one case per evaluation cycle.
-    cases = _make_cases(store, 300)
+    # few hundred in progress in its case list (it shows 300); one case per
+    # evaluation cycle, and enough of them that a fast run does not run out
+    # (an evaluated case the list does not show yet joins it on top).
+    cases = _make_cases(store, 600)
     config = parse_config({"window": {"code": "A03"}, "evaluator": {"timeout_seconds": 30}})
     settings, print_target = _print_settings(tmp / "printed")
     window = build_window(store, config, demo=True, printing=settings)
