@@ -357,9 +357,11 @@ class DemoSeeding:
         out, err = self.process.communicate()
         if self.process.returncode != 0:
             log.error("demo seeding exited with %s:\n%s%s", self.process.returncode, out, err)
-            lines = [x for x in err.strip().splitlines() if x.strip()]
-            detail = "\n".join(lines[-3:]) or f"退出码 {self.process.returncode}"
-            raise DemoSeedError(f"{detail}\n详细信息见日志。")
+            # The command's own message (Chinese) is its last line; a traceback,
+            # if any, comes before it and goes to the log only.
+            lines = [x.strip() for x in err.splitlines() if x.strip()]
+            detail = lines[-1] if lines else f"退出码 {self.process.returncode}"
+            raise DemoSeedError(detail if "日志" in detail else f"{detail}。详细信息见日志。")
         log.info("demo seeding done: %s", out.strip().replace("\n", " | "))
         return out
 

@@ -113,3 +113,36 @@ def test_demo_start_seeds_in_a_child_process(tmp_path: Path) -> None:
     assert result["disabled_at_first"] is True
     assert result["clerk"] == "1003"
     assert result["loaded"] == []
+
+
+def test_demo_seeding_failure_is_said_in_chinese(tmp_path: Path) -> None:
+    """A database that cannot be created: sign-in stays closed, with the reason."""
+    (tmp_path / "taken.sqlite3").mkdir()  # a folder where the database file should go
+    result = _run(
+        f"""
+        import json, sys
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication([sys.argv[0]])
+        seen = {{}}
+
+        def check():
+            consoles = [w for w in app.topLevelWidgets() if type(w).__name__ == "ClerkConsole"]
+            if consoles and "失败" in consoles[0].signin.message.text():
+                seen["message"] = consoles[0].signin.message.text()
+                seen["enabled"] = consoles[0].signin.button.isEnabled()
+                app.quit()
+
+        poll = QTimer(); poll.setInterval(20); poll.timeout.connect(check); poll.start()
+        QTimer.singleShot(60_000, app.quit)
+        from hallapp.ui.app import main
+        rc = main(["--demo", "--db", {str(tmp_path / "taken.sqlite3")!r}])
+        print("RESULT " + json.dumps({{"rc": rc, **seen}}))
+        """,
+        tmp_path,
+    )
+    assert result["enabled"] is False
+    message = str(result["message"])
+    assert message.startswith("演示数据准备失败：数据库")
+    assert "Traceback" not in message and "sqlalchemy" not in message
