@@ -17,9 +17,9 @@ from hallapp.ui.context import PaperSize, PrintSettings, WindowContext
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.printjob import JobRequest, PrintProcess
 from hallapp.ui.theme import bind_key
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Width of a page image in the preview, in device-independent pixels.
 PREVIEW_WIDTH = 820
+#: Height of one render call's band (see render_pages).
+RENDER_BAND_PX = 128
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,24 @@ def render_pages(pdf: bytes, width: int) -> list[QImage]:
         for index in range(document.pageCount()):
             pt = document.pagePointSize(index)
             height = max(1, round(width * pt.height() / pt.width()))
-            page = document.render(index, QSize(width, height))
             # QtPdf leaves the background transparent; paper is white.
-            white = QImage(page.size(), QImage.Format.Format_RGB32)
+            white = QImage(QSize(width, height), QImage.Format.Format_RGB32)
             white.fill(QColor("white"))
             painter = QPainter(white)
-            painter.drawImage(0, 0, page)
-            painter.end()
+            try:
+                # In bands, not the page at once: PySide6 keeps the GIL for the
+                # whole of each render call, and a whole page (~40 ms, longer on
+                # a busy CPU) froze the GUI thread's Python for as long; a band
+                # takes a few milliseconds and the GUI thread gets its turn
+                # between them (benchmarks/bench_ui.py --trace-stalls).
+                for top in range(0, height, RENDER_BAND_PX):
+                    band = min(RENDER_BAND_PX, height - top)
+                    options = QPdfDocumentRenderOptions()
+                    options.setScaledSize(QSize(width, height))
+                    options.setScaledClipRect(QRect(0, top, width, band))
+                    painter.drawImage(0, top, document.render(index, QSize(width, band), options))
+            finally:
+                painter.end()
             images.append(white)
     finally:
         document.close()
