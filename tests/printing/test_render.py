@@ -334,8 +334,9 @@ def test_times_are_printed_on_the_halls_clock(tools):
     import dataclasses
     from datetime import UTC, datetime
 
-    from hallapp.documents import sample
     from hallapp.printing.render import render_pdf
+
+    from hallapp.documents import sample
 
     notice = dataclasses.replace(
         sample("acceptance"), received_at=datetime(2026, 11, 22, 3, 19, tzinfo=UTC)
