@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -61,7 +62,6 @@ from hallapp.validation import (
 from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store, hall_date
 
 log = logging.getLogger(__name__)
-
 
 
 class IntakeError(Exception):
@@ -1072,70 +1072,75 @@ class Intake:
 
     # -- after the decision
 
+    @contextmanager
+    def _on_case(
+        self, case_id: str, clerk_id: str
+    ) -> Iterator[tuple[Session, Case, Staff, CaseView]]:
+        """One step on an existing case: its transaction, the case, the clerk and its view now."""
+        with self.store.session() as s:
+            case = self._case(s, case_id)
+            clerk = self._staff(s, clerk_id)
+            yield s, case, clerk, self._view(s, case)
+
+    def _record(
+        self,
+        case_id: str,
+        clerk_id: str,
+        kind: CaseEventKind,
+        allowed: Callable[[CaseView], dict[str, Any]],
+    ) -> CaseView:
+        """Add one event after ``allowed`` has checked the case (it raises IntakeError
+        when the step is not possible, else returns the event's data)."""
+        with self._on_case(case_id, clerk_id) as (s, case, clerk, view):
+            self._event(s, case, kind, clerk, allowed(view))
+            s.flush()
+            return self._view(s, case)
+
     def record_correction(
         self, case_id: str, clerk_id: str, checks: Sequence[MaterialCheck]
     ) -> CaseView:
         """补正材料收到: counting will restart from the decision taken on them."""
-        with self.store.session() as s:
-            case = self._case(s, case_id)
-            clerk = self._staff(s, clerk_id)
-            if self._view(s, case).status is not CaseStatus.AWAITING_CORRECTION:
+
+        def allowed(view: CaseView) -> dict[str, Any]:
+            if view.status is not CaseStatus.AWAITING_CORRECTION:
                 raise IntakeError("该办件没有待补正的材料")
-            self._event(
-                s,
-                case,
-                CaseEventKind.SUPPLEMENT_RECEIVED,
-                clerk,
-                {"checks": _checks_data(checks)},
-            )
-            s.flush()
-            return self._view(s, case)
+            return {"checks": _checks_data(checks)}
+
+        return self._record(case_id, clerk_id, CaseEventKind.SUPPLEMENT_RECEIVED, allowed)
 
     def record_deferred_materials(self, case_id: str, clerk_id: str) -> CaseView:
         """容缺材料补齐."""
-        with self.store.session() as s:
-            case = self._case(s, case_id)
-            clerk = self._staff(s, clerk_id)
-            view = self._view(s, case)
+
+        def allowed(view: CaseView) -> dict[str, Any]:
             if view.status is not CaseStatus.CONDITIONALLY_ACCEPTED:
                 raise IntakeError("该办件不是容缺受理，或容缺材料已补齐")
-            self._event(
-                s,
-                case,
-                CaseEventKind.DEFERRED_MATERIALS_RECEIVED,
-                clerk,
-                {"materials": list(view.owed_materials)},
-            )
-            s.flush()
-            return self._view(s, case)
+            return {"materials": list(view.owed_materials)}
+
+        return self._record(case_id, clerk_id, CaseEventKind.DEFERRED_MATERIALS_RECEIVED, allowed)
 
     def complete(self, case_id: str, clerk_id: str) -> CaseView:
         """办结."""
-        with self.store.session() as s:
-            case = self._case(s, case_id)
-            clerk = self._staff(s, clerk_id)
-            view = self._view(s, case)
+
+        def allowed(view: CaseView) -> dict[str, Any]:
             if view.status is CaseStatus.CONDITIONALLY_ACCEPTED:
                 raise IntakeError(
                     "容缺材料尚未补齐（" + "、".join(view.owed_materials) + "），请先登记补齐"
                 )
             if view.status is not CaseStatus.ACCEPTED:
                 raise IntakeError(f"该办件当前状态为“{view.status.label}”，不能办结")
-            self._event(s, case, CaseEventKind.COMPLETED, clerk)
-            s.flush()
-            return self._view(s, case)
+            return {}
+
+        return self._record(case_id, clerk_id, CaseEventKind.COMPLETED, allowed)
 
     def hand_over(self, case_id: str, clerk_id: str) -> CaseView:
         """出件: the result is handed to the applicant."""
-        with self.store.session() as s:
-            case = self._case(s, case_id)
-            clerk = self._staff(s, clerk_id)
-            view = self._view(s, case)
+
+        def allowed(view: CaseView) -> dict[str, Any]:
             if view.status is not CaseStatus.COMPLETED:
                 raise IntakeError(f"该办件当前状态为“{view.status.label}”，办结后才能出件")
-            self._event(s, case, CaseEventKind.HANDED_OVER, clerk)
-            s.flush()
-            return self._view(s, case)
+            return {}
+
+        return self._record(case_id, clerk_id, CaseEventKind.HANDED_OVER, allowed)
 
     def extend(
         self, case_id: str, clerk_id: str, days: int, reason: str, approver: str
@@ -1147,10 +1152,7 @@ class Intake:
             raise IntakeError("延期必须写明理由")
         if not approver.strip():
             raise IntakeError("延期必须经负责人批准，请填写批准人")
-        with self.store.session() as s:
-            case = self._case(s, case_id)
-            clerk = self._staff(s, clerk_id)
-            view = self._view(s, case)
+        with self._on_case(case_id, clerk_id) as (s, case, clerk, view):
             inputs = self._deadline_inputs(case)
             if not view.status.in_progress or inputs is None:
                 raise IntakeError("只有已受理、未办结的办件可以延期")
