@@ -15,20 +15,21 @@ Three figures, each measured in a fresh process (so imports and fonts count):
    built as ``main`` builds it; a 5 ms precise QTimer records the gap between
    its ticks while
    - documents are printed through the app's own print path, one job after
-     another (two in flight): as PreviewDialog does, the PDF (reportlab) and
-     its preview pages (QtPdf) are rendered on a worker thread, then
-     hallapp.ui.printjob.PrintProcess prints it in a child process, to a PDF
-     file when the printing module supports it, else to a CUPS queue
-     (cups-pdf) if one exists;
+     another (two in flight): as PreviewDialog does, the document process
+     (hallapp.ui.docworker) lays out the PDF (reportlab) and draws its
+     preview pages (QtPdf), then hallapp.ui.printjob.PrintProcess prints it
+     in a child process, to a PDF file when the printing module supports it,
+     else to a CUPS queue (cups-pdf) if one exists;
    - the simulator presses keys continuously on its pseudo-terminal (one
      frame every 10 ms), while the GUI opens the evaluation of the next case
      as soon as the last one is recorded, so the driver commits evaluations
      and the citizen screen changes page all the time.
    Target: the longest gap 50 ms or less.
    With ``--print-via both`` (the default) the run is repeated with printing
-   in a worker thread of the client (preview.print_document, the same
-   print_pdf), to show why the app prints in a child process: PySide6 keeps
-   the GIL in QPdfDocument.render and QPainter.drawImage at printer resolution.
+   in a worker thread of the client (preview.render_document and
+   print_document, the same render_pdf and print_pdf), to show why the app
+   lays out and prints in child processes: reportlab is pure Python and
+   PySide6 keeps the GIL in QPdfDocument.render and QPainter.drawImage.
 
 It also prints how a signal emit changes the reference count of True (a
 PySide6 6.12.0 bug that makes a long-running client crash on Python 3.11).
@@ -182,11 +183,24 @@ def _print_settings(out_dir: Path):
 class _Stamper:
     """The timer's slot (a bound method: lambdas in Qt connections upset PySide at exit)."""
 
-    def __init__(self, stamps: list[float]) -> None:
+    def __init__(self, stamps: list[float], dump_after_s: float = 0.0, dump_to=None) -> None:
         self.stamps = stamps
+        self.dump_after_s = dump_after_s
+        self.dump_to = dump_to
+        #: In trace mode: the GUI thread's (on-CPU, waiting-for-CPU) seconds at each tick.
+        self.sched: list[tuple[float, float]] | None = [] if dump_to is not None else None
 
     def tick(self) -> None:
         self.stamps.append(time.perf_counter())
+        if self.sched is not None:
+            self.sched.append(_thread_sched_s(threading.get_native_id()))
+        if self.dump_to is not None:
+            import faulthandler
+
+            # faulthandler's watchdog is a C thread that needs no GIL: when the
+            # GUI thread does not tick again in time it writes every thread's
+            # Python stack, the one holding the GIL included.
+            faulthandler.dump_traceback_later(self.dump_after_s, file=self.dump_to)
 
 
 def _thread_sched_s(native_id: int | None) -> tuple[float, float]:
@@ -232,6 +246,23 @@ def _watch_stalls(stamps: list[float], stop: threading.Event, out: list[str]) ->
                        f"a CPU, {1000 * blocked:.0f} ms blocked:\n{stack}")  # fmt: skip
 
 
+def _watch_gc(out: list[tuple[float, int, str]]) -> None:
+    """Record each garbage collection's length and thread: a collection holds the GIL."""
+    import gc
+
+    started: dict[int, float] = {}
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        tid = threading.get_ident()
+        if phase == "start":
+            started[tid] = time.perf_counter()
+        elif tid in started:
+            ms = (time.perf_counter() - started.pop(tid)) * 1000
+            out.append((ms, info["generation"], threading.current_thread().name))
+
+    gc.callbacks.append(callback)
+
+
 def child_stall(
     seconds: float,
     key_interval_ms: int,
@@ -243,13 +274,8 @@ def child_stall(
     from hallapp.ui import ops
     from hallapp.ui.app import build_window
     from hallapp.ui.citizen import place_on_second_screen
-    from hallapp.ui.preview import (
-        PREVIEW_WIDTH,
-        job_name_for,
-        print_document,
-        render_document,
-        render_pages,
-    )
+    from hallapp.ui.docworker import document_worker
+    from hallapp.ui.preview import PREVIEW_WIDTH, job_name_for, print_document, render_document
     from hallapp.ui.printjob import JobRequest, PrintProcess
     from hallapp.ui.theme import apply_theme
     from PySide6.QtCore import QEventLoop, Qt, QTimer
@@ -356,14 +382,9 @@ def child_stall(
                 print(f"print failed: {exc}", file=sys.stderr)
 
             if print_via == "app":
-                # The app's own print path (PreviewDialog: render the PDF and
-                # its preview pages on a worker thread, then print_now hands
-                # the PDF to a PrintProcess child on stdin).
-                def render_for_preview() -> bytes:
-                    pdf = render_document(notice, "a4", None)
-                    render_pages(pdf, PREVIEW_WIDTH)
-                    return pdf
-
+                # The app's own print path (PreviewDialog: the document process
+                # lays out the PDF and draws its preview pages, then print_now
+                # hands the PDF to a PrintProcess child on stdin).
                 def spool(pdf: bytes) -> None:
                     if stop.is_set():
                         return
@@ -392,8 +413,10 @@ def child_stall(
                     jobs.add(holder[0])  # kept alive until it answers
                     holder[0].start()
 
-                ops.run_in_background(window.console, render_for_preview, success=spool,
-                                      failure=failed, label="bench render")  # fmt: skip
+                document_worker().render(
+                    window.console, notice, "a4", PREVIEW_WIDTH, None,
+                    success=lambda rendered: spool(rendered.pdf), failure=failed,
+                )  # fmt: skip
                 return
             ops.run_in_background(window.console, work, success=done, failure=failed,
                                   label="bench print")  # fmt: skip
@@ -410,7 +433,7 @@ def child_stall(
         ticker = QTimer()
         ticker.setTimerType(Qt.TimerType.PreciseTimer)
         ticker.setInterval(TICK_MS)
-        stamper = _Stamper(stamps)  # kept alive: Qt does not own it
+        stamper = _Stamper(stamps, 0.04, dump_file if measure_load else None)  # kept alive
         ticker.timeout.connect(stamper.tick)
         presser = threading.Thread(target=press_keys, name="bench-keys", daemon=True)
         if measure_load and "keys" in loads:
@@ -421,10 +444,16 @@ def child_stall(
         if measure_load and "print" in loads:
             print_one()
             print_one()  # one job rendering while the other prints
-        watchdog = threading.Thread(
-            target=_watch_stalls, args=(stamps, stop, stall_traces), name="bench-watchdog",
-            daemon=True,
-        ) if trace_stalls else None
+        watchdog = (
+            threading.Thread(
+                target=_watch_stalls,
+                args=(stamps, stop, stall_traces),
+                name="bench-watchdog",
+                daemon=True,
+            )
+            if trace_stalls
+            else None
+        )
         if watchdog is not None:
             watchdog.start()
         ticker.start()
@@ -439,6 +468,17 @@ def child_stall(
             bridge.evaluation_recorded.disconnect(on_recorded)
             bridge.evaluation_expired.disconnect(open_next)
         gaps = [(b - a) * 1000 for a, b in itertools.pairwise(stamps)]
+        if stamper.sched:
+            # How the GUI thread spent each long gap: on a CPU (its own work),
+            # waiting for a CPU (the machine is busy) or blocked (the GIL).
+            for i, gap in enumerate(gaps):
+                if gap > 35 and i + 1 < len(stamper.sched):
+                    ran = 1000 * (stamper.sched[i + 1][0] - stamper.sched[i][0])
+                    waited = 1000 * (stamper.sched[i + 1][1] - stamper.sched[i][1])
+                    stall_traces.append(
+                        f"--- gap {gap:.1f} ms at {stamps[i] - stamps[0]:.2f} s: GUI thread "
+                        f"{ran:.1f} ms on a CPU, {waited:.1f} ms waiting for a CPU, "
+                        f"{gap - ran - waited:.1f} ms blocked")  # fmt: skip
         gaps.sort()
         result: dict[str, float] = {
             "ticks": len(stamps),
@@ -451,8 +491,19 @@ def child_stall(
         return result
 
     stall_traces: list[str] = []
+    # --trace-stalls with HALLAPP_BENCH_DUMP=FILE: every thread's stack at each long gap.
+    dump_path = os.environ.get("HALLAPP_BENCH_DUMP") if trace_stalls else None
+    dump_file = open(dump_path, "w") if dump_path else None  # noqa: SIM115
+    gc_pauses: list[tuple[float, int, str]] = []
+    if trace_stalls:
+        _watch_gc(gc_pauses)
     idle = run(False, 3.0)
     load = run(True, seconds)
+    if trace_stalls:
+        gc_pauses.sort(reverse=True)
+        for ms, generation, thread in gc_pauses[:8]:
+            stall_traces.append(f"--- garbage collection: {ms:.1f} ms, generation {generation}, "
+                                f"in thread {thread}")  # fmt: skip
     # Let the last ops deliver before closing.
     end = time.monotonic() + 15
     while ops.pending() and time.monotonic() < end:
@@ -487,7 +538,7 @@ def child_stall(
 # ---------------------------------------------------------------------- parent
 
 
-def _spawn(args: list[str], timeout: float) -> tuple[dict, float]:
+def _spawn(args: list[str], timeout: float, echo_stderr: bool = False) -> tuple[dict, float]:
     env = dict(os.environ)
     if not env.get("DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
@@ -505,6 +556,8 @@ def _spawn(args: list[str], timeout: float) -> tuple[dict, float]:
         timeout=timeout,
         env=env,
     )
+    if echo_stderr and proc.stderr:
+        sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
         print(f"  (the {args[1]} process exited with {proc.returncode}: {' | '.join(tail)})")
@@ -553,8 +606,11 @@ def main() -> int:
     ap.add_argument("--print-via", choices=("app", "thread", "both"), default="both",
                     help="print as the app does (a PrintProcess child), in a worker thread "
                          "of the client (for comparison), or measure both")  # fmt: skip
-    ap.add_argument("--switch-interval-ms", type=float,
-                    help="the stall child's sys.setswitchinterval (default: Python's 5 ms)")
+    ap.add_argument(
+        "--switch-interval-ms",
+        type=float,
+        help="the stall child's sys.setswitchinterval (default: Python's 5 ms)",
+    )
     ap.add_argument("--trace-stalls", action="store_true",
                     help="where the GUI thread was in each stall (stderr)")  # fmt: skip
     ap.add_argument("--child", choices=("startup", "stall"), help=argparse.SUPPRESS)
@@ -566,7 +622,11 @@ def main() -> int:
     if args.child == "stall":
         loads = frozenset(x for x in args.load.split(",") if x)
         return child_stall(
-            args.seconds, args.key_interval_ms, args.trace_stalls, loads, args.print_via,
+            args.seconds,
+            args.key_interval_ms,
+            args.trace_stalls,
+            loads,
+            args.print_via,
             args.switch_interval_ms,
         )
 
@@ -615,10 +675,11 @@ def main() -> int:
         res, _ = _spawn(
             ["--child", "stall", "--seconds", str(args.seconds),
              "--key-interval-ms", str(args.key_interval_ms), "--load", args.load,
-             "--print-via", way,
+             "--print-via", way, *(["--trace-stalls"] if args.trace_stalls else []),
              *(["--switch-interval-ms", str(args.switch_interval_ms)]
                if args.switch_interval_ms else [])],
             timeout=args.seconds + 180,
+            echo_stderr=args.trace_stalls,
         )  # fmt: skip
         idle, load = res["idle"], res["load"]
         title = {

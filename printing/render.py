@@ -91,8 +91,9 @@ def render_pdf(
 def warm_up(font_path: str | None = None) -> None:
     """Pay the one-off costs (font registration, reportlab's and segno's first use) now.
 
-    The window client calls this in the background at start-up, so the first
-    notice a clerk prints comes out as fast as the others. Raises FontError like
+    The window client's document process (hallapp.ui.docworker) runs this when
+    it starts, after sign-in, so the first notice a clerk previews comes out as
+    fast as the others. Raises FontError like
     :func:`render_pdf`, which is also the earliest moment to tell the user.
     """
     from hallapp.documents import DocumentType, sample

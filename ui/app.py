@@ -132,6 +132,10 @@ def build_window(
     window = WindowApp(ctx=ctx, console=console, citizen=citizen, bridge=bridge, demo=demo)
     if start_devices:
         window.start_devices(with_simulator_panel=with_simulator_panel)
+    from hallapp.ui.gcpolicy import freeze_long_lived
+
+    # Everything built so far lives as long as the window: keep it out of full collections.
+    freeze_long_lived("window built")
     return window
 
 

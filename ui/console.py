@@ -283,6 +283,11 @@ class ClerkConsole(QMainWindow):
         self.intake.new_case()
         self.cases.refresh()
         self._load_duty()
+        # The document process loads reportlab and the fonts while the clerk
+        # greets the first applicant: the first preview is then as quick as any.
+        from hallapp.ui.docworker import document_worker
+
+        document_worker().warm_up(self.ctx.printing.font_path)
 
     def _load_duty(self) -> None:
         duty = self.ctx.duty
@@ -484,4 +489,7 @@ class ClerkConsole(QMainWindow):
                 log.exception("evaluator bridge did not stop cleanly")
         if self.citizen is not None:
             self.citizen.close()
+        from hallapp.ui.docworker import stop_document_worker
+
+        stop_document_worker()
         super().closeEvent(event)

@@ -129,6 +129,22 @@ class Op:
         self.elapsed = 0.0
         self.relay = _Relay(self)
 
+    def deliver(self, result: object) -> None:
+        """For :func:`track`: the outcome arrived (GUI thread only)."""
+        if not self.done:
+            self._deliver_success(result)
+
+    def fail(self, exc: BaseException) -> None:
+        """For :func:`track`: the work failed (GUI thread only)."""
+        if not self.done:
+            self._deliver_failure(exc, "".join(traceback.format_exception(exc)))
+
+    def drop(self) -> None:
+        """For :func:`track`: end it without an outcome (the program is closing)."""
+        if not self.done:
+            log.info("op %d %s: dropped", self.id, self.label)
+            self._finish()
+
     def _parent_alive(self) -> bool:
         return self.parent is None or shiboken6.isValid(self.parent)
 
@@ -237,6 +253,25 @@ def run_in_background(
     op = Op(parent, fn, success, failure, label)
     t._add(op)
     t.pool.start(_Runnable(op))
+    return op
+
+
+def track(
+    parent: QObject | None,
+    *,
+    success: Callable[[Any], None] | None = None,
+    failure: FailureFn | None = None,
+    label: str = "",
+) -> Op:
+    """An op whose work runs elsewhere (a child process): finish it with
+    :meth:`Op.deliver` or :meth:`Op.fail` on the GUI thread.
+
+    It counts in :func:`pending` like any other, so tests and the exit path
+    wait for it, and its outcome reaches ``success``/``failure`` the same way.
+    """
+    t = _tracker()
+    op = Op(parent, lambda: None, success, failure, label)
+    t._add(op)
     return op
 
 

@@ -1,7 +1,8 @@
 """Print preview of a document: its PDF drawn page by page on white, then printed.
 
-Rendering the PDF (reportlab), drawing its pages (QtPdf) and printing all run
-in the background (ui.ops); the dialog only shows the finished page images.
+Rendering the PDF (reportlab) and drawing its pages (QtPdf) run in the
+document process (ui.docworker), printing in a print job's process
+(ui.printjob); the dialog only shows the finished page images.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Any
 
 import shiboken6
 from hallapp.ui.context import PaperSize, PrintSettings, WindowContext
+from hallapp.ui.docworker import Rendered, document_worker
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.printjob import JobRequest, PrintProcess
 from hallapp.ui.theme import bind_key
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 #: Width of a page image in the preview, in device-independent pixels.
 PREVIEW_WIDTH = 820
-#: Height of one render call's band (see render_pages).
-RENDER_BAND_PX = 128
 
 
 @dataclass(frozen=True)
@@ -52,49 +51,12 @@ class Printed:
 def render_document(doc: Notice | DutyCard, size: PaperSize, font_path: str | None) -> bytes:
     """The PDF of ``doc`` (slow: background only)."""
     from hallapp.printing.render import render_pdf
+    from hallapp.ui.gcpolicy import freeze_long_lived
 
-    return render_pdf(doc, size, font_path=font_path)
-
-
-def render_pages(pdf: bytes, width: int) -> list[QImage]:
-    """Each page as an image ``width`` pixels wide, on white (background only: no widgets)."""
-    buffer = QBuffer()
-    buffer.setData(QByteArray(pdf))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    document = QPdfDocument()
-    document.load(buffer)
-    images: list[QImage] = []
-    try:
-        if document.status() != QPdfDocument.Status.Ready:
-            from hallapp.printing.printer import PrintError
-
-            raise PrintError("文书 PDF 无法读取，请重新生成后再预览")
-        for index in range(document.pageCount()):
-            pt = document.pagePointSize(index)
-            height = max(1, round(width * pt.height() / pt.width()))
-            # QtPdf leaves the background transparent; paper is white.
-            white = QImage(QSize(width, height), QImage.Format.Format_RGB32)
-            white.fill(QColor("white"))
-            painter = QPainter(white)
-            try:
-                # In bands, not the page at once: PySide6 keeps the GIL for the
-                # whole of each render call, and a whole page (~40 ms, longer on
-                # a busy CPU) froze the GUI thread's Python for as long; a band
-                # takes a few milliseconds and the GUI thread gets its turn
-                # between them (benchmarks/bench_ui.py --trace-stalls).
-                for top in range(0, height, RENDER_BAND_PX):
-                    band = min(RENDER_BAND_PX, height - top)
-                    options = QPdfDocumentRenderOptions()
-                    options.setScaledSize(QSize(width, height))
-                    options.setScaledClipRect(QRect(0, top, width, band))
-                    painter.drawImage(0, top, document.render(index, QSize(width, band), options))
-            finally:
-                painter.end()
-            images.append(white)
-    finally:
-        document.close()
-        buffer.close()
-    return images
+    pdf = render_pdf(doc, size, font_path=font_path)
+    # reportlab's modules, fonts and caches, loaded by the first document, stay for good.
+    freeze_long_lived("first document rendered")
+    return pdf
 
 
 def _safe_name(text: str) -> str:
@@ -238,14 +200,10 @@ class PreviewDialog(QDialog):
         doc, size, font = self.doc, self.size_, self.ctx.printing.font_path
         width = PREVIEW_WIDTH if size == "a4" else 420
 
-        def work() -> tuple[bytes, list[QImage]]:
-            pdf = render_document(doc, size, font)
-            return pdf, render_pages(pdf, width)
-
-        def done(result: tuple[bytes, list[QImage]]) -> None:
+        def done(result: Rendered) -> None:
             if generation != self._generation:
                 return  # the clerk switched the paper size meanwhile
-            self.pdf, self.images = result
+            self.pdf, self.images = result.pdf, result.images
             self._show_pages()
 
         def failed(exc: BaseException) -> None:
@@ -253,7 +211,9 @@ class PreviewDialog(QDialog):
 
             self.status.setText(user_message(exc, "生成文书"))
 
-        run_in_background(self, work, success=done, failure=failed, label="生成打印预览")
+        # In the document process (hallapp.ui.docworker): nothing of the
+        # layout or the drawing holds this process's GIL.
+        document_worker().render(self, doc, size, width, font, success=done, failure=failed)
 
     def _show_pages(self) -> None:
         while self.pages_layout.count():

@@ -28,7 +28,6 @@ from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group,
 log = logging.getLogger(__name__)
 
 
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _, sub = command_group(subparsers, "catalog", "事项清单：导入、导出、校验、查询")
     db_help = "数据库地址（SQLAlchemy URL）；默认中心库，未配置时用本窗口数据库"

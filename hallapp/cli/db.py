@@ -18,7 +18,6 @@ from hallapp.cli.common import EXIT_INVALID, EXIT_OK, command_group, store_url
 log = logging.getLogger(__name__)
 
 
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _, sub = command_group(subparsers, "db", "数据库：升级、检查、载入演示数据")
     db_help = "数据库地址（SQLAlchemy URL）；默认本窗口的本地数据库"

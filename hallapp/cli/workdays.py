@@ -27,7 +27,6 @@ from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group,
 log = logging.getLogger(__name__)
 
 
-
 class _UsageError(Exception):
     """Bad input on the command line: print the message, exit 2."""
 

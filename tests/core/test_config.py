@@ -53,13 +53,13 @@ def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
     ("text", "expected"),
     [
         ("[window]\ncode = 3\n", "window.code"),
-        ("[window]\ncode = \"A-03!\"\n", "window.code"),
-        ("[evaluator]\nprotocol = \"bluetooth\"\n", "framed、keycode"),
-        ("[evaluator]\nbaudrate = \"fast\"\n", "evaluator.baudrate"),
-        ("[evaluator]\nkeymap = { \"1\" = 9 }\n", "evaluator.keymap"),
-        ("[printer]\nname = \"x\"\n", "[printer]"),
-        ("[printing]\npaper = \"a4\"\n", "printing.paper"),
-        ("[window\ncode = \"A03\"\n", "TOML"),
+        ('[window]\ncode = "A-03!"\n', "window.code"),
+        ('[evaluator]\nprotocol = "bluetooth"\n', "framed、keycode"),
+        ('[evaluator]\nbaudrate = "fast"\n', "evaluator.baudrate"),
+        ('[evaluator]\nkeymap = { "1" = 9 }\n', "evaluator.keymap"),
+        ('[printer]\nname = "x"\n', "[printer]"),
+        ('[printing]\npaper = "a4"\n', "printing.paper"),
+        ('[window\ncode = "A03"\n', "TOML"),
     ],
 )
 def test_a_broken_config_names_the_key(tmp_path, text, expected):
