@@ -12,13 +12,14 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hallapp.ui.context import WindowContext
 from hallapp.ui.intake_view import DecisionDialog
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.theme import bind_key
 from PySide6.QtCore import Qt, Signal, SignalInstance
-from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -46,6 +47,9 @@ from hallapp.intake import CaseStatus, CaseView
 from hallapp.workdays import HALL_TZ
 
 log = logging.getLogger(__name__)
+
+#: The case list shows this window's latest cases, at most this many.
+LIST_LIMIT = 300
 
 COLUMNS = ("受理编号", "事项", "申请人", "状态", "承诺办结日", "倒计时", "评价")
 
@@ -144,23 +148,30 @@ def case_rows(cases: list[CaseView]) -> list[CaseRow]:
     return [case_row(c) for c in cases]
 
 
-def _fill(item: QStandardItem, row: CaseRow, col: int) -> None:
-    item.setText(row.texts[col])
-    item.setToolTip(row.tooltip)
-    background = row.background
-    item.setData(QBrush(QColor(background)) if background else None, Qt.ItemDataRole.BackgroundRole)
-    foreground = dict(row.foregrounds).get(col)
-    item.setData(QBrush(QColor(foreground)) if foreground else None, Qt.ItemDataRole.ForegroundRole)
+Cells = list[dict[int, Any]]  # per column: role -> value, for QStandardItemModel.setItemData
 
 
-def _items(row: CaseRow) -> list[QStandardItem]:
-    items: list[QStandardItem] = []
-    for col in range(len(COLUMNS)):
-        item = QStandardItem()
-        item.setEditable(False)
-        _fill(item, row, col)
-        items.append(item)
-    return items
+def row_cells(row: CaseRow) -> Cells:
+    """The row's cells as role maps (plain values and QBrush: made on any thread)."""
+    background = QBrush(QColor(row.background)) if row.background else None
+    foregrounds = dict(row.foregrounds)
+    cells: Cells = []
+    for col, text in enumerate(row.texts):
+        roles: dict[int, Any] = {
+            Qt.ItemDataRole.DisplayRole: text,
+            Qt.ItemDataRole.ToolTipRole: row.tooltip,
+        }
+        if background is not None:
+            roles[Qt.ItemDataRole.BackgroundRole] = background
+        if col in foregrounds:
+            roles[Qt.ItemDataRole.ForegroundRole] = QBrush(QColor(foregrounds[col]))
+        cells.append(roles)
+    return cells
+
+
+def rows_cells(rows: list[CaseRow]) -> list[Cells]:
+    """:func:`row_cells` of every row, for :meth:`CaseModel.set_cases` (the refresh's worker)."""
+    return [row_cells(row) for row in rows]
 
 
 class CaseModel(QStandardItemModel):
@@ -180,34 +191,53 @@ class CaseModel(QStandardItemModel):
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.cases: list[CaseView] = []
         self._rows: list[CaseRow] = []
+        #: The rows the last :meth:`set_cases` changed (all of them after a rebuild).
+        self.changed_rows: list[int] = []
 
-    def set_cases(self, cases: list[CaseView], rows: list[CaseRow] | None = None) -> bool:
+    def set_cases(
+        self,
+        cases: list[CaseView],
+        rows: list[CaseRow] | None = None,
+        cells: list[Cells] | None = None,
+    ) -> bool:
         """Show ``cases``; True when the list was rebuilt, False when only rows changed.
 
         The same cases in the same order (the periodic refresh, mostly)
-        update just the rows that look different, so the selection and the
-        scroll position stay where the clerk left them.
+        update just the rows that look different (:attr:`changed_rows`), so
+        the selection and the scroll position stay where the clerk left them.
+        ``cells``, made by :func:`rows_cells` on the worker that read the
+        cases, spare the GUI thread building them when the list is rebuilt.
+
+        The model's items are made by Qt itself (setItemData on empty rows),
+        not as Python QStandardItem objects, each with a Python wrapper kept
+        for as long as the row lives: half the time to build 300 rows.
         """
         new_rows = rows if rows is not None else case_rows(cases)
         if [r.case.id for r in new_rows] == [r.case.id for r in self._rows]:
+            self.changed_rows = []
             for i, row in enumerate(new_rows):
                 if not row.looks_like(self._rows[i]):
                     self._set_row(i, row)
+                    self.changed_rows.append(i)
                 else:
                     self._rows[i] = row
                     self.cases[i] = row.case
             return False
+        if cells is None or len(cells) != len(new_rows):
+            cells = rows_cells(new_rows)
         self.beginResetModel()
         # The view hears one reset instead of one insert per row.
         blocked = self.blockSignals(True)
         try:
             self.setRowCount(0)
-            for row in new_rows:
-                self.appendRow(_items(row))
+            self.setRowCount(len(new_rows))
+            for i, row_cells_ in enumerate(cells):
+                self._put_row(i, row_cells_)
         finally:
             self.blockSignals(blocked)
         self._rows = list(new_rows)
         self.cases = [r.case for r in new_rows]
+        self.changed_rows = list(range(len(new_rows)))
         self.endResetModel()
         return True
 
@@ -218,9 +248,17 @@ class CaseModel(QStandardItemModel):
         if row >= 0:
             self._set_row(row, new)
             return row, new
-        self.insertRow(0, _items(new))
+        self.insertRows(0, 1)
+        self._put_row(0, row_cells(new))
         self._rows.insert(0, new)
         self.cases.insert(0, case)
+        if len(self._rows) > LIST_LIMIT:
+            # The list shows the latest LIST_LIMIT cases, as a refresh does;
+            # without the cap a busy day grows it (and every rebuild) unbounded.
+            extra = len(self._rows) - LIST_LIMIT
+            self.removeRows(LIST_LIMIT, extra)
+            del self._rows[LIST_LIMIT:]
+            del self.cases[LIST_LIMIT:]
         return 0, new
 
     def _set_row(self, row: int, new: CaseRow) -> None:
@@ -233,12 +271,16 @@ class CaseModel(QStandardItemModel):
         blocked = self.blockSignals(True)
         try:
             for col in range(len(COLUMNS)):
-                item = self.item(row, col)
-                if item is not None:
-                    _fill(item, new, col)
+                self.clearItemData(self.index(row, col))
+            self._put_row(row, row_cells(new))
         finally:
             self.blockSignals(blocked)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def _put_row(self, row: int, cells: Cells) -> None:
+        # Not made read-only cell by cell: the table has no edit triggers.
+        for col, roles in enumerate(cells):
+            self.setItemData(self.index(row, col), roles)
 
     def row_of(self, case_id: str) -> int:
         for row, c in enumerate(self.cases):
@@ -318,6 +360,10 @@ class CasesView(QWidget):
         # when a row outgrows a column (_grow_columns), not by ResizeToContents.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # Sizing to the contents measures this many rows around the visible
+        # ones, not all 300 (8 ms a column on the GUI thread); a longer text
+        # further down widens its column when its row changes (_grow_columns).
+        header.setResizeContentsPrecision(60)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_detail())
 
         self.show_closed = QCheckBox("显示已出件/已结束的办件(&S)")
@@ -394,12 +440,13 @@ class CasesView(QWidget):
         generation = self._refresh_generation
         intake, closed = self.ctx.intake, self.show_closed.isChecked()
 
-        def done(rows: list[CaseRow]) -> None:
+        def done(result: tuple[list[CaseRow], list[Cells]]) -> None:
             if generation != self._refresh_generation:
                 return
+            rows, cells = result
             current = self.current()
             cases = [r.case for r in rows]
-            if self.model.set_cases(cases, rows):
+            if self.model.set_cases(cases, rows, cells):
                 self._fit_columns()
                 if current is not None:
                     self.select(current.id)
@@ -407,17 +454,19 @@ class CasesView(QWidget):
                     self.table.selectRow(0)
                 self._show_detail()
             else:
-                for row in range(len(rows)):
+                for row in self.model.changed_rows:
                     self._grow_columns(row)
                 if self.current() != current:
                     self._show_detail()
             self.refreshed.emit(len(cases))
 
-        # The cells' strings are made here on the worker, not while painting.
-        run_in_background(
-            self, lambda: case_rows(intake.window_cases(include_closed=closed, limit=300)),
-            success=done, label="刷新办件列表",
-        )  # fmt: skip
+        def work() -> tuple[list[CaseRow], list[Cells]]:
+            # The cells' strings and role maps are made here on the worker,
+            # not while painting or on the GUI thread.
+            rows = case_rows(intake.window_cases(include_closed=closed, limit=LIST_LIMIT))
+            return rows, rows_cells(rows)
+
+        run_in_background(self, work, success=done, label="刷新办件列表")
 
     def _fit_columns(self) -> None:
         # Once per new list, not on every change: ResizeToContents would

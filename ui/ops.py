@@ -45,6 +45,8 @@ FailureFn = Callable[[BaseException], None]
 # the printer, the database and the evaluator each want their own thread so a
 # slow printer never delays a database read.
 MAX_WORKERS = 4
+#: A success callback (GUI thread) slower than this is logged as a warning.
+SLOW_CALLBACK_S = 0.03
 
 
 class _Delivered(QEvent):
@@ -152,7 +154,13 @@ class Op:
         log.debug("op %d %s: done in %.3f s", self.id, self.label, self.elapsed)
         try:
             if self.success is not None and self._parent_alive():
+                started = time.perf_counter()
                 self.success(result)
+                spent = time.perf_counter() - started
+                if spent > SLOW_CALLBACK_S:
+                    # The GUI thread was busy this long: the clerk saw a stutter.
+                    log.warning("op %d %s: showing the result took %.0f ms on the GUI thread",
+                                self.id, self.label, 1000 * spent)  # fmt: skip
         except Exception as exc:
             # A bug in a GUI callback: report it like any failure, never lose it.
             self._report(exc, traceback.format_exc())

@@ -88,6 +88,7 @@ def test_refreshing_the_same_list_updates_rows_in_place(qapp: object) -> None:
     again[4] = replace(cases[4], status=CaseStatus.COMPLETED)
     assert model.set_cases(again) is False
     assert not resets and changed == [4]
+    assert model.changed_rows == [4]  # only that row's column widths are re-measured
     assert model.index(4, 3).data() == CaseStatus.COMPLETED.label
 
     # A different list (a case more) is rebuilt.
@@ -101,3 +102,40 @@ def test_a_new_case_goes_on_top(qapp: object) -> None:
     row, _ = model.replace(_case(3))
     assert row == 0 and model.rowCount() == 3
     assert model.index(0, 0).data() == "LCA03TEST000003"
+
+
+def test_cells_made_on_a_worker_thread_show_the_same_list(qapp: object) -> None:
+    """The refresh makes the cells where it read the cases, off the GUI thread."""
+    import threading
+
+    from hallapp.ui.cases_view import rows_cells
+
+    cases = [_case(i, evaluation_level=(i % 5) + 1) for i in range(300)]
+    made: list[object] = []
+    worker = threading.Thread(target=lambda: made.append(rows_cells(case_rows(cases))))
+    worker.start()
+    worker.join(30)
+    on_worker, here = CaseModel(), CaseModel()
+    assert on_worker.set_cases(cases, case_rows(cases), made[0]) is True  # type: ignore[arg-type]
+    here.set_cases(cases)
+    for row in (0, 17, 299):
+        assert _shown(on_worker, row) == _shown(here, row)
+        for col in range(len(COLUMNS)):
+            for role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.BackgroundRole):
+                assert on_worker.index(row, col).data(role) == here.index(row, col).data(role)
+
+
+def test_the_list_keeps_the_latest_cases_only(qapp: object) -> None:
+    """Cases joining on top push the oldest out, as a refresh would show it."""
+    from hallapp.ui.cases_view import LIST_LIMIT
+
+    model = CaseModel()
+    model.set_cases([_case(i) for i in range(LIST_LIMIT)])
+    for n in range(1000, 1005):
+        row, _ = model.replace(_case(n))
+        assert row == 0
+    assert model.rowCount() == LIST_LIMIT == len(model.cases)
+    assert model.index(0, 0).data() == "LCA03TEST001004"
+    assert model.row_of("case-0") == 5
+    assert model.row_of(f"case-{LIST_LIMIT - 6}") == LIST_LIMIT - 1
+    assert model.row_of(f"case-{LIST_LIMIT - 5}") == -1  # the oldest five are no longer listed
