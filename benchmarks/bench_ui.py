@@ -292,8 +292,11 @@ def child_stall(
         import logging
 
         # The client's own warnings (a slow GUI callback, a slow op) beside the gaps.
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="--- log %(relativeCreated).0f ms %(name)s: %(message)s")  # fmt: skip
+        logging.basicConfig(
+            level=logging.WARNING,
+            stream=sys.stderr,
+            format="--- log %(relativeCreated).0f ms %(name)s: %(message)s",
+        )
     app = QApplication([sys.argv[0]])
     apply_theme(app)
     tmp = Path(tempfile.mkdtemp(prefix="hallapp-bench-ui-"))
