@@ -286,8 +286,6 @@ def child_stall(
     from hallapp.config import parse_config
     from hallapp.store import Store
 
-    if switch_interval_ms:
-        sys.setswitchinterval(switch_interval_ms / 1000)
     if trace_stalls:
         import logging
 
@@ -308,6 +306,8 @@ def child_stall(
     config = parse_config({"window": {"code": "A03"}, "evaluator": {"timeout_seconds": 30}})
     settings, print_target = _print_settings(tmp / "printed")
     window = build_window(store, config, demo=True, printing=settings)
+    if switch_interval_ms:  # instead of the client's own (hallapp.ui.interpreter)
+        sys.setswitchinterval(switch_interval_ms / 1000)
     window.console.show()
     if window.citizen is not None:
         place_on_second_screen(window.citizen, "window")
@@ -693,7 +693,7 @@ def main() -> int:
     ap.add_argument(
         "--switch-interval-ms",
         type=float,
-        help="the stall child's sys.setswitchinterval (default: Python's 5 ms)",
+        help="the stall child's sys.setswitchinterval (default: the client's, 1 ms)",
     )
     ap.add_argument("--trace-stalls", action="store_true",
                     help="where the GUI thread was in each stall (stderr)")  # fmt: skip

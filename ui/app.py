@@ -132,10 +132,11 @@ def build_window(
     window = WindowApp(ctx=ctx, console=console, citizen=citizen, bridge=bridge, demo=demo)
     if start_devices:
         window.start_devices(with_simulator_panel=with_simulator_panel)
-    from hallapp.ui.gcpolicy import freeze_long_lived
+    from hallapp.ui.interpreter import freeze_long_lived, prefer_gui_thread
 
     # Everything built so far lives as long as the window: keep it out of full collections.
     freeze_long_lived("window built")
+    prefer_gui_thread()
     return window
 
 

@@ -51,12 +51,8 @@ class Printed:
 def render_document(doc: Notice | DutyCard, size: PaperSize, font_path: str | None) -> bytes:
     """The PDF of ``doc`` (slow: background only)."""
     from hallapp.printing.render import render_pdf
-    from hallapp.ui.gcpolicy import freeze_long_lived
 
-    pdf = render_pdf(doc, size, font_path=font_path)
-    # reportlab's modules, fonts and caches, loaded by the first document, stay for good.
-    freeze_long_lived("first document rendered")
-    return pdf
+    return render_pdf(doc, size, font_path=font_path)
 
 
 def _safe_name(text: str) -> str:
