@@ -2,7 +2,7 @@
 
 Two knobs, both measured with benchmarks/bench_ui.py --trace-stalls:
 
-Garbage collection. 
+Garbage collection:
 A generation-2 collection walks every container object the collector tracks
 and holds the GIL throughout. After start-up this client holds a few hundred
 thousand long-lived ones (modules, classes, SQLAlchemy's mappers and compiled
