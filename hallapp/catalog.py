@@ -21,6 +21,7 @@ YAML or JSON, all with one dict structure::
     legal_days = 7
     promised_days = 2
     scope = "..."  procedure = "..."  conditions = "..."  fees = "..."  legal_basis = "..."
+    pinyin = "jzgcsgxkzhf"          # optional 拼音简码; computed from the name when left out
       [[items.materials]]
       name = "..."  form = "原件"  copies = 1  required = true  deferrable = false  note = ""
 
@@ -62,7 +63,7 @@ import re
 import tomllib
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,17 @@ def pinyin_initials(text: str) -> str:
     return "".join(ch for ch in "".join(parts).lower() if ch.isascii() and ch.isalnum())
 
 
+def effective_pinyin(spec: ItemSpec) -> str:
+    """The item's 拼音简码: the catalog's own when given, else from the name.
+
+    A hall gives its own where the guess from the name is wrong for how
+    clerks say it (a polyphonic character: 重, 行, 单) or to add a short alias;
+    a catalog that gives it for every item also imports without loading
+    pypinyin's dictionaries (55 MB, a third of a second).
+    """
+    return spec.pinyin or pinyin_initials(spec.name)
+
+
 # ------------------------------------------------------------------ the data
 
 
@@ -188,6 +200,9 @@ class ItemSpec:
     legal_basis: str = ""
     active: bool = True
     materials: tuple[MaterialSpec, ...] = ()
+    #: 拼音简码 as the catalog gives it; "" means computed from the name
+    #: (:func:`pinyin_initials`). Compared apart from the rest: see _upsert_item.
+    pinyin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -213,7 +228,8 @@ class CatalogData:
             deps.append(d)
         items = []
         for item in self.items:
-            d = clean({k: v for k, v in asdict(item).items() if k != "materials"})
+            d = clean({k: v for k, v in asdict(item).items()
+                       if k != "materials" and not (k == "pinyin" and not v)})  # fmt: skip
             d["department"] = d.pop("department_code")
             d["materials"] = [clean(asdict(m)) for m in item.materials]
             items.append(d)
@@ -306,6 +322,7 @@ _ITEM_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fees": ("收费标准", ("收费", "收费依据及标准")),
     "legal_basis": ("法律依据", ("设定依据", "实施依据")),
     "active": ("是否启用", ("启用",)),
+    "pinyin": ("拼音简码", ("简拼", "助记码", "拼音首字母")),
 }
 _ITEM_REQUIRED_COLUMNS = ("code", "name", "department", "kind", "legal_days", "promised_days")
 
@@ -356,6 +373,7 @@ _CONTACT_KEY_NAMES = {k: v[0] for k, v in _CONTACT_FIELDS.items()}
 _MAX_LEN = {
     "item.code": 64,
     "item.name": 200,
+    "item.pinyin": 200,
     "department.code": 32,
     "department.name": 100,
     "department.phone": 40,
@@ -945,6 +963,10 @@ def _check_item(
     fees = c.text(rec, "fees")
     legal_basis = c.text(rec, "legal_basis", required=True)
     active = c.boolean(rec, "active", True)
+    pinyin = c.text(rec, "pinyin", max_len=_MAX_LEN["item.pinyin"]).lower().replace(" ", "")
+    if pinyin and not re.fullmatch(r"[a-z0-9]+", pinyin):
+        c.add(rec, "pinyin", f"“{pinyin}”无效：拼音简码只能由字母和数字组成，如 jzgcsgxkzhf；"
+                             "留空则按事项名称自动生成")  # fmt: skip
 
     materials: list[MaterialSpec] = []
     if not raw.materials:
@@ -1008,6 +1030,7 @@ def _check_item(
         legal_basis=legal_basis,
         active=active,
         materials=tuple(sorted(materials, key=lambda m: m.seq)),
+        pinyin=pinyin,
     )
 
 
@@ -1118,7 +1141,7 @@ def _upsert_item(
         item = ServiceItem(code=spec.code)
         session.add(item)
         summary.items_added.append(spec.code)
-    elif _item_spec(item) == spec and item.pinyin == pinyin_initials(spec.name):
+    elif _item_spec(item) == spec and item.pinyin == effective_pinyin(spec):
         summary.items_unchanged.append(spec.code)
         return
     else:
@@ -1130,7 +1153,7 @@ def _upsert_item(
     item.promised_days = spec.promised_days
     item.scope, item.procedure, item.conditions = spec.scope, spec.procedure, spec.conditions
     item.fees, item.legal_basis, item.active = spec.fees, spec.legal_basis, spec.active
-    item.pinyin = pinyin_initials(spec.name)
+    item.pinyin = effective_pinyin(spec)
     # Update lines in place by 序号, so the (item, seq) key never collides and
     # unchanged lines keep their ids.
     existing = {m.seq: m for m in item.materials}
@@ -1286,9 +1309,14 @@ def catalog_from_store(session: Session) -> CatalogData:
     items = session.scalars(
         select(ServiceItem).options(selectinload(ServiceItem.materials)).order_by(ServiceItem.code)
     ).all()
-    return CatalogData(
-        tuple(_department_spec(d) for d in deps), tuple(_item_spec(i) for i in items)
+    # A stored 拼音简码 is exported only where it is not what the name gives
+    # (the hall's own): a name edited in the file then gets a fresh one.
+    specs = tuple(
+        replace(spec, pinyin=i.pinyin) if i.pinyin and i.pinyin != pinyin_initials(i.name) else spec
+        for i in items
+        for spec in (_item_spec(i),)
     )
+    return CatalogData(tuple(_department_spec(d) for d in deps), specs)
 
 
 # ----------------------------------------------------------------------- export
@@ -1296,7 +1324,7 @@ def catalog_from_store(session: Session) -> CatalogData:
 _WIDTHS = {
     "code": 22, "name": 36, "department": 26, "kind": 10, "legal_days": 12,
     "promised_days": 12, "scope": 40, "procedure": 50, "conditions": 50, "fees": 24,
-    "legal_basis": 50, "active": 10, "item": 22, "seq": 6, "form": 14, "copies": 6,
+    "legal_basis": 50, "active": 10, "pinyin": 18, "item": 22, "seq": 6, "form": 14, "copies": 6,
     "required": 10, "deferrable": 10, "note": 40, "phone": 18, "address": 36, "duties": 50,
     "title": 16, "matters": 40,
 }  # fmt: skip
@@ -1389,7 +1417,7 @@ def write_catalog_xlsx(data: CatalogData, path: str | os.PathLike[str]) -> None:
             [
                 i.code, i.name, dep_ref(i.department_code), KIND_LABELS[i.kind], i.legal_days,
                 i.promised_days, i.scope, i.procedure, i.conditions, i.fees, i.legal_basis,
-                _yes_no(i.active),
+                _yes_no(i.active), i.pinyin,
             ]
             for i in data.items
         ),

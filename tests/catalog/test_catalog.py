@@ -645,3 +645,57 @@ def test_xlsx_round_trip_property(data: Any, tmp_path_factory: pytest.TempPathFa
     write_catalog_xlsx(data, path)
     assert load_catalog(path) == data
     assert load_catalog(data.to_dict()) == data
+
+
+def test_a_hall_gives_its_own_pinyin_initials(store: Store, tmp_path: Path) -> None:
+    """拼音简码: a hall's own (a short alias clerks use), else computed from the name."""
+    with store.session() as s:
+        import_catalog(s, {
+            "departments": [{"code": "D1", "name": "测试局"}],
+            "items": [
+                {**minimal()["items"][0], "code": "T-1", "name": "社会保障卡申领",
+                 "pinyin": "SBK SL"},
+                {**minimal()["items"][0], "code": "T-2", "name": "测试许可", "pinyin": "csxk"},
+                {**minimal()["items"][0], "code": "T-3", "name": "其他许可"},
+            ],
+        })  # fmt: skip
+        assert [i.code for i in search_items(s, "sbk")] == ["T-1"]
+        assert search_items(s, "shbz") == []  # the hall's own replaces the computed one
+        stored = {i.code: i.pinyin for i in s.scalars(select(ServiceItem))}
+        assert stored == {"T-1": "sbksl", "T-2": "csxk", "T-3": "qtxk"}
+        # Exported only where it is the hall's own: a name edited in the
+        # exported file then gets fresh initials on the next import.
+        exported = {i["code"]: i.get("pinyin") for i in catalog_from_store(s).to_dict()["items"]}
+        assert exported == {"T-1": "sbksl", "T-2": None, "T-3": None}
+        path = tmp_path / "c.xlsx"
+        export_catalog_xlsx(s, path)
+        again = {i.code: i.pinyin for i in load_catalog(path).items}
+        assert again == {"T-1": "sbksl", "T-2": "", "T-3": ""}
+
+
+def test_pinyin_initials_must_be_letters_and_digits() -> None:
+    problems = problems_of(minimal(pinyin="建筑-gc"))
+    assert len(problems) == 1
+    assert "拼音简码" in problems[0] and "字母和数字" in problems[0]
+
+
+def test_the_sample_catalog_imports_without_the_pinyin_dictionary(
+    tmp_path: Path, sample_catalog: Path
+) -> None:
+    """It gives every item's 拼音简码, so the demo's seeding skips pypinyin (55 MB, 0.3 s)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from hallapp.store import Store, sqlite_url\n"
+        "from hallapp.catalog import import_catalog\n"
+        f"store = Store.open(sqlite_url({str(tmp_path / 'x.sqlite3')!r}))\n"
+        "with store.session() as s:\n"
+        f"    summary = import_catalog(s, {str(sample_catalog)!r})\n"
+        "print(len(summary.items_added), 'pypinyin' in sys.modules)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["16", "False"]
