@@ -632,6 +632,27 @@ class FollowUpState:
     def overdue(self, today: date) -> bool:
         return self.opened and not self.closed and self.due_on is not None and today > self.due_on
 
+    def describe(self) -> str:
+        """Where the 差评's follow-up stands, in words for the case detail."""
+        if self.appeal is AppealState.UPHELD:
+            return "申诉成立，不计入统计"
+        if self.closed:
+            return "整改回访已办结"
+        if not self.opened:
+            return ""
+        done = {
+            FollowUpStepKind.RECTIFIED: "已整改，待办结",
+            FollowUpStepKind.CALLED_BACK: "已回访，待整改",
+            FollowUpStepKind.VERIFIED: "已核实，待回访",
+        }
+        progress = next((done[k] for k in reversed(self.steps) if k in done), "待核实")
+        if self.appeal is AppealState.PENDING:
+            progress = "申诉审核中；" + progress
+        elif self.appeal is AppealState.REJECTED:
+            progress = "申诉未成立；" + progress
+        due = f"，{self.due_on:%Y-%m-%d} 前办结" if self.due_on else ""
+        return progress + due
+
 
 def follow_up_state(session: Session, evaluation_id: str) -> FollowUpState:
     steps = list(

@@ -344,6 +344,11 @@ class CaseView:
     documents: tuple[DocumentView, ...]
     one_time_violations: int
     extensions: tuple[str, ...] = field(default=())
+    #: The citizen's reasons for a 差评 (不满意 / 非常不满意), as chosen on the screen.
+    evaluation_reasons: tuple[str, ...] = field(default=())
+    evaluated_at: datetime | None = None
+    #: A 差评's follow-up (核实、回访、整改) in words; "" when there is none.
+    follow_up: str = ""
 
     @property
     def promised_date(self) -> date | None:
@@ -635,9 +640,23 @@ class Intake:
                 evaluation_state = "cancelled"
             elif kind is CaseEventKind.ONE_TIME_VIOLATION:
                 violations += 1
-        level = session.scalar(select(Evaluation.level).where(Evaluation.case_id == case.id))
-        if level is not None:
+        evaluation = session.execute(
+            select(
+                Evaluation.id, Evaluation.level, Evaluation.reasons, Evaluation.created_at
+            ).where(Evaluation.case_id == case.id)
+        ).first()
+        level: int | None = None
+        reasons: tuple[str, ...] = ()
+        evaluated_at: datetime | None = None
+        follow_up = ""
+        if evaluation is not None:
             evaluation_state = "evaluated"
+            level, evaluated_at = evaluation.level, evaluation.created_at
+            reasons = tuple(str(r) for r in evaluation.reasons or ())
+            if level <= 2:
+                from hallapp.evaluation import follow_up_state
+
+                follow_up = follow_up_state(session, evaluation.id).describe()
         inputs = self._deadline_inputs(case)
         deadlines = (
             compute_deadlines(
@@ -671,6 +690,9 @@ class Intake:
             owed_materials=owed,
             evaluation_level=level,
             evaluation_state=evaluation_state,
+            evaluation_reasons=reasons,
+            evaluated_at=evaluated_at,
+            follow_up=follow_up,
             documents=tuple(
                 DocumentView(
                     id=doc.id,

@@ -322,7 +322,14 @@ def case_html(case: CaseView) -> str:
         rows.append(("延期", ext))
     if case.one_time_violations:
         rows.append(("一次性告知", f"违反 {case.one_time_violations} 次（后续告知新增了要求）"))
-    rows.append(("评价", evaluation_text(case) or "尚未评价"))
+    shown = evaluation_text(case) or "尚未评价"
+    if case.evaluated_at is not None:
+        shown += f"（{case.evaluated_at.astimezone(HALL_TZ):%Y-%m-%d %H:%M}）"
+    rows.append(("评价", shown))
+    if case.evaluation_reasons:
+        rows.append(("差评原因", "、".join(case.evaluation_reasons)))
+    if case.follow_up:
+        rows.append(("整改回访", case.follow_up))
     body = "".join(
         f"<tr><td style='color:#5b6675;padding-right:12px'>{e(k)}</td><td>{e(v)}</td></tr>"
         for k, v in rows

@@ -295,6 +295,9 @@ def _bad_review(hall, desk) -> str:
 def test_follow_up_steps_and_close(hall, desk):
     ev_id = _bad_review(hall, desk)
     with hall.store.session() as s:
+        # What the case's detail says at each step.
+        opened = follow_up_state(s, ev_id)
+        assert opened.describe() == f"待核实，{opened.due_on:%Y-%m-%d} 前办结"
         add_follow_up_step(
             s,
             ev_id,
@@ -311,6 +314,7 @@ def test_follow_up_steps_and_close(hall, desk):
             note="电话回访",
             window_code=WINDOW,
         )
+        assert follow_up_state(s, ev_id).describe().startswith("已回访，待整改，")
         with pytest.raises(FollowUpError, match="监督"):
             add_follow_up_step(
                 s,
@@ -331,6 +335,7 @@ def test_follow_up_steps_and_close(hall, desk):
     with hall.store.session() as s:
         state = follow_up_state(s, ev_id)
         assert state.closed and state.counts_in_tallies
+        assert state.describe() == "整改回访已办结"
         assert not state.overdue(date(2027, 1, 1))
         with pytest.raises(FollowUpError, match="已办结"):
             add_follow_up_step(
@@ -364,6 +369,7 @@ def test_appeal_upheld_excludes_the_evaluation_from_tallies(hall, desk):
             window_code=WINDOW,
         )
         assert follow_up_state(s, ev_id).appeal == AppealState.PENDING
+        assert follow_up_state(s, ev_id).describe().startswith("申诉审核中；待核实，")
         add_follow_up_step(
             s,
             ev_id,
@@ -374,6 +380,7 @@ def test_appeal_upheld_excludes_the_evaluation_from_tallies(hall, desk):
         )
     with hall.store.session() as s:
         assert not follow_up_state(s, ev_id).counts_in_tallies
+        assert follow_up_state(s, ev_id).describe() == "申诉成立，不计入统计"
         assert excluded_evaluation_ids(s) == {ev_id}
         # The evaluation itself is never changed or deleted.
         assert s.scalar(select(func.count()).select_from(Evaluation)) == 1

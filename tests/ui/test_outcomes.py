@@ -55,6 +55,15 @@ def test_bad_review_with_reason_chosen_on_citizen_screen(demo_app, qtbot):
     qtbot.waitUntil(lambda: d.case(case.id).evaluation_level == 2, timeout=10_000)
     row = d.cases.model.row_of(case.id)
     assert d.cases.model.index(row, 6).data() == "不满意"
+    # The case's detail says why, and that the 差评 goes to follow-up.
+    evaluated = d.case(case.id)
+    assert evaluated.evaluation_reasons == (reason,)
+    assert evaluated.follow_up.startswith("待核实，") and "前办结" in evaluated.follow_up
+    d.console.show_cases()
+    d.cases.select(case.id)
+    detail = d.cases.detail.toPlainText()
+    assert "差评原因" in detail and reason in detail
+    assert "整改回访" in detail and "待核实" in detail
     from hallapp.evaluation import EvaluationDesk  # noqa: F401  (the record is the desk's)
     from hallapp.models import Evaluation
 
