@@ -147,6 +147,11 @@ def main() -> int:
     console.cases.table.selectRow(0)
     settle(0.6)
     console.grab().save(str(OUT / "console-cases.png"))
+    # The 差评 case: its reasons and where the follow-up stands, in the detail.
+    bad = next(c for c in console.cases.model.cases if c.evaluation_level == 2)
+    console.cases.select(bad.id)
+    settle(0.6)
+    console.grab().save(str(OUT / "console-bad-review.png"))
 
     # The intake form: item found by pinyin initials, applicant masked, a gap marked.
     console.new_case()
