@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hallapp import documents as docs
@@ -543,19 +543,40 @@ class Intake:
         with self.store.session() as s:
             return self._view(s, self._case(s, case_id))
 
-    def window_cases(self, *, include_closed: bool = False, limit: int = 500) -> list[CaseView]:
+    def window_cases(
+        self, *, include_closed: bool = False, limit: int = 500, query: str = ""
+    ) -> list[CaseView]:
+        """This window's cases, newest first; ``query`` finds older ones too.
+
+        ``query`` matches part of the 受理编号, part of the applicant's name
+        or phone, the last digits of a citizen ID (4 or more), or part of a
+        credit code: what an applicant coming back usually has at hand.
+        """
+        stmt = select(Case).where(Case.window_code == self.window_code)
+        q = query.strip()
+        if q:
+            up = q.upper()
+            matches = [
+                Case.case_no.contains(up, autoescape=True),
+                Applicant.name.contains(q, autoescape=True),
+                Applicant.uscc.contains(up, autoescape=True),
+            ]
+            if q.isdigit() and len(q) >= 4:
+                matches.append(Applicant.phone.contains(q, autoescape=True))
+            if len(q) >= 4 and up.rstrip("X").isdigit():
+                matches.append(Applicant.id_number.endswith(up, autoescape=True))
+            stmt = stmt.join(Case.applicant).where(or_(*matches))
         with self.store.session() as s:
             cases = s.scalars(
-                select(Case)
-                .where(Case.window_code == self.window_code)
-                .options(
+                stmt.options(
                     selectinload(Case.events),
                     selectinload(Case.documents),
                     selectinload(Case.item),
                     selectinload(Case.applicant),
                     selectinload(Case.first_responder),
                 )
-                .order_by(Case.created_at.desc())
+                # Same instant (a batch, a test clock): the later number first.
+                .order_by(Case.created_at.desc(), Case.case_no.desc())
                 .limit(limit)
             ).all()
             views = [self._view(s, c) for c in cases]

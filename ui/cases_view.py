@@ -380,10 +380,26 @@ class CasesView(QWidget):
         self.legend.setStyleSheet("background:#fff1d6")
         overdue = QLabel("  超期  ")
         overdue.setStyleSheet("background:#fddcdc")
+        # An applicant coming back days later: find the case by what they have
+        # at hand, beyond the latest LIST_LIMIT the list shows.
+        self.find_box = QLineEdit()
+        self.find_box.setPlaceholderText(
+            "查找办件：受理编号、申请人、手机号或证件号后 4 位  [Ctrl+F]"
+        )
+        self.find_box.setClearButtonEnabled(True)
+        self.find_box.setMinimumWidth(420)
+        self.find_box.returnPressed.connect(self.apply_find)
+        self.find_box.textChanged.connect(self._find_text_changed)
+        # Esc clears the search only while typing in it, not anywhere in the window.
+        esc = bind_key(self.find_box, "Esc", self.clear_find)
+        esc.setContext(Qt.ShortcutContext.WidgetShortcut)  # type: ignore[attr-defined]
+        self._focus_results = False
+        self._query = ""
         top = QHBoxLayout()
-        title = QLabel("本窗口办件")
-        title.setObjectName("sectionTitle")
-        top.addWidget(title)
+        self.title = QLabel("本窗口办件")
+        self.title.setObjectName("sectionTitle")
+        top.addWidget(self.title)
+        top.addWidget(self.find_box)
         top.addStretch(1)
         top.addWidget(self.legend)
         top.addWidget(overdue)
@@ -442,10 +458,33 @@ class CasesView(QWidget):
 
     # ------------------------------------------------------------------ data
 
+    def apply_find(self) -> None:
+        """List the cases matching the find box (Enter); an empty box lists the latest."""
+        query = self.find_box.text().strip()
+        self._focus_results = bool(query)
+        if query != self._query:
+            self._query = query
+        self.refresh()
+
+    def _find_text_changed(self, text: str) -> None:
+        if not text:  # the clear button, or the text deleted: back to the latest cases
+            self.clear_find()
+
+    def clear_find(self) -> None:
+        """Back to the latest cases (Esc in the find box, or the box emptied)."""
+        if self.find_box.text():
+            self.find_box.clear()  # textChanged comes back here with an empty box
+            return
+        if self._query:
+            self._query = ""
+            self.refresh()
+        self.focus_list()
+
     def refresh(self) -> None:
         self._refresh_generation += 1
         generation = self._refresh_generation
         intake, closed = self.ctx.intake, self.show_closed.isChecked()
+        query = self._query
 
         def done(result: tuple[list[CaseRow], list[Cells]]) -> None:
             if generation != self._refresh_generation:
@@ -465,12 +504,23 @@ class CasesView(QWidget):
                     self._grow_columns(row)
                 if self.current() != current:
                     self._show_detail()
+            if query and self._focus_results and cases:
+                # Found: the clerk goes on with the keyboard (F9, F10, Ctrl+Shift+P).
+                self._focus_results = False
+                self.table.selectRow(0)
+                self.table.setFocus()
+            if query:
+                found = f"{len(cases)} 件" if cases else "没有找到，请核对后重试"
+                self.title.setText(f"本窗口办件 · 查找“{query}”：{found}  [Esc 返回]")
+            else:
+                self.title.setText("本窗口办件")
             self.refreshed.emit(len(cases))
 
         def work() -> tuple[list[CaseRow], list[Cells]]:
             # The cells' strings and role maps are made here on the worker,
             # not while painting or on the GUI thread.
-            rows = case_rows(intake.window_cases(include_closed=closed, limit=LIST_LIMIT))
+            views = intake.window_cases(include_closed=closed, limit=LIST_LIMIT, query=query)
+            rows = case_rows(views)
             return rows, rows_cells(rows)
 
         run_in_background(self, work, success=done, label="刷新办件列表")

@@ -52,6 +52,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F3", "查找事项（名称、编码、拼音首字母）"),
     ("F4", "本窗口办件列表"),
     ("F5", "刷新办件列表"),
+    ("Ctrl+F", "查找办件：受理编号、申请人、手机号或证件号后 4 位（Esc 返回）"),
     ("↓ / Enter", "在查找结果中选择事项"),
     ("Alt+L", "跳到材料核对表"),
     ("空格", "切换材料核对结果：缺少 → 已收 → 不符合要求"),
@@ -213,6 +214,7 @@ class ClerkConsole(QMainWindow):
             ("F2", self.new_case),
             ("F3", self.find_item),
             ("F4", self.show_cases),
+            ("Ctrl+F", self.find_case),
             ("F11", self.toggle_pause),
             ("Ctrl+Shift+Q", self.end_duty),
             ("Ctrl+Shift+X", self.cancel_evaluation),
@@ -255,6 +257,14 @@ class ClerkConsole(QMainWindow):
         if self.tabs.currentWidget() is not self.cases:
             self.tabs.setCurrentWidget(self.cases)
             self.cases.focus_list()
+
+    def find_case(self) -> None:
+        """Ctrl+F: the case list's find box (an applicant coming back, an older case)."""
+        if not self.signed_in:
+            return
+        self.tabs.setCurrentWidget(self.cases)
+        self.cases.find_box.setFocus()
+        self.cases.find_box.selectAll()
 
     def _to_cases(self) -> bool:
         self.show_cases()

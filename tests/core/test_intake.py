@@ -433,3 +433,24 @@ def test_lawful_outcomes_follow_the_checklist(spec, data):
     assert (Outcome.CONDITIONAL in outcomes) == (
         bool(short) and all(m.deferrable and s is MaterialStatus.MISSING for m, s in short)
     )
+
+
+def test_an_older_case_is_found_by_what_the_applicant_has_at_hand(intake, reference):
+    """受理编号 (part), name, phone, the last digits of the ID; nothing else matches."""
+    first = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    other = ApplicantInput(kind=ApplicantKind.PERSON, name="林秀英",
+                           id_number=person_id("35082519820716004"), phone="13800000000")  # fmt: skip
+    second = intake.open_case(reference.clerk_id, reference.item_code, other)
+
+    def found(query: str) -> list[str]:
+        return [c.case_no for c in intake.window_cases(include_closed=True, query=query)]
+
+    assert found(first.case_no) == [first.case_no]
+    assert found(first.case_no[-4:].lower()) == [first.case_no]  # the tail of the number
+    assert found("陈志") == [first.case_no]
+    assert found("1234") == [first.case_no]  # the phone's last digits
+    assert found(person_id()[-4:]) == [first.case_no]
+    assert found(person_id("35082519820716004")[-6:]) == [second.case_no]
+    assert found("LCA03") == [second.case_no, first.case_no]  # newest first
+    assert found("王") == [] and found("%") == [] and found("99999") == []
+    assert len(found("")) == 2  # no query: the latest cases

@@ -249,3 +249,52 @@ def test_clerk_can_withdraw_an_open_evaluation(demo_app, qtbot):
     assert d.case(result.case.id).evaluation_level is None  # never a default rating
     assert not d.console.cancel_eval_button.isVisible()
     assert not d.citizen.evaluating
+
+
+def test_an_applicant_coming_back_is_found_with_ctrl_f(demo_app, qtbot):
+    """Ctrl+F, part of the name or the number, Enter: the case is selected, F10 hands it over."""
+    from hallapp.intake import ApplicantInput, CompleteInstantly, MaterialCheck
+    from hallapp.models import ApplicantKind
+    from hallapp.validation import id_check_char
+
+    d = demo_app
+    d.sign_in()
+    intake, clerk = d.window.ctx.intake, d.window.ctx.clerk_id
+    body = "35082519820716004"
+    person = ApplicantInput(kind=ApplicantKind.PERSON, name="林秀英",
+                            id_number=body + id_check_char(body), phone="13905970001")  # fmt: skip
+    case = intake.open_case(clerk, "SCJ-DJ-001", person)
+    item = intake.item("SCJ-DJ-001")
+    present = tuple(MaterialCheck(m.id, MaterialStatus.PRESENT) for m in item.materials)
+    intake.decide(case.id, clerk, CompleteInstantly(present))
+    for n in range(3):  # others at the window since
+        other_body = f"3508251990010100{n}"
+        other = ApplicantInput(kind=ApplicantKind.PERSON, name=f"王{n}",
+                               id_number=other_body + id_check_char(other_body), phone="13600000000")  # fmt: skip
+        intake.open_case(clerk, "SCJ-DJ-001", other)
+
+    d.shortcut("Ctrl+F")
+    cases = d.cases
+    assert cases.find_box.hasFocus()
+    with qtbot.waitSignal(cases.refreshed, timeout=15_000) as listed:
+        d.keys(cases.find_box, "秀英")
+        d.key(cases.find_box, Qt.Key.Key_Return)
+    assert listed.args == [1]
+    assert [c.id for c in cases.model.cases] == [case.id]
+    assert "查找“秀英”：1 件" in cases.title.text()
+    qtbot.waitUntil(cases.table.hasFocus)
+    assert cases.current() is not None and cases.current().id == case.id
+    d.shortcut("F10")  # 出件, straight from the result
+    qtbot.waitUntil(lambda: d.case(case.id).status.label == "已出件", timeout=15_000)
+
+    # Nothing found is said; Esc brings the latest cases back.
+    cases.find_box.setFocus()
+    cases.find_box.selectAll()
+    with qtbot.waitSignal(cases.refreshed, timeout=15_000) as listed:
+        d.keys(cases.find_box, "不存在的人")
+        d.key(cases.find_box, Qt.Key.Key_Return)
+    assert listed.args == [0] and "没有找到" in cases.title.text()
+    with qtbot.waitSignal(cases.refreshed, timeout=15_000) as listed:
+        d.key(cases.find_box, Qt.Key.Key_Escape)
+    assert listed.args[0] >= 4 and cases.title.text() == "本窗口办件"
+    assert d.errors == []
