@@ -438,8 +438,12 @@ def test_lawful_outcomes_follow_the_checklist(spec, data):
 def test_an_older_case_is_found_by_what_the_applicant_has_at_hand(intake, reference):
     """受理编号 (part), name, phone, the last digits of the ID; nothing else matches."""
     first = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
-    other = ApplicantInput(kind=ApplicantKind.PERSON, name="林秀英",
-                           id_number=person_id("35082519820716004"), phone="13800000000")  # fmt: skip
+    other = ApplicantInput(
+        kind=ApplicantKind.PERSON,
+        name="林秀英",
+        id_number=person_id("35082519820716004"),
+        phone="13800000000",
+    )
     second = intake.open_case(reference.clerk_id, reference.item_code, other)
 
     def found(query: str) -> list[str]:

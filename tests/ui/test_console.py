@@ -269,8 +269,12 @@ def test_an_applicant_coming_back_is_found_with_ctrl_f(demo_app, qtbot):
     intake.decide(case.id, clerk, CompleteInstantly(present))
     for n in range(3):  # others at the window since
         other_body = f"3508251990010100{n}"
-        other = ApplicantInput(kind=ApplicantKind.PERSON, name=f"王{n}",
-                               id_number=other_body + id_check_char(other_body), phone="13600000000")  # fmt: skip
+        other = ApplicantInput(
+            kind=ApplicantKind.PERSON,
+            name=f"王{n}",
+            id_number=other_body + id_check_char(other_body),
+            phone="13600000000",
+        )
         intake.open_case(clerk, "SCJ-DJ-001", other)
 
     d.shortcut("Ctrl+F")
