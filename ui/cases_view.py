@@ -387,7 +387,11 @@ class CasesView(QWidget):
             "查找办件：受理编号、申请人、手机号或证件号后 4 位  [Ctrl+F]"
         )
         self.find_box.setClearButtonEnabled(True)
-        self.find_box.setMinimumWidth(420)
+        # Wide enough for the whole hint (it is the only help the box has).
+        hint_width = self.find_box.fontMetrics().horizontalAdvance(
+            self.find_box.placeholderText()
+        )
+        self.find_box.setMinimumWidth(hint_width + 48)
         self.find_box.returnPressed.connect(self.apply_find)
         self.find_box.textChanged.connect(self._find_text_changed)
         # Esc clears the search only while typing in it, not anywhere in the window.
