@@ -393,7 +393,7 @@ def _await_demo_seeding(window: WindowApp, seeding: DemoSeeding) -> None:
         window.console,
         seeding.wait,
         success=ready,
-        failure=lambda exc: signin.set_ready(False, f"演示数据准备失败：{exc}"),
+        failure=lambda exc: signin.set_ready(False, f"演示数据准备失败：{exc}", failed=True),
         label="准备演示数据",
     )
 

@@ -388,9 +388,7 @@ class CasesView(QWidget):
         )
         self.find_box.setClearButtonEnabled(True)
         # Wide enough for the whole hint (it is the only help the box has).
-        hint_width = self.find_box.fontMetrics().horizontalAdvance(
-            self.find_box.placeholderText()
-        )
+        hint_width = self.find_box.fontMetrics().horizontalAdvance(self.find_box.placeholderText())
         self.find_box.setMinimumWidth(hint_width + 48)
         self.find_box.returnPressed.connect(self.apply_find)
         self.find_box.textChanged.connect(self._find_text_changed)

@@ -32,6 +32,8 @@ class SignInPage(QWidget):
         self.ctx = ctx
         self._busy = False
         self._ready = True
+        self._queued = False  # Enter pressed before the store was ready
+        self._failed = False  # the store could not be prepared
 
         panel = QFrame()
         panel.setObjectName("panel")
@@ -83,14 +85,28 @@ class SignInPage(QWidget):
         self.staff_no.returnPressed.connect(self.password.setFocus)
         self.password.returnPressed.connect(self.submit)
 
-    def set_ready(self, ready: bool, message: str = "") -> None:
-        """Hold sign-in while the store is being prepared (demo data, migrations)."""
+    def set_ready(self, ready: bool, message: str = "", *, failed: bool = False) -> None:
+        """Hold sign-in while the store is being prepared (demo data, migrations).
+
+        The fields stay open meanwhile: a clerk who types the staff number and
+        password and presses Enter early is signed in as soon as the store is
+        ready, without pressing again. ``failed``: it will not become ready
+        (the message says why); nothing typed is kept waiting.
+        """
         self._ready = ready
+        self._failed = failed
         self.button.setEnabled(ready and not self._busy)
         self.message.setObjectName("hint" if not ready and message else "error")
         self.message.setStyleSheet("")
         self.message.setText(message)
-        if ready:
+        if not ready:
+            if failed:
+                self._queued = False
+            return
+        if self._queued:
+            self._queued = False
+            self.submit()
+        elif not self.staff_no.text():
             self.staff_no.setFocus()
 
     def reset(self) -> None:
@@ -105,13 +121,21 @@ class SignInPage(QWidget):
         self.button.setText("正在登录…" if busy else "登录并开始当班  [Enter]")
 
     def submit(self) -> None:
-        if self._busy or not self._ready:
+        if self._busy:
             return
         staff_no = self.staff_no.text().strip()
         password = self.password.text()
         if not staff_no or not password:
             self.message.setText("请输入工号和密码")
             (self.staff_no if not staff_no else self.password).setFocus()
+            return
+        if not self._ready:
+            if self._failed:
+                return  # the store will not become ready: its message stays
+            self._queued = True
+            self.message.setObjectName("hint")
+            self.message.setStyleSheet("")
+            self.message.setText("正在准备数据，准备好后自动登录…")
             return
         self._set_busy(True)
         self.message.clear()
