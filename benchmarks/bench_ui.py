@@ -306,6 +306,9 @@ def child_stall(
     config = parse_config({"window": {"code": "A03"}, "evaluator": {"timeout_seconds": 30}})
     settings, print_target = _print_settings(tmp / "printed")
     window = build_window(store, config, demo=True, printing=settings)
+    from hallapp.ui.interpreter import prefer_gui_thread
+
+    prefer_gui_thread()  # as main() does once the console is shown
     if switch_interval_ms:  # instead of the client's own (hallapp.ui.interpreter)
         sys.setswitchinterval(switch_interval_ms / 1000)
     window.console.show()

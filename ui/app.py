@@ -132,11 +132,10 @@ def build_window(
     window = WindowApp(ctx=ctx, console=console, citizen=citizen, bridge=bridge, demo=demo)
     if start_devices:
         window.start_devices(with_simulator_panel=with_simulator_panel)
-    from hallapp.ui.interpreter import freeze_long_lived, prefer_gui_thread
+    from hallapp.ui.interpreter import freeze_long_lived
 
     # Everything built so far lives as long as the window: keep it out of full collections.
     freeze_long_lived("window built")
-    prefer_gui_thread()
     return window
 
 
@@ -286,6 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.raise_()
     console.activateWindow()
     _quit_on_signals(app)
+    from hallapp.ui.interpreter import prefer_gui_thread
+    from PySide6.QtCore import QTimer
+
+    # Once the console is on screen (the first turn of the event loop): until
+    # then the GUI thread does the work and gains nothing from short GIL rounds.
+    QTimer.singleShot(0, prefer_gui_thread)
     log.info("console ready")
     if seeding is not None:
         _await_demo_seeding(window, seeding)

@@ -45,7 +45,12 @@ SWITCH_INTERVAL_S = 0.001
 
 
 def prefer_gui_thread() -> None:
-    """Shorten the GIL's switch interval (see the module docstring); idempotent."""
+    """Shorten the GIL's switch interval (see the module docstring); idempotent.
+
+    main() calls it once the console is on screen: during start-up the GUI
+    thread is the one doing the work, and short rounds only hand the GIL to
+    the threads starting beside it more often.
+    """
     if sys.getswitchinterval() != SWITCH_INTERVAL_S:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         log.debug("GIL switch interval set to %.1f ms", 1000 * SWITCH_INTERVAL_S)
