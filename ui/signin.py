@@ -33,7 +33,7 @@ class SignInPage(QWidget):
         self._busy = False
         self._ready = True
         self._queued = False  # Enter pressed before the store was ready
-        self._failed = False  # the store could not be prepared
+        self._unprepared = False  # the store could not be prepared
 
         panel = QFrame()
         panel.setObjectName("panel")
@@ -94,7 +94,7 @@ class SignInPage(QWidget):
         (the message says why); nothing typed is kept waiting.
         """
         self._ready = ready
-        self._failed = failed
+        self._unprepared = failed
         self.button.setEnabled(ready and not self._busy)
         self.message.setObjectName("hint" if not ready and message else "error")
         self.message.setStyleSheet("")
@@ -130,7 +130,7 @@ class SignInPage(QWidget):
             (self.staff_no if not staff_no else self.password).setFocus()
             return
         if not self._ready:
-            if self._failed:
+            if self._unprepared:
                 return  # the store will not become ready: its message stays
             self._queued = True
             self.message.setObjectName("hint")

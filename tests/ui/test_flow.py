@@ -32,8 +32,9 @@ def test_sign_in_rejects_wrong_password_then_signs_in(demo_app, qtbot):
     qtbot.keyClick(page.password, Qt.Key.Key_Return)
     demo_app.idle()
     assert not demo_app.console.signed_in
-    assert page.message.text()  # a Chinese reason, no dialog
-    assert page.password.text() == ""
+    assert page.message.text() == "工号或密码不正确，请重新输入"  # on the page, no dialog
+    assert page.password.text() == "" and page.password.hasFocus()
+    assert page.button.isEnabled()
     demo_app.sign_in()
     assert "陈思雨" in demo_app.console.clerk_badge.text()
     assert "陈思雨" in demo_app.console.clerk_status.text()
