@@ -6,6 +6,7 @@ import logging
 
 from hallapp.ui.context import WindowContext
 from hallapp.ui.ops import run_in_background
+from hallapp.ui.theme import repolish
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -96,9 +97,7 @@ class SignInPage(QWidget):
         self._ready = ready
         self._unprepared = failed
         self.button.setEnabled(ready and not self._busy)
-        self.message.setObjectName("hint" if not ready and message else "error")
-        self.message.setStyleSheet("")
-        self.message.setText(message)
+        self._show(message, hint=not ready and not failed and bool(message))
         if not ready:
             if failed:
                 self._queued = False
@@ -108,6 +107,12 @@ class SignInPage(QWidget):
             self.submit()
         elif not self.staff_no.text():
             self.staff_no.setFocus()
+
+    def _show(self, message: str, *, hint: bool) -> None:
+        """A message under the fields: grey while waiting, red for a problem."""
+        self.message.setObjectName("hint" if hint else "error")
+        repolish(self.message)  # the style sheet picks colours by object name
+        self.message.setText(message)
 
     def reset(self) -> None:
         self.password.clear()
@@ -126,16 +131,14 @@ class SignInPage(QWidget):
         staff_no = self.staff_no.text().strip()
         password = self.password.text()
         if not staff_no or not password:
-            self.message.setText("请输入工号和密码")
+            self._show("请输入工号和密码", hint=False)
             (self.staff_no if not staff_no else self.password).setFocus()
             return
         if not self._ready:
             if self._unprepared:
                 return  # the store will not become ready: its message stays
             self._queued = True
-            self.message.setObjectName("hint")
-            self.message.setStyleSheet("")
-            self.message.setText("正在准备数据，准备好后自动登录…")
+            self._show("正在准备数据，准备好后自动登录…", hint=True)
             return
         self._set_busy(True)
         self.message.clear()
@@ -159,5 +162,5 @@ class SignInPage(QWidget):
 
         self._set_busy(False)
         self.password.clear()
-        self.message.setText(user_message(exc, "登录"))
+        self._show(user_message(exc, "登录"), hint=False)
         self.password.setFocus()

@@ -33,6 +33,7 @@ def test_sign_in_rejects_wrong_password_then_signs_in(demo_app, qtbot):
     demo_app.idle()
     assert not demo_app.console.signed_in
     assert page.message.text() == "工号或密码不正确，请重新输入"  # on the page, no dialog
+    assert page.message.objectName() == "error"  # in red
     assert page.password.text() == "" and page.password.hasFocus()
     assert page.button.isEnabled()
     demo_app.sign_in()

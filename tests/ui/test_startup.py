@@ -89,6 +89,7 @@ def test_demo_start_seeds_in_a_child_process(tmp_path: Path) -> None:
             console.signin.password.setText("123456")
             console.signin.submit()
             seen["early_message"] = console.signin.message.text()
+            seen["early_style"] = console.signin.message.objectName()  # grey, not red
             waiting.start()
 
         def signed_in():
@@ -118,6 +119,7 @@ def test_demo_start_seeds_in_a_child_process(tmp_path: Path) -> None:
     assert result["rc"] == 0
     assert result["disabled_at_first"] is True
     assert "自动登录" in str(result["early_message"])
+    assert result["early_style"] == "hint"
     assert result["clerk"] == "1003"
     # reportlab too: documents are laid out in the document process.
     assert result["loaded"] == []
