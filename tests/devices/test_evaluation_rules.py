@@ -403,3 +403,24 @@ def test_follow_up_is_only_for_bad_reviews_and_overdue_is_visible(hall, desk):
     with hall.store.session() as s:
         state = follow_up_state(s, bad)
         assert state.overdue(date(2026, 11, 30)) and not state.overdue(date(2026, 11, 27))
+
+
+def test_the_case_list_shows_each_evaluation_as_the_case_view_does(hall, desk):
+    """The list reads every case's evaluation in one query: it agrees with the one-case view."""
+    from hallapp.config import parse_config
+    from hallapp.intake import Intake
+
+    _bad_review(hall, desk)
+    desk.open(hall.new_case())
+    desk.press(5)
+    hall.new_case()  # not evaluated
+    intake = Intake(hall.store, parse_config({"window": {"code": WINDOW}}))
+    listed = intake.window_cases(include_closed=True)
+    assert sorted(c.evaluation_level or 0 for c in listed) == [0, 1, 5]
+    for case in listed:
+        single = intake.case_view(case.id)
+        shown = ("evaluation_level", "evaluation_state", "evaluation_reasons", "evaluated_at",
+                 "follow_up")  # fmt: skip
+        assert [getattr(case, f) for f in shown] == [getattr(single, f) for f in shown]
+    bad = next(c for c in listed if c.evaluation_level == 1)
+    assert bad.evaluation_reasons == ("服务态度差",) and bad.follow_up.startswith("待核实")
