@@ -135,7 +135,7 @@ def build_window(
     from hallapp.ui.interpreter import freeze_long_lived
 
     # Everything built so far lives as long as the window: keep it out of full collections.
-    freeze_long_lived("window built")
+    freeze_long_lived()
     return window
 
 

@@ -462,10 +462,8 @@ class CasesView(QWidget):
 
     def apply_find(self) -> None:
         """List the cases matching the find box (Enter); an empty box lists the latest."""
-        query = self.find_box.text().strip()
-        self._focus_results = bool(query)
-        if query != self._query:
-            self._query = query
+        self._query = self.find_box.text().strip()
+        self._focus_results = bool(self._query)
         self.refresh()
 
     def _find_text_changed(self, text: str) -> None:

@@ -44,14 +44,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
+from PySide6.QtPdf import QPdfDocument
 
 log = logging.getLogger(__name__)
 
-#: Height of one render call's band (see render_pages).
-RENDER_BAND_PX = 128
 #: A request that takes longer than this (a wedged child) is failed and the child restarted.
 REQUEST_TIMEOUT_MS = 60_000
 #: The child's nice value: below the clerk's GUI for the CPU (it only computes).
@@ -66,7 +64,7 @@ _NOT_STARTED = "无法启动生成文书的程序，请检查程序安装是否�
 
 
 def render_pages(pdf: bytes, width: int) -> list[QImage]:
-    """Each page as an image ``width`` pixels wide, on white (no widgets: any thread)."""
+    """Each page as an image ``width`` pixels wide, on white (the child's work)."""
     buffer = QBuffer()
     buffer.setData(QByteArray(pdf))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
@@ -86,15 +84,9 @@ def render_pages(pdf: bytes, width: int) -> list[QImage]:
             white.fill(QColor("white"))
             painter = QPainter(white)
             try:
-                # In bands: PySide6 keeps the GIL for the whole of each render
-                # call; where this runs in a thread beside a GUI (scripts, the
-                # benchmark's comparison) a band lets the GUI in between.
-                for top in range(0, height, RENDER_BAND_PX):
-                    band = min(RENDER_BAND_PX, height - top)
-                    options = QPdfDocumentRenderOptions()
-                    options.setScaledSize(QSize(width, height))
-                    options.setScaledClipRect(QRect(0, top, width, band))
-                    painter.drawImage(0, top, document.render(index, QSize(width, band), options))
+                # One call per page: in this process no GUI thread waits for
+                # the GIL that PySide6 keeps during the render.
+                painter.drawImage(0, 0, document.render(index, QSize(width, height)))
             finally:
                 painter.end()
             images.append(white)

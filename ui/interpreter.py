@@ -32,13 +32,8 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-import threading
 
 log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_done: set[str] = set()
-
 
 #: sys.setswitchinterval for the client (seconds).
 SWITCH_INTERVAL_S = 0.001
@@ -56,15 +51,10 @@ def prefer_gui_thread() -> None:
         log.debug("GIL switch interval set to %.1f ms", 1000 * SWITCH_INTERVAL_S)
 
 
-def freeze_long_lived(milestone: str) -> bool:
-    """Freeze what is alive now, once per ``milestone``; True when it froze this time."""
-    with _lock:
-        if milestone in _done:
-            return False
-        _done.add(milestone)
-        # A young-generation pass first costs little and keeps the garbage of
-        # the last moments (temporary lists of the imports) out of the freeze.
-        gc.collect(0)
-        gc.freeze()
-        log.debug("gc: froze %d objects after %s", gc.get_freeze_count(), milestone)
-        return True
+def freeze_long_lived() -> None:
+    """Freeze what is alive now (build_window calls it once the window exists)."""
+    # A young-generation pass first costs little and keeps the garbage of the
+    # last moments (temporary lists of the imports) out of the freeze.
+    gc.collect(0)
+    gc.freeze()
+    log.debug("gc: froze %d objects", gc.get_freeze_count())
