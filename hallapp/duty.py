@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from hallapp import documents as docs
 from hallapp.config import Config
-from hallapp.models import DutyEvent, DutyEventKind, Role, Staff, Window, new_id, utcnow
+from hallapp.models import DutyEvent, DutyEventKind, Role, Staff, new_id, utcnow
 from hallapp.security import authenticate
 from hallapp.store import Store
+from hallapp.windows import window_info, windows_serving
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,57 @@ class Duty:
         )
         s.flush()
 
+    def check_may_serve(self, s: Session, staff: Staff) -> None:
+        """Refuse (DutyError) anyone who may not go on duty at this window.
+
+        Only clerks serve at a window, and only at one that serves their own
+        department: citizens are told on the duty card whose staff serve them.
+        """
+        role = Role(staff.role)
+        if role is Role.SUPERVISOR:
+            raise DutyError(
+                f"{staff.name}（工号 {staff.staff_no}）是监督管理人员，不在窗口当班。"
+                "监督管理人员请在中心的监督管理端登录，查看统计、处理差评和回访；"
+                "窗口客户端只供窗口工作人员当班"
+            )
+        if role is Role.ADMINISTRATOR:
+            raise DutyError(
+                f"{staff.name}（工号 {staff.staff_no}）是系统管理员，不在窗口当班。"
+                "系统管理员请用 hallapp 命令维护窗口和工作人员"
+                "（hallapp windows add、hallapp staff add）"
+            )
+        window = window_info(s, self.window_code)
+        if window is None:
+            raise DutyError(
+                f"本窗口 {self.window_code} 尚未登记，不能当班。请系统管理员先登记窗口及其进驻部门："
+                f"hallapp windows add {self.window_code} 窗口名称 --department 部门编码"
+            )
+        if not window.active:
+            raise DutyError(f"{self.window_code} 窗口已停用，不能当班。请联系中心管理人员")
+        if not window.serves(staff.department_code):
+            elsewhere = windows_serving(s, staff.department_code)
+            where = (
+                f"请到本部门的窗口（{'、'.join(elsewhere)}）当班"
+                if elsewhere
+                else "本部门目前没有进驻窗口，请联系中心管理人员"
+            )
+            raise DutyError(
+                f"{self.window_code} 窗口办理{window.departments_text()}的事项，"
+                f"您属于{staff.department.name}，不能在本窗口当班。{where}"
+            )
+
     def start(self, staff_id: str) -> DutyState:
         """Start a shift; a shift left open by someone else (a crash, a forgotten
-        sign-out) is ended first, so the card never shows the wrong clerk."""
+        sign-out) is ended first, so the card never shows the wrong clerk.
+
+        Refused (DutyError) for supervisors, administrators and clerks of a
+        department this window does not serve (:meth:`check_may_serve`).
+        """
         with self.store.session() as s:
+            staff = s.get(Staff, staff_id)
+            if staff is None or not staff.active:
+                raise DutyError("当前登录的工作人员无效，请重新登录")
+            self.check_may_serve(s, staff)
             current = self._state(s)
             if current is not None and current.staff.id == staff_id:
                 return current
@@ -195,10 +243,11 @@ class Duty:
                 return None
             staff = s.get(Staff, state.staff.id)
             assert staff is not None
-            window = s.get(Window, self.window_code)
+            # The clerk's own department: at a 综合窗口 the window's would be several,
+            # and citizens must see whose staff serves them.
             return docs.DutyCard(
                 hall_name=self.config.hall_name,
-                department_name=window.department.name if window else staff.department.name,
+                department_name=staff.department.name,
                 window_code=self.window_code,
                 name=staff.name,
                 title=staff.title,

@@ -209,6 +209,9 @@ class DepartmentContact(Base):
 
 
 class Window(Base):
+    """窗口. ``department_code`` is the window's own (first) department; the
+    departments it serves are ``departments`` (several for a 综合窗口)."""
+
     __tablename__ = "windows"
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -217,6 +220,35 @@ class Window(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     department: Mapped[Department] = relationship()
+    departments: Mapped[list[Department]] = relationship(
+        secondary="window_departments", order_by="Department.code", viewonly=True
+    )
+    served: Mapped[list[WindowDepartment]] = relationship(
+        back_populates="window", cascade="all, delete-orphan"
+    )
+
+    def served_codes(self) -> list[str]:
+        """The departments whose items this window handles (at least its own)."""
+        codes = sorted({wd.department_code for wd in self.served})
+        return codes or [self.department_code]
+
+    @property
+    def is_combined(self) -> bool:
+        """综合窗口: it serves several departments, so the hall issues its documents."""
+        return len(self.served_codes()) > 1
+
+
+class WindowDepartment(Base):
+    """A department served at a window (one row per department; several for a 综合窗口)."""
+
+    __tablename__ = "window_departments"
+
+    window_code: Mapped[str] = mapped_column(ForeignKey("windows.code"), primary_key=True)
+    department_code: Mapped[str] = mapped_column(
+        ForeignKey("departments.code"), primary_key=True, index=True
+    )
+
+    window: Mapped[Window] = relationship(back_populates="served")
 
 
 class Staff(Base):
@@ -336,6 +368,10 @@ class Applicant(Fact, Base):
 
     kind: Mapped[ApplicantKind] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
+    # The document a person presented (hallapp.identity.IdType); id_number holds its number.
+    id_type: Mapped[str] = mapped_column(
+        String(20), default="resident_id", server_default="resident_id"
+    )
     id_number: Mapped[str | None] = mapped_column(String(18), nullable=True, index=True)
     uscc: Mapped[str | None] = mapped_column(String(18), nullable=True, index=True)
     phone: Mapped[str] = mapped_column(String(40), default="")

@@ -26,6 +26,8 @@ from hallapp.models import (
     Role,
     ServiceItem,
     Staff,
+    Window,
+    WindowDepartment,
 )
 from hallapp.security import hash_password
 from hallapp.store import Store, sqlite_url
@@ -125,6 +127,16 @@ def make_reference(store: Store) -> Reference:
             ]
         )
         s.flush()
+        # The configured window (A03) serves the clerk's department: clerks go
+        # on duty only at a window of their own department.
+        s.add(
+            Window(
+                code="A03",
+                name="住房和城乡建设窗口",
+                department_code="ZJJ",
+                served=[WindowDepartment(department_code="ZJJ")],
+            )
+        )
         contact = DepartmentContact(
             department_code="ZRZY", name="林晓东", title="用地股股长", phone="0597-8935601"
         )
