@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hallapp.catalog import ImportSummary, import_catalog
-from hallapp.models import Department, Role, Staff, Window
+from hallapp.models import Department, Role, Staff, Window, WindowDepartment
 from hallapp.security import hash_password, verify_password
 from hallapp.store import Store
 
@@ -94,6 +94,8 @@ class _WindowSpec:
     code: str
     name: str
     department: str
+    #: every department served, the window's own first (several: 综合窗口)
+    departments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,13 @@ def _parse_demo(
         if code in seen:
             problems.append(f"{where}，code：窗口编号 {code} 重复")
         seen.add(code)
-        windows.append(
-            _WindowSpec(
-                code, _str(w, "name", where, problems), _str(w, "department", where, problems)
-            )
-        )
+        department = _str(w, "department", where, problems)
+        also = w.get("departments", [])
+        if not isinstance(also, list) or not all(isinstance(d, str) for d in also):
+            problems.append(f"{where}，departments：应为部门编码列表，例如 [\"ZJJ\", \"ZRJ\"]")
+            also = []
+        served = tuple(dict.fromkeys([department, *(d.strip() for d in also if d.strip())]))
+        windows.append(_WindowSpec(code, _str(w, "name", where, problems), department, served))
     staff: list[_StaffSpec] = []
     seen = set()
     for i, st in enumerate(data.get("staff", []), 1):
@@ -253,9 +257,10 @@ def seed_reference_data(
 
     known = set(session.scalars(select(Department.code)))
     problems = [
-        f"窗口 {w.code}，department：部门 {w.department} 不存在"
+        f"窗口 {w.code}，department：部门 {d} 不存在"
         for w in windows
-        if w.department not in known
+        for d in w.departments
+        if d not in known
     ] + [
         f"工作人员 {s.staff_no}，department：部门 {s.department} 不存在"
         for s in staff
@@ -267,10 +272,23 @@ def seed_reference_data(
     for w in windows:
         row = session.get(Window, w.code)
         if row is None:
-            session.add(Window(code=w.code, name=w.name, department_code=w.department, active=True))
+            row = Window(code=w.code, name=w.name, department_code=w.department, active=True)
+            row.served = [WindowDepartment(department_code=d) for d in w.departments]
+            session.add(row)
             summary.windows_added.append(w.code)
-        elif (row.name, row.department_code, row.active) != (w.name, w.department, True):
-            row.name, row.department_code, row.active = w.name, w.department, True
+            continue
+        changed = (row.name, row.department_code, row.active) != (w.name, w.department, True)
+        row.name, row.department_code, row.active = w.name, w.department, True
+        have = {wd.department_code: wd for wd in row.served}
+        for code, link in have.items():
+            if code not in w.departments:
+                row.served.remove(link)
+                changed = True
+        for code in w.departments:
+            if code not in have:
+                row.served.append(WindowDepartment(department_code=code))
+                changed = True
+        if changed:
             summary.windows_updated.append(w.code)
 
     # argon2 is slow on purpose (about 0.1–0.5 s a hash); demo staff share one

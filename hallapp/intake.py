@@ -59,6 +59,7 @@ from hallapp.validation import (
     validate_mobile,
     validate_uscc,
 )
+from hallapp.windows import WindowInfo, window_info
 from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store, hall_date
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,9 @@ class ItemView:
     fees: str
     legal_basis: str
     materials: tuple[MaterialView, ...]
+    #: The item's department is served at this window; when not, the only
+    #: lawful decision here is a referral (非本部门职责告知).
+    served_here: bool = True
 
 
 class Outcome(enum.StrEnum):
@@ -182,6 +186,10 @@ def lawful_outcomes(item: ItemView, checks: Sequence[MaterialCheck]) -> frozense
     unknown = [c.requirement_id for c in checks if c.requirement_id not in known]
     if unknown:
         raise IntakeError("材料清单与事项不一致，请重新选择事项后再核对材料")
+    if not item.served_here:
+        # Another department's item: this window cannot accept, correct or
+        # refuse it on that department's behalf, only tell who can.
+        return frozenset({Outcome.REFER})
     short, deferrable = _shortfalls(item.materials, checks)
     outcomes = {Outcome.REJECT, Outcome.REFER}
     if not short:
@@ -390,7 +398,7 @@ class DecisionResult:
 # ----------------------------------------------------------------------- service
 
 
-def _item_view(item: ServiceItem) -> ItemView:
+def _item_view(item: ServiceItem, window: WindowInfo | None = None) -> ItemView:
     return ItemView(
         code=item.code,
         name=item.name,
@@ -417,7 +425,20 @@ def _item_view(item: ServiceItem) -> ItemView:
             )
             for m in item.materials
         ),
+        served_here=window is None or window.serves(item.department_code),
     )
+
+
+@dataclass(frozen=True)
+class ReferralChoices:
+    """What the referral dialog offers: who issues, whom to default to, and the directory."""
+
+    #: The issuer of the notice: the window's department, or the hall for a 综合窗口.
+    issuer_name: str
+    #: The item's department when it is not served here (the catalog names it), else None.
+    default_code: str | None
+    #: (department code, name, [(contact id, name, title, phone)]), the issuer's left out.
+    departments: list[tuple[str, str, list[tuple[str, str, str, str]]]]
 
 
 def _checks_data(checks: Iterable[MaterialCheck]) -> list[dict[str, str]]:
@@ -532,20 +553,46 @@ class Intake:
             item = s.get(ServiceItem, code, options=[selectinload(ServiceItem.materials)])
             if item is None or not item.active:
                 raise IntakeError(f"事项 {code} 不存在或已停用，请重新选择")
-            return _item_view(item)
+            return _item_view(item, self._window(s))
 
-    def referral_directory(self) -> list[tuple[str, str, list[tuple[str, str, str, str]]]]:
-        """(department code, name, [(contact id, name, title, phone)]) for referrals."""
+    def _window(self, session: Session) -> WindowInfo:
+        window = window_info(session, self.window_code)
+        if window is None:
+            raise IntakeError(
+                f"本窗口 {self.window_code} 尚未登记进驻部门，不能收件。请系统管理员先登记："
+                f"hallapp windows add {self.window_code} 窗口名称 --department 部门编码"
+            )
+        return window
+
+    def referral_choices(self, item_code: str | None = None) -> ReferralChoices:
+        """The departments a matter can be referred to from this window.
+
+        Every department of the directory except those this window speaks for;
+        the item's department is the default when the catalog puts the item
+        under a department not served here.
+        """
         with self.store.session() as s:
+            window = self._window(s)
+            item = s.get(ServiceItem, item_code) if item_code else None
+            default = (
+                item.department_code
+                if item is not None and not window.serves(item.department_code)
+                else None
+            )
             rows = s.scalars(
                 select(Department)
                 .options(selectinload(Department.contacts))
                 .order_by(Department.code)
             ).all()
-            return [
-                (d.code, d.name, [(c.id, c.name, c.title, c.phone) for c in d.contacts])
-                for d in rows
-            ]
+            return ReferralChoices(
+                issuer_name=window.issuer_name(self.config.hall_name),
+                default_code=default,
+                departments=[
+                    (d.code, d.name, [(c.id, c.name, c.title, c.phone) for c in d.contacts])
+                    for d in rows
+                    if not window.serves(d.code)
+                ],
+            )
 
     def case_view(self, case_id: str) -> CaseView:
         with self.store.session() as s:
@@ -762,6 +809,14 @@ class Intake:
             item = s.get(ServiceItem, item_code)
             if item is None or not item.active:
                 raise IntakeError(f"事项 {item_code} 不存在或已停用，请重新选择")
+            window = self._window(s)
+            # A case belongs to the department that handles it here: the item's
+            # when served at this window, else the window's (which refers it).
+            handling = (
+                item.department_code
+                if window.serves(item.department_code)
+                else window.department_codes[0]
+            )
             now = self.clock()
             app = Applicant(
                 origin_window=self.window_code,
@@ -782,7 +837,7 @@ class Intake:
                 item_code=item.code,
                 applicant_id=app.id,
                 window_code=self.window_code,
-                department_code=item.department_code,
+                department_code=handling,
                 first_responder_id=clerk.id,
                 events=[],
                 documents=[],
@@ -824,9 +879,17 @@ class Intake:
         with self.store.session() as s:
             case = self._case(s, case_id)
             clerk = self._staff(s, clerk_id)
-            item = _item_view(case.item)
+            window = self._window(s)
+            item = _item_view(case.item, window)
+            if not item.served_here and not isinstance(decision, Refer):
+                raise IntakeError(
+                    f"“{item.name}”由{item.department_name}办理，{self.window_code} 窗口"
+                    f"只办理{window.departments_text()}的事项：请作非本部门职责告知，"
+                    "告诉申请人到有权部门办理"
+                )
             result = self._decide(
-                s, case=case, clerk=clerk, item=item, decision=decision, doc_no=doc_no
+                s, case=case, clerk=clerk, item=item, decision=decision, doc_no=doc_no,
+                window=window,
             )
             s.flush()
             return result
@@ -840,6 +903,7 @@ class Intake:
         item: ItemView,
         decision: Decision,
         doc_no: str | None,
+        window: WindowInfo,
     ) -> DecisionResult:
         if isinstance(decision, Accept | ConditionalAccept | OneTimeNotice | CompleteInstantly):
             wanted = _OUTCOME_OF[type(decision)]
@@ -854,7 +918,7 @@ class Intake:
         elif isinstance(decision, Reject):
             notice_kw = self._reject(step, decision)
         elif isinstance(decision, Refer):
-            notice_kw = self._refer(step, decision)
+            notice_kw = self._refer(step, decision, window)
         else:
             notice_kw = self._complete_instantly(step, decision)
 
@@ -1013,14 +1077,21 @@ class Intake:
             ),
         }
 
-    def _refer(self, step: _Step, decision: Refer) -> dict[str, Any]:
-        """非本部门职责: name the competent department, the person and the phone."""
+    def _refer(self, step: _Step, decision: Refer, window: WindowInfo) -> dict[str, Any]:
+        """非本部门职责: name the competent department, the person and the phone.
+
+        The notice is issued by this window's department (the hall for a
+        综合窗口): it says the matter is not *its* duty, so the competent
+        department is never one this window speaks for.
+        """
         s = step.session
         dept = s.get(Department, decision.department_code)
         if dept is None:
             raise IntakeError("请选择有权办理该事项的部门")
-        if dept.code == step.case.department_code:
-            raise IntakeError("转办部门不能是本事项的实施部门，请重新选择")
+        if window.serves(dept.code):
+            raise IntakeError(
+                f"{dept.name}的事项由本窗口办理，不能告知申请人到该部门办理；请选择其他有权部门"
+            )
         contact = s.get(DepartmentContact, decision.contact_id) if decision.contact_id else None
         if contact is not None and contact.department_code != dept.code:
             raise IntakeError("联系人不属于所选部门，请重新选择")
@@ -1046,7 +1117,11 @@ class Intake:
                 "note": decision.note,
             },
         )
-        return {"referral": target, "remarks": decision.note}
+        return {
+            "referral": target,
+            "remarks": decision.note,
+            "department_name": window.issuer_name(self.config.hall_name),
+        }
 
     def _complete_instantly(self, step: _Step, decision: CompleteInstantly) -> dict[str, Any]:
         """即办件: accepted and completed on the spot; the result is the document."""
@@ -1099,11 +1174,11 @@ class Intake:
             if doc_type.has_qr
             else None
         )
+        fields: dict[str, Any] = {"department_name": item.department_name} | extra
         return docs.Notice(
             doc_type=doc_type,
             doc_no=doc_no,
             hall_name=self.config.hall_name,
-            department_name=item.department_name,
             case_no=case.case_no,
             applicant=docs.ApplicantRef(
                 name=applicant.name,
@@ -1127,7 +1202,7 @@ class Intake:
             complaint_hotline=self.config.complaint_hotline,
             window_code=self.window_code,
             qr_url=qr,
-            **extra,
+            **fields,
         )
 
     # -- after the decision

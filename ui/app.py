@@ -107,6 +107,7 @@ def build_window(
     citizen_mode: str | None = None,
     with_simulator_panel: bool | None = None,
     start_devices: bool = True,
+    demo_kept: bool = False,
 ) -> WindowApp:
     """The console wired to the citizen screen and the evaluator bridge (not yet shown).
 
@@ -119,6 +120,7 @@ def build_window(
     from hallapp.ui.evaluator_bridge import EvaluatorBridge
 
     ctx = WindowContext.create(store, config, printing=printing, demo=demo)
+    ctx.demo_kept = demo_kept
     mode = citizen_mode or str(config.get("ui.citizen_screen"))
     citizen = None
     if mode != "off":
@@ -271,7 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     log.info("local store: %s", db_path)
 
-    window = build_window(store, config, demo=args.demo, start_devices=seeding is None)
+    window = build_window(
+        store, config, demo=args.demo, start_devices=seeding is None,
+        demo_kept=args.demo and bool(args.db),
+    )  # fmt: skip
     window.cleanup.extend(cleanup)
     console = window.console
     if seeding is not None:

@@ -27,6 +27,8 @@ class ItemHit:
     name: str
     department_name: str
     instant: bool
+    #: Handled at this window; otherwise it can only be referred (非本部门职责告知).
+    served_here: bool = True
 
 
 @dataclass
@@ -95,6 +97,8 @@ class WindowContext:
     duty: Duty
     printing: PrintSettings
     demo: bool = False
+    #: Demo on a database file given with --db: kept after exit (else thrown away).
+    demo_kept: bool = False
     #: The clerk signed in at this window (set by the console on sign-in).
     clerk: StaffView | None = field(default=None)
 
@@ -128,13 +132,20 @@ class WindowContext:
         from hallapp.catalog import search_items
         from hallapp.models import ItemKind
 
+        from hallapp.windows import window_info
+
         with self.store.session() as s:
-            return [
+            window = window_info(s, self.config.window_code)
+            hits = [
                 ItemHit(
                     code=i.code,
                     name=i.name,
                     department_name=i.department.name,
                     instant=ItemKind(i.kind) is ItemKind.INSTANT,
+                    served_here=window is None or window.serves(i.department_code),
                 )
                 for i in search_items(s, query, limit=limit)
             ]
+        # This window's own items first (the search's ranking kept within each group);
+        # the others stay findable, for a referral.
+        return sorted(hits, key=lambda h: not h.served_here)

@@ -18,7 +18,7 @@ from hallapp.ui.context import ItemHit, WindowContext
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.theme import bind_key, repolish
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -57,6 +57,7 @@ from hallapp.intake import (
     MaterialStatus,
     OneTimeNotice,
     Outcome,
+    ReferralChoices,
     Refer,
     Reject,
     check_applicant,
@@ -503,7 +504,11 @@ class IntakeView(QWidget):
         self.results.clear()
         for hit in hits:
             tag = "即办" if hit.instant else "承诺"
+            if not hit.served_here:
+                tag = "非本窗口事项，只能告知"
             entry = QListWidgetItem(f"{hit.name}\n    {hit.code} · {hit.department_name} · {tag}")
+            if not hit.served_here:
+                entry.setForeground(QColor("#8a6d3b"))
             entry.setData(Qt.ItemDataRole.UserRole, hit.code)
             self.results.addItem(entry)
         if not hits:
@@ -683,6 +688,11 @@ class IntakeView(QWidget):
             button.setEnabled(outcome in allowed and not self._busy)
         if self.item is None:
             self.outcome_hint.setText("请先选择事项")
+        elif not self.item.served_here:
+            self.outcome_hint.setText(
+                f"本事项由{self.item.department_name}办理，不在本窗口办理范围："
+                "请作非本部门职责告知（Ctrl+5），告诉申请人有权部门、联系人和电话"
+            )
         elif Outcome.ACCEPT in allowed or Outcome.INSTANT in allowed:
             self.outcome_hint.setText(
                 "材料齐全：可以受理" + ("并当场办结" if self.item.instant else "")
@@ -804,7 +814,10 @@ class IntakeView(QWidget):
         dialog.add("department", "有权办理的部门(&D)：", department)
         dialog.add("contact", "联系人(&P)：", contact)
         dialog.add("note", "说明(&N)：", note)
-        own = self.item.department_code if self.item else ""
+        issuer = QLabel("正在读取…")
+        issuer.setWordWrap(True)
+        dialog.add("issuer", "告知机关：", issuer)
+        item_code = self.item.code if self.item else None
         directory: dict[str, list[tuple[str, str, str, str]]] = {}
 
         def fill_contacts() -> None:
@@ -813,18 +826,25 @@ class IntakeView(QWidget):
             for cid, name, title, phone in directory.get(department.currentData(), []):
                 contact.addItem(f"{name} {title} {phone}".strip(), cid)
 
-        def loaded(rows: list[tuple[str, str, list[tuple[str, str, str, str]]]]) -> None:
-            for code, name, contacts in rows:
-                if code == own:
-                    continue
+        def loaded(choices: ReferralChoices) -> None:
+            # The notice says the matter is not the *issuer's* duty: the issuer
+            # (this window's department, or the hall) is never in the list.
+            issuer.setText(choices.issuer_name)
+            department.blockSignals(True)
+            department.addItem("（请选择有权办理的部门）", None)
+            for code, name, contacts in choices.departments:
                 directory[code] = contacts
                 department.addItem(name, code)
+            if choices.default_code is not None:
+                department.setCurrentIndex(max(0, department.findData(choices.default_code)))
+            department.blockSignals(False)
             fill_contacts()
 
         department.currentIndexChanged.connect(lambda _i: fill_contacts())
         dialog.validator = lambda: "" if department.currentData() else "请选择有权办理的部门"
         intake = self.ctx.intake
-        run_in_background(dialog, intake.referral_directory, success=loaded, label="读取部门通讯录")
+        run_in_background(dialog, lambda: intake.referral_choices(item_code), success=loaded,
+                          label="读取部门通讯录")  # fmt: skip
         self._open_dialog(
             dialog,
             lambda: Refer(department.currentData(), contact.currentData(), note.text().strip()),

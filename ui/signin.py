@@ -23,6 +23,33 @@ from hallapp.duty import StaffView
 log = logging.getLogger(__name__)
 
 
+#: Who may go on duty at each demo window (resources/demo.toml): a clerk only
+#: serves at a window of their own department.
+DEMO_CLERKS = {
+    "A01": "1001、1002（住建局）、1005（生态环境局）、1006（自然资源局）",
+    "A02": "1001、1002（住建局）",
+    "A03": "1003、1004（市场监管局）",
+    "A04": "1003、1004（市场监管局）",
+    "A05": "1005（生态环境局）",
+    "A06": "1006（自然资源局）",
+    "B01": "1007（不动产登记中心）",
+    "B02": "1008（交通运输局）",
+    "B03": "1009（人社局）",
+}
+
+
+def demo_hint(window_code: str, *, kept: bool) -> str:
+    """The demo's sign-in hint: who can sign in here, and what happens to the data."""
+    who = DEMO_CLERKS.get(window_code)
+    staff = f"{window_code} 窗口可用工号 {who}" if who else f"{window_code} 不是演示窗口"
+    data = (
+        "演示数据保存在 --db 指定的文件中，退出后保留。"
+        if kept
+        else "演示数据在退出时丢弃；要保留，请用 hallapp-window --demo --db 文件路径 启动。"
+    )
+    return f"演示模式：{staff}，密码均为 123456。\n{data}"
+
+
 class SignInPage(QWidget):
     """Emits ``signed_in`` once the password is checked and the shift has started."""
 
@@ -73,10 +100,12 @@ class SignInPage(QWidget):
         self.button.clicked.connect(self.submit)
         box.addWidget(self.button)
         if ctx.demo:
-            hint = QLabel("演示模式：工号 1003（或 1001–1005），密码 123456")
+            hint = QLabel(demo_hint(ctx.config.window_code, kept=ctx.demo_kept))
             hint.setObjectName("hint")
+            hint.setWordWrap(True)
             hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
             box.addWidget(hint)
+            self.demo_hint = hint
 
         outer = QVBoxLayout(self)
         outer.addStretch(1)
