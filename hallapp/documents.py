@@ -124,6 +124,13 @@ class ApplicantRef:
     phone: str = ""
     #: 经办人 of an organisation (or the proxy of a person); empty when none
     agent_name: str = ""
+    #: The document a person presented (护照, 港澳居民来往内地通行证 …); empty: the ID card
+    id_type_label: str = ""
+
+    @property
+    def id_label(self) -> str:
+        """The label printed before the number."""
+        return f"{self.id_type_label}号码" if self.id_type_label else self.kind.id_label
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +139,7 @@ class ApplicantRef:
             "id_masked": self.id_masked,
             "phone": self.phone,
             "agent_name": self.agent_name,
+            "id_type_label": self.id_type_label,
         }
 
     @classmethod
@@ -142,6 +150,7 @@ class ApplicantRef:
             id_masked=_str(data, "id_masked"),
             phone=_str(data, "phone"),
             agent_name=_str(data, "agent_name"),
+            id_type_label=_str(data, "id_type_label"),
         )
 
 

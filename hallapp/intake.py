@@ -52,9 +52,8 @@ from hallapp.models import (
     utcnow,
 )
 from hallapp.store import Store
+from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.validation import (
-    mask_id_number,
-    validate_id_number,
     validate_landline,
     validate_mobile,
     validate_uscc,
@@ -208,21 +207,33 @@ def lawful_outcomes(item: ItemView, checks: Sequence[MaterialCheck]) -> frozense
 class ApplicantInput:
     kind: ApplicantKind
     name: str
-    id_number: str = ""  # person
+    id_number: str = ""  # person: the number of the document in id_type
     uscc: str = ""  # organisation
     phone: str = ""
     contact_name: str = ""  # 经办人
+    #: The document a person presented (居民身份证, 通行证, 居住证, 永居证, 护照).
+    id_type: IdType = IdType.RESIDENT_ID
 
 
-def check_applicant(a: ApplicantInput) -> list[str]:
-    """Every problem with the applicant's data, in Chinese (empty when fine)."""
+def check_applicant(a: ApplicantInput, *, phone_required: bool = True) -> list[str]:
+    """Every problem with the applicant's data, in Chinese (empty when fine).
+
+    ``phone_required``: the item needs a way to tell the applicant the result
+    later (a 承诺件); for an item finished on the spot, or a referral, a phone
+    number is optional but still checked when given.
+    """
     problems: list[str] = []
     if not a.name.strip():
         problems.append("请填写申请人姓名或单位名称")
     if a.kind is ApplicantKind.PERSON:
-        result = validate_id_number(a.id_number.strip().upper())
-        if not result.valid:
-            problems.append(f"身份证号码有误：{result.reason}")
+        try:
+            id_type = IdType(a.id_type)
+        except ValueError:
+            problems.append(f"证件类型“{a.id_type}”无效，请重新选择")
+        else:
+            result = validate_document(id_type, a.id_number.strip().upper())
+            if not result.valid:
+                problems.append(f"{id_type.label}号码有误：{result.reason}")
     else:
         result = validate_uscc(a.uscc.strip().upper())
         if not result.valid:
@@ -236,9 +247,14 @@ def check_applicant(a: ApplicantInput) -> list[str]:
             landline_like = phone.startswith("0")
             reason = validate_landline(phone).reason if landline_like else mobile.reason
             problems.append(f"联系电话有误：{reason}")
-    else:
+    elif phone_required:
         problems.append("请填写联系电话，以便通知办理结果")
     return problems
+
+
+def phone_required_for(item: ItemView) -> bool:
+    """Only a 承诺件 handled here is finished later and needs a number to call."""
+    return item.served_here and not item.instant
 
 
 # ------------------------------------------------------------------- decisions
@@ -755,7 +771,7 @@ class Intake:
         )
         applicant = case.applicant
         ident = (
-            mask_id_number(applicant.id_number or "")
+            mask_document_number(applicant.id_number or "")
             if ApplicantKind(applicant.kind) is ApplicantKind.PERSON
             else applicant.uscc or ""
         )
@@ -796,9 +812,20 @@ class Intake:
 
     def open_case(self, clerk_id: str, item_code: str, applicant: ApplicantInput) -> CaseView:
         """收件: register the applicant and the matter; the clerk is its first responder."""
-        problems = check_applicant(applicant)
+        with self.store.session() as s:
+            found = s.get(ServiceItem, item_code)
+            phone_required = (
+                phone_required_for(_item_view(found, self._window(s)))
+                if found is not None
+                else True
+            )
+        problems = check_applicant(applicant, phone_required=phone_required)
         if problems:
             raise IntakeError("；".join(problems))
+        person = applicant.kind is ApplicantKind.PERSON
+        number = (
+            validate_document(applicant.id_type, applicant.id_number).value if person else ""
+        )
         # Reserve the number first, in its own transaction: a crash later
         # leaves a gap, never a reused number.
         case_no = numbering.case_number(
@@ -823,7 +850,8 @@ class Intake:
                 created_at=now,
                 kind=applicant.kind,
                 name=applicant.name.strip(),
-                id_number=applicant.id_number.strip().upper() or None,
+                id_type=str(IdType(applicant.id_type)) if person else IdType.RESIDENT_ID.value,
+                id_number=number or None,
                 uscc=applicant.uscc.strip().upper() or None,
                 phone=applicant.phone.strip(),
                 contact_name=applicant.contact_name.strip(),
@@ -1183,9 +1211,10 @@ class Intake:
             applicant=docs.ApplicantRef(
                 name=applicant.name,
                 kind=docs.ApplicantKind(applicant.kind),
-                id_masked=mask_id_number(applicant.id_number or "")
+                id_masked=mask_document_number(applicant.id_number or "")
                 if person
                 else (applicant.uscc or ""),
+                id_type_label=_id_type_label(applicant) if person else "",
                 phone=applicant.phone,
                 agent_name=applicant.contact_name,
             ),
@@ -1354,6 +1383,15 @@ class Intake:
                     reprint=reprint,
                 )
             )
+
+
+def _id_type_label(applicant: Applicant) -> str:
+    """The document's name for the notice; empty for the ID card (the default label)."""
+    try:
+        kind = IdType(applicant.id_type or IdType.RESIDENT_ID)
+    except ValueError:
+        return ""
+    return "" if kind is IdType.RESIDENT_ID else kind.label
 
 
 def _line(m: MaterialView, status: str, note: str = "") -> docs.MaterialLine:

@@ -62,6 +62,11 @@ def _clean(value: str) -> str:
     return re.sub(r"[\s\-—–－]", "", value)
 
 
+def clean_number(value: str) -> str:
+    """A number as typed, without spaces, dashes or full-width characters."""
+    return _clean(value)
+
+
 _FULLWIDTH = str.maketrans(
     "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺｘ",
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZx",

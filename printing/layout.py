@@ -330,7 +330,7 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
     rows: list[tuple[str, str, bool]] = [
         ("申请人", a.name, True),
         ("办件编号", notice.case_no, False),
-        (a.kind.id_label, a.id_masked, False),
+        (a.id_label, a.id_masked, False),
     ]
     if a.agent_name:
         agent = "经办人" if a.kind is ApplicantKind.ORGANISATION else "代理人"

@@ -1,0 +1,129 @@
+"""Staff on a hall's own database: the first administrator, then clerks and supervisors.
+
+A window joined to a centre pulls its staff with the reference data (the sync
+engineer's ``hallapp window join``). A hall without a centre keeps them
+locally: on a new database with nobody in it, the first person registered is
+the administrator (:func:`create_first_administrator`), who then registers
+windows (:func:`hallapp.windows.set_window`) and staff (:func:`add_staff`),
+from the client or the CLI (``hallapp staff add``, ``hallapp windows add``).
+
+Pure Python: no Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hallapp.models import Department, Role, Staff
+from hallapp.security import hash_password
+
+log = logging.getLogger(__name__)
+
+STAFF_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,20}$")
+MIN_PASSWORD = 8
+
+
+class StaffSetupError(Exception):
+    """Staff cannot be registered as asked; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class NewStaff:
+    staff_no: str
+    name: str
+    department_code: str
+    role: Role = Role.CLERK
+    title: str = ""
+    phone: str = ""
+
+
+def has_staff(session: Session) -> bool:
+    """Whether anyone can sign in yet (a new database has nobody)."""
+    return bool(session.scalar(select(func.count()).select_from(Staff)))
+
+
+def has_administrator(session: Session) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Staff)
+            .where(Staff.role == Role.ADMINISTRATOR, Staff.active.is_(True))
+        )
+    )
+
+
+def _problems(session: Session, person: NewStaff, password: str) -> list[str]:
+    problems = []
+    if not STAFF_NO_RE.match(person.staff_no.strip()):
+        problems.append("工号应为 1–20 位字母、数字或连字符，例如 1003")
+    elif session.scalar(select(Staff.id).where(Staff.staff_no == person.staff_no.strip())):
+        problems.append(f"工号 {person.staff_no.strip()} 已被使用，请换一个")
+    if not person.name.strip():
+        problems.append("请填写姓名")
+    if len(password) < MIN_PASSWORD:
+        problems.append(f"密码至少 {MIN_PASSWORD} 位")
+    elif password.isdigit() and len(set(password)) == 1:
+        problems.append("密码不能是同一个数字的重复")
+    if session.get(Department, person.department_code.strip()) is None:
+        problems.append(
+            f"部门 {person.department_code.strip() or '（空）'} 不存在：请先导入事项清单"
+            "（hallapp catalog import）或新增部门"
+        )
+    return problems
+
+
+def add_staff(session: Session, person: NewStaff, password: str) -> Staff:
+    """Register one staff member (StaffSetupError lists every problem, nothing written)."""
+    problems = _problems(session, person, password)
+    if problems:
+        raise StaffSetupError("；".join(problems))
+    staff = Staff(
+        staff_no=person.staff_no.strip(),
+        name=person.name.strip(),
+        title=person.title.strip(),
+        phone=person.phone.strip(),
+        department_code=person.department_code.strip(),
+        role=person.role,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    session.add(staff)
+    session.flush()
+    log.info("staff %s added (%s)", staff.staff_no, Role(staff.role).value)
+    return staff
+
+
+def create_first_administrator(
+    session: Session,
+    *,
+    staff_no: str,
+    name: str,
+    password: str,
+    department_code: str,
+    department_name: str = "",
+) -> Staff:
+    """The first person on a new database: an administrator.
+
+    Only while nobody is registered (a second call is refused). The hall's own
+    office is created as a department when ``department_name`` is given and
+    the code is new, since a new database may not hold any department yet.
+    """
+    if has_staff(session):
+        raise StaffSetupError(
+            "数据库中已有工作人员，不能再创建第一位管理员：请由现有系统管理员用 hallapp staff add 新增"
+        )
+    code = department_code.strip()
+    if code and session.get(Department, code) is None and department_name.strip():
+        session.add(Department(code=code, name=department_name.strip()))
+        session.flush()
+    return add_staff(
+        session,
+        NewStaff(staff_no=staff_no, name=name, department_code=code, role=Role.ADMINISTRATOR,
+                 title="系统管理员"),  # fmt: skip
+        password,
+    )
