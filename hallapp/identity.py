@@ -221,12 +221,15 @@ def validate_document(id_type: IdType | str, value: str, today: date | None = No
 def mask_document_number(value: str) -> str:
     """The number as shown on screen and printed: only enough to recognise it.
 
-    18 and 15 characters keep their first and last four (as the ID card
-    always has); shorter ones keep the first and the last two.
+    18 characters keep their first and last four (as the ID card always
+    has), 15–17 their first and last three, shorter ones the first and the
+    last two: never half of a number.
     """
     v = clean_number(value).upper()
-    if len(v) >= 15:
+    if len(v) >= 18:
         return mask_id_number(v)
+    if len(v) >= 15:
+        return v[:3] + "*" * (len(v) - 6) + v[-3:]
     if len(v) <= 4:
         return "*" * len(v)
     return v[0] + "*" * (len(v) - 3) + v[-2:]

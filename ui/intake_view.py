@@ -62,9 +62,11 @@ from hallapp.intake import (
     Reject,
     check_applicant,
     lawful_outcomes,
+    phone_required_for,
 )
 from hallapp.models import ApplicantKind
-from hallapp.validation import mask_id_number, validate_id_number, validate_uscc
+from hallapp.identity import IdType, mask_document_number, validate_document
+from hallapp.validation import validate_uscc
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,9 @@ class MaskedIdEdit(QLineEdit):
         self.value = ""
         self.masking = True
         self._masked = False
-        self.setMaxLength(18)
+        #: The document whose number this is (a person's): decides what is valid.
+        self.id_type = IdType.RESIDENT_ID
+        self.setMaxLength(24)  # room for spaces and brackets as people type them
         self.editingFinished.connect(self._finish)
 
     def set_masking(self, on: bool) -> None:
@@ -158,13 +162,13 @@ class MaskedIdEdit(QLineEdit):
             self._show_masked()
             return
         self.value = text
-        if self.masking and validate_id_number(text):
+        if self.masking and validate_document(self.id_type, text):
             self._show_masked()
 
     def _show_masked(self) -> None:
         self._masked = True
         self.blockSignals(True)
-        self.setText(mask_id_number(self.value))
+        self.setText(mask_document_number(self.value))
         self.blockSignals(False)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
@@ -281,12 +285,15 @@ class IntakeView(QWidget):
         self.kind = QComboBox()
         self.kind.addItem("个人", ApplicantKind.PERSON)
         self.kind.addItem("单位（法人或其他组织）", ApplicantKind.ORGANISATION)
+        self.id_type = QComboBox()
+        for doc in IdType:
+            self.id_type.addItem(doc.label, doc.value)
         self.name = QLineEdit()
         self.name.setMaxLength(100)
         self.ident = MaskedIdEdit()
         self.phone = QLineEdit()
         self.phone.setMaxLength(20)
-        self.phone.setPlaceholderText("手机或固定电话")
+        self.phone.setPlaceholderText("手机或固定电话（即办件可不填）")
         self.contact = QLineEdit()
         self.contact.setMaxLength(50)
         self.contact.setPlaceholderText("单位办件时填写经办人")
@@ -295,6 +302,7 @@ class IntakeView(QWidget):
         grid = QGridLayout()
         pairs: list[tuple[str | QLabel, QWidget]] = [
             ("申请人类型(&K)：", self.kind),
+            ("证件类型(&Z)：", self.id_type),
             ("姓名/名称(&M)：", self.name),
             (self.ident_label, self.ident),
             ("联系电话(&T)：", self.phone),
@@ -393,12 +401,14 @@ class IntakeView(QWidget):
         self.search.installEventFilter(self)
         self.results.itemActivated.connect(self._result_chosen)
         self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.id_type.currentIndexChanged.connect(self._kind_changed)
         for field in (self.name, self.ident, self.phone, self.contact):
             field.editingFinished.connect(self._check_applicant_live)
         self._kind_changed()
         self.setTabOrder(self.search, self.results)
         self.setTabOrder(self.results, self.kind)
-        self.setTabOrder(self.kind, self.name)
+        self.setTabOrder(self.kind, self.id_type)
+        self.setTabOrder(self.id_type, self.name)
         self.setTabOrder(self.name, self.ident)
         self.setTabOrder(self.ident, self.phone)
         self.setTabOrder(self.phone, self.contact)
@@ -425,6 +435,7 @@ class IntakeView(QWidget):
         self.ident.setEnabled(True)
         self.kind.setEnabled(True)
         self.kind.setCurrentIndex(0)
+        self.id_type.setCurrentIndex(0)
         self.applicant_problems.clear()
         self.search.setEnabled(True)
         self.search.clear()
@@ -462,7 +473,8 @@ class IntakeView(QWidget):
         self.name.setText(case.applicant_name)
         self.ident.value = case.applicant_id_masked
         self.ident.setText(case.applicant_id_masked)
-        for field in (self.name, self.ident, self.phone, self.contact, self.kind, self.search):
+        for field in (self.name, self.ident, self.phone, self.contact, self.kind, self.id_type,
+                      self.search):  # fmt: skip
             field.setEnabled(False)
         self.load_item(case.item_code)
 
@@ -556,10 +568,19 @@ class IntakeView(QWidget):
 
     def _kind_changed(self) -> None:
         person = self._kind() is ApplicantKind.PERSON
-        self.ident_label.setText("身份证号(&I)：" if person else "统一社会信用代码(&I)：")
-        self.ident.setPlaceholderText("18 位身份证号码" if person else "18 位统一社会信用代码")
+        doc = self._id_type()
+        self.id_type.setEnabled(person)
+        self.ident.id_type = doc
+        label = ("身份证号" if doc is IdType.RESIDENT_ID else "证件号码") if person else "统一社会信用代码"
+        self.ident_label.setText(f"{label}(&I)：")
+        self.ident.setPlaceholderText(doc.hint if person else "18 位统一社会信用代码")
         self.ident.set_masking(person)
         self.contact.setEnabled(not person)
+        if self.ident.value or self.ident.text():
+            self._check_applicant_live()
+
+    def _id_type(self) -> IdType:
+        return IdType(self.id_type.currentData())
 
     def _kind(self) -> ApplicantKind:
         # QComboBox hands enum data back as its plain value.
@@ -576,6 +597,7 @@ class IntakeView(QWidget):
             uscc=ident if kind is ApplicantKind.ORGANISATION else "",
             phone=self.phone.text().strip(),
             contact_name=self.contact.text().strip(),
+            id_type=self._id_type(),
         )
 
     def _check_applicant_live(self) -> None:
@@ -583,7 +605,9 @@ class IntakeView(QWidget):
         a = self.applicant()
         ident = a.id_number if a.kind is ApplicantKind.PERSON else a.uscc
         bad = bool(ident) and not (
-            validate_id_number(ident) if a.kind is ApplicantKind.PERSON else validate_uscc(ident)
+            validate_document(a.id_type, ident)
+            if a.kind is ApplicantKind.PERSON
+            else validate_uscc(ident)
         )
         self.ident.setProperty("invalid", bad)
         repolish(self.ident)
@@ -709,7 +733,9 @@ class IntakeView(QWidget):
         if self._busy or self.item is None or outcome not in self.lawful():
             return
         if self.correcting is None:
-            problems = check_applicant(self.applicant())
+            problems = check_applicant(
+                self.applicant(), phone_required=phone_required_for(self.item)
+            )
             if problems:
                 self.applicant_problems.setText("；".join(problems))
                 self.name.setFocus() if not self.name.text().strip() else self.ident.setFocus()
