@@ -438,6 +438,67 @@ def document_from_dict(data: Mapping[str, Any]) -> Document:
     return Notice.from_dict(data)
 
 
+# --- joining text into sentences ---------------------------------------------------------
+#
+# Texts reach a document from people and files (a legal basis from the
+# catalog, reasons typed by the clerk) with or without their own end
+# punctuation: "…第 78 号）。" and "…第 78 号）" both occur. Every template
+# joins them through these helpers, so a sentence ends exactly once and a
+# clause never carries a full stop into the middle of a sentence.
+
+#: Marks that end a sentence (ASCII ones as typed on a Latin keyboard).
+_ENDS = "。！？…!?."
+#: Marks that only pause: at the end of a sentence they are dangling.
+_PAUSES = "，、：；,:;"
+#: Closing brackets and quotes: a full stop may stand inside them ("……。”").
+_CLOSERS = "）)”’》」』】〕]"
+_TRAILING = _ENDS + _PAUSES + " \t\r\n\u3000"
+
+
+def _split_end(text: str) -> tuple[str, str]:
+    """(the text without its trailing run of punctuation and spaces, that run)."""
+    t = text.strip()
+    i = len(t)
+    while i > 0 and t[i - 1] in _TRAILING:
+        i -= 1
+    return t[:i], t[i:]
+
+
+def clause(text: str) -> str:
+    """``text`` to stand inside a sentence: without end or pause marks of its own.
+
+    ``clause("《某法》第八条。") == "《某法》第八条"`` (then "根据…的规定，" reads right).
+    """
+    return _split_end(text)[0]
+
+
+def sentence(text: str) -> str:
+    """``text`` as one sentence that ends exactly once.
+
+    Its own question or exclamation mark is kept (full-width), an ellipsis
+    stays an ellipsis, anything else (none, a comma, a semicolon, a doubled
+    full stop, an ASCII full stop) becomes one 。. A text already closed inside
+    a quote or bracket ("……。”") is left as it is. Empty text stays empty.
+    """
+    body, run = _split_end(text)
+    if not body:
+        return ""
+    if len(body) >= 2 and body[-1] in _CLOSERS and body[-2] in "。！？…":
+        return body
+    if "？" in run or "?" in run:
+        return body + "？"
+    if "！" in run or "!" in run:
+        return body + "！"
+    if "…" in run:
+        return body + "……"
+    return body + "。"
+
+
+def join_sentences(*parts: str) -> str:
+    """Several texts as consecutive sentences (empty ones left out), each ended once."""
+    return "".join(filter(None, (sentence(p) for p in parts)))
+
+
 # --- helpers intake uses to fill the text fields --------------------------------------
 
 

@@ -44,6 +44,9 @@ from hallapp.documents import (
     DutyCard,
     MaterialLine,
     Notice,
+    clause,
+    join_sentences,
+    sentence,
 )
 from hallapp.workdays import HALL_TZ
 
@@ -337,7 +340,7 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
         rows.append((agent, a.agent_name, False))
     if a.phone:
         rows.append(("联系电话", a.phone, False))
-    item = notice.item_name + (f"（事项编码 {notice.item_code}）" if notice.item_code else "")
+    item = clause(notice.item_name) + (f"（事项编码 {notice.item_code}）" if notice.item_code else "")
     rows.append(("申请事项", item, True))
     rows.append(("收件时间", cn_datetime(notice.received_at), False))
     issued_label = {
@@ -615,7 +618,7 @@ def _acceptance(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
         _para(
-            f"你（单位）于{cn_datetime(n.received_at)}提交的{n.item_name}申请，经审查，"
+            f"你（单位）于{cn_datetime(n.received_at)}提交的{clause(n.item_name)}申请，经审查，"
             f"申请材料齐全、符合法定形式。根据{ACCEPTANCE_BASIS}的规定，本机关决定予以受理。",
             s,
         )
@@ -634,15 +637,12 @@ def _deadline_sentence(n: Notice) -> str:
         parts.append(f"本事项法定办理时限为{n.legal_days}个工作日")
     if n.promised_days is not None:
         parts.append(f"承诺办理时限为{n.promised_days}个工作日")
-    text = "，".join(parts)
     if n.promised_date:
-        text += (
-            f"{'，' if text else ''}承诺办结日期为{_dated(n.promised_date, n.promised_provisional)}"
-        )
+        parts.append(f"承诺办结日期为{_dated(n.promised_date, n.promised_provisional)}")
     where = f"{n.hall_name}{n.window_code}窗口" if n.window_code else n.hall_name
-    return (
-        f"{text}。请凭本通知书到{where}领取办理结果，"
-        "或扫描本通知书上的二维码查询办理进度、评价服务。"
+    return join_sentences(
+        "，".join(parts),
+        f"请凭本通知书到{where}领取办理结果，或扫描本通知书上的二维码查询办理进度、评价服务",
     )
 
 
@@ -650,7 +650,7 @@ def _conditional(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
         _para(
-            f"你（单位）于{cn_datetime(n.received_at)}提交的{n.item_name}申请，经审查，"
+            f"你（单位）于{cn_datetime(n.received_at)}提交的{clause(n.item_name)}申请，经审查，"
             "主要申请材料齐全、符合法定形式，下列次要材料暂缺。根据容缺受理（先办后补）制度"
             "及你（单位）作出的书面承诺，本机关决定予以容缺受理。",
             s,
@@ -670,7 +670,7 @@ def _conditional(n: Notice, s: Styles) -> list[Flowable]:
     story += _materials_block("已收申请材料", n.materials_received, s)
     if n.commitment:
         story += _section("申请人承诺", s, 50 * mm)
-        story.append(_boxed([_para(n.commitment, s), _signature_line(s)], s))
+        story.append(_boxed([_para(sentence(n.commitment), s), _signature_line(s)], s))
     story += _remarks(n, s)
     story += _closing(n, s, ["本通知书一式两份，申请人和受理机关各执一份。"])
     return story
@@ -704,7 +704,7 @@ def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
         _para(
-            f"你（单位）于{cn_datetime(n.received_at)}提交的{n.item_name}申请，经审查，"
+            f"你（单位）于{cn_datetime(n.received_at)}提交的{clause(n.item_name)}申请，经审查，"
             f"申请材料不齐全或者不符合法定形式。根据{ONE_TIME_BASIS}的规定，"
             f"现一次性告知你（单位）需要补正的全部材料（共{len(n.missing_materials)}项）如下。",
             s,
@@ -748,17 +748,18 @@ def _rejection(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
         _para(
-            f"你（单位）于{cn_datetime(n.received_at)}提出的{n.item_name}申请，经审查，"
+            f"你（单位）于{cn_datetime(n.received_at)}提出的{clause(n.item_name)}申请，经审查，"
             "本机关决定不予受理。理由如下：",
             s,
         )
     )
     for i, reason in enumerate(n.reasons, 1):
-        story.append(Paragraph(f"{i}. {_x(reason)}", s.hanging))
-    if n.legal_basis:
-        story.append(_para(f"依据：{n.legal_basis}。", s))
+        story.append(Paragraph(f"{i}. {_x(sentence(reason))}", s.hanging))
+    if clause(n.legal_basis):
+        story.append(_para(sentence(f"依据：{clause(n.legal_basis)}"), s))
     if n.remedies:
-        story.append(_para("".join(n.remedies), s))
+        # The remedies are one sentence in two halves ("…复议；或者…诉讼。").
+        story.append(_para(sentence("".join(n.remedies)), s))
     story += _info_block(n, s)
     story += _remarks(n, s)
     story += _closing(n, s, ["本决定书一式两份，申请人和作出决定的机关各执一份。"])
@@ -769,17 +770,20 @@ def _referral(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
         _para(
-            f"你（单位）于{cn_datetime(n.received_at)}申请的{n.item_name}事项，"
+            f"你（单位）于{cn_datetime(n.received_at)}申请的{clause(n.item_name)}事项，"
             "经核实，不属于本部门职责范围。",
             s,
         )
     )
     for reason in n.reasons:
-        story.append(_para(reason, s))
+        if sentence(reason):
+            story.append(_para(sentence(reason), s))
     target = n.referral
     if target:
-        basis = f"根据{n.legal_basis}的规定，" if n.legal_basis else ""
-        story.append(_para(f"{basis}请你（单位）向{target.department}申请办理。联系方式如下：", s))
+        basis = f"根据{clause(n.legal_basis)}的规定，" if clause(n.legal_basis) else ""
+        story.append(
+            _para(f"{basis}请你（单位）向{clause(target.department)}申请办理。联系方式如下：", s)
+        )
         rows = [("有权部门", target.department)]
         if target.person:
             rows.append(("联系人", target.person))
@@ -810,7 +814,9 @@ def _referral(n: Notice, s: Styles) -> list[Flowable]:
 def _remarks(n: Notice, s: Styles) -> list[Flowable]:
     if not n.remarks:
         return []
-    return [*_section("备注", s, 20 * mm), _para(n.remarks, s)]
+    if not sentence(n.remarks):
+        return []
+    return [*_section("备注", s, 20 * mm), _para(sentence(n.remarks), s)]
 
 
 # --- the duty card ----------------------------------------------------------------------
