@@ -576,7 +576,7 @@ class Intake:
         if window is None:
             raise IntakeError(
                 f"本窗口 {self.window_code} 尚未登记进驻部门，不能收件。请系统管理员先登记："
-                f"hallapp windows add {self.window_code} 窗口名称 --department 部门编码"
+                f"hallapp windows add {self.window_code} 窗口名称 --department 部门编码 --by 管理员工号"
             )
         return window
 

@@ -230,6 +230,9 @@ class Window(Base):
     def served_codes(self) -> list[str]:
         """The departments whose items this window handles (at least its own)."""
         codes = sorted({wd.department_code for wd in self.served})
+        if self.department_code in codes:  # the window's own first
+            codes.remove(self.department_code)
+            codes.insert(0, self.department_code)
         return codes or [self.department_code]
 
     @property

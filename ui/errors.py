@@ -51,6 +51,10 @@ def _expected_types() -> tuple[type[BaseException], ...]:
         SignInError,
         StoreError,
     ]
+    from hallapp.staffing import StaffSetupError
+    from hallapp.windows import WindowSetupError
+
+    types += [StaffSetupError, WindowSetupError]
     try:
         from hallapp.printing.printer import PrintError
 

@@ -9,6 +9,8 @@ from hallapp.ui.ops import run_in_background
 from hallapp.ui.theme import repolish
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QFrame,
     QLabel,
@@ -19,9 +21,21 @@ from PySide6.QtWidgets import (
 )
 
 from hallapp.duty import StaffView
+from hallapp.security import SignInError
 
 log = logging.getLogger(__name__)
 
+
+FIRST_START_TEXT = (
+    "本数据库中还没有任何工作人员，还不能登录。\n\n"
+    "• 本大厅有中心数据库：在本机运行 hallapp window join 中心地址，"
+    "加入中心后窗口、工作人员和事项清单从中心同步。\n"
+    "• 本大厅没有中心：先创建第一位系统管理员（下方按钮，或命令 "
+    "hallapp staff add 工号 姓名 --department 部门编码 --role administrator），"
+    "再由管理员导入事项清单（hallapp catalog import）、登记窗口（hallapp windows add）"
+    "和窗口工作人员（hallapp staff add）。系统管理员不在窗口当班，"
+    "窗口工作人员登记后在此登录当班。"
+)
 
 #: Who may go on duty at each demo window (resources/demo.toml): a clerk only
 #: serves at a window of their own department.
@@ -107,10 +121,32 @@ class SignInPage(QWidget):
             box.addWidget(hint)
             self.demo_hint = hint
 
+        # A new database with nobody in it: the way on, instead of a sign-in
+        # that can only fail (shown by check_first_start).
+        self.first_start = QFrame()
+        self.first_start.setObjectName("panel")
+        self.first_start.setFixedWidth(620)
+        first = QVBoxLayout(self.first_start)
+        first.setContentsMargins(28, 20, 28, 20)
+        self.first_start_text = QLabel(FIRST_START_TEXT)
+        self.first_start_text.setWordWrap(True)
+        self.first_start_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        first.addWidget(self.first_start_text)
+        self.create_admin_button = QPushButton("创建第一位系统管理员…")
+        self.create_admin_button.clicked.connect(self.create_first_administrator)
+        first.addWidget(self.create_admin_button)
+        self.first_start.hide()
+
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addSpacing(16)
+        outer.addWidget(self.first_start, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(2)
+        self.admin_dialog: QDialog | None = None
+        if not ctx.demo:
+            # The demo seeds its staff in a child process; a real database is ready now.
+            self.check_first_start()
 
         self.staff_no.returnPressed.connect(self.password.setFocus)
         self.password.returnPressed.connect(self.submit)
@@ -193,3 +229,113 @@ class SignInPage(QWidget):
         self.password.clear()
         self._show(user_message(exc, "登录"), hint=False)
         self.password.setFocus()
+        if isinstance(exc, SignInError):
+            self.check_first_start()  # "wrong password" on an empty database: say why
+
+    # ------------------------------------------------------------------ first start
+
+    def check_first_start(self) -> None:
+        """Show the way on when the database holds no staff (background query)."""
+        store = self.ctx.store
+
+        def work() -> bool:
+            from hallapp.staffing import has_staff
+
+            with store.session() as s:
+                return not has_staff(s)
+
+        run_in_background(self, work, success=self._show_first_start, label="检查工作人员")
+
+    def _show_first_start(self, empty: bool) -> None:
+        self.first_start.setVisible(empty)
+        if empty:
+            self._show("本数据库中还没有工作人员，见下方说明", hint=True)
+
+    def create_first_administrator(self) -> None:
+        """A small form; the administrator is created in the background."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("创建第一位系统管理员")
+        form = QFormLayout(dialog)
+        fields = {
+            "staff_no": QLineEdit(),
+            "name": QLineEdit(),
+            "department": QLineEdit("ZWB"),
+            "department_name": QLineEdit(f"{self.ctx.config.hall_name}管理委员会"),
+            "password": QLineEdit(),
+            "again": QLineEdit(),
+        }
+        for key in ("password", "again"):
+            fields[key].setEchoMode(QLineEdit.EchoMode.Password)
+        labels = {
+            "staff_no": "工号(&N)：",
+            "name": "姓名(&M)：",
+            "department": "部门编码(&D)：",
+            "department_name": "部门名称：",
+            "password": "密码（至少 8 位）(&W)：",
+            "again": "再输入一次(&A)：",
+        }
+        for key, field in fields.items():
+            form.addRow(labels[key], field)
+        error = QLabel("")
+        error.setObjectName("error")
+        error.setWordWrap(True)
+        form.addRow(error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        form.addRow(buttons)
+        buttons.rejected.connect(dialog.reject)
+        store, window = self.ctx.store, self.ctx.config.window_code
+
+        def submit() -> None:
+            values = {k: f.text().strip() for k, f in fields.items()}
+            values["password"] = fields["password"].text()
+            if values["password"] != fields["again"].text():
+                error.setText("两次输入的密码不一致")
+                return
+
+            def work() -> str:
+                from hallapp import audit
+                from hallapp.staffing import create_first_administrator
+
+                with store.session() as s:
+                    person = create_first_administrator(
+                        s,
+                        staff_no=values["staff_no"],
+                        name=values["name"],
+                        password=values["password"],
+                        department_code=values["department"],
+                        department_name=values["department_name"],
+                    )
+                    audit.record(s, person, "staff.first_administrator", person.staff_no,
+                                 window_code=window)  # fmt: skip
+                    return person.staff_no
+
+            def done(staff_no: str) -> None:
+                dialog.accept()
+                self.first_start_text.setText(admin_created_text(staff_no, window))
+                self.create_admin_button.hide()
+                self._show(f"已创建系统管理员（工号 {staff_no}）", hint=True)
+
+            def failed(exc: BaseException) -> None:
+                from hallapp.ui.errors import user_message
+
+                error.setText(user_message(exc, "创建管理员"))
+
+            run_in_background(dialog, work, success=done, failure=failed, label="创建管理员")
+
+        buttons.accepted.connect(submit)
+        self.admin_dialog = dialog
+        dialog.open()
+
+
+def admin_created_text(staff_no: str, window: str) -> str:
+    """What comes after the first administrator, in the order it must be done."""
+    return (
+        f"系统管理员已创建（工号 {staff_no}）。管理员不在窗口当班，请接着在本机命令行中：\n\n"
+        "1. 导入事项清单：hallapp catalog import 事项清单.xlsx\n"
+        f"2. 登记本窗口及其进驻部门：hallapp windows add {window} 窗口名称 "
+        f"--department 部门编码 --by {staff_no}\n"
+        f"3. 登记窗口工作人员：hallapp staff add 工号 姓名 --department 部门编码 --by {staff_no}\n\n"
+        "窗口工作人员登记后，在上方用自己的工号登录当班。"
+    )
