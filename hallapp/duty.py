@@ -161,8 +161,10 @@ class Duty:
         window = window_info(s, self.window_code)
         if window is None:
             raise DutyError(
-                f"本窗口 {self.window_code} 尚未登记，不能当班。请系统管理员先登记窗口及其进驻部门："
-                f"hallapp windows add {self.window_code} 窗口名称 --department 部门编码 --by 管理员工号"
+                f"本窗口 {self.window_code} 尚未登记，不能当班。"
+                "请系统管理员先登记窗口及其进驻部门："
+                f"hallapp windows add {self.window_code} 窗口名称 "
+                "--department 部门编码 --by 管理员工号"
             )
         if not window.active:
             raise DutyError(f"{self.window_code} 窗口已停用，不能当班。请联系中心管理人员")

@@ -119,7 +119,9 @@ def validate_residence_permit(value: str, today: date | None = None) -> Check:
     if len(v) != 18:
         return _fail(v, f"港澳台居民居住证号码应为 18 位，实际 {len(v)} 位")
     if v[:6] not in RESIDENCE_PERMIT_PREFIXES:
-        return _fail(v, "港澳台居民居住证号码应以 810000（香港）、820000（澳门）或 830000（台湾）开头")
+        return _fail(
+            v, "港澳台居民居住证号码应以 810000（香港）、820000（澳门）或 830000（台湾）开头"
+        )
     result = validate_id_number(v, today)
     if not result:
         return _fail(v, result.reason.replace("身份证号", "居住证号码"))
@@ -135,7 +137,9 @@ def validate_hk_macao_permit(value: str) -> Check:
     if v[0] not in "HM":
         return _fail(v, "港澳居民来往内地通行证号码以 H（香港居民）或 M（澳门居民）开头")
     if not re.fullmatch(r"[HM]\d{8}(\d{2})?", v):
-        return _fail(v, "港澳居民来往内地通行证号码应为 H 或 M 加 8 位数字（新版证件可加 2 位换证次数）")
+        return _fail(
+            v, "港澳居民来往内地通行证号码应为 H 或 M 加 8 位数字（新版证件可加 2 位换证次数）"
+        )
     return Check(True, v)
 
 

@@ -34,6 +34,7 @@ from hallapp.deadlines import (
     compute_deadlines,
     grant_extension,
 )
+from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.models import (
     Applicant,
     ApplicantKind,
@@ -52,7 +53,6 @@ from hallapp.models import (
     utcnow,
 )
 from hallapp.store import Store
-from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.validation import (
     validate_landline,
     validate_mobile,
@@ -576,7 +576,8 @@ class Intake:
         if window is None:
             raise IntakeError(
                 f"本窗口 {self.window_code} 尚未登记进驻部门，不能收件。请系统管理员先登记："
-                f"hallapp windows add {self.window_code} 窗口名称 --department 部门编码 --by 管理员工号"
+                f"hallapp windows add {self.window_code} 窗口名称 "
+                "--department 部门编码 --by 管理员工号"
             )
         return window
 

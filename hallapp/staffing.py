@@ -115,7 +115,8 @@ def create_first_administrator(
     """
     if has_staff(session):
         raise StaffSetupError(
-            "数据库中已有工作人员，不能再创建第一位管理员：请由现有系统管理员用 hallapp staff add 新增"
+            "数据库中已有工作人员，不能再创建第一位管理员："
+            "请由现有系统管理员用 hallapp staff add 新增"
         )
     code = department_code.strip()
     if code and session.get(Department, code) is None and department_name.strip():
@@ -123,7 +124,12 @@ def create_first_administrator(
         session.flush()
     return add_staff(
         session,
-        NewStaff(staff_no=staff_no, name=name, department_code=code, role=Role.ADMINISTRATOR,
-                 title="系统管理员"),  # fmt: skip
+        NewStaff(
+            staff_no=staff_no,
+            name=name,
+            department_code=code,
+            role=Role.ADMINISTRATOR,
+            title="系统管理员",
+        ),
         password,
     )

@@ -75,7 +75,8 @@ def window_info(session: Session, code: str) -> WindowInfo | None:
     if window.department_code in codes:
         codes = [window.department_code, *(c for c in codes if c != window.department_code)]
     names = {
-        d.code: d.name for d in session.scalars(select(Department).where(Department.code.in_(codes)))
+        d.code: d.name
+        for d in session.scalars(select(Department).where(Department.code.in_(codes)))
     }
     return WindowInfo(
         code=window.code,

@@ -340,7 +340,8 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
         rows.append((agent, a.agent_name, False))
     if a.phone:
         rows.append(("联系电话", a.phone, False))
-    item = clause(notice.item_name) + (f"（事项编码 {notice.item_code}）" if notice.item_code else "")
+    code = f"（事项编码 {notice.item_code}）" if notice.item_code else ""
+    item = clause(notice.item_name) + code
     rows.append(("申请事项", item, True))
     rows.append(("收件时间", cn_datetime(notice.received_at), False))
     issued_label = {

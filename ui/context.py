@@ -131,7 +131,6 @@ class WindowContext:
         """Items by name, code or pinyin initials (slow: background only)."""
         from hallapp.catalog import search_items
         from hallapp.models import ItemKind
-
         from hallapp.windows import window_info
 
         with self.store.session() as s:

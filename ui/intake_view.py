@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.intake import (
     Accept,
     ApplicantInput,
@@ -57,15 +58,14 @@ from hallapp.intake import (
     MaterialStatus,
     OneTimeNotice,
     Outcome,
-    ReferralChoices,
     Refer,
+    ReferralChoices,
     Reject,
     check_applicant,
     lawful_outcomes,
     phone_required_for,
 )
 from hallapp.models import ApplicantKind
-from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.validation import validate_uscc
 
 log = logging.getLogger(__name__)
@@ -571,7 +571,8 @@ class IntakeView(QWidget):
         doc = self._id_type()
         self.id_type.setEnabled(person)
         self.ident.id_type = doc
-        label = ("身份证号" if doc is IdType.RESIDENT_ID else "证件号码") if person else "统一社会信用代码"
+        label = "身份证号" if doc is IdType.RESIDENT_ID else "证件号码"
+        label = label if person else "统一社会信用代码"
         self.ident_label.setText(f"{label}(&I)：")
         self.ident.setPlaceholderText(doc.hint if person else "18 位统一社会信用代码")
         self.ident.set_masking(person)

@@ -336,6 +336,7 @@ def admin_created_text(staff_no: str, window: str) -> str:
         "1. 导入事项清单：hallapp catalog import 事项清单.xlsx\n"
         f"2. 登记本窗口及其进驻部门：hallapp windows add {window} 窗口名称 "
         f"--department 部门编码 --by {staff_no}\n"
-        f"3. 登记窗口工作人员：hallapp staff add 工号 姓名 --department 部门编码 --by {staff_no}\n\n"
+        "3. 登记窗口工作人员：hallapp staff add 工号 姓名 "
+        f"--department 部门编码 --by {staff_no}\n\n"
         "窗口工作人员登记后，在上方用自己的工号登录当班。"
     )

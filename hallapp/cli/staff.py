@@ -36,15 +36,25 @@ DB_HELP = "数据库地址（SQLAlchemy URL）；默认本窗口的本地数据�
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    _, sub = command_group(subparsers, "staff", "工作人员：登记第一位系统管理员、新增和查看工作人员")
+    _, sub = command_group(
+        subparsers, "staff", "工作人员：登记第一位系统管理员、新增和查看工作人员"
+    )
     add = sub.add_parser("add", help="新增工作人员（新数据库上的第一位必须是系统管理员）")
     add.add_argument("staff_no", metavar="STAFF_NO", help="工号，例如 1003")
     add.add_argument("name", metavar="NAME", help="姓名")
     add.add_argument("--department", required=True, metavar="CODE", help="所属部门编码")
-    add.add_argument("--department-name", default="", metavar="NAME",
-                     help="部门不存在时一并新建（仅用于第一位管理员，例如 行政服务中心管理委员会）")  # fmt: skip
-    add.add_argument("--role", default="clerk", choices=["clerk", "supervisor", "administrator"],
-                     help="clerk 窗口工作人员（默认）、supervisor 监督管理人员、administrator 系统管理员")  # fmt: skip
+    add.add_argument(
+        "--department-name",
+        default="",
+        metavar="NAME",
+        help="部门不存在时一并新建（仅用于第一位管理员，例如 行政服务中心管理委员会）",
+    )
+    add.add_argument(
+        "--role",
+        default="clerk",
+        choices=["clerk", "supervisor", "administrator"],
+        help="clerk 窗口工作人员（默认）、supervisor 监督管理人员、administrator 系统管理员",
+    )
     add.add_argument("--title", default="", help="职务，例如 窗口负责人")
     add.add_argument("--phone", default="", help="联系电话（显示在当班公示卡上）")
     add.add_argument("--by", metavar="STAFF_NO", help="操作的系统管理员工号（第一位管理员不需要）")
@@ -57,7 +67,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls.add_argument("--db", metavar="URL", help=DB_HELP)
     ls.set_defaults(func=_cmd_staff_list)
 
-    _, wsub = command_group(subparsers, "windows", "窗口：登记窗口及其进驻部门（综合窗口可有多个部门）")
+    _, wsub = command_group(
+        subparsers, "windows", "窗口：登记窗口及其进驻部门（综合窗口可有多个部门）"
+    )
     wadd = wsub.add_parser("add", help="登记或修改窗口")
     wadd.add_argument("code", metavar="CODE", help="窗口编号，例如 A03")
     wadd.add_argument("name", metavar="NAME", help="窗口名称，例如 企业开办窗口")
@@ -188,16 +200,25 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
         actor = _administrator(s, args.by, admin_password)
         person = add_staff(
             s,
-            NewStaff(staff_no=args.staff_no, name=args.name, department_code=args.department,
-                     role=role, title=args.title, phone=args.phone),  # fmt: skip
+            NewStaff(
+                staff_no=args.staff_no,
+                name=args.name,
+                department_code=args.department,
+                role=role,
+                title=args.title,
+                phone=args.phone,
+            ),
             password,
         )
         from hallapp.models import Staff
 
         assert isinstance(actor, Staff)
-        audit.record(s, actor, "staff.add", person.staff_no, {"role": role.value,
-                     "department": person.department_code}, window_code=window)  # fmt: skip
-        return f"已登记{role.label}：{person.name}（工号 {person.staff_no}，部门 {person.department_code}）"
+        detail = {"role": role.value, "department": person.department_code}
+        audit.record(s, actor, "staff.add", person.staff_no, detail, window_code=window)
+        return (
+            f"已登记{role.label}：{person.name}"
+            f"（工号 {person.staff_no}，部门 {person.department_code}）"
+        )
 
     return _run(args, work)
 
@@ -246,9 +267,8 @@ def _cmd_windows_add(args: argparse.Namespace) -> int:
                      {"departments": window.served_codes()}, window_code=window_code)  # fmt: skip
         kind = "综合窗口" if window.is_combined else "窗口"
         verb = "已登记" if created else "已修改"
-        return (
-            f"{verb}{kind} {window.code} {window.name}，进驻部门：{'、'.join(window.served_codes())}"
-        )
+        served = "、".join(window.served_codes())
+        return f"{verb}{kind} {window.code} {window.name}，进驻部门：{served}"
 
     return _run(args, work)
 
@@ -264,7 +284,10 @@ def _cmd_windows_list(args: argparse.Namespace) -> int:
         assert isinstance(s, Session)
         rows = s.scalars(select(Window).order_by(Window.code)).all()
         if not rows:
-            return "还没有登记窗口：hallapp windows add 窗口编号 窗口名称 --department 部门编码 --by 管理员工号"
+            return (
+                "还没有登记窗口："
+                "hallapp windows add 窗口编号 窗口名称 --department 部门编码 --by 管理员工号"
+            )
         return "\n".join(
             f"{w.code}\t{w.name}\t{'、'.join(w.served_codes())}"
             + ("\t综合窗口" if w.is_combined else "")

@@ -80,7 +80,8 @@ def test_a_clerk_of_another_department_is_refused_at_this_window(duty, reference
 
 
 @pytest.mark.parametrize(
-    ("role", "where"), [(Role.SUPERVISOR, "监督管理端"), (Role.ADMINISTRATOR, "hallapp windows add")]
+    ("role", "where"),
+    [(Role.SUPERVISOR, "监督管理端"), (Role.ADMINISTRATOR, "hallapp windows add")],
 )
 def test_supervisors_and_administrators_never_go_on_duty(duty, reference, role, where):
     # Even of the window's own department.

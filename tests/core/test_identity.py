@@ -117,9 +117,7 @@ def test_2023_permanent_residence_numbers_carry_the_mod_11_2_check(
 @given(
     nationality=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
     place=st.sampled_from(["1100", "3100", "3501", "4401"]),
-    birth=st.dates(min_value=date(1930, 1, 1), max_value=TODAY).map(
-        lambda d: d.strftime("%y%m%d")
-    ),
+    birth=st.dates(min_value=date(1930, 1, 1), max_value=TODAY).map(lambda d: d.strftime("%y%m%d")),
     seq=st.integers(0, 9).map(str),
 )
 def test_old_permanent_residence_numbers_carry_the_7_3_1_check(nationality, place, birth, seq):
@@ -193,7 +191,7 @@ def test_a_wrong_document_number_is_refused_with_its_name(store, reference):
         id_number="932682198501010018",
         phone="13905971234",
     )
-    with pytest.raises(IntakeError, match="外国人永久居留身份证号码有误：.*校验位不符"):
+    with pytest.raises(IntakeError, match=r"外国人永久居留身份证号码有误：.*校验位不符"):
         intake.open_case(reference.clerk_id, reference.item_code, bad)
 
 

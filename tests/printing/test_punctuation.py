@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hallapp.printing.render import render_pdf
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hallapp import documents as docs
 from hallapp.documents import clause, join_sentences, sentence
-from hallapp.printing.render import render_pdf
 
 from .conftest import pdf_text, squash, write_pdf
 
@@ -101,21 +101,25 @@ def test_any_ending_becomes_exactly_one_end(body, ending):
 def test_joined_arbitrary_texts_have_no_doubled_marks(pairs):
     joined = join_sentences(*(b + e for b, e in pairs))
     assert _bad_joins(joined) == []
-    assert joined.count("。") + joined.count("！") + joined.count("？") + joined.count(
-        "……"
-    ) == len(pairs)
+    assert joined.count("。") + joined.count("！") + joined.count("？") + joined.count("……") == len(
+        pairs
+    )
 
 
 @pytest.mark.parametrize("ending", ["。", "。。", "", "；", "，", ".", "！"])
 def test_printed_documents_never_double_a_mark(ending, tmp_path: Path):
-    basis = "《中华人民共和国行政许可法》第三十二条第一款第（一）项；《建筑工程施工许可管理办法》（住房和城乡建设部令第 78 号）"
+    basis = (
+        "《中华人民共和国行政许可法》第三十二条第一款第（一）项；"
+        "《建筑工程施工许可管理办法》（住房和城乡建设部令第 78 号）"
+    )
     found: dict[str, list[str]] = {}
     for doc_type in docs.NOTICE_TYPES:
         notice = docs.sample(doc_type)
         notice = dataclasses.replace(
             notice,
             item_name=notice.item_name + ending,
-            legal_basis=basis + ending if doc_type is not docs.DocumentType.REFERRAL
+            legal_basis=basis + ending
+            if doc_type is not docs.DocumentType.REFERRAL
             else docs.REFERRAL_BASIS + ending,
             reasons=tuple(r.rstrip("。") + ending for r in notice.reasons),
             remarks="请携带原件核验" + ending,
@@ -128,6 +132,8 @@ def test_printed_documents_never_double_a_mark(ending, tmp_path: Path):
                 found[f"{doc_type}/{size}"] = bad
     assert found == {}
     # The refusal as printed: the basis ends once, before the remedies.
-    refusal = dataclasses.replace(docs.sample(docs.DocumentType.REJECTION), legal_basis=basis + ending)
+    refusal = dataclasses.replace(
+        docs.sample(docs.DocumentType.REJECTION), legal_basis=basis + ending
+    )
     text = squash(pdf_text(write_pdf(tmp_path, render_pdf(refusal, "a4"), "r.pdf")))
     assert "第78号）。如不服" in text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hallapp.printing.render import render_pdf
 
 from hallapp.config import parse_config
 from hallapp.intake import (
@@ -29,7 +30,6 @@ from hallapp.models import (
     MaterialRequirement,
     ServiceItem,
 )
-from hallapp.printing.render import render_pdf
 from hallapp.validation import id_check_char
 from hallapp.windows import set_window
 
@@ -67,9 +67,7 @@ def land_item(store, reference) -> str:
 
 
 def _intake(store, window: str = "A03") -> Intake:
-    config = parse_config(
-        {"hall": {"code": "LC", "name": HALL}, "window": {"code": window}}
-    )
+    config = parse_config({"hall": {"code": "LC", "name": HALL}, "window": {"code": window}})
     return Intake(store, config, clock=lambda: MONDAY)
 
 

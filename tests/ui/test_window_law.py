@@ -114,9 +114,10 @@ def test_demo_says_its_data_is_discarded_and_how_to_keep_it(demo_app):
 
 
 def test_a_new_database_leads_to_a_first_administrator(qtbot, tmp_path: Path, ui_config, error_log):
-    from hallapp.store import Store
     from hallapp.ui.app import build_window
     from hallapp.ui.ops import wait_idle
+
+    from hallapp.store import Store
 
     store = Store.open_local(tmp_path / "new.sqlite3")
     window = build_window(store, ui_config, citizen_mode="off", start_devices=False)

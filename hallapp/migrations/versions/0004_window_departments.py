@@ -54,9 +54,7 @@ def upgrade() -> None:
     # would drop its append-only triggers on SQLite.
     op.add_column(
         "applicants",
-        sa.Column(
-            "id_type", sa.String(length=20), server_default="resident_id", nullable=False
-        ),
+        sa.Column("id_type", sa.String(length=20), server_default="resident_id", nullable=False),
     )
 
 
