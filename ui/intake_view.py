@@ -838,12 +838,12 @@ class IntakeView(QWidget):
         contact = QComboBox()
         note = QLineEdit()
         note.setPlaceholderText("告知申请人的补充说明（可选）")
+        issuer = QLabel("正在读取…")
+        issuer.setWordWrap(True)
+        dialog.add("issuer", "告知机关（出具并盖章）：", issuer)
         dialog.add("department", "有权办理的部门(&D)：", department)
         dialog.add("contact", "联系人(&P)：", contact)
         dialog.add("note", "说明(&N)：", note)
-        issuer = QLabel("正在读取…")
-        issuer.setWordWrap(True)
-        dialog.add("issuer", "告知机关：", issuer)
         item_code = self.item.code if self.item else None
         directory: dict[str, list[tuple[str, str, str, str]]] = {}
 

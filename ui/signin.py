@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -139,9 +140,15 @@ class SignInPage(QWidget):
 
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
-        outer.addSpacing(16)
-        outer.addWidget(self.first_start, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not added with an alignment: an aligned widget
+        # gets its size hint's height, and wrapped text would be cut off.
+        for box_widget in (panel, self.first_start):
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(box_widget)
+            row.addStretch(1)
+            outer.addLayout(row)
+            outer.addSpacing(16)
         outer.addStretch(2)
         self.admin_dialog: QDialog | None = None
         if not ctx.demo:

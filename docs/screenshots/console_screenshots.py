@@ -1,5 +1,8 @@
 """Regenerate the console screenshots (console*.png, intake*.png, preview*.png).
 
+Also the referral dialog for another department's item (intake-referral.png)
+and the sign-in page of a new database (console-first-start.png).
+
 Run under a real X server (Xvfb is enough)::
 
     Xvfb :97 -screen 0 1600x1000x24 &
@@ -187,8 +190,39 @@ def main() -> int:
     preview.grab().save(str(OUT / "preview-acceptance.png"))
     root_shot("preview-screen.png")
     preview.reject()
+
+    # Another department's item at this window: only a referral, issued by the window.
+    console.new_case()
+    view.search.setText("ZJJ-XK-001")
+    view._run_search()
+    pump(lambda: view.results.count() > 0)
+    view._take_first()
+    pump(lambda: view.item is not None)
+    view.name.setText("赵强")
+    view.ident.setText("35082519850312002" + id_check_char("35082519850312002"))
+    view.ident.editingFinished.emit()
+    view.mark_all_present()
+    view.choose(Outcome.REFER)
+    pump(lambda: view.decision_dialog is not None)
+    dialog = view.decision_dialog
+    pump(lambda: dialog.department.count() > 1)
+    dialog.move(520, 260)
+    settle(0.6)
+    root_shot("intake-referral.png")
+    dialog.reject()
     window.close()
     store.dispose()
+
+    # A first start: a new database with nobody in it shows the way on.
+    empty = Store.open_local(tmp / "new.sqlite3")
+    first = build_window(empty, config, citizen_mode="off", start_devices=False)
+    first.console.resize(1560, 940)
+    first.console.show()
+    pump(first.console.signin.first_start.isVisible)
+    settle(0.6)
+    first.console.signin.grab().save(str(OUT / "console-first-start.png"))
+    first.close()
+    empty.dispose()
     print("saved to", OUT)
     return 0
 
