@@ -1,4 +1,7 @@
-"""``hallapp validate id|uscc|phone|mobile|landline VALUE``.
+"""``hallapp validate id|uscc|phone|mobile|landline VALUE``, and
+``hallapp validate document TYPE VALUE`` for any identity document
+(resident_id, hk_macao_permit, taiwan_permit, residence_permit, foreigner_pr,
+passport; see hallapp.identity).
 
 Exit 0 and print 有效 (with the normalised value, an ID number masked) when
 valid; exit 1 with a one-line reason in Chinese when not.
@@ -32,6 +35,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p = sub.add_parser(kind, help=f"校验{title}")
         p.add_argument("value", metavar="VALUE")
         p.set_defaults(func=_cmd_validate, kind=kind)
+    from hallapp.identity import IdType
+
+    doc = sub.add_parser(
+        "document", help="按证件类型校验证件号码（通行证、居住证、永居证、护照等）"
+    )
+    doc.add_argument(
+        "id_type",
+        metavar="TYPE",
+        choices=[t.value for t in IdType],
+        help="；".join(f"{t.value} {t.label}" for t in IdType),
+    )
+    doc.add_argument("value", metavar="VALUE")
+    doc.set_defaults(func=_cmd_validate_document)
+
+
+def _cmd_validate_document(args: argparse.Namespace) -> int:
+    from hallapp.identity import IdType, mask_document_number, validate_document
+
+    result = validate_document(IdType(args.id_type), args.value)
+    if not result:
+        print(f"无效：{result.reason}")
+        return EXIT_INVALID
+    # Personal data: never echoed in full.
+    print(f"有效 {IdType(args.id_type).label} {mask_document_number(result.value)}")
+    return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

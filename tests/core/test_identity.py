@@ -213,3 +213,12 @@ def test_a_phone_is_needed_only_where_the_item_needs_one(store, reference):
     # 承诺件: the result is ready later, the applicant must be reachable.
     with pytest.raises(IntakeError, match="请填写联系电话"):
         intake.open_case(reference.clerk_id, reference.item_code, no_phone)
+
+
+def test_the_validate_command_checks_any_document(capsys):
+    from hallapp.cli import main
+
+    assert main(["validate", "document", "foreigner_pr", PR_OLD]) == 0
+    assert capsys.readouterr().out == "有效 外国人永久居留身份证 KAZ*********105\n"
+    assert main(["validate", "document", "residence_permit", "810000199408230020"]) == 1
+    assert "校验位不符" in capsys.readouterr().out
