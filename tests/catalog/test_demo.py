@@ -174,3 +174,47 @@ def test_bad_catalog_file_stops_the_seed(store: Store, tmp_path: Path, snapshot:
     with pytest.raises(CatalogError), store.session() as s:
         seed_reference_data(s, catalog_file=bad)
     assert snapshot(store) == before
+
+
+def test_demo_windows_serve_their_departments_and_every_clerk_has_one(
+    store: Store, tmp_path: Path
+) -> None:
+    import shutil
+
+    from hallapp.windows import window_info, windows_serving
+
+    seed_demo(store)
+    with store.session() as s:
+        a01 = window_info(s, "A01")
+        a03 = window_info(s, "A03")
+        assert a01 is not None and a01.combined
+        assert a01.department_codes == ("ZJJ", "HBJ", "ZRJ")  # its own first
+        assert a03 is not None and a03.department_codes == ("SCJ",) and not a03.combined
+        for clerk in s.scalars(select(Staff).where(Staff.role == Role.CLERK)):
+            assert windows_serving(s, clerk.department_code), clerk.staff_no
+    # A department taken off a window in the file is taken off in the store.
+    shipped = Path(__file__).parents[2] / "resources"
+    demo = (shipped / "demo.toml").read_text(encoding="utf-8")
+    changed = demo.replace('departments = ["ZJJ", "ZRJ", "HBJ"]', 'departments = ["ZJJ", "ZRJ"]')
+    assert changed != demo
+    shutil.copytree(shipped / "photos", tmp_path / "photos")
+    path = _write_demo(tmp_path, changed)
+    with store.session() as s:
+        summary = seed_reference_data(s, demo_file=path)
+    assert summary.windows_updated == ["A01"]
+    with store.session() as s:
+        a01 = window_info(s, "A01")
+        assert a01 is not None and a01.department_codes == ("ZJJ", "ZRJ")
+
+
+def test_a_window_serving_an_unknown_department_is_refused(store: Store, tmp_path: Path) -> None:
+    demo = _write_demo(
+        tmp_path,
+        '[[windows]]\ncode = "A01"\nname = "综合窗口"\ndepartment = "ZJJ"\n'
+        'departments = ["ZJJ", "NOPE"]\n',
+    )
+    with (
+        pytest.raises(DemoDataError, match="窗口 A01，department：部门 NOPE 不存在"),
+        store.session() as s,
+    ):
+        seed_reference_data(s, demo_file=demo)
