@@ -584,9 +584,11 @@ class Intake:
     def referral_choices(self, item_code: str | None = None) -> ReferralChoices:
         """The departments a matter can be referred to from this window.
 
-        Every department of the directory except those this window speaks for;
-        the item's department is the default when the catalog puts the item
-        under a department not served here.
+        Every department of the directory except the issuing one (the
+        window's department; a 综合窗口 issues in the hall's name, so it may
+        refer to any department, its own among them when a matter belongs to
+        that department's own window); the item's department is the default
+        when the catalog puts the item under a department not served here.
         """
         with self.store.session() as s:
             window = self._window(s)
@@ -607,7 +609,7 @@ class Intake:
                 departments=[
                     (d.code, d.name, [(c.id, c.name, c.title, c.phone) for c in d.contacts])
                     for d in rows
-                    if not window.serves(d.code)
+                    if d.code != window.issuer_code()
                 ],
             )
 
@@ -1117,9 +1119,9 @@ class Intake:
         dept = s.get(Department, decision.department_code)
         if dept is None:
             raise IntakeError("请选择有权办理该事项的部门")
-        if window.serves(dept.code):
+        if dept.code == window.issuer_code():
             raise IntakeError(
-                f"{dept.name}的事项由本窗口办理，不能告知申请人到该部门办理；请选择其他有权部门"
+                f"本告知书由{dept.name}出具，有权部门不能是{dept.name}本身；请选择其他有权部门"
             )
         contact = s.get(DepartmentContact, decision.contact_id) if decision.contact_id else None
         if contact is not None and contact.department_code != dept.code:

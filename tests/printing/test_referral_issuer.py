@@ -112,7 +112,9 @@ def test_a_combined_window_refers_in_the_halls_name(store, reference, land_item,
     intake = _intake(store, "A01")
     choices = intake.referral_choices(land_item)
     assert choices.issuer_name == HALL
-    assert {code for code, _n, _c in choices.departments} == {"ZRZY"}
+    # The hall issues: every department of the directory may be named.
+    assert {code for code, _n, _c in choices.departments} == {"ZJJ", "SCJ", "ZRZY"}
+    assert choices.default_code == "ZRZY"
     case = intake.open_case(reference.clerk_id, land_item, APPLICANT)
     notice = intake.decide(case.id, reference.clerk_id, Refer("ZRZY")).notice
     assert notice is not None and notice.department_name == HALL
@@ -138,12 +140,12 @@ def test_an_item_of_another_department_can_only_be_referred(store, reference, la
             intake.decide(case.id, reference.clerk_id, decision)
 
 
-def test_a_referral_to_a_department_this_window_serves_is_refused(store, reference, land_item):
+def test_a_referral_to_the_issuing_department_is_refused(store, reference, land_item):
     intake = _intake(store)
     # An own item: no default (the clerk chooses), and the own department is never offered.
     choices = intake.referral_choices(reference.item_code)
     assert choices.default_code is None
     assert "ZJJ" not in {code for code, _n, _c in choices.departments}
     case = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
-    with pytest.raises(IntakeError, match="由本窗口办理"):
+    with pytest.raises(IntakeError, match="有权部门不能是连城县住房和城乡建设局本身"):
         intake.decide(case.id, reference.clerk_id, Refer("ZJJ"))
