@@ -83,6 +83,9 @@ CHANNEL_WINDOW_EVALUATOR = "window_evaluator"
 FOLLOW_UP_WORKING_DAYS = 5
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_REASONS_TIMEOUT_S = 60
+# A timed-out invitation can be offered again this long: the citizen is still
+# at the window (later, the clerk is serving someone else).
+REOFFER_WITHIN_S = 300
 CHECKPOINT_EVERY_WRITES = 50
 CHECKPOINT_FORCE_WRITES = 1000  # when nobody calls checkpoint(): SQLite's own default
 MAX_REASON_CHARS = 200
@@ -1023,6 +1026,7 @@ class EvaluationDesk:
         self._last_recorded_case: str | None = None
         # The last evaluation that closed without a rating: it may be offered again.
         self._reofferable: OpenEvaluation | None = None
+        self._reoffer_until: datetime | None = None
         self._timer: threading.Timer | None = None
         self._conn: Connection | None = None
         self._writes = 0
@@ -1065,6 +1069,9 @@ class EvaluationDesk:
     @property
     def reofferable(self) -> OpenEvaluation | None:
         """The invitation that timed out (or was withdrawn) and may be offered again."""
+        until = self._reoffer_until
+        if self._reofferable is None or until is None or self._now() >= until:
+            return None
         return self._reofferable
 
     def close(self) -> None:
@@ -1138,6 +1145,11 @@ class EvaluationDesk:
             last = self._reofferable
             if last is None:
                 raise NoOpenEvaluation("没有可以重新邀请评价的服务")
+            if self.reofferable is None:
+                minutes = REOFFER_WITHIN_S // 60
+                raise EvaluationError(
+                    f"评价超时已超过 {minutes} 分钟，办事群众已离开窗口，不能再次邀请"
+                )
             opened = self.open(
                 last.case_id,
                 staff_id=last.staff_id,
@@ -1465,6 +1477,7 @@ class EvaluationDesk:
         self._cancel_timer()
         # Closed without a rating (timed out, withdrawn): it may be offered again.
         self._reofferable = self._current if recorded_case is None else None
+        self._reoffer_until = self._now() + timedelta(seconds=REOFFER_WITHIN_S)
         self._current = None
         self._phase = DeskPhase.IDLE
         self._pending_level = None

@@ -110,11 +110,9 @@ def _backfill() -> None:
 
 
 def upgrade() -> None:
+    # On SQLite the table is recreated (follow-up steps refer to it): env.py
+    # turns foreign keys off for the migration and checks them before commit.
     dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        # Recreating the table drops and renames it; follow-up steps refer to
-        # it, so the foreign keys are checked at commit, when it is back.
-        op.execute("PRAGMA defer_foreign_keys = ON")
     with op.batch_alter_table(TABLE, recreate="auto") as batch:
         batch.add_column(sa.Column("encounter", sa.String(40), nullable=False, server_default=""))
         batch.add_column(
@@ -134,8 +132,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
     # Back to one evaluation per case: fails (as it must) if a case has several.
     with op.batch_alter_table(TABLE, recreate="auto") as batch:
         batch.drop_index("ix_evaluations_case_id")
