@@ -1153,7 +1153,7 @@ class EvaluationDesk:
             opened = self.open(
                 last.case_id,
                 staff_id=last.staff_id,
-                timeout_s=timeout_s or last.timeout_s,
+                timeout_s=timeout_s or self.timeout_s,
                 encounter_event_id=last.encounter_event_id,
             )
             log.info("窗口 %s 重新邀请评价 办件 %s", self.window_code, opened.case_no)
