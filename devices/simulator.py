@@ -436,11 +436,24 @@ class Simulator:
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # wait | press | timeout | noise | unplug | replug | await_prompt
+    # wait | press | reason | confirm | power_cycle | timeout | noise | unplug | replug
+    # | await_prompt
+    action: str
     value: float = 0.0
 
 
-_ACTIONS = {"wait", "press", "timeout", "noise", "unplug", "replug", "await_prompt"}
+_ACTIONS = {
+    "wait",
+    "press",
+    "reason",
+    "confirm",
+    "power_cycle",
+    "timeout",
+    "noise",
+    "unplug",
+    "replug",
+    "await_prompt",
+}
 
 
 def parse_script(text: str) -> list[Step]:
@@ -453,8 +466,8 @@ def parse_script(text: str) -> list[Step]:
         action = action.strip().lower()
         if action not in _ACTIONS:
             raise SimulatorError(
-                f"脚本步骤 {part!r} 无效：可用 wait:秒、press:等级、timeout、noise:字节数、"
-                "unplug、replug、await_prompt:秒"
+                f"脚本步骤 {part!r} 无效：可用 wait:秒、press:等级、reason:原因序号、confirm、"
+                "power_cycle、timeout、noise:字节数、unplug、replug、await_prompt:秒"
             )
         try:
             value = float(arg) if arg.strip() else 0.0
@@ -462,6 +475,8 @@ def parse_script(text: str) -> list[Step]:
             raise SimulatorError(f"脚本步骤 {part!r} 的参数不是数字") from None
         if action == "press" and (value != int(value) or not 1 <= value <= 5):
             raise SimulatorError(f"脚本步骤 {part!r}：评价等级应为 1–5")
+        if action == "reason" and (value != int(value) or not 1 <= value <= framed.MAX_REASON_KEYS):
+            raise SimulatorError(f"脚本步骤 {part!r}：原因序号应为 1–{framed.MAX_REASON_KEYS}")
         if action in ("wait", "noise", "await_prompt") and value < 0:
             raise SimulatorError(f"脚本步骤 {part!r}：参数不能为负数")
         steps.append(Step(action, value))
@@ -483,6 +498,15 @@ def run_script(
         elif step.action == "press":
             sim.press(int(step.value))
             say(f"按下 {int(step.value)}")
+        elif step.action == "reason":
+            sim.press_reason(int(step.value))
+            say(f"按下原因键 {int(step.value)}")
+        elif step.action == "confirm":
+            sim.press_confirm()
+            say("按下确认键")
+        elif step.action == "power_cycle":
+            sim.power_cycle()
+            say("已断电重启")
         elif step.action == "timeout":
             sim.timeout()
             say("发送超时（0）")

@@ -791,8 +791,10 @@ def save_screenshots(out_dir: str, width: int = 1920, height: int = 1080) -> lis
         screen.open_evaluation("LCA03202611220007", "食品经营许可证核发", clerk, 60)
 
     def reasons() -> None:
+        screen.set_device_keys(True)  # the demo's framed evaluator has number keys
         screen.ask_reasons(2, 58)
         screen.reason_buttons["等候时间长"].setChecked(True)
+        screen.reason_buttons["一次性告知不到位"].setChecked(True)
 
     shots: list[tuple[str, Callable[[], None]]] = [
         ("citizen-idle.png", lambda: None),

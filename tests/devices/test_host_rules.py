@@ -17,11 +17,12 @@ import tomllib
 import tty
 from pathlib import Path
 
+import pytest
 import serial
 from hallapp.devices import framed
 from hallapp.devices.driver import DriverState, EvaluatorDriver
 from hallapp.devices.keycode import PRESET_FIVE, parse_keymap
-from hallapp.devices.simulator import Simulator
+from hallapp.devices.simulator import Simulator, SimulatorError, parse_script, run_script
 
 from hallapp.evaluation import BAD_REVIEW_REASONS
 from hallapp.models import CaseEventKind
@@ -288,3 +289,18 @@ def test_the_readme_keymap_example_is_the_documented_default():
     doc = (ROOT / "docs" / "evaluator-protocol.md").read_text(encoding="utf-8")
     assert "`five` (default)" in doc
     assert example == dict(PRESET_FIVE) == parse_keymap({})
+
+
+def test_simulator_script_steps_for_reasons_and_power_cycle(make_rig, hall):
+    rig = make_rig()
+    rig.desk.open(hall.new_case())
+    steps = parse_script("press:2, wait:0.3, reason:3, wait:0.3, reason:5, wait:0.3, confirm")
+    run_script(rig.sim, steps)
+    assert wait_until(lambda: hall.evaluation_count() == 1)
+    (ev,) = hall.evaluations()
+    assert ev.reasons == [BAD_REVIEW_REASONS[2], BAD_REVIEW_REASONS[4]]
+    run_script(rig.sim, parse_script("power_cycle"))
+    assert rig.sim.display == "idle"
+    for bad in ("reason:0", "reason:10", "reason:x"):
+        with pytest.raises(SimulatorError):
+            parse_script(bad)
