@@ -103,9 +103,9 @@ QPushButton.reason { background: #ffffff; border: 4px solid #5b6675; border-radi
     padding: 6px 14px; }
 QPushButton.reason:checked { background: #a11d21; border-color: #5a0d10; }
 QLabel.reasonNumber { font-size: 68px; color: #ffffff; background: #0b3d91;
-    border-radius: 12px; padding: 0px 18px; }
+    border-radius: 12px; padding: 0px 12px; }
 QLabel.reasonNumber[on="true"] { color: #a11d21; background: #ffffff; }
-QLabel.reasonText { font-size: 40px; font-weight: bold; color: #111111; }
+QLabel.reasonText { font-size: 38px; font-weight: bold; color: #111111; }
 QLabel.reasonText[on="true"] { color: #ffffff; }
 QPushButton#submit { font-size: 48px; background: #0b3d91; color: #ffffff;
     border-radius: 14px; padding: 10px 40px; border: 4px solid #06245a; }

@@ -291,3 +291,31 @@ def test_full_screen_on_the_second_monitor(tmp_path, mode):
     else:  # ui.citizen_screen = "window": a normal window, even with two monitors
         assert placed["full"] is False
         assert placed["screen"] == "1-console"
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_reasons_carry_the_device_key_numbers_in_large_type(qtbot, screen, size):
+    """差评 reasons numbered as the evaluator's number keys (1 = 0x11 …), readable at 2 m."""
+    screen.resize(*size)
+    screen.set_device_keys(True)
+    screen.open_evaluation("LCA03202611220001", "社会保障卡申领", "张丽华", 60)
+    screen.ask_reasons(1, 60)
+    qtbot.wait(50)
+    numbers = [screen.reason_numbers[r] for r in BAD_REVIEW_REASONS]
+    assert [n.text() for n in numbers] == [str(i) for i in range(1, len(BAD_REVIEW_REASONS) + 1)]
+    for label in numbers:
+        label.ensurePolished()
+        assert label.isVisible() and label.font().pixelSize() >= 60
+    for button in screen.reason_buttons.values():
+        assert button.height() >= 90 and button.isVisible()
+    assert "数字键" in screen.reasons_hint.text() and "确认" in screen.reasons_hint.text()
+    # Chosen by the device's keys (the desk tells the screen): shown, not echoed back.
+    with qtbot.assertNotEmitted(screen.reasons_changed):
+        screen.set_chosen_reasons([BAD_REVIEW_REASONS[1]])
+    assert screen.chosen_reasons() == [BAD_REVIEW_REASONS[1]]
+    # Touched on the screen: reported, so the device's keys continue from it.
+    with qtbot.waitSignal(screen.reasons_changed) as changed:
+        qtbot.mouseClick(screen.reason_buttons[BAD_REVIEW_REASONS[2]], Qt.MouseButton.LeftButton)
+    assert changed.args == [[BAD_REVIEW_REASONS[1], BAD_REVIEW_REASONS[2]]]
+    screen.set_device_keys(False)
+    assert "数字键" not in screen.reasons_hint.text()
