@@ -524,7 +524,15 @@ class EvaluatorDriver:
             self._on_message(frame, message)
 
     def _on_message(self, frame: framed.Frame, message: framed.DeviceMessage) -> None:
-        if frame.seq == 0 and self._device_started:
+        last = self._last_key_ack
+        retransmitted = (
+            isinstance(message, framed.Key)
+            and last is not None
+            and last[0] == frame.seq
+            and last[3] == frame.payload
+            and time.monotonic() - last[1] < KEY_DEDUP_WINDOW_S
+        )
+        if frame.seq == 0 and self._device_started and not retransmitted:
             # SEQ 0 only in the first frame after power-up (the device then
             # counts 1..255, 1...): the device restarted and forgot its
             # state. The KEY acknowledged last is forgotten too, so a new
@@ -547,13 +555,7 @@ class EvaluatorDriver:
                     message.status,
                 )
             return
-        last = self._last_key_ack
-        if (
-            last is not None
-            and last[0] == frame.seq
-            and last[3] == frame.payload
-            and time.monotonic() - last[1] < KEY_DEDUP_WINDOW_S
-        ):
+        if retransmitted and last is not None:
             # The device did not hear our ACK and sent the same KEY again.
             log.info("评价器 %s 重发按键 seq=%d，重新确认", self.port_name, frame.seq)
             with self._write_lock:

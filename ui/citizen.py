@@ -479,9 +479,15 @@ class CitizenScreen(QWidget):
             self._show_base()
 
     def open_evaluation(
-        self, case_no: str, item_name: str, clerk_name: str, timeout_s: int
+        self,
+        case_no: str,
+        item_name: str,
+        clerk_name: str,
+        timeout_s: int,
+        encounter_label: str = "",
     ) -> None:
-        """Show the five buttons and the countdown."""
+        """Show the five buttons and the countdown; ``encounter_label``: what is rated
+        (受理, 一次性告知, 出件…: 一次一评)."""
         self._message_timer.stop()
         self._reasons_clock.stop()
         self._evaluating = True
@@ -489,10 +495,12 @@ class CitizenScreen(QWidget):
         parts = [f"办件编号：{case_no}"]
         if item_name:
             parts.append(f"办理事项：{item_name}")
+        if encounter_label:
+            parts[-1] += f"（本次服务：{encounter_label}）"
         if clerk_name:
             parts.append(f"经办人：{clerk_name}")
         self.eval_case.setText("\n".join(parts))
-        self.eval_status.setText("请按评价器上的按键，或直接点击下面的按钮")
+        self.eval_status.setText("请按评价器上的按键，或直接点击上面的按钮")
         self._set_levels_enabled(True)
         self._eval_clock.start(timeout_s)
         self.stack.setCurrentIndex(self.PAGE_EVALUATE)
@@ -788,7 +796,7 @@ def save_screenshots(out_dir: str, width: int = 1920, height: int = 1080) -> lis
 
     def evaluate() -> None:
         screen.show_paused(False)
-        screen.open_evaluation("LCA03202611220007", "食品经营许可证核发", clerk, 60)
+        screen.open_evaluation("LCA03202611220007", "食品经营许可证核发", clerk, 60, "受理")
 
     def reasons() -> None:
         screen.set_device_keys(True)  # the demo's framed evaluator has number keys

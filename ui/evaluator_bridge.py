@@ -397,7 +397,11 @@ class EvaluatorBridge(QObject):
             ev = event.evaluation
             if citizen is not None:
                 citizen.open_evaluation(
-                    ev.case_no, self._item_names.pop(ev.case_id, ""), ev.staff_name, ev.timeout_s
+                    ev.case_no,
+                    self._item_names.pop(ev.case_id, ""),
+                    ev.staff_name,
+                    ev.timeout_s,
+                    ev.encounter.label,
                 )
             self.evaluation_opened.emit(ev.case_id)
         elif isinstance(event, AwaitingReasons):

@@ -83,6 +83,7 @@ def test_whole_flow_one_time_notice_to_evaluation(
     # 一次一评: the citizen given a one-time notice is asked too. 不满意 on the
     # device, the reasons chosen with its number keys, confirmed with its key.
     qtbot.waitUntil(lambda: d.citizen.evaluating, timeout=15_000)
+    assert "本次服务：一次性告知" in d.citizen.eval_case.text()
     sim = d.bridge.simulator
     with qtbot.waitSignal(d.bridge.awaiting_reasons, timeout=15_000):
         sim.press(2)
