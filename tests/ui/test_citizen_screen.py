@@ -319,3 +319,49 @@ def test_reasons_carry_the_device_key_numbers_in_large_type(qtbot, screen, size)
     assert changed.args == [[BAD_REVIEW_REASONS[1], BAD_REVIEW_REASONS[2]]]
     screen.set_device_keys(False)
     assert "数字键" not in screen.reasons_hint.text()
+
+
+def _luminance(colour: str) -> float:
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def _contrast(fg: str, bg: str) -> float:
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_reasons_page_has_high_contrast_in_both_states():
+    """Readable at 2 m: every text of the reasons page at least 7:1 (WCAG AAA)."""
+    import re
+
+    from hallapp.ui import citizen
+
+    style = citizen._STYLE
+
+    def rule(selector: str) -> dict[str, str]:
+        m = re.search(re.escape(selector) + r"\s*\{([^}]*)\}", style)
+        assert m is not None, selector
+        return dict(
+            (k.strip(), v.strip())
+            for k, _, v in (d.partition(":") for d in m.group(1).split(";"))
+            if v.strip()
+        )
+
+    page = rule("QWidget#citizenScreen")["background"]
+    button, checked = rule("QPushButton.reason")["background"], rule("QPushButton.reason:checked")
+    pairs = [
+        (rule("QLabel.reasonText")["color"], button),
+        (rule('QLabel.reasonText[on="true"]')["color"], checked["background"]),
+        (rule("QLabel.reasonNumber")["color"], rule("QLabel.reasonNumber")["background"]),
+        (rule('QLabel.reasonNumber[on="true"]')["color"],
+         rule('QLabel.reasonNumber[on="true"]')["background"]),
+        (rule("QLabel#reasonsHint")["color"], page),
+        (rule("QLabel#status")["color"], page),
+    ]  # fmt: skip
+    for fg, bg in pairs:
+        assert _contrast(fg, bg) >= 7.0, (fg, bg)
