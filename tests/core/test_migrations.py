@@ -184,6 +184,15 @@ def test_head_constant_names_the_newest_migration(tmp_path) -> None:
     engine.dispose()
 
 
+def revision_before(revision: str, engine: Any) -> str:
+    """The revision a migration follows in the chain as merged (not as written)."""
+    from alembic.script import ScriptDirectory
+
+    down = ScriptDirectory.from_config(alembic_config(engine)).get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
+
+
 def test_upgrade_to_one_evaluation_per_encounter_keeps_data_and_guards(
     empty_url: str, reference_factory: Callable[[Store], Any]
 ) -> None:
@@ -192,7 +201,7 @@ def test_upgrade_to_one_evaluation_per_encounter_keeps_data_and_guards(
     case may now carry one evaluation per encounter, never two for one."""
     engine = make_engine(empty_url)
     try:
-        command.upgrade(alembic_config(engine), "0001")
+        command.upgrade(alembic_config(engine), revision_before("0005", engine))
         store = Store(engine)
         ref = reference_factory(store)
         with engine.begin() as conn:
