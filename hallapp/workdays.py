@@ -357,14 +357,15 @@ def check_schedule(schedule: Schedule) -> list[ScheduleProblem]:
 
     for d in sorted(schedule.holidays | schedule.makeup_workdays):
         name = schedule.names.get(d, "")
-        early_new_year = (
-            d.year == year - 1 and d.month == 12 and d.day >= 25 and "元旦" in canonical_holidays(name)
-        )
+        early_new_year = date(year - 1, 12, 25) <= d < date(
+            year, 1, 1
+        ) and "元旦" in canonical_holidays(name)
         if d.year != year and not early_new_year:
             problems.append(
                 ScheduleProblem(
                     line_of(d),
-                    f"日期 {d.isoformat()} 不在 {year} 年内（只有元旦假期可以从上一年 12 月下旬开始）",
+                    f"日期 {d.isoformat()} 不在 {year} 年内"
+                    "（只有元旦假期可以从上一年 12 月下旬开始）",
                 )
             )
     missing: dict[str, list[date]] = {}
@@ -753,6 +754,9 @@ def load_schedule(
     return schedule
 
 
+_STATE = {True: "工作日", False: "休息"}
+
+
 def _changed_days(before: WorkCalendar, after: WorkCalendar, schedule: Schedule) -> list[str]:
     """The days whose working status a load changes, as "2026-10-02 休息→工作日"."""
     first = min((*schedule.holidays, *schedule.makeup_workdays, date(schedule.year, 1, 1)))
@@ -762,7 +766,7 @@ def _changed_days(before: WorkCalendar, after: WorkCalendar, schedule: Schedule)
     while d <= last:
         was, now = before.is_working_day(d), after.is_working_day(d)
         if was != now:
-            out.append(f"{d.isoformat()} {'工作日' if was else '休息'}→{'工作日' if now else '休息'}")
+            out.append(f"{d.isoformat()} {_STATE[was]}→{_STATE[now]}")
         d += timedelta(days=1)
     return out
 

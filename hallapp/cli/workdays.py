@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status = sub.add_parser(
         "list", aliases=["status"], help="各年份放假安排的来源（内置、载入、人工覆盖）"
     )
-    status.add_argument("--db", metavar="URL", help="数据库（SQLAlchemy URL），默认为中心库或本地库")
+    status.add_argument("--db", metavar="URL", help="数据库（SQLAlchemy URL），默认中心库或本地库")
     status.set_defaults(func=_cmd_list)
 
 
@@ -314,7 +314,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for status in statuses or []:
         if status.source == "builtin":
             if not shown_builtin:
-                print(f"{years.start}—{years.stop - 1} 年：内置安排（chinese_calendar），除下列年份外")
+                print(
+                    f"{years.start}—{years.stop - 1} 年：内置安排（chinese_calendar），除下列年份外"
+                )
                 shown_builtin = True
             continue
         print(status.describe())

@@ -62,7 +62,7 @@ def _check_round_trip(store: Store, fictional_2027_text: str) -> None:
     # A corrected notice replaces the year (test data) only with the explicit
     # override, and the audit says so.
     corrected = fictional_2027_text.replace("2027-02-05~2027-02-13", "2027-02-05~2027-02-11")
-    with pytest.raises(ScheduleOverrideRequired, match="已由 9001 于 .* 载入"):
+    with pytest.raises(ScheduleOverrideRequired, match=r"已由 9001 于 .* 载入"):
         _load(store, corrected)
     _load(store, corrected, override=True)
     with store.session() as s:
