@@ -547,6 +547,28 @@ def _find_sheets(worksheets: Iterable[Any]) -> dict[str, Any]:
 
 
 def _read_xlsx(path: Path) -> _RawCatalog:
+    try:
+        return _read_xlsx_unguarded(path)
+    except Exception as exc:
+        # A damaged file fails inside openpyxl or the XML parser with whatever
+        # error the damage leads to (ParseError, KeyError, ValueError, zlib.error,
+        # EOFError …), often only when a sheet is streamed. The file is the
+        # problem, not the program: report it, keep the details in the log.
+        log.warning("cannot read %s", path, exc_info=True)
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"Excel 文件已损坏，无法读取（{exc.__class__.__name__}）。"
+                    "请用 Excel 或 WPS 打开后“另存为”.xlsx 再导入；打不开时请用导出的模板重新填写",
+                )
+            ],
+        )
+
+
+def _read_xlsx_unguarded(path: Path) -> _RawCatalog:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -749,6 +771,7 @@ def _read_text_file(path: Path) -> _RawCatalog:
         )
     import yaml
 
+    fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
     try:
         if suffix == ".toml":
             data: Any = tomllib.loads(text)
@@ -758,14 +781,76 @@ def _read_text_file(path: Path) -> _RawCatalog:
             data = json.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         log.info("cannot parse %s: %s", path, exc)
-        fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
         return _RawCatalog(
             path.name, problems=[CatalogProblem(path.name, "", f"{fmt} 格式错误：{exc}")]
+        )
+    except RecursionError:
+        # The parsers recurse per level; a catalog is four levels deep at most.
+        log.warning("cannot parse %s: nested too deeply", path, exc_info=True)
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"{fmt} 内容嵌套层数过多（事项清单只有 items → materials → 字段 几层），"
+                    "文件不是事项清单或已损坏，请用导出的模板重新生成",
+                )
+            ],
+        )
+    except ValueError as exc:
+        # Python refuses int() of more than 4300 digits (CVE-2020-10735); the
+        # parsers let that ValueError through.
+        log.warning("cannot parse %s: %s", path, exc)
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"{fmt} 文件中有一个数字位数过多（数千位），不可能是时限或份数；"
+                    "请找到并改正这个数字（各项的允许范围见 docs/catalog-format.md）",
+                )
+            ],
+        )
+    depth = _depth(data)
+    if depth > _MAX_DEPTH:
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"{fmt} 内容嵌套 {depth} 层，超过事项清单的 {_MAX_DEPTH} 层；"
+                    "文件不是事项清单或已损坏，请用导出的模板重新生成",
+                )
+            ],
         )
     return _from_mapping(data, path.name)
 
 
+# A catalog is: top table → items list → item table → materials list →
+# material table → a value; some room for a list value a hall adds.
+_MAX_DEPTH = 8
+
+
+def _depth(data: Any, limit: int = _MAX_DEPTH + 1) -> int:
+    """How deeply lists and tables nest, counted up to ``limit`` (no recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, Mapping | list):
+            deepest = max(deepest, level)
+            if level < limit:
+                children = value.values() if isinstance(value, Mapping) else value
+                stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 SUPPORTED_SUFFIXES = (".xlsx", ".toml", ".yaml", ".yml", ".json")
+#: A county's catalog of a few thousand items is a few MB, as text or as xlsx.
+MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCatalog:
@@ -775,6 +860,24 @@ def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCata
     if not path.exists():
         return _RawCatalog(path.name, problems=[CatalogProblem(str(path), "", "文件不存在")])
     suffix = path.suffix.lower()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return _RawCatalog(
+            path.name, problems=[CatalogProblem(path.name, "", f"无法读取文件：{exc.strerror}")]
+        )
+    if size > MAX_FILE_BYTES:
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"文件大小 {size // (1024 * 1024)} MB，超出事项清单允许的 "
+                    f"{MAX_FILE_BYTES // (1024 * 1024)} MB；请检查是否选错了文件",
+                )
+            ],
+        )
     if suffix == ".xlsx":
         return _read_xlsx(path)
     if suffix in SUPPORTED_SUFFIXES:

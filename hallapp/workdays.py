@@ -608,6 +608,10 @@ def hall_date(at: dt.datetime) -> date:
     return at.astimezone(HALL_TZ).date()
 
 
+class CalendarRangeError(ValueError):
+    """A period would end after 9999-12-31, the last day Python's dates can hold."""
+
+
 def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) -> WorkdayResult:
     """The N-th working day after ``start`` (the start day is not counted).
 
@@ -623,6 +627,11 @@ def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) 
     provisional = False
     d = start
     while len(counted) < n:
+        if d == date.max:
+            raise CalendarRangeError(
+                f"从 {start.isoformat()} 起算第 {n} 个工作日超出了日历范围"
+                "（最晚到公元 9999 年 12 月 31 日），请检查起算日期是否写错"
+            )
         d += timedelta(days=1)
         info = cal.day_info(d)
         provisional = provisional or info.provisional

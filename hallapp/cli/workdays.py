@@ -182,12 +182,15 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from hallapp.workdays import WEEKDAY_NAMES, add_working_days, explain
+    from hallapp.workdays import WEEKDAY_NAMES, CalendarRangeError, add_working_days, explain
 
     start = _parse_date(args.start)
     n = _parse_n(args.n)
     calendar = _calendar_for(args)
-    result = add_working_days(start, n, calendar)
+    try:
+        result = add_working_days(start, n, calendar)
+    except CalendarRangeError as exc:
+        raise _UsageError(str(exc)) from None
     print(str(result))
     if args.explain:
         print(f"起算日 {start.isoformat()} {WEEKDAY_NAMES[start.weekday()]}（不计入）")
