@@ -554,7 +554,7 @@ def _read_xlsx(path: Path) -> _RawCatalog:
         # error the damage leads to (ParseError, KeyError, ValueError, zlib.error,
         # EOFError …), often only when a sheet is streamed. The file is the
         # problem, not the program: report it, keep the details in the log.
-        log.warning("cannot read %s", path, exc_info=True)
+        log.info("cannot read %s", path, exc_info=True)
         return _RawCatalog(
             path.name,
             problems=[
@@ -786,7 +786,7 @@ def _read_text_file(path: Path) -> _RawCatalog:
         )
     except RecursionError:
         # The parsers recurse per level; a catalog is four levels deep at most.
-        log.warning("cannot parse %s: nested too deeply", path, exc_info=True)
+        log.info("cannot parse %s: nested too deeply", path)
         return _RawCatalog(
             path.name,
             problems=[
@@ -801,7 +801,7 @@ def _read_text_file(path: Path) -> _RawCatalog:
     except ValueError as exc:
         # Python refuses int() of more than 4300 digits (CVE-2020-10735); the
         # parsers let that ValueError through.
-        log.warning("cannot parse %s: %s", path, exc)
+        log.info("cannot parse %s: %s", path, exc)
         return _RawCatalog(
             path.name,
             problems=[
@@ -813,15 +813,14 @@ def _read_text_file(path: Path) -> _RawCatalog:
                 )
             ],
         )
-    depth = _depth(data)
-    if depth > _MAX_DEPTH:
+    if _depth(data) > _MAX_DEPTH:
         return _RawCatalog(
             path.name,
             problems=[
                 CatalogProblem(
                     path.name,
                     "",
-                    f"{fmt} 内容嵌套 {depth} 层，超过事项清单的 {_MAX_DEPTH} 层；"
+                    f"{fmt} 内容嵌套超过 {_MAX_DEPTH} 层，事项清单用不到这么多层；"
                     "文件不是事项清单或已损坏，请用导出的模板重新生成",
                 )
             ],

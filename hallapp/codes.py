@@ -44,6 +44,11 @@ _CHARACTER_NAMES = {
 }
 
 
+#: What is trimmed from both ends: the whitespace a cell or a text box ends with.
+#: Anything else at the ends (a control character, U+200B) is refused.
+OUTER_WHITESPACE = " \t\r\n\u3000\u00a0"
+
+
 class CodeError(ValueError):
     """A code holds a character it cannot hold; the message (Chinese) says which and where."""
 
@@ -63,22 +68,25 @@ def refused_character(text: str) -> tuple[int, str] | None:
 
 
 def normalize_code(text: str, *, what: str = "编码") -> str:
-    """NFKC form of a code, outer ordinary spaces removed; CodeError on a hidden character.
+    """NFKC form of a code, outer whitespace removed; CodeError on a hidden character.
 
     ``what`` names the code in the message ("事项编码", "工号" …).
     """
-    # Outer spaces are how a cell or a text box often ends; they are not part
-    # of what the user meant. Inner ones (and every invisible one) are refused.
-    normalized = unicodedata.normalize("NFKC", text).strip(" ")
-    found = refused_character(normalized)
-    if found is not None:
-        position, ch = found
-        raise CodeError(
-            f"{what}“{_visible(normalized)}”第 {position} 个字符是不可见或格式字符 "
-            f"{describe_character(ch)}，这样的编码看起来和别的编码一样却不相同。"
-            "请删除这个字符（最好手工重新输入整个编码，不要从网页或文档中复制）"
-        )
-    return normalized
+    # Outer whitespace is how a cell or a text box often ends; it is not part
+    # of what the user meant. Inner whitespace, and every invisible character
+    # wherever it is (str.strip() leaves U+200B and U+FEFF alone), is refused.
+    # The original text is checked, so the message names what the user pasted.
+    trimmed = text.strip(OUTER_WHITESPACE)
+    for checked in (trimmed, unicodedata.normalize("NFKC", trimmed)):
+        found = refused_character(checked)
+        if found is not None:
+            position, ch = found
+            raise CodeError(
+                f"{what}“{_visible(checked)}”第 {position} 个字符是{_kind(ch)} "
+                f"{describe_character(ch)}，这样的编码看起来和别的编码一样却不相同。"
+                "请删除这个字符（最好手工重新输入整个编码，不要从网页或文档中复制）"
+            )
+    return unicodedata.normalize("NFKC", trimmed)
 
 
 def lookup_code(text: str) -> str:
@@ -88,6 +96,15 @@ def lookup_code(text: str) -> str:
     hidden character is not an error here, it just finds nothing.
     """
     return unicodedata.normalize("NFKC", text).strip()
+
+
+def _kind(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category.startswith("Z"):
+        return "空白字符"
+    if category == "Cc":
+        return "控制字符"
+    return "不可见的格式字符"
 
 
 def _visible(text: str) -> str:

@@ -250,6 +250,7 @@ def _load(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from hallapp.audit import audited_roles
+    from hallapp.codes import lookup_code
     from hallapp.config import load_config
     from hallapp.models import Role, Staff
     from hallapp.store import Store, StoreError
@@ -267,7 +268,8 @@ def _load(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with store.session() as session:
-            actor = session.scalars(select(Staff).where(Staff.staff_no == args.staff)).first()
+            staff_no = lookup_code(args.staff)
+            actor = session.scalars(select(Staff).where(Staff.staff_no == staff_no)).first()
             if actor is None:
                 raise _UsageError(f"找不到工号为 {args.staff} 的工作人员")
             if Role(actor.role) not in audited_roles():
