@@ -71,7 +71,10 @@ def problems_of(source: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ({"legal_days": 5000}, f"法定时限(工作日)）：5000 超出允许范围 0–{LEGAL_DAYS_MAX} 个工作日"),
+        (
+            {"legal_days": 5000},
+            f"法定时限(工作日)）：5000 超出允许范围 0–{LEGAL_DAYS_MAX} 个工作日",
+        ),
         ({"legal_days": 10**30}, f"超出允许范围 0–{LEGAL_DAYS_MAX} 个工作日"),
         ({"legal_days": "9" * 5000}, f"数值有 5000 位，超出允许范围 0–{LEGAL_DAYS_MAX}"),
         ({"promised_days": 100000}, f"100000 超出允许范围 0–{LEGAL_DAYS_MAX} 个工作日"),
@@ -93,7 +96,9 @@ def test_copies_and_materials_have_a_range() -> None:
     assert "申请材料第 1 条" in found and "copies（份数）" in found
     assert f"10000000 超出允许范围 0–{COPIES_MAX} 份" in found
     many = [{"name": f"材料{i}", "form": "原件"} for i in range(MATERIALS_MAX + 1)]
-    assert any(f"超出允许范围 1–{MATERIALS_MAX} 项" in p for p in problems_of(minimal(materials=many)))
+    assert any(
+        f"超出允许范围 1–{MATERIALS_MAX} 项" in p for p in problems_of(minimal(materials=many))
+    )
     assert load_catalog(minimal(materials=many[:MATERIALS_MAX])).items
 
 
@@ -234,19 +239,36 @@ def test_files_that_crashed_a_parser_change_nothing(
     assert snapshot(store) == before
 
 
-def test_the_command_shows_no_traceback(store: Store, loaded: Path, tmp_path: Path) -> None:
+def test_the_command_shows_no_traceback(
+    store: Store,
+    loaded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hallapp.logsetup
+    from hallapp.cli import main
+
+    # In one process, main() must not bind a console handler to pytest's capture.
+    monkeypatch.setattr(hallapp.logsetup, "_configured", True)
     db = store.engine.url.render_as_string(hide_password=False)
-    for name, (path, expected) in _crash_files(tmp_path, loaded).items():
+    files = _crash_files(tmp_path, loaded)
+    for name, (path, expected) in files.items():
         for action in ("import", "validate"):
-            result = subprocess.run(
-                [sys.executable, "-m", "hallapp", "catalog", action, str(path), "--db", db],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert result.returncode == 1, (name, result.stderr)
-            assert expected in result.stderr and "Traceback" not in result.stderr, name
+            assert main(["catalog", action, str(path), "--db", db]) == 1, name
+            err = capsys.readouterr().err
+            assert expected in err and "Traceback" not in err, name
+    # And once as the user runs it, a process of its own with its console log.
+    path, expected = files["sheet.xlsx"]
+    result = subprocess.run(
+        [sys.executable, "-m", "hallapp", "catalog", "import", str(path), "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
 
 
 # ------------------------------------------------------------------ disk full
@@ -265,22 +287,27 @@ def _big_catalog(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None] | None]]:
-    """A real 3 MB tmpfs where the machine lets us mount one; else a plain
-    folder and a preexec hook that sets a file-size limit (RLIMIT_FSIZE)."""
+@pytest.fixture(params=["tmpfs", "rlimit"])
+def small_disk(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Path, Callable[[], None] | None]]:
+    """A real 3 MB tmpfs where the machine lets us mount one (else skipped), and
+    a plain folder with a file-size limit (RLIMIT_FSIZE) that runs anywhere."""
     folder = tmp_path / "disk"
     folder.mkdir()
-    if os.geteuid() == 0 and shutil.which("mount"):
+    if request.param == "tmpfs":
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            pytest.skip("mounting a tmpfs needs root")
         mounted = subprocess.run(
             ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)],
             capture_output=True,
             check=False,
         )
-        if mounted.returncode == 0:
-            yield folder, None
-            subprocess.run(["umount", str(folder)], check=False)
-            return
+        if mounted.returncode != 0:
+            pytest.skip("this machine does not let us mount a tmpfs")
+        yield folder, None
+        subprocess.run(["umount", str(folder)], check=False)
+        return
 
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead

@@ -119,7 +119,9 @@ def _cli(tmp_path: Path, local_path: Path, *argv: str) -> subprocess.CompletedPr
 def test_a_data_folder_under_a_file(tmp_path: Path, sample_catalog: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
-    result = _cli(tmp_path, blocker / "data" / "w.sqlite3", "catalog", "import", str(sample_catalog))
+    result = _cli(
+        tmp_path, blocker / "data" / "w.sqlite3", "catalog", "import", str(sample_catalog)
+    )
     assert result.returncode == 2
     assert "数据文件夹" in result.stderr and "路径中有一段是文件而不是文件夹" in result.stderr
     assert "local_path" in result.stderr and "Traceback" not in result.stderr
@@ -153,5 +155,9 @@ def test_a_read_only_data_folder(
         result = _cli(tmp_path, db, "catalog", "import", str(sample_catalog))
         assert result.returncode == 2, result.stderr
         assert "数据文件夹" in result.stderr and "Traceback" not in result.stderr
-        assert "不可写" in result.stderr or "只读文件系统" in result.stderr or "没有权限" in result.stderr
+        assert (
+            "不可写" in result.stderr
+            or "只读文件系统" in result.stderr
+            or "没有权限" in result.stderr
+        )
         assert not db.exists()
