@@ -337,7 +337,7 @@ def test_a_full_disk_stops_the_import_and_changes_nothing(
         text=True,
         timeout=300,
         check=False,
-        preexec_fn=preexec,  # noqa: PLW1509 - only a resource limit, set before exec
+        preexec_fn=preexec,  # only a resource limit, set before exec
     )
     assert result.returncode == 1, result.stderr
     assert "未导入，数据库没有任何改变" in result.stderr
