@@ -43,7 +43,8 @@ class Setting:
 # Ranges that make sense to a hall. 补正 and 容缺 limits are a few working
 # days to a few weeks in every local rule (60 is two and a half months);
 # 临期 is a warning a few days ahead. An evaluation waits for a citizen at the
-# counter: under 5 s nobody can press, beyond 10 minutes the citizen has gone.
+# counter: 0 s would never open one (hence at least 1 s), and beyond 10
+# minutes the citizen has long gone.
 SETTINGS: tuple[Setting, ...] = (
     Setting("hall.code", str, "LC", "大厅代码（用于办件编号，字母或数字）"),
     Setting("hall.name", str, "连城县行政服务中心", "大厅名称", max_len=100),
@@ -73,7 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("evaluator.protocol", str, "framed", "评价器协议", ("framed", "keycode")),
     Setting("evaluator.baudrate", int, 9600, "评价器波特率", bounds=(1200, 115200)),
-    Setting("evaluator.timeout_seconds", int, 60, "等待评价的时间（秒）", bounds=(5, 600)),
+    Setting("evaluator.timeout_seconds", int, 60, "等待评价的时间（秒）", bounds=(1, 600)),
     Setting("evaluator.keymap", dict, {}, "按键码协议：字节值到评价等级的映射"),
     Setting("printing.a4_printer", str, "", "A4 打印机名称（留空使用系统默认）", max_len=200),
     Setting("printing.slip_printer", str, "", "80mm 小票打印机名称", max_len=200),

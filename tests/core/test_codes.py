@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hallapp.codes import OUTER_WHITESPACE, CodeError, lookup_code, normalize_code
+from hallapp.security import SignInError, authenticate
+from hallapp.store import Store
 
 CODE_ALPHABET = string.ascii_letters + string.digits + "-_."
 codes = st.text(alphabet=CODE_ALPHABET, min_size=1, max_size=30)
@@ -86,3 +88,12 @@ def test_nfkc_examples() -> None:
     assert normalize_code("ＬＣ－ＺＪＪ－００１") == "LC-ZJJ-001"
     assert normalize_code("Ａ０３") == "A03"
     assert normalize_code("①") == "1"
+
+
+def test_a_full_width_staff_number_signs_in(store: Store, reference: object) -> None:
+    with store.session() as s:
+        assert authenticate(s, "１００１", "123456").staff_no == "1001"
+        assert authenticate(s, " 1001\u3000", "123456").staff_no == "1001"
+        # A hidden character finds nobody, with the usual message.
+        with pytest.raises(SignInError, match="工号或密码不正确"):
+            authenticate(s, "1001\u200b", "123456")

@@ -40,8 +40,8 @@ def write(tmp_path: Path, text: str) -> Path:
         ("intake", "correction_days", "0", "1–60"),
         ("intake", "supplement_days", "61", "1–60"),
         ("intake", "due_soon_days", "-1", "0–30"),
-        ("evaluator", "timeout_seconds", "0", "5–600"),
-        ("evaluator", "timeout_seconds", "86400", "5–600"),
+        ("evaluator", "timeout_seconds", "0", "1–600"),
+        ("evaluator", "timeout_seconds", "86400", "1–600"),
         ("evaluator", "baudrate", "0", "1200–115200"),
     ],
 )
