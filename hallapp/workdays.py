@@ -797,6 +797,9 @@ class YearStatus:
     override_of: str = ""
     reason: str = ""
     damaged: bool = False  # the stored text no longer parses; the year falls back
+    #: Why a stored schedule fails today's checks (it was loaded before they
+    #: existed, or straight into the table); it is still used, and flagged.
+    problems: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.source == "builtin":
@@ -811,6 +814,10 @@ class YearStatus:
             text = f"{self.year} 年：已载入 by {self.loaded_by} at {when}"
         if self.damaged:
             text += "；【存储的安排已损坏，该年按内置或暂定计算，请重新载入】"
+        elif self.problems:
+            more = f"等 {len(self.problems)} 处" if len(self.problems) > 1 else ""
+            text += f"；【未通过检查：{self.problems[0]}{more}。"
+            text += "请对照通知更正后用 --override 重新载入】"
         return text
 
 
@@ -822,8 +829,12 @@ def schedule_status(session: Session) -> list[YearStatus]:
 
     stored: dict[int, YearStatus] = {}
     for row in session.scalars(select(HolidaySchedule).order_by(HolidaySchedule.year)):
+        problems: tuple[str, ...] = ()
         try:
-            damaged = parse_schedule(row.source_text).year != row.year
+            parsed = parse_schedule(row.source_text)
+            damaged = parsed.year != row.year
+            if not damaged:
+                problems = tuple(str(p) for p in check_schedule(parsed))
         except ScheduleError:
             damaged = True
         overrides = row.override_of or ("builtin" if row.year in builtin_years() else "")
@@ -835,6 +846,7 @@ def schedule_status(session: Session) -> list[YearStatus]:
             override_of=overrides,
             reason=row.override_reason,
             damaged=damaged,
+            problems=problems,
         )
     years = sorted({*builtin_years(), *stored})
     return [stored.get(y) or YearStatus(year=y, source="builtin") for y in years]

@@ -239,3 +239,19 @@ def test_cli_load_needs_override_and_list_shows_it(
     assert "2027 年起：尚无放假安排" in out
     assert main(["workdays", "status", "--db", url]) == 0
     assert "已人工覆盖 by 9001" in capsys.readouterr()[0]
+
+
+def test_a_stored_year_that_fails_the_checks_is_flagged(store: Store) -> None:
+    # Loaded before the checks existed (or written into the table directly).
+    with store.session() as s:
+        s.add(
+            HolidaySchedule(
+                year=2027, source_text="年份 2027\n春节 2027-02-05~2027-02-11\n", loaded_by="9001"
+            )
+        )
+    with store.session() as s:
+        (status,) = [st for st in schedule_status(s) if st.year == 2027]
+        assert calendar_from_store(s).is_known(2027)  # still used: the window keeps counting
+    shown = status.describe()
+    assert shown.startswith("2027 年：已载入 by 9001 at ")
+    assert "【未通过检查：缺少元旦的法定假日 2027-01-01" in shown and "--override 重新载入" in shown
