@@ -13,6 +13,7 @@ import os
 import resource
 import shutil
 import signal
+import string
 import subprocess
 import sys
 import zipfile
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -349,3 +352,40 @@ def test_a_full_disk_stops_the_import_and_changes_nothing(
         assert snapshot(store) == before
     finally:
         store.dispose()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    code=st.text(alphabet=string.ascii_uppercase + string.digits + "-", min_size=1, max_size=20),
+    hidden=st.sampled_from(
+        [
+            "\u200b",
+            "\u200c",
+            "\u200d",
+            "\u2060",
+            "\ufeff",
+            "\u00ad",
+            "\u200e",
+            "\u202a",
+            "\u202e",
+            "\u2066",
+            "\x07",
+            "\u3000",
+            "\u2002",
+        ]
+    ),
+    where=st.integers(min_value=0, max_value=20),
+)
+def test_no_hidden_character_makes_a_second_item(code: str, hidden: str, where: int) -> None:
+    """Property: a code with a hidden character is refused wherever it sits (the
+    ends included; outer whitespace of a cell is trimmed to the same code); a
+    full-width code is the ASCII one. Either way there is never a second item."""
+    where = min(where, len(code))
+    tainted = code[:where] + hidden + code[where:]
+    if hidden.isspace() and where in (0, len(code)):  # a cell's outer whitespace
+        assert load_catalog(minimal(code=tainted)).items[0].code == code
+    else:
+        found = problems_of(minimal(code=tainted))
+        assert any("code（事项编码）" in p and f"U+{ord(hidden):04X}" in p for p in found)
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in code)
+    assert load_catalog(minimal(code=wide)).items[0].code == code
