@@ -251,7 +251,16 @@ def parse_schedule(text: str) -> Schedule:
         # Without a year line, the year is the one most holidays fall in.
         years = [d.year for d in holidays]
         year = max(set(years), key=years.count)
-    if year is not None:
+    if year is not None and year not in SCHEDULE_YEARS:
+        # Also keeps the date arithmetic below inside 0001–9999.
+        problems.append(
+            ScheduleProblem(
+                year_line,
+                f"年份 {year} 超出范围：放假安排只能录入 {SCHEDULE_YEARS.start}—"
+                f"{SCHEDULE_YEARS.stop - 1} 年",
+            )
+        )
+    elif year is not None:
         for d, (_, number) in sorted({**holidays, **makeup}.items()):
             if (
                 not date(year, 1, 1) - timedelta(days=_SPILL_DAYS)

@@ -141,9 +141,22 @@ def test_new_year_may_start_in_december_and_lines_may_be_combined() -> None:
     assert D("2027-12-30") in schedule.holidays
 
 
-def test_a_year_out_of_range_is_refused() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "年份 2150\n元旦 2150-01-01\n",
+        # At the ends of the calendar: these crashed with OverflowError.
+        "年份 9999\n元旦 9999-01-01\n",
+        "年份 0001\n元旦 0001-01-01\n",
+        "元旦 9999-12-31\n",
+        "国庆节 0001-01-01~0001-01-03\n",
+    ],
+)
+def test_a_year_out_of_range_is_refused(text: str) -> None:
+    with pytest.raises(ScheduleError, match="超出范围：放假安排只能录入 2000—2099 年"):
+        validate_schedule(text)
     with pytest.raises(ScheduleError, match="超出范围"):
-        validate_schedule("年份 2150\n元旦 2150-01-01\n")
+        parse_schedule(text)
 
 
 # --------------------------------------------------------------- the store
