@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,9 +56,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search = sub.add_parser("search", help="按编码、拼音首字母或名称查找事项")
     search.add_argument("query", metavar="QUERY", help="例如 sgxk、ZJJ-XK、施工许可")
     search.add_argument("--all", action="store_true", help="包括已停用的事项")
-    search.add_argument("--limit", type=int, default=30, help="最多显示条数（默认 30）")
+    search.add_argument("--limit", type=_limit, default=30, help="最多显示条数（1–500，默认 30）")
     search.add_argument("--db", metavar="URL", help="数据库地址；默认本窗口数据库")
     search.set_defaults(func=_cmd_search)
+
+
+def _limit(text: str) -> int:
+    # argparse turns this ArgumentTypeError into a usage message and exit 2.
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text) or not 1 <= int(text) <= 500:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise argparse.ArgumentTypeError(f"条数“{shown}”无效，应为 1–500 的整数")
+    return int(text)
 
 
 def _open(url: str) -> Store | None:

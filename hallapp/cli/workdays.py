@@ -99,7 +99,11 @@ def _parse_n(text: str) -> int:
     from hallapp.workdays import MAX_WORKING_DAYS
 
     if not re.fullmatch(r"[+-]?\d+", text.strip()):
-        raise _UsageError(f"工作日数“{text}”应为整数，例如 20")
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise _UsageError(f"工作日数“{shown}”应为整数，例如 20")
+    if len(text.strip().lstrip("+-").lstrip("0")) > 18:
+        # Checked before int(), which refuses thousands of digits with a ValueError.
+        raise _UsageError(f"工作日数有 {len(text.strip())} 位，过大，最多 {MAX_WORKING_DAYS}")
     n = int(text)
     if n < 0:
         raise _UsageError(f"工作日数不能为负数：{n}")

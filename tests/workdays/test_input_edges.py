@@ -50,3 +50,24 @@ def test_load_with_a_full_width_staff_number(
     assert main(["workdays", "load", str(path), "--staff", "９００１", "--db", url]) == 0
     with store.session() as s:
         assert [e.staff_no for e in s.scalars(select(AuditEntry))] == ["9001"]
+
+
+def test_a_count_of_thousands_of_digits(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hallapp.logsetup
+
+    monkeypatch.setattr(hallapp.logsetup, "_configured", True)
+    assert main(["workdays", "add", "2026-01-01", "9" * 5000, "--no-db"]) == 2
+    err = capsys.readouterr().err
+    assert "工作日数有 5000 位，过大，最多 3660" in err and "Traceback" not in err
+    assert main(["workdays", "add", "2026-01-01", "0003", "--no-db"]) == 0
+    assert capsys.readouterr().out == "2026-01-06\n"
+
+
+@pytest.mark.parametrize("limit", ["9" * 5000, "-5", "0", "501"])
+def test_search_limit_has_a_range(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["catalog", "search", "x", "--limit", limit])
+    assert info.value.code == 2
+    assert "应为 1–500 的整数" in capsys.readouterr().err
