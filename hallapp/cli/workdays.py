@@ -112,9 +112,19 @@ def _parse_n(text: str) -> int:
     return n
 
 
+_MAX_SCHEDULE_BYTES = 256 * 1024
+
+
 def _read_text(path_text: str) -> str:
     path = Path(path_text)
     try:
+        # A year's notice is a dozen lines; a large file is the wrong file.
+        if path.is_file() and path.stat().st_size > _MAX_SCHEDULE_BYTES:
+            raise _UsageError(
+                f"文件 {path} 有 {path.stat().st_size // 1024} KB，不像放假安排"
+                f"（一年的通知只有十几行，上限 {_MAX_SCHEDULE_BYTES // 1024} KB），"
+                "请检查是否选错了文件"
+            )
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise _UsageError(f"找不到文件 {path}") from None

@@ -71,3 +71,15 @@ def test_search_limit_has_a_range(limit: str, capsys: pytest.CaptureFixture[str]
         main(["catalog", "search", "x", "--limit", limit])
     assert info.value.code == 2
     assert "应为 1–500 的整数" in capsys.readouterr().err
+
+
+def test_a_huge_schedule_file_is_refused_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hallapp.logsetup
+
+    monkeypatch.setattr(hallapp.logsetup, "_configured", True)
+    path = tmp_path / "2027.txt"
+    path.write_text("# 注释\n" * 100_000, encoding="utf-8")
+    assert main(["workdays", "check", str(path)]) == 2
+    assert "不像放假安排" in capsys.readouterr().err
