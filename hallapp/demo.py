@@ -131,6 +131,18 @@ def _str(entry: Mapping[str, Any], key: str, where: str, problems: list[str], *,
     return value.strip()
 
 
+def _code(entry: Mapping[str, Any], key: str, where: str, problems: list[str], what: str) -> str:
+    """A window code or staff number: NFKC, no hidden characters (hallapp.codes)."""
+    from hallapp.codes import CodeError, normalize_code
+
+    value = _str(entry, key, where, problems)
+    try:
+        return normalize_code(value, what=what)
+    except CodeError as exc:
+        problems.append(f"{where}，{key}：{exc}")
+        return ""
+
+
 def _parse_demo(
     data: Mapping[str, Any], base: Traversable | Path, source: str
 ) -> tuple[list[_WindowSpec], list[_StaffSpec]]:
@@ -141,8 +153,8 @@ def _parse_demo(
     seen: set[str] = set()
     for i, w in enumerate(data.get("windows", []), 1):
         where = f"窗口第 {i} 条"
-        code = _str(w, "code", where, problems)
-        if code and not (len(code) <= 8 and code.isalnum()):
+        code = _code(w, "code", where, problems, "窗口编号")
+        if code and not (len(code) <= 8 and code.isascii() and code.isalnum()):
             problems.append(f"{where}，code：窗口编号应为 1–8 位字母或数字，例如 A03")
         if code in seen:
             problems.append(f"{where}，code：窗口编号 {code} 重复")
@@ -158,7 +170,7 @@ def _parse_demo(
     seen = set()
     for i, st in enumerate(data.get("staff", []), 1):
         where = f"工作人员第 {i} 条"
-        staff_no = _str(st, "staff_no", where, problems)
+        staff_no = _code(st, "staff_no", where, problems, "工号")
         if staff_no in seen:
             problems.append(f"{where}，staff_no：工号 {staff_no} 重复")
         seen.add(staff_no)

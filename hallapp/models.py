@@ -362,6 +362,12 @@ class HolidaySchedule(Base):
     source_text: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     loaded_by: Mapped[str] = mapped_column(String(20))
+    # What a load replaced, so supervisors see a hand-made override of an
+    # official year: "builtin" (chinese_calendar's year), "loaded" (an earlier
+    # load of the same year) or "" (a year no schedule covered). Kept on the
+    # row, not only in the audit log, because the row is what windows pull.
+    override_of: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    override_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class NumberCounter(Base):

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hallapp.codes import lookup_code
 from hallapp.models import Role, Staff
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def authenticate(session: Session, staff_no: str, password: str) -> Staff:
-    staff = session.scalar(select(Staff).where(Staff.staff_no == staff_no.strip()))
+    # NFKC: a staff number typed with the IME in 全角 (１００３) is still 1003.
+    staff = session.scalar(select(Staff).where(Staff.staff_no == lookup_code(staff_no)))
     # The same message either way, so the screen does not tell which staff
     # numbers exist.
     if staff is None or not staff.active or not verify_password(staff.password_hash, password):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,9 +56,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search = sub.add_parser("search", help="按编码、拼音首字母或名称查找事项")
     search.add_argument("query", metavar="QUERY", help="例如 sgxk、ZJJ-XK、施工许可")
     search.add_argument("--all", action="store_true", help="包括已停用的事项")
-    search.add_argument("--limit", type=int, default=30, help="最多显示条数（默认 30）")
+    search.add_argument("--limit", type=_limit, default=30, help="最多显示条数（1–500，默认 30）")
     search.add_argument("--db", metavar="URL", help="数据库地址；默认本窗口数据库")
     search.set_defaults(func=_cmd_search)
+
+
+def _limit(text: str) -> int:
+    # argparse turns this ArgumentTypeError into a usage message and exit 2.
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text) or not 1 <= int(text) <= 500:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise argparse.ArgumentTypeError(f"条数“{shown}”无效，应为 1–500 的整数")
+    return int(text)
 
 
 def _open(url: str) -> Store | None:
@@ -106,8 +115,10 @@ def _check_file(path_text: str) -> Path | None:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.catalog import CatalogError, import_catalog
+    from hallapp.codes import lookup_code
     from hallapp.config import load_config
     from hallapp.models import Staff
     from hallapp.security import PermissionDenied
@@ -125,7 +136,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
             actor, window_code = None, ""
             if args.staff:
                 window_code = load_config(getattr(args, "config", None)).window_code
-                actor = session.scalar(select(Staff).where(Staff.staff_no == args.staff.strip()))
+                actor = session.scalar(
+                    select(Staff).where(Staff.staff_no == lookup_code(args.staff))
+                )
                 if actor is None:
                     print(f"工号 {args.staff} 不存在", file=sys.stderr)
                     return EXIT_USAGE
@@ -143,6 +156,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except PermissionDenied as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    except SQLAlchemyError as exc:
+        # The import is one transaction, so a failed write (a full disk above
+        # all: a county catalog is thousands of rows) has changed nothing.
+        log.info("catalog import of %s failed", path, exc_info=True)
+        print(
+            f"事项清单 {path.name} 未导入，数据库没有任何改变：{_write_advice(exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     finally:
         store.dispose()
     print(summary.text())
@@ -154,6 +176,24 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if codes:
             print(f"  {label}事项：{'、'.join(codes)}")
     return EXIT_OK
+
+
+def _write_advice(exc: Exception) -> str:
+    """What to do about a failed write, from the database's own error code."""
+    orig = getattr(exc, "orig", None)
+    # sqlite3 gives the (extended) result code; its low byte is the primary one.
+    code = getattr(orig, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    pgcode = str(getattr(orig, "sqlstate", "") or "")
+    if primary == 13 or pgcode == "53100":  # SQLITE_FULL, disk_full
+        return "磁盘已满。请清理磁盘空间（或请管理员扩容）后重新导入"
+    if primary == 10:  # SQLITE_IOERR: EFBIG, a failing disk, a file-size limit
+        return "写入磁盘时出错（磁盘可能已满、受限或损坏）。请检查磁盘后重新导入"
+    if primary == 8:  # SQLITE_READONLY
+        return "数据库文件是只读的。请检查文件和文件夹的写权限后重新导入"
+    if primary in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+        return "数据库正被其他程序占用。请稍后重新导入"
+    return f"数据库写入失败（{exc.__class__.__name__}），详细信息见日志。请处理后重新导入"
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

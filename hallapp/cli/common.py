@@ -13,7 +13,7 @@ def store_url(
     """The store a command works on: ``--db``; else the central store when the
     command works on reference data (``central_first``) and one is configured;
     else this window's local database (None if it must exist and does not)."""
-    from hallapp.config import load_config
+    from hallapp.config import load_config, prepare_data_folder
     from hallapp.store import sqlite_url
 
     if getattr(args, "db", None):
@@ -25,7 +25,7 @@ def store_url(
     local = cfg.local_db_path()
     if must_exist and not local.exists():
         return None
-    local.parent.mkdir(parents=True, exist_ok=True)
+    prepare_data_folder(local.parent)
     return sqlite_url(local)
 
 
