@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -348,11 +349,14 @@ class DemoSeeding:
     def start(cls, db_path: Path) -> DemoSeeding:
         # The URL as hallapp.store.sqlite_url spells it (importing the store
         # here would load SQLAlchemy before Qt, on the critical path).
+        # Re-seeding a demo database is an administrative command like any
+        # other: it signs in as the demo administrator (resources/demo.toml).
         command = [sys.executable, "-m", "hallapp", "db", "seed-demo",
-                   "--db", f"sqlite:///{db_path}"]  # fmt: skip
+                   "--db", f"sqlite:///{db_path}", "--staff", "9901"]  # fmt: skip
         log.info("demo: seeding %s in a child process", db_path)
         process = subprocess.Popen(
             command,
+            env={**os.environ, "HALLAPP_PASSWORD": "123456"},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
