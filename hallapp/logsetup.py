@@ -109,6 +109,17 @@ def log_file_path() -> Path:
     return base / "hallapp.log"
 
 
+def file_handler(path: Path) -> logging.Handler:
+    """The log file's handler: rotating, UTF-8, personal numbers masked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    return handler
+
+
 def setup_logging(*, verbose: bool = False, console: bool = False) -> Path | None:
     """Configure logging once per process; returns the log file path if one is used."""
     global _configured
@@ -120,17 +131,10 @@ def setup_logging(*, verbose: bool = False, console: bool = False) -> Path | Non
     # traceback on the terminal: logging is best effort.
     logging.raiseExceptions = False
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     path: Path | None = log_file_path()
     try:
         assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
-        )
-        handler.setFormatter(fmt)
-        handler.addFilter(MaskingFilter())
-        root.addHandler(handler)
+        root.addHandler(file_handler(path))
     except OSError:
         path = None  # a read-only home must not stop the window from working
     if console and verbose:
