@@ -17,6 +17,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from hallapp.config import ConfigError
 
@@ -33,10 +34,41 @@ SUBCOMMAND_MODULES = (
 )
 
 
+# argparse's own messages, in Chinese (Python ships no translation of them).
+_ARGPARSE_MESSAGES = (
+    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+    (
+        r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
+        r"参数 \1 的值 \2 无效，可选：\3",
+    ),
+    (r"argument (\S+): invalid (\w+) value: (.*)", r"参数 \1 的值 \3 格式不对（应为\2）"),
+    (r"argument (\S+): expected one argument", r"参数 \1 后面需要一个值"),
+    (r"argument (\S+): not allowed with argument (\S+)", r"参数 \1 不能与 \2 同时使用"),
+    (r"one of the arguments (.*) is required", r"需要给出其中一个参数：\1"),
+    (r"ambiguous option: (.*)", r"参数不明确：\1"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose complaints are Chinese, with the way to get help."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        kinds = {"int": "整数", "float": "数字"}
+        for pattern, chinese in _ARGPARSE_MESSAGES:
+            if re.fullmatch(pattern, message):
+                message = re.sub(pattern, chinese, message)
+                for english, word in kinds.items():
+                    message = message.replace(f"应为{english}）", f"应为{word}）")
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"命令行有误：{message}。运行 {self.prog} --help 查看用法。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hallapp", description="HallApp 政务服务大厅窗口客户端 — 命令行工具"
-    )
+    parser = _Parser(prog="hallapp", description="HallApp 政务服务大厅窗口客户端 — 命令行工具")
     parser.add_argument("--config", help="配置文件 (TOML) 路径；默认在系统配置目录中查找")
     parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
