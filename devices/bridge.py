@@ -71,9 +71,11 @@ class EvaluatorBridge:
         if isinstance(event, KeyPressed):
             try:
                 outcome: PressOutcome = self.desk.press(event.level, device=self.driver.device_id)
-            except Exception as exc:  # the device must get an answer even on a bug
+            except Exception:  # the device must get an answer even on a bug
                 log.exception("处理评价按键失败")
-                outcome = Failed(event.level, f"评价处理失败（{exc.__class__.__name__}）")
+                outcome = Failed(
+                    event.level, "评价处理失败（程序内部出错，已记入日志），请重新按键"
+                )
             self.last_outcome = outcome
             self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
             self.desk.checkpoint()  # after the ACK: never in the way of a press

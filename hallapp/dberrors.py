@@ -297,6 +297,27 @@ def problem_message(problem: DbProblem, shown: str = "", *, revision: str = "") 
     return messages[problem]
 
 
+_SHORT = {
+    DbProblem.CORRUPT: "数据库文件损坏",
+    DbProblem.LOCKED: "数据库被其他程序占用",
+    DbProblem.NEWER_SCHEMA: "数据库版本比程序新",
+    DbProblem.OLDER_SCHEMA: "数据库结构需要升级",
+    DbProblem.DISK_FULL: "磁盘已满",
+    DbProblem.IO_ERROR: "磁盘读写出错",
+    DbProblem.PERMISSION: "没有写入权限",
+    DbProblem.MISSING: "找不到数据库",
+    DbProblem.UNREACHABLE: "无法连接数据库",
+    DbProblem.LOGIN_REFUSED: "数据库拒绝登录",
+    DbProblem.BAD_URL: "数据库地址有误",
+    DbProblem.OTHER: "数据库暂时无法写入",
+}
+
+
+def short_label(exc: BaseException) -> str:
+    """A few words for a small screen (the citizen screen, a status line)."""
+    return _SHORT[classify_db_error(exc)]
+
+
 def store_error(exc: BaseException, url: str | URL | None = None) -> StoreError:
     """``exc`` as a StoreError with the right advice (``exc`` itself if it already is one)."""
     if isinstance(exc, StoreError):

@@ -22,7 +22,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hallapp.dberrors import DbProblem, NewerSchemaError, classify_db_error, store_error
+from hallapp.dberrors import (
+    DbProblem,
+    NewerSchemaError,
+    classify_db_error,
+    short_label,
+    store_error,
+)
 from hallapp.store import Store, StoreError, integrity_problems, make_engine, sqlite_url
 
 NEWER = "9999_from_the_future"
@@ -144,6 +150,7 @@ def test_a_lock_held_by_another_process_is_named(locked_db: Path) -> None:
     conn.close()
     assert classify_db_error(info.value) is DbProblem.LOCKED
     assert "另一个程序占用" in str(store_error(info.value, sqlite_url(locked_db)))
+    assert short_label(info.value) == "数据库被其他程序占用"  # the evaluator's Failed text
 
     # The command line waits its busy time-out (10 s), then says what to do.
     started = time.monotonic()
