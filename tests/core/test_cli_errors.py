@@ -164,3 +164,22 @@ def test_a_database_error_prints_no_traceback_even_verbose(tmp_path: Path, verbo
     assert result.returncode == 3
     assert "Traceback" not in result.stderr and "已损坏" in result.stderr
     assert "Traceback" in (tmp_path / "log" / "hallapp.log").read_text(encoding="utf-8")
+
+
+def test_a_database_password_is_never_printed_or_logged(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://hall:s3cret-pg-pw@127.0.0.1:1/hall"
+    good = tmp_path / "c.toml"
+    good.write_text('[[departments]]\ncode = "X"\nname = "某局"\n', encoding="utf-8")
+    log_dir = tmp_path / "log"
+    env = {**os.environ, "HALLAPP_LOG_DIR": str(log_dir)}
+    for argv in (
+        ["catalog", "validate", str(good), "--db", url],
+        ["db", "check", "--db", url],
+        ["-v", "workdays", "add", "2026-02-13", "1", "--db", url],
+        ["catalog", "search", "x", "--db", url],
+    ):
+        result = _run(argv, env, tmp_path)
+        shown = result.stdout + result.stderr
+        assert "s3cret-pg-pw" not in shown and "Traceback" not in shown, (argv, shown)
+    logged = (log_dir / "hallapp.log").read_text(encoding="utf-8")
+    assert "s3cret-pg-pw" not in logged and "hall:***@127.0.0.1:1/hall" in logged
