@@ -266,8 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cleanup.append(store.dispose)
     except (StoreError, OSError) as exc:
         log.exception("store not opened")
+        from hallapp.ui.errors import user_message
+
         show_error(None, str(exc) if isinstance(exc, StoreError) else
-                   f"无法创建数据库文件：{exc}。请检查磁盘空间和文件夹权限。")  # fmt: skip
+                   user_message(exc, "建立本窗口数据库"))  # fmt: skip
         run_cleanup()
         return 3
     log.info("local store: %s", db_path)
