@@ -69,9 +69,9 @@ def main() -> None:
                 for kind, value in _time(handler, n).items():
                     figures[kind] = min(value, figures.get(kind, value))
     print(f"{n} records of each kind, best of 3, µs per record (plain handler → masking):")
-    for kind in plain:
-        print(f"  {kind:10s} {plain[kind]:7.1f} → {masked[kind]:7.1f}  "
-              f"(+{masked[kind] - plain[kind]:.1f})")  # fmt: skip
+    for kind, reference in plain.items():
+        print(f"  {kind:10s} {reference:7.1f} → {masked[kind]:7.1f}  "
+              f"(+{masked[kind] - reference:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":

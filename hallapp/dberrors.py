@@ -33,6 +33,7 @@ class DbProblem(enum.StrEnum):
     IO_ERROR = "io_error"
     PERMISSION = "permission"
     MISSING = "missing"
+    NOT_A_FILE = "not_a_file"
     UNREACHABLE = "unreachable"
     LOGIN_REFUSED = "login_refused"
     BAD_URL = "bad_url"
@@ -231,6 +232,8 @@ def _refine(problem: DbProblem, path: Path | None) -> DbProblem:
     """Look at the file when SQLite's code alone is ambiguous."""
     if path is None:
         return problem
+    if problem is DbProblem.PERMISSION and path.is_dir():
+        return DbProblem.NOT_A_FILE
     if problem is DbProblem.PERMISSION and not path.exists() and not path.parent.is_dir():
         return DbProblem.MISSING
     if problem is DbProblem.IO_ERROR:
@@ -278,6 +281,10 @@ def problem_message(problem: DbProblem, shown: str = "", *, revision: str = "") 
             f"找不到数据库{name}（文件夹或数据库不存在）。请检查地址，"
             "或先运行 hallapp db upgrade 建立数据库。"
         ),
+        DbProblem.NOT_A_FILE: (
+            f"数据库位置{name}是一个文件夹，不是数据库文件。"
+            "请在配置中换一个文件路径（例如 …/window.sqlite3），或移走这个文件夹。"
+        ),
         DbProblem.UNREACHABLE: (
             f"无法连接数据库服务器{name}。请检查网络、服务器是否开启以及地址和端口是否正确，"
             "稍后重试。"
@@ -306,6 +313,7 @@ _SHORT = {
     DbProblem.IO_ERROR: "磁盘读写出错",
     DbProblem.PERMISSION: "没有写入权限",
     DbProblem.MISSING: "找不到数据库",
+    DbProblem.NOT_A_FILE: "数据库位置是文件夹",
     DbProblem.UNREACHABLE: "无法连接数据库",
     DbProblem.LOGIN_REFUSED: "数据库拒绝登录",
     DbProblem.BAD_URL: "数据库地址有误",

@@ -377,7 +377,9 @@ class DemoSeeding:
             # if any, comes before it and goes to the log only.
             lines = [x.strip() for x in err.splitlines() if x.strip()]
             detail = lines[-1] if lines else f"退出码 {self.process.returncode}"
-            raise DemoSeedError(detail if "日志" in detail else f"{detail}。详细信息见日志。")
+            raise DemoSeedError(
+                detail if "日志" in detail else f"{detail.rstrip('。')}。详细信息见日志。"
+            )
         log.info("demo seeding done: %s", out.strip().replace("\n", " | "))
         return out
 
