@@ -146,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for k, v in vars(args).items()
         if (k == "command" or k.endswith("_command") or k == "validate_kind") and v
     )
+    from hallapp.cli import common
+
+    common.current_store_shown = ""  # named again by the command's store_url()
     try:
         code: int = args.func(args)
     except (Exception, KeyboardInterrupt) as exc:
