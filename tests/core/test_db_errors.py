@@ -316,3 +316,39 @@ def test_a_missing_postgres_database_and_a_newer_one(pg_url: str) -> None:
     engine.dispose()
     result = hallapp("db", "check", "--db", pg_url)
     assert result.returncode == 3 and "请升级 HallApp，不要改动数据库" in result.stderr
+
+
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        # A write past the limit fails with EFBIG instead of killing the
+        # process (SIGXFSZ ignored, which exec keeps).
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_file_size_limit_is_told_as_a_write_failure(
+    tmp_path: Path, reference_factory: Callable[[Store], Any]
+) -> None:
+    # Where no tmpfs can be mounted, RLIMIT_FSIZE makes the disk "full" for
+    # one process: SQLite reports an I/O error on write.
+    path = tmp_path / "window.sqlite3"
+    store = Store.open(sqlite_url(path))
+    reference_factory(store)
+    store.dispose()
+    catalog = str(resources.files("hallapp.resources") / "catalog.toml")
+    result = hallapp(
+        "catalog", "import", catalog, "--staff", "9001", "--db", sqlite_url(path),
+        env={"HALLAPP_PASSWORD": "654321", "HALLAPP_LOG_DIR": str(tmp_path / "log")},
+        preexec_fn=_limit_file_size(64 * 1024),  # the journal (WAL) outgrows it
+    )  # fmt: skip
+    assert result.returncode == 3, result
+    assert "文件超出大小限制" in result.stderr and "重试" in result.stderr, result.stderr
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert conn.execute("SELECT count(*) FROM service_items").fetchone()[0] == 2
+    conn.close()
