@@ -121,9 +121,9 @@ class EvaluatorBridge:
         self._from_key.active = True
         try:
             outcome = call()
-        except Exception as exc:  # the device must get an answer even on a bug
+        except Exception:  # the device must get an answer even on a bug
             log.exception("处理评价按键失败")
-            outcome = Failed(level, f"评价处理失败（{exc.__class__.__name__}）")
+            outcome = Failed(level, "评价处理失败（程序内部出错，已记入日志），请重新按键")
         finally:
             self._from_key.active = False
         self.last_outcome = outcome

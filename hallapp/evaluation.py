@@ -60,6 +60,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from hallapp import audit
+from hallapp.dberrors import short_label
 from hallapp.models import (
     Applicant,
     Base,
@@ -1415,10 +1416,10 @@ class EvaluationDesk:
                 self._finish(recorded_case=current.case_id)
                 return IgnoredDuplicate(current.case_id, level)
             log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
-            return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
+            return Failed(level, f"评价保存失败（{short_label(exc)}），请重新按键")
         except (SQLAlchemyError, OSError) as exc:
             log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
-            return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
+            return Failed(level, f"评价保存失败（{short_label(exc)}），请重新按键")
         committed_at = time.perf_counter()
         outcome = Recorded(
             evaluation_id=written.id,

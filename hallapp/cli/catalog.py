@@ -1,8 +1,11 @@
 """``hallapp catalog``: the service catalog (事项清单).
 
-- ``import FILE [--dry-run] [--deactivate-missing] [--staff STAFF_NO]``: validate
+- ``import FILE --staff STAFF_NO [--dry-run] [--deactivate-missing]``: validate
   the whole file (.xlsx, .toml, .yaml, .json) and write it in one transaction;
-  any problem lists every problem with its sheet/row and field and writes nothing;
+  any problem lists every problem with its sheet/row and field and writes nothing.
+  Writing needs a supervisor's or administrator's staff number and password
+  (prompt, or HALLAPP_PASSWORD) and is audited; ``--dry-run`` writes nothing
+  and needs neither;
 - ``export FILE.xlsx``: the stored catalog as the hall's workbook;
 - ``validate FILE``: only check, never write;
 - ``search QUERY``: what the clerk's search box finds (code, pinyin initials, name).
@@ -24,7 +27,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.store import Store
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_staff_argument,
+    authenticate_actor,
+    command_group,
+    store_url,
+    window_code_for_audit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument(
         "--deactivate-missing", action="store_true", help="文件中没有的事项标记为停用（不删除）"
     )
-    imp.add_argument("--staff", metavar="STAFF_NO", help="操作人工号（监督或管理员），记入审计日志")
+    add_staff_argument(imp)
     imp.add_argument("--db", metavar="URL", help=db_help)
     imp.set_defaults(func=_cmd_import)
 
@@ -69,27 +81,27 @@ def _limit(text: str) -> int:
     return int(text)
 
 
-def _open(url: str) -> Store | None:
-    from hallapp.store import Store, StoreError
+def _open(url: str) -> Store:
+    """The store, migrated; a StoreError goes to the one error path (exit 3)."""
+    from hallapp.store import Store
 
-    try:
-        return Store.open(url)
-    except StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        return None
+    return Store.open(url)
 
 
 def _open_for_reading(url: str) -> Store | None:
     """The store as it is (never migrated), or None when it cannot be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from hallapp.dberrors import display_url
     from hallapp.store import Store, schema_is_current
 
     store = Store.open(url, run_migrations=False)
     try:
         if schema_is_current(store.engine):
             return store
-        log.info("store %s is not at the newest schema; validating the file alone", url)
+        log.info(
+            "store %s is not at the newest schema; validating the file alone", display_url(url)
+        )
     except SQLAlchemyError:
         log.warning("cannot read the store for validation", exc_info=True)
     store.dispose()
@@ -114,13 +126,9 @@ def _check_file(path_text: str) -> Path | None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.catalog import CatalogError, import_catalog
-    from hallapp.codes import lookup_code
-    from hallapp.config import load_config
-    from hallapp.models import Staff
     from hallapp.security import PermissionDenied
 
     path = _check_file(args.file)
@@ -129,19 +137,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)
-    if store is None:
-        return EXIT_INVALID
     try:
         with store.session() as session:
             actor, window_code = None, ""
-            if args.staff:
-                window_code = load_config(getattr(args, "config", None)).window_code
-                actor = session.scalar(
-                    select(Staff).where(Staff.staff_no == lookup_code(args.staff))
-                )
-                if actor is None:
-                    print(f"工号 {args.staff} 不存在", file=sys.stderr)
-                    return EXIT_USAGE
+            # A dry run changes nothing; a real import deactivates and rewrites
+            # items, so the one who does it proves who they are and is audited.
+            if not args.dry_run or args.staff:
+                actor = authenticate_actor(session, args, "导入事项清单")
+                window_code = window_code_for_audit(args)
             summary = import_catalog(
                 session,
                 path,
@@ -206,8 +209,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)
-    if store is None:
-        return EXIT_INVALID
     try:
         with store.session() as session:
             data = export_catalog_xlsx(session, target)
@@ -271,8 +272,6 @@ def _cmd_search(args: argparse.Namespace) -> int:
         )
         return EXIT_INVALID
     store = _open(url)
-    if store is None:
-        return EXIT_INVALID
     try:
         with store.session() as session:
             items = search_items(session, args.query, limit=args.limit, include_inactive=args.all)

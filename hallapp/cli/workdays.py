@@ -3,8 +3,9 @@
 - ``add YYYY-MM-DD N [--explain]``: the N-th working day after the date;
 - ``check FILE``: parse a schedule file and show what it says (stores nothing);
 - ``load FILE --staff STAFF_NO [--override --reason TEXT]``: validate a schedule
-  file and store it centrally; a year that already has an official schedule
-  (built in, or loaded before) needs ``--override``, which is audited;
+  file and store it centrally (a supervisor's or administrator's password from
+  the prompt or HALLAPP_PASSWORD; audited); a year that already has an official
+  schedule (built in, or loaded before) needs ``--override``, which is audited;
 - ``list`` (or ``status``): where each year's schedule comes from, with every
   manual override, who made it and when.
 
@@ -26,7 +27,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.workdays import Schedule, WorkCalendar
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    PASSWORD_ENV,
+    authenticate_actor,
+    command_group,
+    store_url,
+    window_code_for_audit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +72,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     load = sub.add_parser("load", help="载入放假安排文件到中心库（同一年份替换原有安排）")
     load.add_argument("file", metavar="FILE")
     load.add_argument(
-        "--staff", required=True, metavar="STAFF_NO", help="操作人工号（监督或管理员）"
+        "--staff",
+        metavar="STAFF_NO",
+        help="操作人工号（监督管理人员或系统管理员）；"
+        f"密码在提示时输入，或由环境变量 {PASSWORD_ENV} 给出",
     )
     load.add_argument(
         "--override",
@@ -186,8 +199,13 @@ def _stored_schedules(url: str) -> list[Schedule]:
         finally:
             store.dispose()
     except Exception as exc:
-        log.warning("无法从数据库读取放假安排（%s），仅使用内置安排", exc, exc_info=True)
-        print("注意：无法读取数据库中的放假安排，仅使用内置安排", file=sys.stderr)
+        from hallapp.dberrors import store_error
+
+        log.warning("cannot read the stored holiday schedules; built-in ones only", exc_info=True)
+        print(
+            f"注意：无法读取数据库中的放假安排，仅使用内置安排。原因：{store_error(exc, url)}",
+            file=sys.stderr,
+        )
         return []
 
 
@@ -261,33 +279,18 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from hallapp.audit import audited_roles
-    from hallapp.codes import lookup_code
-    from hallapp.config import load_config
-    from hallapp.models import Role, Staff
-    from hallapp.store import Store, StoreError
+    from hallapp.store import Store
     from hallapp.workdays import ScheduleOverrideRequired, load_schedule
 
     text = _read_text(args.file)
     schedule = _read_schedule(args.file, text)  # reports errors before touching the store
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
-    window_code = load_config(getattr(args, "config", None)).window_code
-    try:
-        store = Store.open(url)
-    except StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+    window_code = window_code_for_audit(args)
+    store = Store.open(url)  # a StoreError goes to the one error path (exit 3)
     try:
         with store.session() as session:
-            staff_no = lookup_code(args.staff)
-            actor = session.scalars(select(Staff).where(Staff.staff_no == staff_no)).first()
-            if actor is None:
-                raise _UsageError(f"找不到工号为 {args.staff} 的工作人员")
-            if Role(actor.role) not in audited_roles():
-                raise _UsageError("只有监督人员或管理员可以载入放假安排")
+            actor = authenticate_actor(session, args, "载入放假安排")
             try:
                 load_schedule(
                     session,
