@@ -37,7 +37,8 @@ from hallapp.catalog import (
     load_catalog,
     search_items,
 )
-from hallapp.models import ServiceItem
+from hallapp.models import Department, Role, ServiceItem, Staff
+from hallapp.security import hash_password
 from hallapp.store import Store, sqlite_url
 
 Snapshot = Callable[[Store], dict[str, list[tuple[Any, ...]]]]
@@ -257,14 +258,16 @@ def test_the_command_shows_no_traceback(
     db = store.engine.url.render_as_string(hide_password=False)
     files = _crash_files(tmp_path, loaded)
     for name, (path, expected) in files.items():
-        for action in ("import", "validate"):
-            assert main(["catalog", action, str(path), "--db", db]) == 1, name
+        # A real import first asks who is acting (tests/core/test_admin_commands.py);
+        # a dry run reads and checks the file the same way without that.
+        for action in (["import", "--dry-run"], ["validate"]):
+            assert main(["catalog", *action, str(path), "--db", db]) == 1, name
             err = capsys.readouterr().err
             assert expected in err and "Traceback" not in err, name
     # And once as the user runs it, a process of its own with its console log.
     path, expected = files["sheet.xlsx"]
     result = subprocess.run(
-        [sys.executable, "-m", "hallapp", "catalog", "import", str(path), "--db", db],
+        [sys.executable, "-m", "hallapp", "catalog", "import", "--dry-run", str(path), "--db", db],
         capture_output=True,
         text=True,
         timeout=120,
@@ -330,17 +333,31 @@ def test_a_full_disk_stops_the_import_and_changes_nothing(
     store = Store.open(url)
     with store.session() as s:
         import_catalog(s, sample_catalog)
+        # A real import is made by a supervisor who proves who they are.
+        s.add(
+            Staff(
+                staff_no="9001",
+                name="监督员",
+                department_code=s.scalars(select(Department.code)).first(),
+                role=Role.SUPERVISOR,
+                password_hash=hash_password("654321"),
+            )
+        )
     before = snapshot(store)
     store.dispose()
     big = _big_catalog(tmp_path / "big.json")
 
     result = subprocess.run(
-        [sys.executable, "-m", "hallapp", "catalog", "import", str(big), "--db", url],
+        [
+            *[sys.executable, "-m", "hallapp", "catalog", "import", str(big)],
+            *["--db", url, "--staff", "9001"],
+        ],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
         preexec_fn=preexec,  # only a resource limit, set before exec
+        env={**os.environ, "HALLAPP_PASSWORD": "654321"},
     )
     assert result.returncode == 1, result.stderr
     assert "未导入，数据库没有任何改变" in result.stderr
