@@ -56,7 +56,7 @@ def setup_hall(capsys: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     code, out, err = run(capsys, "central", "staff", "add", "1001", "--url", url, "--hall", "LC",
                          "--name", "王晓丽", "--department", "ZWZX", "--staff", "9901")
     assert code == 0, err
-    code, out, err = run(capsys, "central", "windows", "add", "A05", "--url", url, "--hall", "LC",
+    code, _out, err = run(capsys, "central", "windows", "add", "A05", "--url", url, "--hall", "LC",
                          "--name", "综合窗口", "--department", "ZWZX", "--staff", "9901")
     assert code == 0, err
 
@@ -110,7 +110,7 @@ def test_a_wrong_password_changes_nothing(
                          "--hall", "LC", "--staff", "9901")
     assert code == 1 and "工号或密码不正确" in err
     monkeypatch.setenv("HALLAPP_PASSWORD", "clerk-pw-1")
-    code, out, err = run(capsys, "central", "staff", "disable", "9901", "--url", centre,
+    code, _out, err = run(capsys, "central", "staff", "disable", "9901", "--url", centre,
                          "--hall", "LC", "--staff", "1001")
     assert code == 1 and "不是监督管理人员或系统管理员" in err
 
@@ -119,7 +119,7 @@ def test_join_of_an_unknown_window_says_where_to_add_it(
     capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
 ) -> None:
     setup_hall(capsys, monkeypatch, centre)
-    code, out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
                          "--window", "B09", "--db", sqlite_url(tmp_path / "b09.sqlite3"))
     assert code == 1 and "B09" in err and "central windows add" in err
 
@@ -149,6 +149,6 @@ def test_schema_mismatch_at_sync_names_both_versions(
     with engine.begin() as c:
         c.execute(central_table("central_meta").update().values(value="0005"))
     engine.dispose()
-    code, out, err = run(capsys, "sync", "--central", centre,
+    code, _out, err = run(capsys, "sync", "--central", centre,
                          "--db", sqlite_url(tmp_path / "w.sqlite3"))
     assert code == 1 and "0005" in err and HEAD in err
