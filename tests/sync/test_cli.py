@@ -41,19 +41,19 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def setup_hall(capsys: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     assert run(capsys, "central", "init", "--url", url)[0] == 0
-    code, out, err = run(capsys, "central", "departments", "add", "ZWZX", "--url", url,
+    code, _out, err = run(capsys, "central", "departments", "add", "ZWZX", "--url", url,
                          "--hall", "LC", "--name", "行政服务中心管委会")
     assert code == 0, err
     monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "admin-pw-1")
-    code, out, err = run(capsys, "central", "staff", "add", "9901", "--url", url, "--hall", "LC",
+    code, _out, err = run(capsys, "central", "staff", "add", "9901", "--url", url, "--hall", "LC",
                          "--name", "邱文杰", "--department", "ZWZX", "--role", "administrator")
     assert code == 0, err
     monkeypatch.setenv("HALLAPP_PASSWORD", "admin-pw-1")
-    code, out, err = run(capsys, "central", "catalog", "import", SAMPLE_CATALOG, "--url", url,
+    code, _out, err = run(capsys, "central", "catalog", "import", SAMPLE_CATALOG, "--url", url,
                          "--hall", "LC", "--staff", "9901")
     assert code == 0, err
     monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "clerk-pw-1")
-    code, out, err = run(capsys, "central", "staff", "add", "1001", "--url", url, "--hall", "LC",
+    code, _out, err = run(capsys, "central", "staff", "add", "1001", "--url", url, "--hall", "LC",
                          "--name", "王晓丽", "--department", "ZWZX", "--staff", "9901")
     assert code == 0, err
     code, _out, err = run(capsys, "central", "windows", "add", "A05", "--url", url, "--hall", "LC",
@@ -75,7 +75,7 @@ def test_a_new_window_joins_syncs_and_follows_the_centre(
         with store.session() as s:
             assert authenticate(s, "1001", "clerk-pw-1").name == "王晓丽"
             assert int(s.scalar(select(func.count()).select_from(ServiceItem)) or 0) >= 16
-        code, out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
+        code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
                              "--hall", "LC", "--staff", "9901")
         assert code == 0, err
         # The window joined: `sync` finds its centre without --central.
@@ -85,7 +85,7 @@ def test_a_new_window_joins_syncs_and_follows_the_centre(
         with pytest.raises(SignInError), store.session() as s:
             authenticate(s, "1001", "clerk-pw-1")
         # A window attached to a centre: reference data is authored there.
-        code, out, err = run(capsys, "central", "verify", "--url", centre)
+        code, _out, err = run(capsys, "central", "verify", "--url", centre)
         assert code == 0, err
     finally:
         store.dispose()
@@ -106,7 +106,7 @@ def test_a_wrong_password_changes_nothing(
 ) -> None:
     setup_hall(capsys, monkeypatch, centre)
     monkeypatch.setenv("HALLAPP_PASSWORD", "wrong")
-    code, out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
+    code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
                          "--hall", "LC", "--staff", "9901")
     assert code == 1 and "工号或密码不正确" in err
     monkeypatch.setenv("HALLAPP_PASSWORD", "clerk-pw-1")
