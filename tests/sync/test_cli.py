@@ -152,3 +152,46 @@ def test_schema_mismatch_at_sync_names_both_versions(
     code, _out, err = run(capsys, "sync", "--central", centre,
                          "--db", sqlite_url(tmp_path / "w.sqlite3"))
     assert code == 1 and "0005" in err and HEAD in err
+
+
+def test_a_joined_window_refuses_local_reference_edits_saying_where_to_make_them(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    centre = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, centre)
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    assert run(capsys, "window", "join", "--central", centre, "--hall", "LC", "--window", "A05",
+               "--db", local)[0] == 0
+    code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", local)
+    assert code == 1 and "hallapp central catalog import" in err
+    schedule = tmp_path / "2027.txt"
+    schedule.write_text("年份 2027\n元旦 2027-01-01~2027-01-03\n", encoding="utf-8")
+    code, _out, err = run(capsys, "workdays", "load", str(schedule), "--staff", "9901",
+                          "--db", local)
+    assert code == 2 and "hallapp central workdays load" in err
+    # At the centre, by a supervisor, it is accepted and reaches the window.
+    code, _out, err = run(capsys, "central", "workdays", "load", str(schedule), "--url", centre,
+                          "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    assert run(capsys, "sync", "--db", local)[0] == 0
+    store = Store.open(local)
+    try:
+        from hallapp.models import HolidaySchedule
+
+        with store.session() as s:
+            assert s.get(HolidaySchedule, 2027) is not None
+    finally:
+        store.dispose()
+    # Nor straight into the central store with the window's commands.
+    code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", centre)
+    assert code == 1 and "是中心库" in err
+
+
+def test_a_configured_centre_makes_local_catalog_import_refuse(
+    capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "hallapp.toml"
+    cfg.write_text('[store]\ncentral_url = "sqlite:////nonexistent/central.sqlite3"\n',
+                   encoding="utf-8")
+    code, _out, err = run(capsys, "--config", str(cfg), "catalog", "import", SAMPLE_CATALOG)
+    assert code == 1 and "hallapp central catalog import" in err
