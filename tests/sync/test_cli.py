@@ -205,3 +205,19 @@ def test_tls_options_in_the_url_reach_the_driver(capsys: Any, tmp_path: Path,
     code, _out, err = run(capsys, "sync", "--central", pg_url + "?sslmode=require",
                           "--db", sqlite_url(tmp_path / "w.sqlite3"))
     assert code == 1 and "同步失败" in err and "SSL" in err
+
+
+def test_the_readme_way_join_then_sync_without_paths(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    centre = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, centre)
+    cfg = tmp_path / "hallapp.toml"
+    cfg.write_text('[hall]\ncode = "LC"\n[window]\ncode = "A05"\n', encoding="utf-8")
+    monkeypatch.setenv("HALLAPP_CONFIG", str(cfg))
+    code, out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05")
+    assert code == 0 and "注意" not in err, err
+    code, out, err = run(capsys, "sync")
+    assert code == 0, err
+    assert "待上传 0 条" in out
