@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hallapp.models import new_id
@@ -50,17 +50,7 @@ def central_engine(url: str) -> Engine:
         engine = make_engine(url)
     except (SQLAlchemyError, ValueError) as exc:
         raise SyncError(f"中心库地址无效：{shown_url_safe(url)}（{type(exc).__name__}）") from exc
-    if engine.dialect.name == "sqlite":
-        # A central file is shared by every window of a small hall: a window
-        # waits its turn for the write lock longer than a window's own file.
-        event.listen(engine, "connect", _long_busy_timeout)
     return engine
-
-
-def _long_busy_timeout(dbapi_conn: Any, _record: object) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=60000")
-    cur.close()
 
 
 def shown_url_safe(url: str) -> str:

@@ -75,15 +75,3 @@ def test_init_again_adds_a_column_the_local_schema_gained(central_url: str,
                             {"staff_no": "9001", "role": "supervisor", "action": "test"})
     with pytest.raises(DBAPIError), central.begin() as c:
         c.execute(text("DELETE FROM audit_entries"))
-
-
-def test_a_central_sqlite_file_waits_longer_for_its_write_lock(tmp_path) -> None:
-    from hallapp.store import sqlite_url
-    from hallapp.sync.centre import central_engine
-
-    engine = central_engine(sqlite_url(tmp_path / "central.sqlite3"))
-    try:
-        with engine.connect() as c:
-            assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60000
-    finally:
-        engine.dispose()
