@@ -60,6 +60,10 @@ REFERENCE_TABLES: tuple[str, ...] = (
     "departments",
     "department_contacts",
     "windows",
+    # Which departments a window serves (window-law, on main): authored
+    # centrally with the windows. Listed before it exists here; names not in
+    # the models are ignored.
+    "window_departments",
     "staff",
     "service_items",
     "material_requirements",
