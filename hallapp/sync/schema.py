@@ -107,42 +107,61 @@ def _copy_column(col: Column[object]) -> Column[object]:
     )
 
 
+def _name(kind: str, table: str, columns: list[str]) -> str:
+    name = f"{kind}_{table}_{'_'.join(columns)}_hall"
+    if len(name) <= 63:  # PostgreSQL's limit on names
+        return name
+    import hashlib
+
+    return f"{name[:54]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
 def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
     cols: list[SchemaItem] = [Column(HALL, String(8), nullable=False)]
     cols += [_copy_column(c) for c in local.columns]
     pk_local = [c.name for c in local.primary_key.columns]
+    # Names spelled out: the naming convention would name every key after
+    # its first column, hall_code, and two keys of one table would collide.
+    seen: set[tuple[str, ...]] = set()
+
+    def index(names: list[str]) -> None:
+        key = (HALL, *names)
+        if key not in seen:
+            seen.add(key)
+            cols.append(Index(_name("ix", local.name, names), *key))
+
     if fact:
         cols.append(Column("origin_seq", BigInteger, nullable=True))
         pk = [HALL, *pk_local, "created_at"] if "created_at" not in pk_local else [HALL, *pk_local]
         cols.append(PrimaryKeyConstraint(*pk))
+        # A window's facts in the order it wrote them (also serves lookups
+        # by hall and origin window).
+        seen.add((HALL, "origin_window"))
+        index(["origin_window", "origin_seq"])
         for uc in local.constraints:
             if isinstance(uc, UniqueConstraint):
-                names = [c.name for c in uc.columns]
-                cols.append(Index(f"ix_{local.name}_{'_'.join(names)}_hall", HALL, *names))
+                index([c.name for c in uc.columns])
         for ix in local.indexes:
-            names = [c.name for c in ix.columns]
-            if names == ["origin_window"]:
-                continue  # the window-order index below starts with these columns
-            cols.append(Index(f"ix_{local.name}_{'_'.join(names)}_hall", HALL, *names))
-        # A window's facts in the order it wrote them.
-        cols.append(Index(f"ix_{local.name}_window_order", HALL, "origin_window", "origin_seq"))
+            index([c.name for c in ix.columns])
     else:
         cols.append(PrimaryKeyConstraint(HALL, *pk_local))
         for uc in local.constraints:
             if isinstance(uc, UniqueConstraint):
-                cols.append(UniqueConstraint(HALL, *[c.name for c in uc.columns]))
+                names = [c.name for c in uc.columns]
+                cols.append(UniqueConstraint(HALL, *names, name=_name("uq", local.name, names)))
         for fk in local.foreign_key_constraints:
             if fk.referred_table.name in REFERENCE_TABLES:
+                names = [c.name for c in fk.columns]
                 cols.append(
                     ForeignKeyConstraint(
-                        [HALL, *[c.name for c in fk.columns]],
+                        [HALL, *names],
                         [f"{fk.referred_table.name}.{HALL}"]
                         + [f"{e.column.table.name}.{e.column.name}" for e in fk.elements],
+                        name=_name("fk", local.name, [*names, fk.referred_table.name]),
                     )
                 )
         for ix in local.indexes:
-            names = [c.name for c in ix.columns]
-            cols.append(Index(f"ix_{local.name}_{'_'.join(names)}_hall", HALL, *names))
+            index([c.name for c in ix.columns])
     if local.name == "evaluations":
         # Nothing counts as an evaluation unless the citizen gave one of the
         # five levels (no default rating): the centre refuses anything else.
