@@ -66,6 +66,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.local_path", str, "", "本地数据库文件路径（留空使用默认位置）", max_len=1000),
     Setting("store.central_url", str, "", "中心库地址（SQLAlchemy URL，留空不同步）", max_len=2000),
     Setting(
+        "store.sync_interval_seconds",
+        int,
+        60,
+        "与中心库同步的间隔（秒，中心库不可达时自动延长）",
+        bounds=(5, 86400),
+    ),
+    Setting(
         "evaluator.port",
         str,
         "",

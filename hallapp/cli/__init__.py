@@ -32,6 +32,8 @@ SUBCOMMAND_MODULES = (
     "hallapp.cli.render",
     "hallapp.cli.evaluator",
     "hallapp.cli.staff",
+    "hallapp.cli.central",
+    "hallapp.cli.sync",
 )
 
 

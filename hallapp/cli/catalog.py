@@ -34,6 +34,7 @@ from hallapp.cli.common import (
     add_staff_argument,
     authenticate_actor,
     command_group,
+    reference_edit_refusal,
     store_url,
     window_code_for_audit,
 )
@@ -134,6 +135,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     path = _check_file(args.file)
     if path is None:
         return EXIT_USAGE
+    if refusal := reference_edit_refusal(args, f"hallapp central catalog import {args.file}"):
+        print(refusal, file=sys.stderr)
+        return EXIT_INVALID
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)

@@ -28,7 +28,13 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    command_group,
+    reference_edit_refusal,
+    store_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +172,9 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
     from hallapp.models import Role
     from hallapp.staffing import NewStaff, add_staff, create_first_administrator, has_staff
 
+    if refusal := reference_edit_refusal(args, "hallapp central staff add …"):
+        print(refusal, file=sys.stderr)
+        return EXIT_INVALID
     role = Role(args.role)
     window = load_config(getattr(args, "config", None)).window_code
 
@@ -253,6 +262,9 @@ def _cmd_windows_add(args: argparse.Namespace) -> int:
     from hallapp.models import Staff
     from hallapp.windows import set_window
 
+    if refusal := reference_edit_refusal(args, "hallapp central windows add …"):
+        print(refusal, file=sys.stderr)
+        return EXIT_INVALID
     window_code = load_config(getattr(args, "config", None)).window_code
 
     def work(s: object, source: Iterator[str]) -> str:

@@ -34,6 +34,7 @@ from hallapp.cli.common import (
     PASSWORD_ENV,
     authenticate_actor,
     command_group,
+    reference_edit_refusal,
     store_url,
     window_code_for_audit,
 )
@@ -284,6 +285,8 @@ def _load(args: argparse.Namespace) -> int:
 
     text = _read_text(args.file)
     schedule = _read_schedule(args.file, text)  # reports errors before touching the store
+    if refusal := reference_edit_refusal(args, f"hallapp central workdays load {args.file}"):
+        raise _UsageError(refusal)
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     window_code = window_code_for_audit(args)
