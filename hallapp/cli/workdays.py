@@ -283,10 +283,11 @@ def _load(args: argparse.Namespace) -> int:
     from hallapp.store import Store
     from hallapp.workdays import ScheduleOverrideRequired, load_schedule
 
-    text = _read_text(args.file)
-    schedule = _read_schedule(args.file, text)  # reports errors before touching the store
+    # Where the schedule may be loaded at all comes before what is wrong with it.
     if refusal := reference_edit_refusal(args, f"hallapp central workdays load {args.file}"):
         raise _UsageError(refusal)
+    text = _read_text(args.file)
+    schedule = _read_schedule(args.file, text)  # reports errors before touching the store
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     window_code = window_code_for_audit(args)

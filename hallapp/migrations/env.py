@@ -40,7 +40,15 @@ def run_migrations_online() -> None:
                         raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
         finally:
             if raw is not None:
+                # A PRAGMA inside a transaction is silently ignored, and this
+                # pooled connection would then serve the window with foreign
+                # keys off: end whatever SQLAlchemy began after the migration's
+                # own transaction (committed or rolled back by now) first.
+                if connection.in_transaction():
+                    connection.rollback()
                 raw.execute("PRAGMA foreign_keys=ON")
+                if raw.execute("PRAGMA foreign_keys").fetchone() != (1,):
+                    connection.invalidate()  # never hand it out without them
 
 
 run_migrations_online()

@@ -293,3 +293,16 @@ def test_upgrade_to_one_evaluation_per_encounter_keeps_data_and_guards(
             assert conn.execute(sa.text("SELECT count(*) FROM evaluations")).scalar() == 2
     finally:
         engine.dispose()
+
+
+def test_a_migrated_store_hands_out_connections_with_foreign_keys_on(tmp_path: Path) -> None:
+    """The migration turns foreign keys off on its pooled connection; the window
+    must never get that connection back without them (a follow-up of an
+    evaluation the window never had would be stored)."""
+    store = Store.open_local(tmp_path / "window.sqlite3")
+    try:
+        for _ in range(3):
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        store.dispose()

@@ -16,6 +16,8 @@ from hallapp.models import (
     Applicant,
     ApplicantKind,
     Case,
+    CaseEvent,
+    CaseEventKind,
     Department,
     ItemKind,
     Role,
@@ -67,6 +69,18 @@ class WindowFixture:
             s.add(case)
             s.flush()
             if level is not None:
+                # 一次一评: the evaluation follows a service at the window (出件 here).
+                s.add(
+                    CaseEvent(
+                        origin_window=self.code,
+                        case_id=case.id,
+                        seq=1,
+                        kind=CaseEventKind.HANDED_OVER,
+                        staff_id=self.clerk_id,
+                        data={},
+                    )
+                )
+                s.flush()
                 opened = open_evaluation(s, case.id, self.code, 60)
                 reasons = ["服务态度差"] if level <= 2 else []
                 record_evaluation(s, opened, level, reasons)

@@ -165,7 +165,15 @@ def test_a_joined_window_refuses_local_reference_edits_saying_where_to_make_them
     code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", local)
     assert code == 1 and "hallapp central catalog import" in err
     schedule = tmp_path / "2027.txt"
-    schedule.write_text("年份 2027\n元旦 2027-01-01~2027-01-03\n", encoding="utf-8")
+    # Test data, made up (as tests/workdays/conftest.py FICTIONAL_2027): a whole
+    # year, since a schedule missing statutory holidays is refused.
+    schedule.write_text(
+        "年份 2027\n元旦 2027-01-01~2027-01-03\n"
+        "春节 2027-02-05~2027-02-13 调休上班 2027-01-31,2027-02-20\n清明节 2027-04-05\n"
+        "劳动节 2027-05-01~2027-05-05 调休上班 2027-04-25\n端午节 2027-06-09\n"
+        "中秋节 2027-09-15\n国庆节 2027-10-01~2027-10-07 调休上班 2027-09-26,2027-10-09\n",
+        encoding="utf-8",
+    )
     code, _out, err = run(capsys, "workdays", "load", str(schedule), "--staff", "9901",
                           "--db", local)
     assert code == 2 and "hallapp central workdays load" in err

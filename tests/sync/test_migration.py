@@ -11,12 +11,38 @@ from alembic import command
 from hallapp.store import alembic_config, make_engine, migrate, sqlite_url
 
 
+def _insert_minimal(raw: sqlite3.Connection, table: str, values: dict[str, object]) -> None:
+    """A row with ``values`` and a plain value in every other NOT NULL column."""
+    row = dict(values)
+    for _cid, name, type_, notnull, _default, _pk in raw.execute(f"PRAGMA table_info({table})"):
+        if notnull and name not in row:
+            kind = str(type_).upper()
+            row[name] = (
+                0 if "INT" in kind or "BOOL" in kind
+                else "2026-11-20 01:00:00.000000" if "DATE" in kind
+                else "{}" if "JSON" in kind
+                else "x"
+            )
+    names = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    raw.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(row.values()))
+
+
 def test_upgrade_keeps_the_evaluations_guards_and_old_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     engine = make_engine(sqlite_url(path))
     command.upgrade(alembic_config(engine), "0001")
     raw = sqlite3.connect(path)
-    raw.execute("PRAGMA foreign_keys=OFF")
+    # What the evaluation refers to, so the upgrade's foreign-key check holds.
+    for table, key, refs in (
+        ("departments", "code", {"code": "d"}),
+        ("staff", "id", {"id": "s", "department_code": "d"}),
+        ("service_items", "code", {"code": "i", "department_code": "d"}),
+        ("applicants", "id", {"id": "a"}),
+        ("cases", "id", {"id": "c1", "item_code": "i", "applicant_id": "a",
+                         "first_responder_id": "s"}),
+    ):
+        _insert_minimal(raw, table, {key: refs[key], **refs})
     raw.execute(
         "INSERT INTO evaluations (id, origin_window, created_at, case_id, case_no, item_code, "
         "window_code, staff_id, department_code, channel, device, level, reasons, "
