@@ -7,6 +7,10 @@
   the desk expires or cancels it → CANCEL. A 差评 → ACK NEED_REASONS, and the
   citizen picks reasons on the screen (the UI calls ``desk.submit_reasons``).
 - the device's own time-out (level 0) → ``desk.device_timed_out``.
+- the database is locked by another writer: the desk keeps the press (Kept)
+  and retries; the ACK waits until the retry commits (OK) or truly fails
+  (ERROR). The device's retransmissions of that KEY meanwhile are not pressed
+  again.
 
 The UI listens to the desk (outcomes) and to the driver (connection state)
 directly; this module adds no thread of its own.
@@ -15,6 +19,7 @@ directly; this module adds no thread of its own.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from hallapp.devices import framed
@@ -36,6 +41,8 @@ from hallapp.evaluation import (
     Failed,
     IgnoredDuplicate,
     IgnoredNoOpen,
+    Kept,
+    KeptFailed,
     Opened,
     PressOutcome,
     Recorded,
@@ -59,6 +66,11 @@ class EvaluatorBridge:
         self.driver = driver
         self.desk = desk
         self.last_outcome: PressOutcome | None = None
+        # case_id → SEQ of the KEY whose press the desk kept (framed protocol).
+        self._unacked: dict[str, int | None] = {}
+        # (thread, SEQ) of the KEY being pressed now: the desk announces Kept
+        # inside press(), before a retry (another thread) can announce Recorded.
+        self._pressing: tuple[int, int | None] | None = None
         driver.add_listener(self._on_driver_event)
         desk.add_listener(self._on_desk_event)
 
@@ -69,12 +81,19 @@ class EvaluatorBridge:
     # driver thread
     def _on_driver_event(self, event: DriverEvent) -> None:
         if isinstance(event, KeyPressed):
+            if event.seq is not None and event.seq in self._unacked.values():
+                return  # the device resends a KEY whose press is kept: answered when written
+            self._pressing = (threading.get_ident(), event.seq)
             try:
                 outcome: PressOutcome = self.desk.press(event.level, device=self.driver.device_id)
             except Exception as exc:  # the device must get an answer even on a bug
                 log.exception("处理评价按键失败")
                 outcome = Failed(event.level, f"评价处理失败（{exc.__class__.__name__}）")
+            finally:
+                self._pressing = None
             self.last_outcome = outcome
+            if isinstance(outcome, Kept):
+                return  # ACKed when the retry has written it (see _on_desk_event)
             self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
             self.desk.checkpoint()  # after the ACK: never in the way of a press
         elif isinstance(event, DeviceTimedOut):
@@ -88,6 +107,14 @@ class EvaluatorBridge:
             self.driver.prompt(ev.case_no, ev.staff_name, ev.timeout_s)
         elif isinstance(event, Expired | Cancelled):
             self.driver.cancel()
+        elif isinstance(event, Kept):
+            pressing = self._pressing
+            if pressing is not None and pressing[0] == threading.get_ident():
+                self._unacked[event.case_id] = pressing[1]
+        elif isinstance(event, Recorded | KeptFailed) and event.case_id in self._unacked:
+            seq = self._unacked.pop(event.case_id)
+            status = framed.AckStatus.OK if isinstance(event, Recorded) else framed.AckStatus.ERROR
+            self.driver.ack(seq, status)
 
 
 @dataclass

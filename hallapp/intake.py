@@ -528,7 +528,7 @@ class Intake:
     # -- reading
 
     def item(self, code: str) -> ItemView:
-        with self.store.session() as s:
+        with self.store.read() as s:
             item = s.get(ServiceItem, code, options=[selectinload(ServiceItem.materials)])
             if item is None or not item.active:
                 raise IntakeError(f"事项 {code} 不存在或已停用，请重新选择")
@@ -536,7 +536,7 @@ class Intake:
 
     def referral_directory(self) -> list[tuple[str, str, list[tuple[str, str, str, str]]]]:
         """(department code, name, [(contact id, name, title, phone)]) for referrals."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             rows = s.scalars(
                 select(Department)
                 .options(selectinload(Department.contacts))
@@ -548,7 +548,7 @@ class Intake:
             ]
 
     def case_view(self, case_id: str) -> CaseView:
-        with self.store.session() as s:
+        with self.store.read() as s:
             return self._view(s, self._case(s, case_id))
 
     def window_cases(
@@ -574,7 +574,7 @@ class Intake:
             if len(q) >= 4 and up.rstrip("X").isdigit():
                 matches.append(Applicant.id_number.endswith(up, autoescape=True))
             stmt = stmt.join(Case.applicant).where(or_(*matches))
-        with self.store.session() as s:
+        with self.store.read() as s:
             cases = s.scalars(
                 stmt.options(
                     selectinload(Case.events),
@@ -798,7 +798,7 @@ class Intake:
 
     def decide(self, case_id: str, clerk_id: str, decision: Decision) -> DecisionResult:
         """Record a decision and issue its numbered document (one transaction)."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             case = self._case(s, case_id)
             status = self._view(s, case).status
             if status not in (CaseStatus.RECEIVED, CaseStatus.AWAITING_CORRECTION):
@@ -1249,7 +1249,7 @@ class Intake:
     # -- documents
 
     def document(self, document_id: str) -> docs.Notice:
-        with self.store.session() as s:
+        with self.store.read() as s:
             doc = s.get(IssuedDocument, document_id)
             if doc is None:
                 raise IntakeError("找不到该文书")
@@ -1257,7 +1257,7 @@ class Intake:
 
     def reprint(self, document_id: str, clerk_id: str) -> docs.Notice:
         """补打: the archived content, exactly, marked as a reprint with its time."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             doc = s.get(IssuedDocument, document_id)
             if doc is None:
                 raise IntakeError("找不到该文书，无法补打")

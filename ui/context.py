@@ -128,7 +128,7 @@ class WindowContext:
         from hallapp.catalog import search_items
         from hallapp.models import ItemKind
 
-        with self.store.session() as s:
+        with self.store.read() as s:
             return [
                 ItemHit(
                     code=i.code,

@@ -63,6 +63,8 @@ from hallapp.evaluation import (
     Failed,
     IgnoredDuplicate,
     IgnoredNoOpen,
+    Kept,
+    KeptFailed,
     Opened,
     OpenEvaluation,
     PressOutcome,
@@ -251,7 +253,7 @@ class EvaluatorBridge(QObject):
         def work() -> OpenEvaluation:
             if self._started:
                 self._recovered.wait(10)
-            with self.store.session() as s:
+            with self.store.read() as s:
                 case = s.get(Case, case_id)
                 item = s.get(ServiceItem, case.item_code) if case is not None else None
                 self._item_names[case_id] = item.name if item is not None else ""
@@ -371,6 +373,19 @@ class EvaluatorBridge(QObject):
                 left = (event.deadline - datetime.now(UTC)).total_seconds()
                 citizen.ask_reasons(event.level, max(0, round(left)))
             self.awaiting_reasons.emit(event.case_id, event.level)
+        elif isinstance(event, Kept):
+            # Another program holds the database: the press is kept and
+            # written as soon as it can be, so the citizen is thanked now.
+            if citizen is not None:
+                citizen.close_evaluation(
+                    THANKS, f"您的评价：{LEVEL_LABELS[event.level]}\n评价已收到，正在保存"
+                )
+        elif isinstance(event, KeptFailed):
+            self.error.emit(event.message)
+            if citizen is not None and not citizen.evaluating:
+                citizen.close_evaluation("评价未能保存", "请向窗口工作人员说明您的评价，谢谢")
+        elif isinstance(event, Recorded) and event.kept:
+            self.evaluation_recorded.emit(event.case_id, event.level)
         elif isinstance(event, Recorded):
             if citizen is not None:
                 detail = f"您的评价：{LEVEL_LABELS[event.level]}"
@@ -390,7 +405,7 @@ class EvaluatorBridge(QObject):
     def _on_screen_outcome(self, outcome: PressOutcome) -> None:
         # Recorded / AwaitingReasons / Expired reach the screen through the
         # desk's events; only what the desk does not announce is handled here.
-        if isinstance(outcome, Recorded):
+        if isinstance(outcome, Recorded | Kept):
             self._withdraw_device_prompt()
         elif isinstance(outcome, Failed):
             self.error.emit(outcome.message)
