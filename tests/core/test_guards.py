@@ -474,3 +474,44 @@ def test_downgrade_of_0002_leaves_0001s_guards(migrated: sa.Engine) -> None:
     command.upgrade(alembic_config(migrated), "head")
     with migrated.connect() as conn:
         assert missing_guards(conn) == []
+
+
+@pytest.fixture(params=BACKENDS)
+def at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    url = (
+        sqlite_url(tmp_path / "old.sqlite3")
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0001")
+    yield engine
+    engine.dispose()
+
+
+def test_0002_guards_an_existing_database_with_its_facts(
+    at_0001: sa.Engine, reference_factory: Callable[[Store], Any]
+) -> None:
+    # A window that already has facts: before 0002 a REPLACE rewrote them.
+    ids = make_facts(Store(at_0001), reference_factory)
+    cols, same = _copy_select("evaluations", {"origin_window": "'HACK'"})
+    verb = "INSERT OR REPLACE" if at_0001.dialect.name == "sqlite" else "INSERT"
+    tail = "" if at_0001.dialect.name == "sqlite" else " ON CONFLICT (id) DO NOTHING"
+    rewrite = sa.text(
+        f"{verb} INTO evaluations ({cols}) SELECT {same} FROM evaluations WHERE id = :id{tail}"
+    )
+    command.upgrade(alembic_config(at_0001), "head")
+    with at_0001.connect() as conn:
+        assert missing_guards(conn) == []
+    if at_0001.dialect.name == "sqlite":
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), at_0001.begin() as conn:
+            conn.execute(rewrite, {"id": ids["evaluations"]})
+    else:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), at_0001.begin() as conn:
+            conn.execute(sa.text("TRUNCATE evaluations CASCADE"))
+    with at_0001.connect() as conn:
+        for table, row_id in ids.items():
+            origin = conn.execute(
+                sa.text(f"SELECT origin_window FROM {table} WHERE id = :id"), {"id": row_id}
+            ).scalar()
+            assert origin == "A03", table
