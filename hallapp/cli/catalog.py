@@ -169,7 +169,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if store is None:
         return EXIT_INVALID
     try:
-        with store.session() as session:
+        with store.read() as session:
             data = export_catalog_xlsx(session, target)
     except OSError as exc:
         log.exception("export to %s failed", target)
@@ -203,7 +203,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             data = load_catalog(path)
         else:
             # Read only: no migration, no transaction that could commit.
-            with store.sessionmaker() as session:
+            with store.read() as session:
                 data = load_catalog(path, session)
     except CatalogError as exc:
         print(exc.report(), file=sys.stderr)
@@ -234,7 +234,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if store is None:
         return EXIT_INVALID
     try:
-        with store.session() as session:
+        with store.read() as session:
             items = search_items(session, args.query, limit=args.limit, include_inactive=args.all)
             if not items:
                 print(f"没有找到与“{args.query}”相关的事项")
