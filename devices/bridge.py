@@ -94,7 +94,7 @@ class EvaluatorBridge:
         driver.add_listener(self._on_driver_event)
         desk.add_listener(self._on_desk_event)
 
-    def close(self) -> None:
+    def detach(self) -> None:
         self.driver.remove_listener(self._on_driver_event)
         self.desk.remove_listener(self._on_desk_event)
 
