@@ -451,7 +451,7 @@ def test_guards_come_back_after_a_table_is_recreated(tmp_path: Path) -> None:
         with engine.begin() as conn:
             op = Operations(MigrationContext.configure(conn))
             with op.batch_alter_table("evaluations", recreate="always") as batch:
-                batch.add_column(sa.Column("encounter", sa.String(20), nullable=True))
+                batch.add_column(sa.Column("extra_note", sa.String(20), nullable=True))
             assert any("evaluations" in p for p in missing_guards(conn))
             install_guards(conn, ["evaluations"])
             assert missing_guards(conn) == []
