@@ -1138,6 +1138,8 @@ class EvaluationDesk:
         if self._reofferable is None or until is None or self._now() >= until:
             return None
         return self._reofferable
+
+    @property
     def kept(self) -> int:
         """Presses kept in memory, not written yet (the database was locked)."""
         return len(self._kept)

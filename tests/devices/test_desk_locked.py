@@ -189,3 +189,56 @@ def test_device_gets_its_ack_when_the_kept_press_is_written(
         holder.wait()
     assert sim.wait_ack(timeout=5) == framed.AckStatus.OK
     assert [(e.case_id, e.level) for e in _evaluations(hall)] == [(case_id, 5)]
+
+
+def test_a_bad_review_confirmed_on_the_device_is_acked_when_written(
+    hall: Hall, make_rig: Callable[..., object], until: Callable[..., bool]
+) -> None:
+    """差评 by the device's keys (level, reason, confirm) while another process
+    writes: the confirm key's ACK OK waits until the kept press is on disk."""
+    rig = make_rig("framed")
+    case_id = hall.new_case()
+    rig.desk.open(case_id)  # type: ignore[attr-defined]
+    sim = rig.sim  # type: ignore[attr-defined]
+    assert sim.wait_for_command(framed.Prompt, 2.0) is not None
+    sim.press(2)
+    assert sim.wait_ack() == framed.AckStatus.NEED_REASONS
+    sim.press_reason(1)
+    assert sim.wait_ack() == framed.AckStatus.NEED_REASONS
+    with write_lock_held(_db(hall), 12) as holder:
+        sim.press_confirm()
+        confirm_seq = sim.last_key_seq
+        assert sim.wait_ack(timeout=PRESS_BUSY_TIMEOUT_MS / 1000 + 1.5) is None
+        assert until(lambda: rig.desk.kept == 1, timeout=3)  # type: ignore[attr-defined]
+        holder.kill()
+        holder.wait()
+    assert sim.wait_ack(confirm_seq, timeout=5) == framed.AckStatus.OK
+    (stored,) = _evaluations(hall)
+    assert (stored.case_id, stored.level, len(stored.reasons)) == (case_id, 2, 1)
+    assert stored.device == sim.device_id
+
+
+def test_a_bad_review_with_reasons_on_the_screen_gets_its_second_ack_when_written(
+    hall: Hall, make_rig: Callable[..., object], until: Callable[..., bool]
+) -> None:
+    """差评 pressed on the device, reasons chosen on the screen while another
+    process writes: the 差评 KEY's second ACK OK waits for the kept press."""
+    rig = make_rig("framed")
+    case_id = hall.new_case()
+    rig.desk.open(case_id)  # type: ignore[attr-defined]
+    sim = rig.sim  # type: ignore[attr-defined]
+    assert sim.wait_for_command(framed.Prompt, 2.0) is not None
+    sim.press(1)
+    key_seq = sim.last_key_seq
+    assert sim.wait_ack() == framed.AckStatus.NEED_REASONS
+    with write_lock_held(_db(hall), 12) as holder:
+        outcome = rig.desk.submit_reasons(["服务态度差"], device="citizen-screen")  # type: ignore[attr-defined]
+        assert isinstance(outcome, Kept)
+        time.sleep(0.5)
+        assert sim.acks.get(key_seq) == framed.AckStatus.NEED_REASONS  # not OK yet
+        holder.kill()
+        holder.wait()
+    assert until(lambda: sim.acks.get(key_seq) == framed.AckStatus.OK, timeout=5)
+    (stored,) = _evaluations(hall)
+    assert (stored.case_id, stored.level, tuple(stored.reasons)) == (case_id, 1, ("服务态度差",))
+    assert stored.device == sim.device_id
