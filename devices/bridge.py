@@ -16,6 +16,12 @@
   shows its thanks; recorded on the screen without any device key → CANCEL.
 - the device reconnects (replug) or restarts (SEQ 0) while an evaluation is
   open → its PROMPT again, with the seconds left.
+- the database is locked by another writer: the desk keeps the press (Kept)
+  and retries; the ACK waits until the retry commits (OK) or truly fails
+  (ERROR). That is the ACK of the KEY that recorded it (a level key, or the
+  confirm key of a 差评), or the second ACK of the 差评 KEY when its reasons
+  were chosen on the screen; a screen-only evaluation gets its CANCEL at once.
+  The device's retransmissions of that KEY meanwhile are not pressed again.
 
 The UI listens to the desk (outcomes) and to the driver (connection state)
 directly; this module adds no thread of its own.
@@ -51,6 +57,8 @@ from hallapp.evaluation import (
     Failed,
     IgnoredDuplicate,
     IgnoredNoOpen,
+    Kept,
+    KeptFailed,
     Opened,
     PressOutcome,
     Recorded,
@@ -75,10 +83,14 @@ class EvaluatorBridge:
         self.desk = desk
         self.last_outcome: PressOutcome | None = None
         # The driver thread while it hands a key to the desk: the desk's
-        # events on that thread are answered by the key's own ACK.
+        # events on that thread are answered by the key's own ACK (its SEQ in
+        # ``seq``; Kept is announced inside the call, before a retry on
+        # another thread can announce Recorded).
         self._from_key = threading.local()
         # SEQ of the device's 差评 KEY answered NEED_REASONS, until it is settled.
         self._held_seq: int | None = None
+        # case_id → SEQ of the KEY whose ACK waits for the desk's kept press.
+        self._unacked: dict[str, int | None] = {}
         driver.add_listener(self._on_driver_event)
         desk.add_listener(self._on_desk_event)
 
@@ -88,24 +100,36 @@ class EvaluatorBridge:
 
     # driver thread
     def _on_driver_event(self, event: DriverEvent) -> None:
+        if isinstance(event, KeyPressed | ReasonKeyPressed) and self._is_kept_seq(event.seq):
+            return  # the device resends a KEY whose press is kept: answered when written
         if isinstance(event, KeyPressed):
             outcome = self._handle_key(
-                event.level, lambda: self.desk.press(event.level, device=self.driver.device_id)
+                event.level,
+                event.seq,
+                lambda: self.desk.press(event.level, device=self.driver.device_id),
             )
             if isinstance(outcome, AwaitingReasons):
                 self._held_seq = event.seq
+            if isinstance(outcome, Kept):
+                return  # ACKed when the retry has written it (see _on_desk_event)
             self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
             self.desk.checkpoint()  # after the ACK: never in the way of a press
         elif isinstance(event, ReasonKeyPressed):
             if event.number == 0:
                 outcome = self._handle_key(
-                    0, lambda: self.desk.confirm_reasons(device=self.driver.device_id)
+                    0, event.seq, lambda: self.desk.confirm_reasons(device=self.driver.device_id)
                 )
             else:
-                outcome = self._handle_key(0, lambda: self.desk.toggle_reason(event.number))
-            if isinstance(outcome, Recorded):
+                outcome = self._handle_key(
+                    0, event.seq, lambda: self.desk.toggle_reason(event.number)
+                )
+            if isinstance(outcome, Recorded | Kept):
                 self._held_seq = None
+            if isinstance(outcome, Kept):
+                return  # ACKed when the retry has written it (see _on_desk_event)
             self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
+            if isinstance(outcome, Recorded):
+                self.desk.checkpoint()
         elif isinstance(event, DeviceTimedOut):
             self._from_key.active = True
             try:
@@ -117,8 +141,14 @@ class EvaluatorBridge:
         elif isinstance(event, Connected | DeviceRestarted):
             self._prompt_again()
 
-    def _handle_key(self, level: int, call: Callable[[], PressOutcome]) -> PressOutcome:
+    def _is_kept_seq(self, seq: int | None) -> bool:
+        return seq is not None and seq in self._unacked.values()
+
+    def _handle_key(
+        self, level: int, seq: int | None, call: Callable[[], PressOutcome]
+    ) -> PressOutcome:
         self._from_key.active = True
+        self._from_key.seq = seq
         try:
             outcome = call()
         except Exception:  # the device must get an answer even on a bug
@@ -126,6 +156,7 @@ class EvaluatorBridge:
             outcome = Failed(level, "评价处理失败（程序内部出错，已记入日志），请重新按键")
         finally:
             self._from_key.active = False
+            self._from_key.seq = None
         self.last_outcome = outcome
         return outcome
 
@@ -147,6 +178,27 @@ class EvaluatorBridge:
             self._held_seq = None
             ev = event.evaluation
             self.driver.prompt(ev.case_no, ev.staff_name, ev.timeout_s)
+        elif isinstance(event, Kept):
+            held, self._held_seq = self._held_seq, None
+            if from_key:
+                # The key being handled now (a level key or the confirm key).
+                self._unacked[event.case_id] = getattr(self._from_key, "seq", None)
+            elif held is not None:
+                # The 差评 pressed on the device, its reasons chosen on the
+                # screen: its second ACK waits until the press is written.
+                self._unacked[event.case_id] = held
+            else:
+                # Evaluated on the screen alone: the citizen is thanked now,
+                # the device's prompt goes away now.
+                self.driver.cancel()
+        elif isinstance(event, Recorded | KeptFailed) and event.case_id in self._unacked:
+            seq = self._unacked.pop(event.case_id)
+            status = framed.AckStatus.OK if isinstance(event, Recorded) else framed.AckStatus.ERROR
+            self.driver.ack(seq, status)
+        elif isinstance(event, KeptFailed) or (isinstance(event, Recorded) and event.kept):
+            # A kept press of a screen-only evaluation: the device was told
+            # already (and may be prompting for the next one by now).
+            return
         elif isinstance(event, Recorded):
             held, self._held_seq = self._held_seq, None
             if from_key:

@@ -76,7 +76,7 @@ class Duty:
 
     def sign_in(self, staff_no: str, password: str) -> StaffView:
         """Check the staff number and password (SignInError with a safe message)."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             return _staff_view(authenticate(s, staff_no, password))
 
     def _latest(self, s: Session) -> list[DutyEvent]:
@@ -120,7 +120,7 @@ class Duty:
         )
 
     def current(self) -> DutyState | None:
-        with self.store.session() as s:
+        with self.store.read() as s:
             return self._state(s)
 
     def _add(
@@ -239,7 +239,7 @@ class Duty:
 
     def duty_card(self) -> docs.DutyCard | None:
         """The 当班首办负责人 card for the citizen screen and printing (None: nobody on duty)."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             state = self._state(s)
             if state is None:
                 return None

@@ -56,7 +56,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from hallapp import audit
@@ -90,6 +90,13 @@ DEFAULT_REASONS_TIMEOUT_S = 60
 REOFFER_WITHIN_S = 300
 CHECKPOINT_EVERY_WRITES = 50
 CHECKPOINT_FORCE_WRITES = 1000  # when nobody calls checkpoint(): SQLite's own default
+# A press waits this long for the write lock (another program writing the
+# window's database) before it is kept in memory and retried in the
+# background: the citizen is answered at once, the evaluation is written as
+# soon as the lock is free, with the time of the press.
+PRESS_BUSY_TIMEOUT_MS = 2000
+KEPT_RETRY_S = 0.5
+KEPT_GIVE_UP_S = 3600  # then it truly failed: said on the citizen screen, logged in full
 MAX_REASON_CHARS = 200
 
 # The standard 差评 reasons shown on the citizen screen. "其他" may carry the
@@ -920,6 +927,31 @@ class Recorded:
     reasons: tuple[str, ...]
     follow_up_due: date | None
     committed_at: float  # time.perf_counter() right after the commit
+    kept: bool = False  # written by a retry after the press was kept (see Kept)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The press could not be written yet (the database is locked by another writer).
+
+    It is kept and retried in the background until it commits (then a
+    Recorded with ``kept=True`` follows) or truly fails (KeptFailed). The
+    citizen's evaluation is over: further presses for the case are ignored.
+    """
+
+    case_id: str
+    case_no: str
+    level: int
+
+
+@dataclass(frozen=True)
+class KeptFailed:
+    """A kept press could not be written after all; the log has the whole record."""
+
+    case_id: str
+    case_no: str
+    level: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -972,8 +1004,39 @@ class ReasonsChanged:
     chosen: tuple[str, ...]
 
 
-PressOutcome = Recorded | AwaitingReasons | IgnoredNoOpen | IgnoredDuplicate | Expired | Failed
-DeskEvent = Opened | Recorded | AwaitingReasons | ReasonsChanged | Expired | Cancelled
+PressOutcome = (
+    Recorded | AwaitingReasons | IgnoredNoOpen | IgnoredDuplicate | Expired | Failed | Kept
+)
+DeskEvent = (
+    Opened | Recorded | AwaitingReasons | ReasonsChanged | Expired | Cancelled | Kept | KeptFailed
+)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """The database is busy with another writer: worth retrying, nothing is wrong with it."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    # SQLITE_BUSY / SQLITE_LOCKED (and their extended codes).
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (5, 6):
+        return True
+    # PostgreSQL: lock_not_available, serialization_failure, deadlock_detected.
+    if getattr(orig, "sqlstate", None) in {"55P03", "40001", "40P01"}:
+        return True
+    return "database is locked" in str(orig)
+
+
+@dataclass
+class _KeptPress:
+    evaluation: OpenEvaluation
+    level: Level
+    reasons: list[str]
+    device: str
+    pressed_at: datetime
+    kept_at: float  # time.monotonic()
+
+
 DeskListener = Callable[[DeskEvent], None]
 Clock = Callable[[], datetime]
 
@@ -1032,6 +1095,8 @@ class EvaluationDesk:
         self._timer: threading.Timer | None = None
         self._conn: Connection | None = None
         self._writes = 0
+        self._kept: list[_KeptPress] = []
+        self._kept_timer: threading.Timer | None = None
         if recover:
             with self._transaction() as s:
                 expire_unfinished(s, window_code, now=self._now())
@@ -1076,6 +1141,11 @@ class EvaluationDesk:
             return None
         return self._reofferable
 
+    @property
+    def kept(self) -> int:
+        """Presses kept in memory, not written yet (the database was locked)."""
+        return len(self._kept)
+
     def close(self) -> None:
         """Stop the expiry timer and release the connection (at shutdown).
 
@@ -1083,6 +1153,20 @@ class EvaluationDesk:
         """
         with self._lock:
             self._cancel_timer()
+            if self._kept_timer is not None:
+                self._kept_timer.cancel()
+                self._kept_timer = None
+            if self._kept:
+                self._retry_kept_locked()
+            for kept in self._kept:
+                log.error(
+                    "评价未能保存（程序退出）：办件 %s 等级 %d 原因 %s 按键时间 %s 设备 %s",
+                    kept.evaluation.case_no,
+                    int(kept.level),
+                    "、".join(kept.reasons),
+                    kept.pressed_at.isoformat(),
+                    kept.device,
+                )
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -1317,6 +1401,9 @@ class EvaluationDesk:
         if self._conn is None:
             self._conn = self.store.engine.connect()
             if self._conn.dialect.name == "sqlite":
+                # Not the store's 10 s: a citizen does not wait that long; a
+                # press that cannot get the lock sooner is kept and retried.
+                _sqlite_pragma(self._conn, f"PRAGMA busy_timeout={PRESS_BUSY_TIMEOUT_MS}")
                 # A checkpoint copies WAL pages into the database file, with
                 # fsyncs of its own. On this connection it must not happen
                 # inside the commit of a key press: it runs in checkpoint(),
@@ -1409,6 +1496,11 @@ class EvaluationDesk:
         cleaned = validate_reasons(lv, reasons)
         try:
             written = self._write_locked(current, lv, cleaned, device or self.device, now)
+        except OperationalError as exc:
+            if not is_lock_error(exc):
+                log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
+                return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
+            return self._keep_locked(current, lv, cleaned, device or self.device, now)
         except IntegrityError as exc:
             if self._has_evaluation(current):
                 # Another channel already recorded this encounter: the
@@ -1435,6 +1527,92 @@ class EvaluationDesk:
         self._finish(recorded_case=current.case_id)
         self._emit(outcome)
         return outcome
+
+    def _keep_locked(
+        self, current: OpenEvaluation, lv: Level, cleaned: list[str], device: str, now: datetime
+    ) -> Kept:
+        # The whole record in the log: if the program is killed before the
+        # retry commits, the press can still be found there.
+        log.warning(
+            "数据库正被其他程序写入，评价暂存稍后保存：办件 %s 等级 %d 原因 %s 按键时间 %s 设备 %s",
+            current.case_no,
+            int(lv),
+            "、".join(cleaned),
+            now.isoformat(),
+            device,
+        )
+        self._kept.append(_KeptPress(current, lv, cleaned, device, now, time.monotonic()))
+        self._finish(recorded_case=current.case_id)
+        outcome = Kept(current.case_id, current.case_no, int(lv))
+        self._emit(outcome)
+        self._schedule_kept()
+        return outcome
+
+    def _schedule_kept(self) -> None:
+        if self._kept_timer is not None or not self._kept:
+            return
+        timer = threading.Timer(KEPT_RETRY_S, self._on_kept_timer)
+        timer.daemon = True
+        timer.name = f"evaluation-kept-{self.window_code}"
+        self._kept_timer = timer
+        timer.start()
+
+    def _on_kept_timer(self) -> None:
+        with self._lock:
+            self._kept_timer = None
+            try:
+                self._retry_kept_locked()
+            except Exception:
+                log.exception("暂存评价重试出错（窗口 %s）", self.window_code)
+            self._schedule_kept()
+
+    def _retry_kept_locked(self) -> None:
+        """Write the kept presses in the order they were made; stop at the first lock."""
+        while self._kept:
+            kept = self._kept[0]
+            ev = kept.evaluation
+            try:
+                written = self._write_locked(
+                    ev, kept.level, kept.reasons, kept.device, kept.pressed_at
+                )
+            except SQLAlchemyError as exc:
+                if is_lock_error(exc) and time.monotonic() - kept.kept_at < KEPT_GIVE_UP_S:
+                    return
+                self._kept.pop(0)
+                if isinstance(exc, IntegrityError) and self._has_evaluation(ev):
+                    log.warning("办件 %s 已有评价，暂存的按键 %d 已忽略", ev.case_no, kept.level)
+                    continue
+                log.exception(
+                    "暂存评价保存失败：办件 %s 等级 %d 原因 %s 按键时间 %s 设备 %s",
+                    ev.case_no,
+                    int(kept.level),
+                    "、".join(kept.reasons),
+                    kept.pressed_at.isoformat(),
+                    kept.device,
+                )
+                self._emit(
+                    KeptFailed(
+                        ev.case_id,
+                        ev.case_no,
+                        int(kept.level),
+                        f"办件 {ev.case_no} 的评价未能保存（{exc.__class__.__name__}），详见日志",
+                    )
+                )
+                continue
+            self._kept.pop(0)
+            log.info("窗口 %s 办件 %s 暂存评价已保存", self.window_code, ev.case_no)
+            self._emit(
+                Recorded(
+                    evaluation_id=written.id,
+                    case_id=ev.case_id,
+                    case_no=ev.case_no,
+                    level=int(kept.level),
+                    reasons=written.reasons,
+                    follow_up_due=written.follow_up_due,
+                    committed_at=time.perf_counter(),
+                    kept=True,
+                )
+            )
 
     def _has_evaluation(self, opened: OpenEvaluation) -> bool:
         try:
@@ -1507,7 +1685,14 @@ class EvaluationDesk:
     def _on_timer(self) -> None:
         try:
             self.expire_due()
-        except Exception:
+        except Exception as exc:
+            if is_lock_error(exc):
+                # The desk stays open until 未评价 is written: try again soon.
+                log.warning("数据库正被其他程序写入，评价超时稍后记录（窗口 %s）", self.window_code)
+                with self._lock:
+                    if self._current is not None and self._deadline is not None:
+                        self._schedule()
+                return
             log.exception("评价超时处理失败（窗口 %s）", self.window_code)
 
     def _emit(self, event: DeskEvent) -> None:

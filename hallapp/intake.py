@@ -590,7 +590,7 @@ class Intake:
     # -- reading
 
     def item(self, code: str) -> ItemView:
-        with self.store.session() as s:
+        with self.store.read() as s:
             item = s.get(ServiceItem, code, options=[selectinload(ServiceItem.materials)])
             if item is None or not item.active:
                 raise IntakeError(f"事项 {code} 不存在或已停用，请重新选择")
@@ -639,7 +639,7 @@ class Intake:
             )
 
     def case_view(self, case_id: str) -> CaseView:
-        with self.store.session() as s:
+        with self.store.read() as s:
             return self._view(s, self._case(s, case_id))
 
     def window_cases(
@@ -665,7 +665,7 @@ class Intake:
             if len(q) >= 4 and up.rstrip("X").isdigit():
                 matches.append(Applicant.id_number.endswith(up, autoescape=True))
             stmt = stmt.join(Case.applicant).where(or_(*matches))
-        with self.store.session() as s:
+        with self.store.read() as s:
             cases = s.scalars(
                 stmt.options(
                     selectinload(Case.events),
@@ -857,7 +857,7 @@ class Intake:
 
     def open_case(self, clerk_id: str, item_code: str, applicant: ApplicantInput) -> CaseView:
         """收件: register the applicant and the matter; the clerk is its first responder."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             found = s.get(ServiceItem, item_code)
             phone_required = (
                 phone_required_for(_item_view(found, self._window(s)))
@@ -926,7 +926,7 @@ class Intake:
 
     def decide(self, case_id: str, clerk_id: str, decision: Decision) -> DecisionResult:
         """Record a decision and issue its numbered document (one transaction)."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             case = self._case(s, case_id)
             status = self._view(s, case).status
             if status not in (CaseStatus.RECEIVED, CaseStatus.AWAITING_CORRECTION):
@@ -1398,7 +1398,7 @@ class Intake:
     # -- documents
 
     def document(self, document_id: str) -> docs.Notice:
-        with self.store.session() as s:
+        with self.store.read() as s:
             doc = s.get(IssuedDocument, document_id)
             if doc is None:
                 raise IntakeError("找不到该文书")
@@ -1406,7 +1406,7 @@ class Intake:
 
     def reprint(self, document_id: str, clerk_id: str) -> docs.Notice:
         """补打: the archived content, exactly, marked as a reprint with its time."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             doc = s.get(IssuedDocument, document_id)
             if doc is None:
                 raise IntakeError("找不到该文书，无法补打")

@@ -1,8 +1,13 @@
 """The stores: the window's local SQLite database and the central store.
 
 One engine and one sessionmaker per store, made at start-up; each use case
-opens ``with store.session() as s:`` (a transaction) on the thread it runs
-on. Migrations (Alembic, shipped in hallapp.migrations) run at open time.
+opens a transaction on the thread it runs on: ``with store.session() as s:``
+when it writes, ``with store.read() as s:`` when it only reads. On SQLite a
+write transaction takes the write lock at BEGIN (BEGIN IMMEDIATE); a read
+takes none (a deferred BEGIN on a connection with ``PRAGMA query_only``), so
+WAL lets it read its snapshot beside a writer in any process instead of
+waiting for it. Migrations (Alembic, shipped in hallapp.migrations) run at
+open time.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ __all__ = [
 ]
 
 
+class ReadOnlyTransaction(RuntimeError):
+    """Something tried to write in a ``store.read()`` transaction (a bug: use session())."""
+
+
 def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path)}"
 
@@ -62,13 +71,29 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: object) -> None:
     cur.close()
 
 
+def _on_sqlite_connect_read_only(dbapi_conn: Any, record: object) -> None:
+    _on_sqlite_connect(dbapi_conn, record)
+    # The database refuses any write on this connection, whatever the code
+    # above it does (SQLITE_READONLY: "attempt to write a readonly database").
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
 def _sqlite_begin(conn: Any) -> None:
     # Take the write lock at BEGIN, so two writers never deadlock on an
     # upgrade from a read lock (pysqlite's default defers it).
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def _sqlite_begin_read(conn: Any) -> None:
+    # Deferred: the transaction takes a WAL read snapshot at its first
+    # SELECT and no lock a writer holds can make it wait.
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """The engine of a store; ``read_only`` (SQLite): connections for ``Store.read``."""
     if url.startswith("sqlite"):
         # A connection pool (SQLAlchemy's default QueuePool): each session
         # checks out a connection of its own, so threads never share one,
@@ -81,10 +106,24 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             hide_parameters=True,
             connect_args={"check_same_thread": False, "isolation_level": None},
         )
-        event.listen(engine, "connect", _on_sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        if read_only:
+            event.listen(engine, "connect", _on_sqlite_connect_read_only)
+            event.listen(engine, "begin", _sqlite_begin_read)
+        else:
+            event.listen(engine, "connect", _on_sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+
+
+def _is_file_database(engine: Engine) -> bool:
+    database = engine.url.database
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
+def _refuse_flush(session: Session, _ctx: object, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyTransaction("只读事务中不能写入数据（程序错误，请使用 store.session()）")
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -173,6 +212,18 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        # Reads on SQLite get a pool of their own: query_only connections
+        # whose BEGIN is deferred (see the module docstring). An in-memory
+        # database is one per connection, so it reads on the writer's engine.
+        self.read_engine = engine
+        if engine.dialect.name == "sqlite" and _is_file_database(engine):
+            self.read_engine = make_engine(
+                engine.url.render_as_string(hide_password=False),
+                echo=bool(engine.echo),
+                read_only=True,
+            )
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+        event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
 
     @classmethod
     def open(cls, url: str, *, run_migrations: bool = True) -> Store:
@@ -197,9 +248,27 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on any error."""
+        """A write transaction: committed on success, rolled back on any error.
+
+        On SQLite it waits for the write lock at its start (busy_timeout):
+        use :meth:`read` for anything that only reads.
+        """
         with self.sessionmaker.begin() as s:
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: one consistent snapshot, never blocked by a writer.
+
+        Writes are refused: by the session (ReadOnlyTransaction on flush) and
+        by the database (SQLite ``query_only``, PostgreSQL ``READ ONLY``).
+        """
+        with self.read_sessionmaker.begin() as s:
+            if self.read_engine.dialect.name == "postgresql":
+                s.execute(text("SET TRANSACTION READ ONLY"))
             yield s
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

@@ -143,6 +143,16 @@ def _pg_available() -> bool:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database shared by the tests of one module."""
+    yield from _fresh_pg_database()
+
+
+def _fresh_pg_database() -> Iterator[str]:
     if not _pg_available():
         if os.environ.get("HALLAPP_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
@@ -277,7 +287,7 @@ def reference(store: Store) -> Reference:
     return make_reference(store)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def reference_factory():
     """make_reference, for tests that build reference data in another store."""
     return make_reference

@@ -778,7 +778,7 @@ def save_screenshots(out_dir: str, width: int = 1920, height: int = 1080) -> lis
         try:
             seed_demo(store)
             config = parse_config({"window": {"code": "A03"}})
-            with store.session() as s:
+            with store.read() as s:
                 clerk_id = s.scalars(select(Staff.id).where(Staff.staff_no == "1003")).one()
             duty = Duty(store, config)
             duty.start(clerk_id)

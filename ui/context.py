@@ -133,7 +133,7 @@ class WindowContext:
         from hallapp.models import ItemKind
         from hallapp.windows import window_info
 
-        with self.store.session() as s:
+        with self.store.read() as s:
             window = window_info(s, self.config.window_code)
             hits = [
                 ItemHit(

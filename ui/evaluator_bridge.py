@@ -63,6 +63,8 @@ from hallapp.evaluation import (
     Failed,
     IgnoredDuplicate,
     IgnoredNoOpen,
+    Kept,
+    KeptFailed,
     Opened,
     OpenEvaluation,
     PressOutcome,
@@ -253,7 +255,7 @@ class EvaluatorBridge(QObject):
         def work() -> OpenEvaluation:
             if self._started:
                 self._recovered.wait(10)
-            with self.store.session() as s:
+            with self.store.read() as s:
                 case = s.get(Case, case_id)
                 item = s.get(ServiceItem, case.item_code) if case is not None else None
                 self._item_names[case_id] = item.name if item is not None else ""
@@ -272,7 +274,7 @@ class EvaluatorBridge(QObject):
         def work() -> OpenEvaluation:
             last = self.desk.reofferable
             if last is not None:
-                with self.store.session() as s:
+                with self.store.read() as s:
                     item = s.get(ServiceItem, last.item_code)
                     self._item_names[last.case_id] = item.name if item is not None else ""
             return self.desk.reoffer()
@@ -412,6 +414,19 @@ class EvaluatorBridge(QObject):
         elif isinstance(event, ReasonsChanged):
             if citizen is not None:
                 citizen.set_chosen_reasons(event.chosen)
+        elif isinstance(event, Kept):
+            # Another program holds the database: the press is kept and
+            # written as soon as it can be, so the citizen is thanked now.
+            if citizen is not None:
+                citizen.close_evaluation(
+                    THANKS, f"您的评价：{LEVEL_LABELS[event.level]}\n评价已收到，正在保存"
+                )
+        elif isinstance(event, KeptFailed):
+            self.error.emit(event.message)
+            if citizen is not None and not citizen.evaluating:
+                citizen.close_evaluation("评价未能保存", "请向窗口工作人员说明您的评价，谢谢")
+        elif isinstance(event, Recorded) and event.kept:
+            self.evaluation_recorded.emit(event.case_id, event.level)
         elif isinstance(event, Recorded):
             if citizen is not None:
                 detail = f"您的评价：{LEVEL_LABELS[event.level]}"

@@ -214,7 +214,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     assert url is not None
     store = _open(url)
     try:
-        with store.session() as session:
+        with store.read() as session:
             data = export_catalog_xlsx(session, target)
     except OSError as exc:
         log.exception("export to %s failed", target)
@@ -248,7 +248,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             data = load_catalog(path)
         else:
             # Read only: no migration, no transaction that could commit.
-            with store.sessionmaker() as session:
+            with store.read() as session:
                 data = load_catalog(path, session)
     except CatalogError as exc:
         print(exc.report(), file=sys.stderr)
@@ -277,7 +277,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     store = _open(url)
     try:
-        with store.session() as session:
+        with store.read() as session:
             items = search_items(session, args.query, limit=args.limit, include_inactive=args.all)
             if not items:
                 print(f"没有找到与“{args.query}”相关的事项")

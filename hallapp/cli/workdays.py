@@ -195,7 +195,7 @@ def _stored_schedules(url: str) -> list[Schedule]:
     try:
         store = Store.open(url, run_migrations=False)
         try:
-            with store.session() as session:
+            with store.read() as session:
                 return list(calendar_from_store(session).schedules.values())
         finally:
             store.dispose()

@@ -441,3 +441,47 @@ def test_without_a_citizen_screen_the_device_still_evaluates(qtbot, store, refer
         bridge.stop()  # the console and the app may both stop it
     assert bridge.driver is not None and bridge.driver.state.value == "stopped"
     assert "未启动" in bridge.status_text()
+
+
+def test_a_press_while_another_program_writes_is_kept_and_the_citizen_thanked(qtbot, demo, store):
+    # Another process holds the database's write lock longer than a press may
+    # wait: the press is kept (the citizen is thanked, not asked to press
+    # again), written when the lock is free, and the device ACKed then.
+    import subprocess
+    import sys
+
+    bridge, citizen, case_id = demo
+    open_and_wait(qtbot, bridge, case_id)
+    sim = bridge.simulator
+    assert sim is not None
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+            str(store.engine.url.database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        sim.press(5)
+        qtbot.waitUntil(lambda: citizen.page == CitizenScreen.PAGE_MESSAGE, timeout=5000)
+        assert citizen.message_title.text() == THANKS
+        assert "评价已收到" in citizen.message_detail.text()
+        assert bridge.desk.kept == 1
+        assert sim.wait_ack(timeout=0.2) is None
+    finally:
+        holder.kill()
+        holder.wait()
+    with qtbot.waitSignal(bridge.evaluation_recorded, timeout=5000) as recorded:
+        pass
+    assert recorded.args == [case_id, 5]
+    assert sim.wait_ack(timeout=3.0) == framed.AckStatus.OK
+    [row] = evaluations(store)
+    assert (row.case_id, row.level) == (case_id, 5)
