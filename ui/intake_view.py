@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hallapp.documents import DocumentType
 from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.intake import (
     Accept,
@@ -79,6 +80,15 @@ OUTCOME_ORDER: tuple[tuple[Outcome, str, str], ...] = (
     (Outcome.REFER, "Ctrl+5", "neutral"),
     (Outcome.INSTANT, "Ctrl+6", "good"),
 )
+
+#: The document each outcome issues (即办 issues none: the result itself is handed over).
+_OUTCOME_DOCUMENTS: dict[Outcome, str] = {
+    Outcome.ACCEPT: DocumentType.ACCEPTANCE.heading,
+    Outcome.CONDITIONAL: DocumentType.CONDITIONAL.heading,
+    Outcome.ONE_TIME: DocumentType.ONE_TIME.heading,
+    Outcome.REJECT: DocumentType.REJECTION.heading,
+    Outcome.REFER: DocumentType.REFERRAL.heading,
+}
 
 _STATUS_CYCLE = (MaterialStatus.MISSING, MaterialStatus.PRESENT, MaterialStatus.NON_CONFORMING)
 _SEARCH_DELAY_MS = 150
@@ -211,11 +221,18 @@ class DecisionDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         bind_key(self, "Ctrl+Return", self._try_accept)
         layout = QVBoxLayout(self)
+        self.summary_box = QVBoxLayout()
+        layout.addLayout(self.summary_box)
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.validator: Callable[[], str] = lambda: ""
         self.fields: dict[str, QWidget] = {}
+
+    def set_summary(self, rows: list[tuple[str, str]]) -> None:
+        """What the dialog will issue (document type, applicant, item), above its fields."""
+        self.summary = summary_label(rows)
+        self.summary_box.addWidget(self.summary)
 
     def add(self, name: str, label: str, widget: QWidget) -> None:
         """A labelled field, reachable as ``dialog.<name>`` (tests drive it without a mouse)."""
@@ -236,6 +253,56 @@ class DecisionDialog(QDialog):
         self.accept()
 
 
+class ConfirmActDialog(QDialog):
+    """Asks before a numbered act: what will be issued, to whom, for which item.
+
+    Enter issues it, Esc cancels: the keyboard stays fast, and a stray F9,
+    F10 or Ctrl+1…6 alone consumes no number and records no fact.
+    """
+
+    def __init__(
+        self, title: str, rows: list[tuple[str, str]], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"确认：{title}")
+        self.setMinimumWidth(480)
+        head = QLabel(f"即将{title}，请核对：")
+        head.setObjectName("sectionTitle")
+        self.summary = summary_label(rows)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("确定  [Enter]")
+        ok.setDefault(True)
+        ok.setAutoDefault(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消  [Esc]")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(head)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.buttons)
+        ok.setFocus()
+
+    def text(self) -> str:
+        return self.summary.text()
+
+
+def summary_label(rows: list[tuple[str, str]]) -> QLabel:
+    """文书/事实, 申请人, 事项 … as a two-column table the clerk reads at a glance."""
+    e = html.escape
+    body = "".join(
+        f"<tr><td style='color:#5b6675;padding-right:12px'>{e(k)}</td><td><b>{e(v)}</b></td></tr>"
+        for k, v in rows
+    )
+    label = QLabel(f"<table>{body}</table>")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    return label
+
+
 class IntakeView(QWidget):
     """The intake page; ``decided`` carries each DecisionResult to the console."""
 
@@ -252,6 +319,8 @@ class IntakeView(QWidget):
         self.case_id: str | None = None
         self.correcting: CaseView | None = None  # a 待补正 case being continued
         self.decision_dialog: DecisionDialog | None = None
+        #: The confirmation a numbered act waits on (Ctrl+1, Ctrl+6), while open.
+        self.confirm_dialog: ConfirmActDialog | None = None
         self._rows: list[_Row] = []
         self._search_generation = 0
         self._busy = False
@@ -754,9 +823,9 @@ class IntakeView(QWidget):
                 )
                 return
         if outcome is Outcome.ACCEPT:
-            self._decide(Accept(checks))
+            self._confirm(outcome, lambda: self._decide(Accept(checks)))
         elif outcome is Outcome.INSTANT:
-            self._decide(CompleteInstantly(checks))
+            self._confirm(outcome, lambda: self._decide(CompleteInstantly(checks)))
         elif outcome is Outcome.CONDITIONAL:
             self._ask_conditional(checks)
         elif outcome is Outcome.ONE_TIME:
@@ -766,6 +835,41 @@ class IntakeView(QWidget):
         elif outcome is Outcome.REFER:
             self._ask_refer()
 
+    def act_summary(self, outcome: Outcome) -> list[tuple[str, str]]:
+        """What ``outcome`` will issue, to whom and for which item (the confirmation's rows)."""
+        heading = _OUTCOME_DOCUMENTS.get(outcome)
+        rows = [
+            ("出具文书", f"{heading}（确定后编号）")
+            if heading
+            else ("记录事项", f"{outcome.label}（当场办结，结果交申请人）")
+        ]
+        if self.correcting is not None:
+            who = f"{self.correcting.applicant_name}  {self.correcting.applicant_id_masked}"
+            rows.append(("办件", self.correcting.case_no))
+        else:
+            a = self.applicant()
+            ident = (
+                mask_document_number(a.id_number)
+                if a.kind is ApplicantKind.PERSON
+                else a.uscc
+            )
+            who = f"{a.name}  {ident}".strip()
+            rows.append(("办件", "新办件（确定后登记受理编号）"))
+        rows.append(("申请人", who))
+        if self.item is not None:
+            rows.append(("事项", f"{self.item.name}（{self.item.code}）"))
+        return rows
+
+    def _confirm(self, outcome: Outcome, go: Callable[[], None]) -> None:
+        """Ask before an act without a dialog of its own; Enter issues, Esc cancels."""
+        if self.confirm_dialog is not None:
+            return
+        dialog = ConfirmActDialog(outcome.label, self.act_summary(outcome), self)
+        self.confirm_dialog = dialog
+        dialog.accepted.connect(go)
+        dialog.finished.connect(lambda _r: setattr(self, "confirm_dialog", None))
+        dialog.open()
+
     def _open_dialog(self, dialog: DecisionDialog, make: Callable[[], Decision]) -> None:
         self.decision_dialog = dialog
         dialog.accepted.connect(lambda: self._decide(make()))
@@ -774,6 +878,7 @@ class IntakeView(QWidget):
 
     def _ask_conditional(self, checks: tuple[MaterialCheck, ...]) -> None:
         dialog = DecisionDialog("容缺受理", self)
+        dialog.set_summary(self.act_summary(Outcome.CONDITIONAL))
         days = QSpinBox()
         days.setRange(1, 60)
         days.setValue(int(self.ctx.config.get("intake.supplement_days")))
@@ -796,6 +901,7 @@ class IntakeView(QWidget):
 
     def _ask_one_time(self, checks: tuple[MaterialCheck, ...]) -> None:
         dialog = DecisionDialog("一次性告知补正", self)
+        dialog.set_summary(self.act_summary(Outcome.ONE_TIME))
         days = QSpinBox()
         days.setRange(1, 60)
         days.setValue(int(self.ctx.config.get("intake.correction_days")))
@@ -815,6 +921,7 @@ class IntakeView(QWidget):
 
     def _ask_reject(self) -> None:
         dialog = DecisionDialog("不予受理", self)
+        dialog.set_summary(self.act_summary(Outcome.REJECT))
         reasons = QPlainTextEdit()
         reasons.setPlaceholderText("每行一条理由，例如：申请事项依法不需要取得行政许可")
         basis = QLineEdit(self.item.legal_basis if self.item else "")
@@ -834,6 +941,7 @@ class IntakeView(QWidget):
 
     def _ask_refer(self) -> None:
         dialog = DecisionDialog("非本部门职责告知", self)
+        dialog.set_summary(self.act_summary(Outcome.REFER))
         department = QComboBox()
         contact = QComboBox()
         note = QLineEdit()

@@ -109,7 +109,7 @@ def test_whole_flow_one_time_notice_to_evaluation(
     # 办结 (F9) opens the evaluation; the citizen presses 非常满意 on the device.
     d.select_case(case.id)
     with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=15_000):
-        d.shortcut("F9")
+        d.act("F9")
     assert d.citizen.evaluating
     with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=15_000) as recorded:
         d.bridge.simulator.press(5)
@@ -122,7 +122,7 @@ def test_whole_flow_one_time_notice_to_evaluation(
     assert "非常满意" in d.cases.detail.toPlainText()
     # 出件 (F10) does not ask a second time: one evaluation per case.
     d.select_case(case.id)
-    d.shortcut("F10")
+    d.act("F10")
     qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.HANDED_OVER, timeout=10_000)
     d.idle()
     assert not d.citizen.evaluating
