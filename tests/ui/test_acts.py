@@ -143,6 +143,8 @@ def test_f10_records_an_agent_with_a_valid_masked_id(demo_app, qtbot, ui_store):
     dialog = d.cases.hand_over_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=5_000)
     assert "林秀英" in dialog.summary.text()
+    dialog.activateWindow()  # as the window manager does when it opens
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5_000)
     dialog.method.setCurrentIndex(dialog.method.findData(CollectionMethod.AGENT.value))
     d.keys(dialog.agent_name, "陈大明")
     agent = _id("35082519700202003")
