@@ -376,6 +376,15 @@ class CaseView:
     follow_up: str = ""
     #: 出件: who collected the result or how it was sent (""  before 出件).
     collection: str = ""
+    #: The checklist as the last 一次性告知 found it: an applicant coming back
+    #: has only the missing and non-conforming materials checked again.
+    previous_checks: tuple[MaterialCheck, ...] = field(default=())
+    #: Requirement ids every earlier 一次性告知 demanded (a new demand breaks the rule).
+    demanded_before: tuple[str, ...] = field(default=())
+    applicant_kind: str = ApplicantKind.PERSON.value
+    applicant_id_type: str = IdType.RESIDENT_ID.value
+    applicant_phone: str = ""
+    applicant_contact: str = ""
 
     @property
     def promised_date(self) -> date | None:
@@ -569,6 +578,41 @@ def _checks_data(checks: Iterable[MaterialCheck]) -> list[dict[str, str]]:
         }
         for c in checks
     ]
+
+
+def _checks_from(data: Iterable[dict[str, str]]) -> tuple[MaterialCheck, ...]:
+    """The checks as :func:`_checks_data` stored them (unknown statuses: 缺少)."""
+    found = []
+    for d in data:
+        try:
+            status = MaterialStatus(d.get("status", MaterialStatus.MISSING.value))
+        except ValueError:
+            status = MaterialStatus.MISSING
+        found.append(
+            MaterialCheck(
+                str(d.get("requirement_id", "")),
+                status,
+                str(d.get("note", "")),
+                str(d.get("new_demand_reason", "")),
+            )
+        )
+    return tuple(found)
+
+
+def new_demands(
+    item: ItemView, checks: Sequence[MaterialCheck], demanded_before: Iterable[str]
+) -> tuple[str, ...]:
+    """Materials a later 一次性告知 would demand that no earlier one did (names).
+
+    Empty on a first notice (nothing demanded before). A check with a
+    ``new_demand_reason`` (the new materials caused it) is not counted.
+    """
+    before = set(demanded_before)
+    if not before:
+        return ()
+    short, _ = _shortfalls(item.materials, checks)
+    reasons = {c.requirement_id: c.new_demand_reason.strip() for c in checks}
+    return tuple(m.name for m in short if m.id not in before and not reasons.get(m.id))
 
 
 @dataclass(frozen=True)
@@ -811,11 +855,15 @@ class Intake:
         violations = 0
         extensions: list[str] = []
         collection = ""
+        previous: tuple[MaterialCheck, ...] = ()
+        demanded: list[str] = []
         for ev in case.events:
             kind = CaseEventKind(ev.kind)
             d = ev.data
             if kind is CaseEventKind.SUPPLEMENT_REQUESTED:
                 status = CaseStatus.AWAITING_CORRECTION
+                previous = _checks_from(d.get("checks", ()))
+                demanded.extend(r for r in d.get("demanded", ()) if r not in demanded)
             elif kind is CaseEventKind.SUPPLEMENT_RECEIVED:
                 status = CaseStatus.RECEIVED
             elif kind is CaseEventKind.ACCEPTED:
@@ -914,6 +962,12 @@ class Intake:
             one_time_violations=violations,
             extensions=tuple(extensions),
             collection=collection,
+            previous_checks=previous,
+            demanded_before=tuple(demanded),
+            applicant_kind=str(applicant.kind),
+            applicant_id_type=str(applicant.id_type or IdType.RESIDENT_ID.value),
+            applicant_phone=applicant.phone or "",
+            applicant_contact=applicant.contact_name or "",
         )
 
     # -- receiving

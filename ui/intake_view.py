@@ -64,6 +64,7 @@ from hallapp.intake import (
     Reject,
     check_applicant,
     lawful_outcomes,
+    new_demands,
     phone_required_for,
 )
 from hallapp.models import ApplicantKind
@@ -539,7 +540,12 @@ class IntakeView(QWidget):
         self.correcting = case
         self.case_id = case.id
         self.mode_label.setText(f"补正材料：{case.case_no}  {case.applicant_name}")
+        # The applicant's details stay as registered (shown, not editable).
+        self.kind.setCurrentIndex(max(0, self.kind.findData(case.applicant_kind)))
+        self.id_type.setCurrentIndex(max(0, self.id_type.findData(case.applicant_id_type)))
         self.name.setText(case.applicant_name)
+        self.phone.setText(case.applicant_phone)
+        self.contact.setText(case.applicant_contact)
         self.ident.value = case.applicant_id_masked
         self.ident.setText(case.applicant_id_masked)
         for field in (self.name, self.ident, self.phone, self.contact, self.kind, self.id_type,
@@ -626,6 +632,8 @@ class IntakeView(QWidget):
         self.item = item
         self.guide.setHtml(guide_html(item))
         self._fill_checklist(item)
+        if self.correcting is not None:
+            self._apply_previous(self.correcting.previous_checks)
         self._update_outcomes()
         self.item_loaded.emit(item)
         if self.correcting is not None:
@@ -716,6 +724,33 @@ class IntakeView(QWidget):
             self.table.setCellWidget(r, 4, note)
             self._rows.append(_Row(m.id, status, note))
             self._paint_row(r)
+
+    def _apply_previous(self, previous: tuple[MaterialCheck, ...]) -> None:
+        """A returning applicant: what was received stays 已收; the rest is checked again."""
+        by_id = {c.requirement_id: c for c in previous}
+        first_to_check = -1
+        for i, r in enumerate(self._rows):
+            before = by_id.get(r.requirement_id)
+            if before is not None and before.status is MaterialStatus.PRESENT:
+                r.status.blockSignals(True)
+                r.status.setCurrentIndex(_STATUS_CYCLE.index(MaterialStatus.PRESENT))
+                r.status.blockSignals(False)
+                r.note.setPlaceholderText("上次已收")
+                self._paint_row(i)
+                continue
+            if before is not None:
+                # Still 缺少 until the clerk checks what was brought.
+                said = f"上次告知：{before.status.label}"
+                said += f"，{before.note}" if before.note else ""
+                r.note.setPlaceholderText(said)
+                r.status.setToolTip(said)
+                cell = self.table.item(i, 0)
+                if cell is not None:
+                    cell.setText(cell.text() + "  ← 需再次核对")
+            if first_to_check < 0:
+                first_to_check = i
+        if first_to_check >= 0:
+            self.table.selectRow(first_to_check)
 
     def _name(self, row: int) -> str:
         cell = self.table.item(row, 0)
@@ -917,7 +952,60 @@ class IntakeView(QWidget):
         listing.setWordWrap(True)
         dialog.form.addRow(listing)
         dialog.add("days", "补正期限(&D)：", days)
-        self._open_dialog(dialog, lambda: OneTimeNotice(checks, days.value()))
+        new = (
+            new_demands(self.item, checks, self.correcting.demanded_before)
+            if self.correcting is not None and self.item is not None
+            else ()
+        )
+        if not new:
+            self._open_dialog(dialog, lambda: OneTimeNotice(checks, days.value()))
+            return
+        # 一次性告知: a later notice may not demand what the first did not,
+        # unless the materials just brought caused it. Say so before it is recorded.
+        warning = QLabel(
+            "注意：以下材料首次一次性告知中没有要求：" + "、".join(new) + "。"
+            "一次性告知只能告知一次；如确因申请人本次新提交的材料引起，请写明原因，"
+            "否则出具后将记为违反一次性告知规定。"
+        )
+        warning.setObjectName("error")
+        warning.setWordWrap(True)
+        reason = QLineEdit()
+        reason.setMaxLength(200)
+        reason.setPlaceholderText("例如：新提交的租赁合同载明的地址与营业执照不一致")
+        dialog.form.addRow(warning)
+        dialog.add("new_demands", "新增要求：", QLabel("、".join(new)))
+        dialog.add("new_reason", "新增原因(&W)：", reason)
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+        def relabel() -> None:
+            ok.setText(
+                "确定并出具文书  [Ctrl+Enter]"
+                if reason.text().strip()
+                else "仍然出具（记为违反一次性告知）  [Ctrl+Enter]"
+            )
+
+        reason.textChanged.connect(lambda _t: relabel())
+        relabel()
+        demanded_before = set(self.correcting.demanded_before) if self.correcting else set()
+        new_ids = {
+            m.id
+            for m in (self.item.materials if self.item else ())
+            if m.name in set(new) and m.id not in demanded_before
+        }
+
+        def make() -> OneTimeNotice:
+            why = reason.text().strip()
+            if not why:
+                return OneTimeNotice(checks, days.value())
+            marked = tuple(
+                MaterialCheck(c.requirement_id, c.status, c.note, why)
+                if c.requirement_id in new_ids
+                else c
+                for c in checks
+            )
+            return OneTimeNotice(marked, days.value())
+
+        self._open_dialog(dialog, make)
 
     def _ask_reject(self) -> None:
         dialog = DecisionDialog("不予受理", self)

@@ -245,3 +245,56 @@ def test_finder_never_hides_the_case_acted_on(demo_app, qtbot):
     assert cases.model.row_of(other.id) >= 0
     assert cases.current() is not None and cases.current().id == other.id
     assert d.errors == []
+
+
+def test_returning_applicant_keeps_what_was_received_and_is_warned_of_new_demands(
+    demo_app, qtbot, ui_store
+):
+    d = demo_app
+    d.sign_in()
+    d.pick_item("SCJ-XK", FOOD)
+    d.fill_person("王芳", _id(), "13812345678")
+    d.mark({0: MaterialStatus.MISSING, 1: MaterialStatus.NON_CONFORMING},
+           notes={1: "复印件不清晰"})  # fmt: skip
+    first = d.decide_with_dialog("Ctrl+3", lambda dialog: None).case
+    assert first.status is CaseStatus.AWAITING_CORRECTION
+    d.close_preview()
+    # The applicant comes back: 登记补正 (Ctrl+R).
+    d.select_case(first.id)
+    d.shortcut("Ctrl+R")
+    view = d.intake
+    qtbot.waitUntil(lambda: view.correcting is not None and view._rows != [], timeout=10_000)
+    d.idle()
+    statuses = [c.status for c in view.checks()]
+    # Only the missing and non-conforming materials are to be checked again.
+    assert statuses[0] is MaterialStatus.MISSING and statuses[1] is MaterialStatus.MISSING
+    assert all(s is MaterialStatus.PRESENT for s in statuses[2:5])
+    assert "复印件不清晰" in view._rows[1].note.placeholderText()
+    # The applicant's details stay.
+    assert view.name.text() == "王芳" and view.phone.text() == "13812345678"
+    assert _id()[-4:] in view.ident.text() and _id() not in view.ident.text()
+    # Material 3 (received last time) is now found wanting: a new demand.
+    d.mark({0: MaterialStatus.PRESENT, 1: MaterialStatus.PRESENT, 2: MaterialStatus.MISSING})
+    new_name = view.item.materials[2].name
+    d.shortcut("Ctrl+3")
+    qtbot.waitUntil(lambda: view.decision_dialog is not None, timeout=5_000)
+    dialog = view.decision_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    warned = dialog.findChildren(type(dialog.summary))
+    assert any("首次一次性告知中没有要求" in w.text() and new_name in w.text() for w in warned)
+    counters = _counters(ui_store)
+    d.qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # the clerk thinks again: nothing recorded
+    qtbot.waitUntil(lambda: view.decision_dialog is None, timeout=5_000)
+    d.idle()
+    assert _counters(ui_store) == counters
+    assert d.window.ctx.intake.case_view(first.id).one_time_violations == 0
+
+    def with_reason(dialog: Any) -> None:
+        d.keys(dialog.new_reason, "新提交的平面图与申请地址不一致")
+
+    result = d.decide_with_dialog("Ctrl+3", with_reason)
+    d.close_preview()
+    # With the reason given, the new demand is explained, not a violation.
+    assert result.violations == ()
+    assert result.case.one_time_violations == 0
+    assert d.errors == []
