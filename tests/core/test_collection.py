@@ -97,3 +97,25 @@ def test_incomplete_records_say_what_is_missing(record: Collection, says: str) -
                        st.text(max_size=20)))  # fmt: skip
 def test_describe_never_fails_on_stored_data(data: dict[str, str]) -> None:
     assert isinstance(describe_collection(data), str)
+
+
+def test_a_returning_applicant_sees_what_was_found_and_what_would_be_new(intake, reference):
+    from hallapp.intake import OneTimeNotice, new_demands
+
+    from .test_intake import checks
+
+    case = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    first = checks(reference, 施工合同=MaterialStatus.MISSING)
+    view = intake.decide(case.id, reference.clerk_id, OneTimeNotice(first)).case
+    # What the notice found is kept for the applicant's return.
+    assert view.previous_checks == first
+    assert view.demanded_before == (reference.materials["施工合同"],)
+    assert view.applicant_phone == APPLICANT.phone and view.applicant_kind == "person"
+    item = intake.item(reference.item_code)
+    # The same demand again is no new demand; one more material is, by name.
+    assert new_demands(item, first, view.demanded_before) == ()
+    again = checks(reference, 施工合同=MaterialStatus.MISSING,
+                   建设工程规划许可证=MaterialStatus.NON_CONFORMING)  # fmt: skip
+    assert new_demands(item, again, view.demanded_before) == ("建设工程规划许可证",)
+    # The first notice has nothing before it.
+    assert new_demands(item, again, ()) == ()
