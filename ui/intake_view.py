@@ -744,9 +744,11 @@ class IntakeView(QWidget):
                 said += f"，{before.note}" if before.note else ""
                 r.note.setPlaceholderText(said)
                 r.status.setToolTip(said)
-                cell = self.table.item(i, 0)
+                # Marked in the 要求 column: the name goes into the notice as it is.
+                cell = self.table.item(i, 2)
                 if cell is not None:
-                    cell.setText(cell.text() + "  ← 需再次核对")
+                    cell.setText(cell.text() + "·再次核对")
+                    cell.setToolTip(said)
             if first_to_check < 0:
                 first_to_check = i
         if first_to_check >= 0:

@@ -2,7 +2,8 @@
 
 Also the referral dialog for another department's item (intake-referral.png),
 the confirmation before a numbered act (intake-confirm.png), the 出件 record
-(console-hand-over.png, console-handed-over.png)
+(console-hand-over.png, console-handed-over.png), an applicant returning after a
+一次性告知 (intake-returning.png) and a second notice's new demand (intake-new-demand.png)
 and the sign-in page of a new database (console-first-start.png).
 
 Run under a real X server (Xvfb is enough)::
@@ -182,6 +183,7 @@ def main() -> int:
     console.grab().save(str(OUT / "console-handed-over.png"))
     console.cancel_evaluation()  # the shots below show the intake page, not an evaluation
     settle(0.6)
+    console.statusBar().clearMessage()
 
     # The intake form: item found by pinyin initials, applicant masked, a gap marked.
     console.new_case()
@@ -243,6 +245,24 @@ def main() -> int:
     settle(0.6)
     root_shot("intake-referral.png")
     dialog.reject()
+
+    # The applicant of the 一次性告知 comes back (Ctrl+R): what was received stays 已收,
+    # the rest is checked again; a demand the first notice did not make is named first.
+    back = next(c for c in console.cases.model.cases if c.applicant_name == "吴建华")
+    console.show_cases()
+    console.cases.select(back.id)
+    console.cases.record_correction()
+    pump(lambda: view.correcting is not None and view.item is not None and view._rows != [])
+    settle(0.6)
+    console.grab().save(str(OUT / "intake-returning.png"))
+    view.set_status(1, MaterialStatus.PRESENT)
+    view.set_status(3, MaterialStatus.NON_CONFORMING, "章程未经全体股东签字")
+    view.choose(Outcome.ONE_TIME)
+    pump(lambda: view.decision_dialog is not None and view.decision_dialog.isVisible())
+    view.decision_dialog.move(480, 200)
+    settle(0.6)
+    root_shot("intake-new-demand.png")
+    view.decision_dialog.reject()
     window.close()
     store.dispose()
 
