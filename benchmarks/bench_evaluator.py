@@ -33,7 +33,17 @@ from hallapp.devices.simulator import Simulator
 from sqlalchemy import func, insert, select
 
 from hallapp.evaluation import EvaluationDesk, Recorded
-from hallapp.models import Applicant, Case, Department, Evaluation, ServiceItem, Staff, new_id
+from hallapp.models import (
+    Applicant,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    Department,
+    Evaluation,
+    ServiceItem,
+    Staff,
+    new_id,
+)
 from hallapp.store import Store, sqlite_url
 
 WINDOW = "A03"
@@ -73,6 +83,22 @@ def make_cases(store: Store, n: int) -> tuple[list[str], str]:
                     "first_responder_id": clerk.id,
                 }
                 for i, cid in enumerate(ids)
+            ],
+        )
+        # 一次一评: each case's last encounter at the window (the hand-over).
+        s.execute(
+            insert(CaseEvent),
+            [
+                {
+                    "id": new_id(),
+                    "origin_window": WINDOW,
+                    "case_id": cid,
+                    "seq": 1,
+                    "kind": CaseEventKind.HANDED_OVER.value,
+                    "staff_id": clerk.id,
+                    "data": {},
+                }
+                for cid in ids
             ],
         )
         return ids, clerk.id

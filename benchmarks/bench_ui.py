@@ -139,7 +139,7 @@ def child_startup(t_spawn: float, settle_s: float, t_child: float, argv: list[st
 def _make_cases(store, n: int) -> list[str]:
     from sqlalchemy import insert, select
 
-    from hallapp.models import Applicant, Case, ServiceItem, Staff, new_id
+    from hallapp.models import Applicant, Case, CaseEvent, CaseEventKind, ServiceItem, Staff, new_id
 
     with store.session() as s:
         clerk = s.scalars(select(Staff).where(Staff.staff_no == "1003")).one()
@@ -165,6 +165,23 @@ def _make_cases(store, n: int) -> list[str]:
                     "first_responder_id": clerk.id,
                 }
                 for i, cid in enumerate(ids)
+            ],
+        )
+        # 一次一评: an evaluation follows an encounter at the window; here a
+        # one-time notice, which keeps the case in the clerk's list.
+        s.execute(
+            insert(CaseEvent),
+            [
+                {
+                    "id": new_id(),
+                    "origin_window": "A03",
+                    "case_id": cid,
+                    "seq": 1,
+                    "kind": CaseEventKind.SUPPLEMENT_REQUESTED.value,
+                    "staff_id": clerk.id,
+                    "data": {"demanded": []},
+                }
+                for cid in ids
             ],
         )
         return ids

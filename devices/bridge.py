@@ -6,7 +6,16 @@
 - the desk opens an evaluation → PROMPT (case number, clerk's name, time);
   the desk expires or cancels it → CANCEL. A 差评 → ACK NEED_REASONS, and the
   citizen picks reasons on the screen (the UI calls ``desk.submit_reasons``).
-- the device's own time-out (level 0) → ``desk.device_timed_out``.
+- the device's own time-out (KEY 0) → ``desk.device_timed_out``: ACK OK when
+  it closed the open evaluation as 未评价 (no CANCEL follows: the device is
+  idle already), ACK IGNORED when nothing was open or a 差评 awaits reasons.
+- number keys and the confirm key while a 差评 awaits reasons →
+  ``desk.toggle_reason`` / ``desk.confirm_reasons``.
+- a 差评 answered NEED_REASONS and then recorded (reasons chosen on the screen
+  or on the device) → a second ACK OK for the same KEY SEQ, so the device
+  shows its thanks; recorded on the screen without any device key → CANCEL.
+- the device reconnects (replug) or restarts (SEQ 0) while an evaluation is
+  open → its PROMPT again, with the seconds left.
 
 The UI listens to the desk (outcomes) and to the driver (connection state)
 directly; this module adds no thread of its own.
@@ -15,14 +24,20 @@ directly; this module adds no thread of its own.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from hallapp.devices import framed
 from hallapp.devices.driver import (
+    Connected,
+    DeviceRestarted,
     DeviceTimedOut,
     DriverEvent,
     EvaluatorDriver,
     KeyPressed,
+    ReasonKeyPressed,
 )
 from hallapp.devices.simulator import Simulator
 
@@ -59,6 +74,11 @@ class EvaluatorBridge:
         self.driver = driver
         self.desk = desk
         self.last_outcome: PressOutcome | None = None
+        # The driver thread while it hands a key to the desk: the desk's
+        # events on that thread are answered by the key's own ACK.
+        self._from_key = threading.local()
+        # SEQ of the device's 差评 KEY answered NEED_REASONS, until it is settled.
+        self._held_seq: int | None = None
         driver.add_listener(self._on_driver_event)
         desk.add_listener(self._on_desk_event)
 
@@ -69,24 +89,78 @@ class EvaluatorBridge:
     # driver thread
     def _on_driver_event(self, event: DriverEvent) -> None:
         if isinstance(event, KeyPressed):
-            try:
-                outcome: PressOutcome = self.desk.press(event.level, device=self.driver.device_id)
-            except Exception as exc:  # the device must get an answer even on a bug
-                log.exception("处理评价按键失败")
-                outcome = Failed(event.level, f"评价处理失败（{exc.__class__.__name__}）")
-            self.last_outcome = outcome
+            outcome = self._handle_key(
+                event.level, lambda: self.desk.press(event.level, device=self.driver.device_id)
+            )
+            if isinstance(outcome, AwaitingReasons):
+                self._held_seq = event.seq
             self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
             self.desk.checkpoint()  # after the ACK: never in the way of a press
+        elif isinstance(event, ReasonKeyPressed):
+            if event.number == 0:
+                outcome = self._handle_key(
+                    0, lambda: self.desk.confirm_reasons(device=self.driver.device_id)
+                )
+            else:
+                outcome = self._handle_key(0, lambda: self.desk.toggle_reason(event.number))
+            if isinstance(outcome, Recorded):
+                self._held_seq = None
+            self.driver.ack(event.seq, _ACK_FOR[type(outcome)])
         elif isinstance(event, DeviceTimedOut):
-            self.desk.device_timed_out()
-            self.driver.ack(event.seq, framed.AckStatus.OK)
+            self._from_key.active = True
+            try:
+                expired = self.desk.device_timed_out()
+            finally:
+                self._from_key.active = False
+            status = framed.AckStatus.OK if expired is not None else framed.AckStatus.IGNORED
+            self.driver.ack(event.seq, status)
+        elif isinstance(event, Connected | DeviceRestarted):
+            self._prompt_again()
+
+    def _handle_key(self, level: int, call: Callable[[], PressOutcome]) -> PressOutcome:
+        self._from_key.active = True
+        try:
+            outcome = call()
+        except Exception:  # the device must get an answer even on a bug
+            log.exception("处理评价按键失败")
+            outcome = Failed(level, "评价处理失败（程序内部出错，已记入日志），请重新按键")
+        finally:
+            self._from_key.active = False
+        self.last_outcome = outcome
+        return outcome
+
+    def _prompt_again(self) -> None:
+        """A replugged or restarted device forgot its PROMPT: send it with the time left."""
+        current, deadline = self.desk.current, self.desk.deadline
+        if current is None or deadline is None:
+            return
+        left = int((deadline - datetime.now(UTC)).total_seconds())
+        if left <= 0:
+            return
+        log.info("评价器重新连接，重发评价提示 办件 %s（剩余 %d 秒）", current.case_no, left)
+        self.driver.prompt(current.case_no, current.staff_name, left)
 
     # any thread that changed the desk (under the desk's lock)
     def _on_desk_event(self, event: DeskEvent) -> None:
+        from_key = getattr(self._from_key, "active", False)
         if isinstance(event, Opened):
+            self._held_seq = None
             ev = event.evaluation
             self.driver.prompt(ev.case_no, ev.staff_name, ev.timeout_s)
+        elif isinstance(event, Recorded):
+            held, self._held_seq = self._held_seq, None
+            if from_key:
+                return  # the key's own ACK OK tells the device
+            if held is not None:
+                # The 差评 pressed on the device, its reasons chosen on the screen.
+                self.driver.ack(held, framed.AckStatus.OK)
+            else:
+                # Evaluated on the screen alone: the device's prompt goes away.
+                self.driver.cancel()
         elif isinstance(event, Expired | Cancelled):
+            self._held_seq = None
+            if isinstance(event, Expired) and from_key:
+                return  # KEY 0: the device timed out itself and is idle already
             self.driver.cancel()
 
 

@@ -100,6 +100,23 @@ class KeyPressed:
 
 
 @dataclass(frozen=True)
+class ReasonKeyPressed:
+    """A number key while a 差评 awaits reasons: ``number`` chooses / unchooses reason n;
+    ``number`` 0 is the confirm key (确认)."""
+
+    number: int
+    raw: bytes
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceRestarted:
+    """The device's frame with SEQ 0: it was powered up again and forgot its state."""
+
+    port: str
+
+
+@dataclass(frozen=True)
 class DeviceTimedOut:
     """The device reports its own countdown ran out (level 0)."""
 
@@ -124,7 +141,15 @@ class DeviceError:
     detail: str = ""  # for the log
 
 
-DriverEvent = KeyPressed | DeviceTimedOut | Connected | Lost | DeviceError
+DriverEvent = (
+    KeyPressed
+    | ReasonKeyPressed
+    | DeviceTimedOut
+    | DeviceRestarted
+    | Connected
+    | Lost
+    | DeviceError
+)
 Listener = Callable[[DriverEvent], None]
 
 
@@ -139,6 +164,7 @@ class DriverStatus:
     connects: int
     losses: int
     noise_bytes: int
+    resends: int = 0  # host commands sent again because no DEVICE_ACK came in time
 
 
 @dataclass
@@ -153,6 +179,7 @@ class _Counters:
     connects: int = 0
     losses: int = 0
     extra_noise: int = 0
+    resends: int = 0
     pending: dict[int, _Pending] = field(default_factory=dict)
 
 
@@ -215,8 +242,12 @@ class EvaluatorDriver:
         self._connected_at = 0.0
         self._next_heartbeat = 0.0
         self._reported_silent = False
-        # (seq, monotonic time, status) of the last KEY acknowledged.
-        self._last_key_ack: tuple[int, float, framed.AckStatus] | None = None
+        # (seq, monotonic time, status, payload) of the last KEY acknowledged.
+        self._last_key_ack: tuple[int, float, framed.AckStatus, bytes] | None = None
+        self._last_key_payload = b""
+        # Set by the first device frame after the port opened: a later SEQ 0
+        # means the device restarted.
+        self._device_started = False
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -284,6 +315,7 @@ class EvaluatorDriver:
             connects=self._counters.connects,
             losses=self._counters.losses,
             noise_bytes=noise + self._counters.extra_noise,
+            resends=self._counters.resends,
         )
 
     def wait_for_state(self, state: DriverState, timeout: float) -> bool:
@@ -301,14 +333,21 @@ class EvaluatorDriver:
         """Send a host command; returns its SEQ, or None if not sent (keycode, port down)."""
         if not self.supports_commands:
             return None
+        tracked = isinstance(command, framed.Prompt | framed.Cancel | framed.ShowDutyCard)
         with self._write_lock:
             self._seq = (self._seq + 1) & 0xFF
             seq = self._seq
             data = framed.encode_host(command, seq)
-            if not self._write_locked(data):
-                return None
-            if isinstance(command, framed.Prompt | framed.Cancel | framed.ShowDutyCard):
+            # Pending *before* the bytes leave: a device that answers within
+            # microseconds has its DEVICE_ACK handled by the reader thread
+            # while this thread still returns from write(); recorded after,
+            # the command would wait for an ACK already gone, and be resent.
+            if tracked:
                 self._counters.pending[seq] = _Pending(data, time.monotonic())
+            if not self._write_locked(data):
+                if tracked:
+                    self._counters.pending.pop(seq, None)
+                return None
         return seq
 
     def prompt(self, case_no: str, clerk_name: str, timeout_s: int = 60) -> int | None:
@@ -321,10 +360,14 @@ class EvaluatorDriver:
         return self.send(framed.ShowDutyCard(name, title, window))
 
     def ack(self, seq: int | None, status: framed.AckStatus = framed.AckStatus.OK) -> bool:
-        """Acknowledge a KEY (call after the evaluation is committed). No-op for keycode."""
+        """Acknowledge a KEY (call after the evaluation is committed). No-op for keycode.
+
+        Called again for the same SEQ (a 差评 answered NEED_REASONS whose
+        reasons were then recorded), it tells the device the final outcome.
+        """
         if seq is None or not self.supports_commands:
             return False
-        self._last_key_ack = (seq, time.monotonic(), status)
+        self._last_key_ack = (seq, time.monotonic(), status, self._last_key_payload)
         return self.send(framed.HostAck(seq, status)) is not None
 
     def _write_locked(self, data: bytes) -> bool:
@@ -371,6 +414,8 @@ class EvaluatorDriver:
         self._frames = framed.FrameDecoder()
         self._keys = KeyCodeDecoder(self._keymap)
         self._counters.pending.clear()
+        self._device_started = False
+        self._last_key_ack = None
         self._reported_silent = False
         self._last_heard = None
         self._connected_at = time.monotonic()
@@ -444,6 +489,8 @@ class EvaluatorDriver:
                 continue
             pending.tries += 1
             pending.sent_at = now
+            self._counters.resends += 1
+            log.info("评价器 %s 未及时确认命令 seq=%d，重发", self.port_name, seq)
             with self._write_lock:
                 self._write_locked(pending.frame)
         heard = self._last_heard if self._last_heard is not None else self._connected_at
@@ -477,6 +524,23 @@ class EvaluatorDriver:
             self._on_message(frame, message)
 
     def _on_message(self, frame: framed.Frame, message: framed.DeviceMessage) -> None:
+        last = self._last_key_ack
+        retransmitted = (
+            isinstance(message, framed.Key)
+            and last is not None
+            and last[0] == frame.seq
+            and last[3] == frame.payload
+            and time.monotonic() - last[1] < KEY_DEDUP_WINDOW_S
+        )
+        if frame.seq == 0 and self._device_started and not retransmitted:
+            # SEQ 0 only in the first frame after power-up (the device then
+            # counts 1..255, 1...): the device restarted and forgot its
+            # state. The KEY acknowledged last is forgotten too, so a new
+            # press that reuses its SEQ is not taken for a retransmission.
+            log.info("评价器 %s 已重新上电", self.port_name)
+            self._last_key_ack = None
+            self._emit(DeviceRestarted(self.port_name))
+        self._device_started = True
         if isinstance(message, framed.DeviceHeartbeat):
             if message.device_id and not self._configured_device_id:
                 self._device_id = message.device_id
@@ -491,12 +555,7 @@ class EvaluatorDriver:
                     message.status,
                 )
             return
-        last = self._last_key_ack
-        if (
-            last is not None
-            and last[0] == frame.seq
-            and time.monotonic() - last[1] < KEY_DEDUP_WINDOW_S
-        ):
+        if retransmitted and last is not None:
             # The device did not hear our ACK and sent the same KEY again.
             log.info("评价器 %s 重发按键 seq=%d，重新确认", self.port_name, frame.seq)
             with self._write_lock:
@@ -506,10 +565,19 @@ class EvaluatorDriver:
                 )
             return
         raw = frame.encode()
+        self._last_key_payload = frame.payload
         if message.level == TIMEOUT_LEVEL:
             self._emit(DeviceTimedOut(raw, frame.seq))
-        else:
+        elif message.level is not None:
             self._emit(KeyPressed(message.level, raw, frame.seq, time.perf_counter()))
+        elif message.reason is not None:
+            self._emit(ReasonKeyPressed(message.reason, raw, frame.seq))
+        elif message.confirm:
+            self._emit(ReasonKeyPressed(0, raw, frame.seq))
+        else:
+            # A key the host does not know: answered, never counted.
+            log.info("评价器 %s 未知按键码 0x%02X，已忽略", self.port_name, message.code)
+            self.ack(frame.seq, framed.AckStatus.IGNORED)
 
     def _emit(self, event: DriverEvent) -> None:
         for listener in list(self._listeners):

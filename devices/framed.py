@@ -304,14 +304,48 @@ def decode_host(frame: Frame) -> HostCommand:
 # --------------------------------------------------------------- device -> host
 
 
+#: KEY codes (docs/evaluator-protocol.md §3, "Key codes").
+KEY_TIMEOUT = 0x00  # the device's own countdown ran out
+KEY_LEVELS = range(1, 6)  # 0x01..0x05: the five level keys, 1 = 非常不满意 … 5 = 非常满意
+KEY_REASON_BASE = 0x10  # 0x11..0x19: number key n chooses / unchooses 差评 reason n
+MAX_REASON_KEYS = 9
+KEY_CONFIRM = 0x1A  # 确认: record the 差评 with the reasons chosen
+
+
+def reason_key(number: int) -> int:
+    """The KEY code of reason number ``number`` (1..9)."""
+    if not 1 <= number <= MAX_REASON_KEYS:
+        raise ValueError(f"reason number {number} out of range 1..{MAX_REASON_KEYS}")
+    return KEY_REASON_BASE + number
+
+
 @dataclass(frozen=True)
 class Key:
-    """A key press: level 1..5, or 0 when the device's own countdown ran out."""
+    """A key press, by key code: 0 = time-out, 1..5 = levels, 0x11..0x19 reasons, 0x1A confirm.
 
-    level: int
+    Any other code is a valid frame of a key the host does not know: it is
+    answered ACK IGNORED, never counted.
+    """
+
+    code: int
 
     def payload(self) -> bytes:
-        return bytes((self.level,))
+        return bytes((self.code,))
+
+    @property
+    def level(self) -> int | None:
+        """The level of a level key (1..5), 0 for the time-out, else None."""
+        return self.code if self.code <= 5 else None
+
+    @property
+    def reason(self) -> int | None:
+        """The reason number of a reason key (1..9), else None."""
+        n = self.code - KEY_REASON_BASE
+        return n if 1 <= n <= MAX_REASON_KEYS else None
+
+    @property
+    def confirm(self) -> bool:
+        return self.code == KEY_CONFIRM
 
 
 @dataclass(frozen=True)
@@ -352,10 +386,7 @@ def decode_device(frame: Frame) -> DeviceMessage:
     cmd = frame.cmd
     result: DeviceMessage
     if cmd == Command.KEY:
-        level = r.u8()
-        if level > 5:
-            raise ProtocolError(f"key level {level} out of range 0..5")
-        result = Key(level=level)
+        result = Key(code=r.u8())
     elif cmd == Command.DEVICE_ACK:
         seq = r.u8()
         result = DeviceAck(acked_seq=seq, status=_ack_status(r.u8()))

@@ -14,7 +14,9 @@ symlink to the slave (ptys get a new /dev/pts/N each time); ``unplug()`` and
 and re-inserting a USB adapter does.
 
 A reader thread (``evaluator-sim``) answers host commands the way a framed
-device must (ACK each command, a heartbeat for a heartbeat) and records them;
+device must (docs/evaluator-protocol.md: ACK each command, a heartbeat for a
+heartbeat, a retransmitted command re-ACKed but not run again; SEQ 0 for the
+first frame after power-up, then 1..255, 1...) and records them;
 ``on_command`` callbacks run on that thread. A key-code device cannot hear the
 host, so in that mode incoming bytes are read and dropped.
 """
@@ -83,8 +85,14 @@ class Simulator:
         self._port: SerialPort | None = None
         self.link: Path | None = None
         self.path: str | None = None
-        self._seq = 0
+        self._seq = -1  # the first frame after power-up carries SEQ 0
         self._last_key_seq = 0
+        # (SEQ, frame bytes, status) of the last host command answered: the
+        # same frame again is a retransmission, re-ACKed, not run again.
+        self._last_command: tuple[int, bytes, framed.AckStatus] | None = None
+        self.retransmissions_seen = 0
+        #: What the device's own screen shows: idle, prompt, need_reasons, thanks, retry.
+        self.display = "idle"
         self._pending: dict[int, _PendingKey] = {}
         self.acks: dict[int, framed.AckStatus] = {}
         self.received: list[framed.HostCommand] = []
@@ -192,6 +200,30 @@ class Simulator:
 
     # ------------------------------------------------------------- the device
 
+    def _next_seq_locked(self) -> int:
+        # 0 only for the first frame after power-up; then 1..255, 1, 2...
+        self._seq = 0 if self._seq < 0 else (self._seq % 255) + 1
+        return self._seq
+
+    def power_cycle(self) -> None:
+        """The device is switched off and on: it forgets its prompt and starts at SEQ 0."""
+        with self._lock:
+            self._seq = -1
+            self._pending.clear()
+            self._last_command = None
+        with self._cond:
+            self.current_prompt = None
+            self.display = "idle"
+            self._cond.notify_all()
+
+    def press_reason(self, number: int) -> float:
+        """A number key choosing 差评 reason ``number`` (1..9)."""
+        return self._press_code(framed.reason_key(number))
+
+    def press_confirm(self) -> float:
+        """The confirm key (确认): submit the chosen reasons."""
+        return self._press_code(framed.KEY_CONFIRM)
+
     def press(self, level: int) -> float:
         """Press a key (1..5; 0 = the device's time-out). Returns perf_counter() at the write.
 
@@ -206,11 +238,15 @@ class Simulator:
             if byte is None:
                 raise SimulatorError(f"按键映射中没有等级 {level} 对应的按键")
             return self._write(bytes((byte,)))
+        return self._press_code(level)
+
+    def _press_code(self, code: int) -> float:
+        if self.protocol == "keycode":
+            raise SimulatorError("按键码协议的评价器没有原因键和确认键")
         with self._lock:
-            self._seq = (self._seq + 1) & 0xFF
-            seq = self._seq
+            seq = self._next_seq_locked()
             self._last_key_seq = seq
-            data = framed.encode_device(framed.Key(level), seq)
+            data = framed.encode_device(framed.Key(code), seq)
             with self._cond:
                 self.acks.pop(seq, None)
             if self.retransmit:
@@ -320,6 +356,12 @@ class Simulator:
             raise
 
     def _on_frame(self, frame: framed.Frame) -> None:
+        last = self._last_command
+        if last is not None and last[0] == frame.seq and last[1] == frame.encode():
+            # The host did not hear our DEVICE_ACK: answer again, do not run it again.
+            self.retransmissions_seen += 1
+            self._reply(framed.DeviceAck(frame.seq, last[2]))
+            return
         try:
             command = framed.decode_host(frame)
         except framed.ProtocolError as exc:
@@ -330,10 +372,17 @@ class Simulator:
             self.received.append(command)
             if isinstance(command, framed.HostAck):
                 self.acks[command.acked_seq] = command.status
+                self.display = {
+                    framed.AckStatus.OK: "thanks",
+                    framed.AckStatus.NEED_REASONS: "need_reasons",
+                    framed.AckStatus.ERROR: "retry",
+                }.get(command.status, "idle")
             elif isinstance(command, framed.Prompt):
                 self.current_prompt = command
+                self.display = "prompt"
             elif isinstance(command, framed.Cancel):
                 self.current_prompt = None
+                self.display = "idle"
             elif isinstance(command, framed.ShowDutyCard):
                 self.duty_card = command
             self._cond.notify_all()
@@ -346,6 +395,7 @@ class Simulator:
         elif isinstance(command, framed.Heartbeat):
             self._reply(framed.DeviceHeartbeat(self.device_id))
         else:
+            self._last_command = (frame.seq, frame.encode(), framed.AckStatus.OK)
             self._reply(framed.DeviceAck(frame.seq, framed.AckStatus.OK))
         for listener in list(self._listeners):
             try:
@@ -355,9 +405,9 @@ class Simulator:
 
     def _reply(self, message: framed.DeviceMessage) -> None:
         with self._lock:
-            self._seq = (self._seq + 1) & 0xFF
+            seq = self._next_seq_locked()
             try:
-                self._write_locked(framed.encode_device(message, self._seq))
+                self._write_locked(framed.encode_device(message, seq))
             except (OSError, SimulatorError, serial.SerialException) as exc:
                 log.debug("simulator reply lost: %s", exc)
 
@@ -386,11 +436,24 @@ class Simulator:
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # wait | press | timeout | noise | unplug | replug | await_prompt
+    # wait | press | reason | confirm | power_cycle | timeout | noise | unplug | replug
+    # | await_prompt
+    action: str
     value: float = 0.0
 
 
-_ACTIONS = {"wait", "press", "timeout", "noise", "unplug", "replug", "await_prompt"}
+_ACTIONS = {
+    "wait",
+    "press",
+    "reason",
+    "confirm",
+    "power_cycle",
+    "timeout",
+    "noise",
+    "unplug",
+    "replug",
+    "await_prompt",
+}
 
 
 def parse_script(text: str) -> list[Step]:
@@ -403,8 +466,8 @@ def parse_script(text: str) -> list[Step]:
         action = action.strip().lower()
         if action not in _ACTIONS:
             raise SimulatorError(
-                f"脚本步骤 {part!r} 无效：可用 wait:秒、press:等级、timeout、noise:字节数、"
-                "unplug、replug、await_prompt:秒"
+                f"脚本步骤 {part!r} 无效：可用 wait:秒、press:等级、reason:原因序号、confirm、"
+                "power_cycle、timeout、noise:字节数、unplug、replug、await_prompt:秒"
             )
         try:
             value = float(arg) if arg.strip() else 0.0
@@ -412,6 +475,8 @@ def parse_script(text: str) -> list[Step]:
             raise SimulatorError(f"脚本步骤 {part!r} 的参数不是数字") from None
         if action == "press" and (value != int(value) or not 1 <= value <= 5):
             raise SimulatorError(f"脚本步骤 {part!r}：评价等级应为 1–5")
+        if action == "reason" and (value != int(value) or not 1 <= value <= framed.MAX_REASON_KEYS):
+            raise SimulatorError(f"脚本步骤 {part!r}：原因序号应为 1–{framed.MAX_REASON_KEYS}")
         if action in ("wait", "noise", "await_prompt") and value < 0:
             raise SimulatorError(f"脚本步骤 {part!r}：参数不能为负数")
         steps.append(Step(action, value))
@@ -433,6 +498,15 @@ def run_script(
         elif step.action == "press":
             sim.press(int(step.value))
             say(f"按下 {int(step.value)}")
+        elif step.action == "reason":
+            sim.press_reason(int(step.value))
+            say(f"按下原因键 {int(step.value)}")
+        elif step.action == "confirm":
+            sim.press_confirm()
+            say("按下确认键")
+        elif step.action == "power_cycle":
+            sim.power_cycle()
+            say("已断电重启")
         elif step.action == "timeout":
             sim.timeout()
             say("发送超时（0）")

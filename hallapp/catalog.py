@@ -71,6 +71,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hallapp import audit
+from hallapp.codes import CodeError, lookup_code, normalize_code
 from hallapp.models import (
     Department,
     DepartmentContact,
@@ -369,8 +370,28 @@ _MATERIAL_KEY_NAMES = {k: v[0] for k, v in _MATERIAL_FIELDS.items()}
 _DEPARTMENT_KEY_NAMES = {k: v[0] for k, v in _DEPARTMENT_FIELDS.items()}
 _CONTACT_KEY_NAMES = {k: v[0] for k, v in _CONTACT_FIELDS.items()}
 
-# Column lengths of the models: a longer text would fail on PostgreSQL.
+# Ranges of the numbers a catalog gives (docs/catalog-format.md). No approval
+# law in a county hall's catalog sets a period near a year of working days; a
+# larger figure is a typo (days for hours, an extra zero) that would make every
+# acceptance of the item fail at the window. 20 copies is more than any guide
+# asks for one material; 100 materials is well above the longest item known
+# (the 40-material stress case).
+LEGAL_DAYS_MAX = 250
+COPIES_MAX = 20
+SEQ_MAX = 999
+MATERIALS_MAX = 100
+
+# Text lengths: the model's column where it has one (a longer text would fail
+# on PostgreSQL), else what a printed guide or notice can carry.
 _MAX_LEN = {
+    "item.scope": 4000,
+    "item.procedure": 4000,
+    "item.conditions": 4000,
+    "item.fees": 1000,
+    "item.legal_basis": 2000,
+    "material.note": 500,
+    "department.duties": 2000,
+    "contact.matters": 500,
     "item.code": 64,
     "item.name": 200,
     "item.pinyin": 200,
@@ -526,6 +547,28 @@ def _find_sheets(worksheets: Iterable[Any]) -> dict[str, Any]:
 
 
 def _read_xlsx(path: Path) -> _RawCatalog:
+    try:
+        return _read_xlsx_unguarded(path)
+    except Exception as exc:
+        # A damaged file fails inside openpyxl or the XML parser with whatever
+        # error the damage leads to (ParseError, KeyError, ValueError, zlib.error,
+        # EOFError …), often only when a sheet is streamed. The file is the
+        # problem, not the program: report it, keep the details in the log.
+        log.info("cannot read %s", path, exc_info=True)
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"Excel 文件已损坏，无法读取（{exc.__class__.__name__}）。"
+                    "请用 Excel 或 WPS 打开后“另存为”.xlsx 再导入；打不开时请用导出的模板重新填写",
+                )
+            ],
+        )
+
+
+def _read_xlsx_unguarded(path: Path) -> _RawCatalog:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -565,11 +608,11 @@ def _read_xlsx(path: Path) -> _RawCatalog:
         else:
             by_code: dict[str, _RawItem] = {}
             for it in raw.items:
-                by_code.setdefault(_cell_text(it.record.values.get("code")), it)
+                by_code.setdefault(_key(it.record.values.get("code")), it)
             for rec in _read_sheet(
                 sheets[SHEET_MATERIALS], _MATERIAL_FIELDS, _MATERIAL_REQUIRED_COLUMNS, raw.problems
             ):
-                code = _cell_text(rec.values.get("item"))
+                code = _key(rec.values.get("item"))
                 if not code:
                     raw.problems.append(CatalogProblem(rec.where, rec.label("item"), "不能为空"))
                 elif code not in by_code and not items_readable:
@@ -596,11 +639,11 @@ def _read_xlsx(path: Path) -> _RawCatalog:
                 by_dep: dict[str, _RawDepartment] = {}
                 for dep in raw.departments:
                     dep.contacts = []
-                    by_dep.setdefault(_cell_text(dep.record.values.get("code")), dep)
+                    by_dep.setdefault(_key(dep.record.values.get("code")), dep)
                 for rec in _read_sheet(
                     sheets[SHEET_CONTACTS], _CONTACT_FIELDS, _CONTACT_REQUIRED_COLUMNS, raw.problems
                 ):
-                    code = _cell_text(rec.values.get("department"))
+                    code = _key(rec.values.get("department"))
                     target = by_dep.get(code)
                     if target is None or target.contacts is None:
                         raw.problems.append(
@@ -728,6 +771,7 @@ def _read_text_file(path: Path) -> _RawCatalog:
         )
     import yaml
 
+    fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
     try:
         if suffix == ".toml":
             data: Any = tomllib.loads(text)
@@ -737,14 +781,75 @@ def _read_text_file(path: Path) -> _RawCatalog:
             data = json.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         log.info("cannot parse %s: %s", path, exc)
-        fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
         return _RawCatalog(
             path.name, problems=[CatalogProblem(path.name, "", f"{fmt} 格式错误：{exc}")]
+        )
+    except RecursionError:
+        # The parsers recurse per level; a catalog is four levels deep at most.
+        log.info("cannot parse %s: nested too deeply", path)
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"{fmt} 内容嵌套层数过多（事项清单只有 items → materials → 字段 几层），"
+                    "文件不是事项清单或已损坏，请用导出的模板重新生成",
+                )
+            ],
+        )
+    except ValueError as exc:
+        # Python refuses int() of more than 4300 digits (CVE-2020-10735); the
+        # parsers let that ValueError through.
+        log.info("cannot parse %s: %s", path, exc)
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"{fmt} 文件中有一个数字位数过多（数千位），不可能是时限或份数；"
+                    "请找到并改正这个数字（各项的允许范围见 docs/catalog-format.md）",
+                )
+            ],
+        )
+    if _depth(data) > _MAX_DEPTH:
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"{fmt} 内容嵌套超过 {_MAX_DEPTH} 层，事项清单用不到这么多层；"
+                    "文件不是事项清单或已损坏，请用导出的模板重新生成",
+                )
+            ],
         )
     return _from_mapping(data, path.name)
 
 
+# A catalog is: top table → items list → item table → materials list →
+# material table → a value; some room for a list value a hall adds.
+_MAX_DEPTH = 8
+
+
+def _depth(data: Any, limit: int = _MAX_DEPTH + 1) -> int:
+    """How deeply lists and tables nest, counted up to ``limit`` (no recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, Mapping | list):
+            deepest = max(deepest, level)
+            if level < limit:
+                children = value.values() if isinstance(value, Mapping) else value
+                stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 SUPPORTED_SUFFIXES = (".xlsx", ".toml", ".yaml", ".yml", ".json")
+#: A county's catalog of a few thousand items is a few MB, as text or as xlsx.
+MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCatalog:
@@ -754,6 +859,24 @@ def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCata
     if not path.exists():
         return _RawCatalog(path.name, problems=[CatalogProblem(str(path), "", "文件不存在")])
     suffix = path.suffix.lower()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return _RawCatalog(
+            path.name, problems=[CatalogProblem(path.name, "", f"无法读取文件：{exc.strerror}")]
+        )
+    if size > MAX_FILE_BYTES:
+        return _RawCatalog(
+            path.name,
+            problems=[
+                CatalogProblem(
+                    path.name,
+                    "",
+                    f"文件大小 {size // (1024 * 1024)} MB，超出事项清单允许的 "
+                    f"{MAX_FILE_BYTES // (1024 * 1024)} MB；请检查是否选错了文件",
+                )
+            ],
+        )
     if suffix == ".xlsx":
         return _read_xlsx(path)
     if suffix in SUPPORTED_SUFFIXES:
@@ -771,6 +894,20 @@ def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCata
 
 
 # ------------------------------------------------------------------ validation
+
+
+# More digits than any range here allows; checked before int() is tried.
+_MAX_DIGITS = 9
+
+
+def _show_int(n: int) -> str:
+    # str() of an int of thousands of digits raises in Python 3.11+.
+    return str(n) if n.bit_length() <= 64 else f"一个约 {int(n.bit_length() * 0.30103)} 位的数"
+
+
+def _key(value: Any) -> str:
+    """A cell as a code to match rows by: the form :func:`normalize_code` gives."""
+    return lookup_code(_cell_text(value))
 
 
 def _cell_text(value: Any) -> str:
@@ -808,7 +945,17 @@ class _Checker:
             self.add(rec, key, "含有不可见的控制字符，请删除后重新输入这段文字")
         return s
 
-    def integer(self, rec: _Record, key: str, *, default: int | None = None) -> int | None:
+    def integer(
+        self,
+        rec: _Record,
+        key: str,
+        *,
+        default: int | None = None,
+        low: int = 0,
+        high: int,
+        unit: str = "",
+    ) -> int | None:
+        """An integer in ``low..high``; the message names the value and the range."""
         value = rec.values.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if default is None:
@@ -825,14 +972,38 @@ class _Checker:
             # "20个工作日" is how guides write it; the column is in working days
             # already. "20天"/"20日" could mean calendar days, so they are refused.
             m = re.fullmatch(r"\s*(\d+)\s*(?:个?工作日)?\s*", value)
+            if m and len(m.group(1).lstrip("0")) > _MAX_DIGITS:
+                # int() of thousands of digits is refused by Python itself
+                # (and is a typo anyway): say so without converting.
+                self.add(
+                    rec,
+                    key,
+                    f"数值有 {len(m.group(1))} 位，超出允许范围 {low}–{high}{unit}，请检查是否写错",
+                )
+                return None
             n = int(m.group(1)) if m else None
         if n is None:
-            self.add(rec, key, f"“{value}”不是整数，请只填写数字，例如 20")
+            shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "…"
+            self.add(rec, key, f"“{shown}”不是整数，请只填写数字，例如 20")
             return None
         if n < 0:
             self.add(rec, key, f"不能为负数（{n}）")
             return None
+        if not low <= n <= high:
+            self.add(rec, key, f"{_show_int(n)} 超出允许范围 {low}–{high}{unit}")
+            return None
         return n
+
+    def code(self, rec: _Record, key: str, *, what: str, max_len: int) -> str:
+        """A code (NFKC, no hidden characters; see hallapp.codes)."""
+        s = self.text(rec, key, required=True, max_len=max_len)
+        if not s:
+            return s
+        try:
+            return normalize_code(s, what=what)
+        except CodeError as exc:
+            self.add(rec, key, str(exc))
+            return ""
 
     def boolean(self, rec: _Record, key: str, default: bool) -> bool:
         value = rec.values.get(key)
@@ -858,23 +1029,23 @@ class _Checker:
 def _check_department(c: _Checker, raw: _RawDepartment) -> DepartmentSpec | None:
     rec = raw.record
     before = len(c.problems)
-    code = c.text(rec, "code", required=True, max_len=_MAX_LEN["department.code"])
+    code = c.code(rec, "code", what="部门编码", max_len=_MAX_LEN["department.code"])
     if code and not re.fullmatch(r"[A-Za-z0-9_\-.]+", code):
         c.add(rec, "code", f"“{code}”无效：部门编码只能由字母、数字、-、_ 组成")
     name = c.text(rec, "name", required=True, max_len=_MAX_LEN["department.name"])
     phone = c.phone(rec, "phone", required=False, max_len=_MAX_LEN["department.phone"])
     address = c.text(rec, "address", max_len=_MAX_LEN["department.address"])
-    duties = c.text(rec, "duties")
+    duties = c.text(rec, "duties", max_len=_MAX_LEN["department.duties"])
     contacts: tuple[ContactSpec, ...] | None = None
     if raw.contacts is not None:
         out: list[ContactSpec] = []
         seen: dict[int, str] = {}
         for i, crec in enumerate(raw.contacts, 1):
-            seq = c.integer(crec, "seq", default=i)
+            seq = c.integer(crec, "seq", default=i, high=SEQ_MAX)
             cname = c.text(crec, "name", required=True, max_len=_MAX_LEN["contact.name"])
             ctitle = c.text(crec, "title", max_len=_MAX_LEN["contact.title"])
             cphone = c.phone(crec, "phone", required=True, max_len=_MAX_LEN["contact.phone"])
-            matters = c.text(crec, "matters")
+            matters = c.text(crec, "matters", max_len=_MAX_LEN["contact.matters"])
             if seq is not None and seq in seen:
                 c.add(crec, "seq", f"序号 {seq} 与{seen[seq]}重复")
             elif seq is not None:
@@ -892,14 +1063,17 @@ def _check_item(
 ) -> ItemSpec | None:
     rec = raw.record
     before = len(c.problems)
-    code = c.text(rec, "code", required=True, max_len=_MAX_LEN["item.code"])
+    code = c.code(rec, "code", what="事项编码", max_len=_MAX_LEN["item.code"])
     if code and re.search(r"\s", code):
         c.add(rec, "code", f"“{code}”中不能有空格或换行")
     name = c.text(rec, "name", required=True, max_len=_MAX_LEN["item.name"])
     dep_ref = c.text(rec, "department", required=True)
     department_code = ""
     if dep_ref:
-        department_code = resolve_department.get(dep_ref, "") or ""
+        # By exact name, else as a code typed in another width (ＺＪＪ).
+        department_code = resolve_department.get(dep_ref) or (
+            resolve_department.get(lookup_code(dep_ref), "") or ""
+        )
         if dep_ref in resolve_department and not department_code:
             c.add(rec, "department", f"有多个部门名为“{dep_ref}”，请改填部门编码")
         elif not department_code:
@@ -917,8 +1091,8 @@ def _check_item(
             c.add(rec, "kind", f"“{kind_text}”无效，请填写“即办件”或“承诺件”")
     legal = promised = None
     if kind is ItemKind.INSTANT:
-        legal = c.integer(rec, "legal_days", default=0)
-        promised = c.integer(rec, "promised_days", default=0)
+        legal = c.integer(rec, "legal_days", default=0, high=LEGAL_DAYS_MAX, unit=" 个工作日")
+        promised = c.integer(rec, "promised_days", default=0, high=LEGAL_DAYS_MAX, unit=" 个工作日")
         if promised:
             c.add(
                 rec,
@@ -927,8 +1101,8 @@ def _check_item(
                 "需要若干工作日办结的事项请填写为承诺件",
             )
     elif kind is ItemKind.PROMISED:
-        legal = c.integer(rec, "legal_days")
-        promised = c.integer(rec, "promised_days")
+        legal = c.integer(rec, "legal_days", high=LEGAL_DAYS_MAX, unit=" 个工作日")
+        promised = c.integer(rec, "promised_days", high=LEGAL_DAYS_MAX, unit=" 个工作日")
         if legal == 0:
             c.add(
                 rec,
@@ -957,11 +1131,11 @@ def _check_item(
                     f"承诺时限 {promised} 个工作日超过法定时限 {legal} 个工作日的 40%，"
                     f"最多可承诺 {limit} 个工作日（承诺时限一律压缩至法定时限的 40% 以内）",
                 )
-    scope = c.text(rec, "scope")
-    procedure = c.text(rec, "procedure")
-    conditions = c.text(rec, "conditions")
-    fees = c.text(rec, "fees")
-    legal_basis = c.text(rec, "legal_basis", required=True)
+    scope = c.text(rec, "scope", max_len=_MAX_LEN["item.scope"])
+    procedure = c.text(rec, "procedure", max_len=_MAX_LEN["item.procedure"])
+    conditions = c.text(rec, "conditions", max_len=_MAX_LEN["item.conditions"])
+    fees = c.text(rec, "fees", max_len=_MAX_LEN["item.fees"])
+    legal_basis = c.text(rec, "legal_basis", required=True, max_len=_MAX_LEN["item.legal_basis"])
     active = c.boolean(rec, "active", True)
     pinyin = c.text(rec, "pinyin", max_len=_MAX_LEN["item.pinyin"]).lower().replace(" ", "")
     if pinyin and not re.fullmatch(r"[a-z0-9]+", pinyin):
@@ -969,12 +1143,19 @@ def _check_item(
                              "留空则按事项名称自动生成")  # fmt: skip
 
     materials: list[MaterialSpec] = []
+    if len(raw.materials) > MATERIALS_MAX:
+        c.add(
+            rec,
+            "",
+            f"申请材料有 {len(raw.materials)} 项，超出允许范围 1–{MATERIALS_MAX} 项，"
+            "请检查是否把别的事项的材料也填在了这个事项下",
+        )
     if not raw.materials:
         c.add(rec, "", f"没有申请材料：请在“{SHEET_MATERIALS}”表（或 materials）中至少列出一项")
     seen_seq: dict[int, str] = {}
     seen_name: dict[str, str] = {}
     for i, mrec in enumerate(raw.materials, 1):
-        seq = c.integer(mrec, "seq", default=i)
+        seq = c.integer(mrec, "seq", default=i, high=SEQ_MAX)
         if seq == 0:
             c.add(mrec, "seq", "序号应从 1 开始")
         mname = c.text(mrec, "name", required=True, max_len=_MAX_LEN["material.name"])
@@ -982,12 +1163,12 @@ def _check_item(
         form = _FORM_WORDS.get(form_text.replace(" ", "")) if form_text else None
         if form_text and form is None:
             c.add(mrec, "form", f"“{form_text}”无效，请填写 原件、复印件、原件及复印件 或 电子材料")
-        copies = c.integer(mrec, "copies", default=1)
+        copies = c.integer(mrec, "copies", default=1, high=COPIES_MAX, unit=" 份")
         if copies == 0:
             c.add(mrec, "copies", "份数至少为 1")
         required = c.boolean(mrec, "required", True)
         deferrable = c.boolean(mrec, "deferrable", False)
-        note = c.text(mrec, "note")
+        note = c.text(mrec, "note", max_len=_MAX_LEN["material.note"])
         if deferrable and not required:
             c.add(mrec, "deferrable", "非必需材料不存在容缺，“是否容缺”应为“否”")
         if deferrable and kind is ItemKind.INSTANT:
@@ -1041,7 +1222,7 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
     seen_dep: dict[str, str] = {}
     for rd in raw.departments:
         spec = _check_department(c, rd)
-        code = _cell_text(rd.record.values.get("code"))
+        code = _key(rd.record.values.get("code"))
         if code:
             if code in seen_dep:
                 c.add(rd.record, "code", f"部门编码 {code} 与{seen_dep[code]}重复")
@@ -1059,7 +1240,7 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
     # Departments of the file count even when a row has a problem of its own,
     # so their items are not also reported as naming an unknown department.
     for rd in raw.departments:
-        dep_code = _cell_text(rd.record.values.get("code"))
+        dep_code = _key(rd.record.values.get("code"))
         if dep_code and seen_dep.get(dep_code) == rd.record.where:  # first row of that code
             known[dep_code] = _cell_text(rd.record.values.get("name"))
     # None marks a name shared by several departments.
@@ -1073,7 +1254,7 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
     seen_item: dict[str, str] = {}
     for ri in raw.items:
         item = _check_item(c, ri, resolve)
-        code = _cell_text(ri.record.values.get("code"))
+        code = _key(ri.record.values.get("code"))
         if code:
             if code in seen_item:
                 c.add(ri.record, "code", f"事项编码 {code} 与{seen_item[code]}重复")
@@ -1502,7 +1683,8 @@ def search_items(
     contains, initials contains; code matches in code order, the others
     shortest name first.
     """
-    terms = query.lower().split()
+    # Full-width letters and digits (an IME left in 全角) find the ASCII codes.
+    terms = lookup_code(query).lower().split()
     if not terms:
         return []
     # Several words narrow the search ("施工 许可", "zjj 许可"): each must match.

@@ -9,12 +9,15 @@ what is wrong, and how to fix it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from hallapp.codes import CodeError, normalize_code
 
 APP_NAME = "HallApp"
 CONFIG_ENV = "HALLAPP_CONFIG"
@@ -31,34 +34,60 @@ class Setting:
     default: Any
     title: str
     choices: tuple[str, ...] = ()
+    #: Inclusive range of an integer setting (README, Configuration).
+    bounds: tuple[int, int] | None = None
+    #: Longest text a text setting may hold (0: no limit beyond the file's).
+    max_len: int = 0
 
 
+# Ranges that make sense to a hall. 补正 and 容缺 limits are a few working
+# days to a few weeks in every local rule (60 is two and a half months);
+# 临期 is a warning a few days ahead. An evaluation waits for a citizen at the
+# counter: 0 s would never open one (hence at least 1 s), and beyond 10
+# minutes the citizen has long gone.
 SETTINGS: tuple[Setting, ...] = (
     Setting("hall.code", str, "LC", "大厅代码（用于办件编号，字母或数字）"),
-    Setting("hall.name", str, "连城县行政服务中心", "大厅名称"),
-    Setting("hall.complaint_hotline", str, "12345", "投诉监督电话"),
-    Setting("hall.review_body", str, "连城县人民政府", "行政复议机关（写在不予受理决定书上）"),
-    Setting("hall.court", str, "连城县人民法院", "行政诉讼管辖法院（写在不予受理决定书上）"),
-    Setting("intake.correction_days", int, 10, "补正材料期限（工作日）"),
-    Setting("intake.supplement_days", int, 5, "容缺材料补齐期限（工作日）"),
-    Setting("intake.due_soon_days", int, 2, "临期提醒（剩余工作日）"),
+    Setting("hall.name", str, "连城县行政服务中心", "大厅名称", max_len=100),
+    Setting("hall.complaint_hotline", str, "12345", "投诉监督电话", max_len=40),
+    Setting(
+        "hall.review_body",
+        str,
+        "连城县人民政府",
+        "行政复议机关（写在不予受理决定书上）",
+        max_len=100,
+    ),
+    Setting(
+        "hall.court", str, "连城县人民法院", "行政诉讼管辖法院（写在不予受理决定书上）", max_len=100
+    ),
+    Setting("intake.correction_days", int, 10, "补正材料期限（工作日）", bounds=(1, 60)),
+    Setting("intake.supplement_days", int, 5, "容缺材料补齐期限（工作日）", bounds=(1, 60)),
+    Setting("intake.due_soon_days", int, 2, "临期提醒（剩余工作日）", bounds=(0, 30)),
     Setting("window.code", str, "A03", "本窗口编号，例如 A03"),
-    Setting("store.local_path", str, "", "本地数据库文件路径（留空使用默认位置）"),
-    Setting("store.central_url", str, "", "中心库地址（SQLAlchemy URL，留空不同步）"),
-    Setting("evaluator.port", str, "", "评价器串口，例如 /dev/ttyUSB0、COM3 或 pyserial URL"),
+    Setting("store.local_path", str, "", "本地数据库文件路径（留空使用默认位置）", max_len=1000),
+    Setting("store.central_url", str, "", "中心库地址（SQLAlchemy URL，留空不同步）", max_len=2000),
+    Setting(
+        "evaluator.port",
+        str,
+        "",
+        "评价器串口，例如 /dev/ttyUSB0、COM3 或 pyserial URL",
+        max_len=500,
+    ),
     Setting("evaluator.protocol", str, "framed", "评价器协议", ("framed", "keycode")),
-    Setting("evaluator.baudrate", int, 9600, "评价器波特率"),
-    Setting("evaluator.timeout_seconds", int, 60, "等待评价的时间（秒）"),
+    Setting("evaluator.baudrate", int, 9600, "评价器波特率", bounds=(1200, 115200)),
+    Setting("evaluator.timeout_seconds", int, 60, "等待评价的时间（秒）", bounds=(1, 600)),
     Setting("evaluator.keymap", dict, {}, "按键码协议：字节值到评价等级的映射"),
-    Setting("printing.a4_printer", str, "", "A4 打印机名称（留空使用系统默认）"),
-    Setting("printing.slip_printer", str, "", "80mm 小票打印机名称"),
+    Setting("printing.a4_printer", str, "", "A4 打印机名称（留空使用系统默认）", max_len=200),
+    Setting("printing.slip_printer", str, "", "80mm 小票打印机名称", max_len=200),
     Setting("printing.default_size", str, "a4", "默认纸张", ("a4", "slip")),
-    Setting("printing.font_path", str, "", "中文字体文件（TTF/TTC）路径，留空自动查找"),
+    Setting(
+        "printing.font_path", str, "", "中文字体文件（TTF/TTC）路径，留空自动查找", max_len=1000
+    ),
     Setting(
         "printing.qr_url_template",
         str,
         "https://zwfw.example.gov.cn/q?case={case_no}",
         "二维码网址模板，{case_no} 处填入办件编号",
+        max_len=500,
     ),
     Setting("ui.citizen_screen", str, "auto", "群众屏", ("auto", "window", "off")),
 )
@@ -113,6 +142,40 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+def prepare_data_folder(folder: Path) -> None:
+    """Create the folder the window keeps its database in, or say why it cannot be used.
+
+    Raises ConfigError naming the folder, the cause and the fix (the folder is
+    a setting, ``store.local_path``): a missing folder that cannot be created,
+    a path through a file, a read-only disk or folder.
+    """
+    fix = "请在配置文件 [store] 中把 local_path 改到可写的位置，或请管理员开放这个文件夹的写权限"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"数据文件夹 {folder} 已被同名文件占用，无法保存数据库。{fix}") from None
+    except NotADirectoryError:
+        raise ConfigError(
+            f"数据文件夹 {folder} 无法建立：路径中有一段是文件而不是文件夹。{fix}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"数据文件夹 {folder} 无法建立（{_os_reason(exc)}）。{fix}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"数据文件夹 {folder} 不可写（只读磁盘或没有写权限）。{fix}")
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    return {
+        errno.EROFS: "只读文件系统",
+        errno.EACCES: "没有权限",
+        errno.EPERM: "没有权限",
+        errno.ENOSPC: "磁盘已满",
+        errno.EDQUOT: "超出磁盘配额",
+    }.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
+
+
 def default_config_path() -> Path:
     return config_dir() / "hallapp.toml"
 
@@ -127,17 +190,37 @@ def _check(key: str, value: Any) -> Any:
             f"配置项 {key}（{setting.title}）应为{_TYPE_NAMES.get(expected, expected.__name__)}，"
             f"实际为 {value!r}。请修改为例如 {key.split('.')[1]} = {_example(setting)}"
         )
+    if setting.bounds is not None:
+        low, high = setting.bounds
+        if not low <= value <= high:
+            shown = str(value) if value.bit_length() <= 64 else f"一个 {len(str(value))} 位的数"
+            raise ConfigError(
+                f"配置项 {key}（{setting.title}）的值 {shown} 超出允许范围 {low}–{high}，"
+                f"请改为例如 {key.split('.')[1]} = {setting.default}"
+            )
+    if setting.max_len and len(value) > setting.max_len:
+        raise ConfigError(
+            f"配置项 {key}（{setting.title}）长度 {len(value)} 字，超出允许范围 "
+            f"0–{setting.max_len} 字，请改短"
+        )
     if setting.choices and value not in setting.choices:
         raise ConfigError(
             f"配置项 {key}（{setting.title}）的值 {value!r} 无效，"
             f"可选值为：{'、'.join(setting.choices)}"
         )
-    if key == "window.code" and not (1 <= len(value) <= 8 and value.isalnum()):
-        raise ConfigError(
-            f"配置项 window.code 的值 {value!r} 无效：窗口编号应为 1–8 位字母或数字，例如 A03"
-        )
-    if key == "hall.code" and not (1 <= len(value) <= 8 and value.isalnum()):
-        raise ConfigError(f"配置项 hall.code 的值 {value!r} 无效：大厅代码应为 1–8 位字母或数字")
+    if key in ("window.code", "hall.code"):
+        # Both go into every case and document number: NFKC (ＡＯ３ → A03),
+        # then ASCII letters and digits only (str.isalnum() would also pass 甲 and ³).
+        what = "窗口编号" if key == "window.code" else "大厅代码"
+        try:
+            value = normalize_code(value, what=f"配置项 {key}（{what}）")
+        except CodeError as exc:
+            raise ConfigError(str(exc)) from None
+        if not re.fullmatch(r"[A-Za-z0-9]{1,8}", value):
+            example = "，例如 A03" if key == "window.code" else "，例如 LC"
+            raise ConfigError(
+                f"配置项 {key} 的值 {value!r} 无效：{what}应为 1–8 位英文字母或数字{example}"
+            )
     if key == "evaluator.keymap":
         for byte, level in value.items():
             if not (str(byte).isdigit() and 0 <= int(byte) <= 255) or level not in range(0, 6):
@@ -187,4 +270,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"配置文件 {cfg_path} 格式错误（{exc}），请按 TOML 格式修改") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"配置文件 {cfg_path} 不是 UTF-8 编码，请另存为 UTF-8") from exc
+    except RecursionError:
+        raise ConfigError(
+            f"配置文件 {cfg_path} 中的数组或表嵌套层数过多，不是 HallApp 的配置；"
+            "请按 README 的“Configuration”一节重写"
+        ) from None
+    except ValueError:
+        # tomllib lets int()'s refusal of thousands of digits through.
+        raise ConfigError(
+            f"配置文件 {cfg_path} 中有一个数字位数过多（数千位），请改为允许范围内的值"
+            "（见 README 的“Configuration”一节）"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"无法读取配置文件 {cfg_path}（{_os_reason(exc)}）") from None
     return parse_config(data, cfg_path)

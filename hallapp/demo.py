@@ -6,6 +6,13 @@ office, windows, staff with hashed demo passwords, photos and service
 commitments). It writes reference data only, never facts, and is idempotent:
 a second run changes nothing, and a changed file updates rows in place.
 
+A demo database is marked as one: :func:`seed_demo` writes an audit entry
+with the action ``demo.mark`` the first time, and only into a database that
+holds nothing yet (no department, staff, item or case). It refuses any other
+database (:class:`NotADemoDatabase`), so demo staff with the password 123456
+can never be added to a hall's real data. Audit entries are append-only, so
+the mark cannot be removed, and a demo database cannot pass for a real one.
+
 The staff photos in ``resources/photos/`` are neutral generated avatars
 (:func:`render_avatar_png`); regenerate them with
 ``python -c "from hallapp.demo import write_demo_avatars; write_demo_avatars()"``.
@@ -30,7 +37,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hallapp.catalog import ImportSummary, import_catalog
-from hallapp.models import Department, Role, Staff, Window, WindowDepartment
+from hallapp.models import (
+    AuditEntry,
+    Case,
+    Department,
+    Role,
+    ServiceItem,
+    Staff,
+    Window,
+    WindowDepartment,
+)
 from hallapp.security import hash_password, verify_password
 from hallapp.store import Store
 
@@ -131,6 +147,18 @@ def _str(entry: Mapping[str, Any], key: str, where: str, problems: list[str], *,
     return value.strip()
 
 
+def _code(entry: Mapping[str, Any], key: str, where: str, problems: list[str], what: str) -> str:
+    """A window code or staff number: NFKC, no hidden characters (hallapp.codes)."""
+    from hallapp.codes import CodeError, normalize_code
+
+    value = _str(entry, key, where, problems)
+    try:
+        return normalize_code(value, what=what)
+    except CodeError as exc:
+        problems.append(f"{where}，{key}：{exc}")
+        return ""
+
+
 def _parse_demo(
     data: Mapping[str, Any], base: Traversable | Path, source: str
 ) -> tuple[list[_WindowSpec], list[_StaffSpec]]:
@@ -141,8 +169,8 @@ def _parse_demo(
     seen: set[str] = set()
     for i, w in enumerate(data.get("windows", []), 1):
         where = f"窗口第 {i} 条"
-        code = _str(w, "code", where, problems)
-        if code and not (len(code) <= 8 and code.isalnum()):
+        code = _code(w, "code", where, problems, "窗口编号")
+        if code and not (len(code) <= 8 and code.isascii() and code.isalnum()):
             problems.append(f"{where}，code：窗口编号应为 1–8 位字母或数字，例如 A03")
         if code in seen:
             problems.append(f"{where}，code：窗口编号 {code} 重复")
@@ -158,7 +186,7 @@ def _parse_demo(
     seen = set()
     for i, st in enumerate(data.get("staff", []), 1):
         where = f"工作人员第 {i} 条"
-        staff_no = _str(st, "staff_no", where, problems)
+        staff_no = _code(st, "staff_no", where, problems, "工号")
         if staff_no in seen:
             problems.append(f"{where}，staff_no：工号 {staff_no} 重复")
         seen.add(staff_no)
@@ -342,9 +370,59 @@ def seed_reference_data(
     return summary
 
 
+DEMO_MARK_ACTION = "demo.mark"
+#: Who wrote the mark: no staff exists in an empty database.
+DEMO_MARK_ROLE = "system"
+
+
+class NotADemoDatabase(Exception):
+    """The database holds a hall's own data: demo data must not go into it."""
+
+
+def is_demo_database(session: Session) -> bool:
+    """True when :func:`seed_demo` marked this database as a demo database."""
+    return (
+        session.scalar(select(AuditEntry.id).where(AuditEntry.action == DEMO_MARK_ACTION).limit(1))
+        is not None
+    )
+
+
+def is_empty_database(session: Session) -> bool:
+    """No reference data and no case yet: a database just created."""
+    columns = (Department.code, Staff.id, ServiceItem.code, Case.id, Window.code)
+    return all(session.scalar(select(column).limit(1)) is None for column in columns)
+
+
+def mark_demo_database(session: Session, *, window_code: str = "DEMO") -> None:
+    """Mark an empty database as a demo database (in the caller's transaction)."""
+    if is_demo_database(session):
+        return
+    if not is_empty_database(session):
+        raise NotADemoDatabase(
+            "这个数据库不是演示数据库：其中已有部门、工作人员、事项或办件。"
+            "演示数据只能载入新建的空数据库或演示数据库，请用 --db 指定另一个文件"
+        )
+    session.add(
+        AuditEntry(
+            origin_window=window_code[:8] or "DEMO",
+            staff_no="",
+            role=DEMO_MARK_ROLE,
+            action=DEMO_MARK_ACTION,
+            target="",
+            detail={"note": "演示数据库：示例事项、演示工作人员（密码 123456）"},
+        )
+    )
+    session.flush()
+
+
 def seed_demo(store: Store) -> SeedSummary:
-    """Seed the sample catalog, windows and demo staff in one transaction."""
+    """Seed the sample catalog, windows and demo staff in one transaction.
+
+    Only into an empty database (which is then marked as a demo database) or
+    one already marked; NotADemoDatabase for any other.
+    """
     with store.session() as s:
+        mark_demo_database(s)
         return seed_reference_data(s)
 
 

@@ -2,14 +2,19 @@
 
 The rules (GLOSSARY.md, seed 000 §五):
 
-- An evaluation is *open* for a case at a window only after the clerk has
-  finished the matter there (:func:`open_evaluation`, called by intake/UI).
-  It stays open for ``timeout_s`` seconds.
+- 一次一评: an evaluation is *open* for a case at a window only right after a
+  service encounter there with the citizen present (:class:`Encounter`:
+  acceptance, 容缺 acceptance, one-time notice, refusal, referral, instant
+  completion, hand-over), never after 办结 of a 承诺件 in the back office
+  (:func:`open_evaluation`, called by the UI). It stays open for
+  ``timeout_s`` seconds; one that timed out may be offered again while the
+  encounter is still the case's latest (:meth:`EvaluationDesk.reoffer`).
 - A key press counts only while an evaluation is open at that window and in
   time. A press with nothing open is logged and ignored, so nobody can rate
   themselves between citizens.
-- One evaluation per case: a second press is ignored and logged; the unique
-  ``evaluations.case_id`` constraint backs it in the database.
+- One evaluation per encounter (a case may carry several): a second press is
+  ignored and logged; the unique (``evaluations.case_id``,
+  ``evaluations.encounter_event_id``) constraint backs it in the database.
 - No default good rating: when time runs out the case is recorded as not
   evaluated (CaseEvent EVALUATION_EXPIRED), never as 满意.
 - 差评 (levels 1–2) needs at least one reason chosen by the citizen: the press
@@ -55,12 +60,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from hallapp import audit
+from hallapp.dberrors import short_label
 from hallapp.models import (
     Applicant,
     Base,
     Case,
     CaseEvent,
     CaseEventKind,
+    Encounter,
     Evaluation,
     FollowUpStep,
     FollowUpStepKind,
@@ -77,6 +84,9 @@ CHANNEL_WINDOW_EVALUATOR = "window_evaluator"
 FOLLOW_UP_WORKING_DAYS = 5
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_REASONS_TIMEOUT_S = 60
+# A timed-out invitation can be offered again this long: the citizen is still
+# at the window (later, the clerk is serving someone else).
+REOFFER_WITHIN_S = 300
 CHECKPOINT_EVERY_WRITES = 50
 CHECKPOINT_FORCE_WRITES = 1000  # when nobody calls checkpoint(): SQLite's own default
 MAX_REASON_CHARS = 200
@@ -178,6 +188,76 @@ def validate_reasons(level: int, reasons: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------- the records
 
 
+# ------------------------------------------------------------------ encounters
+
+#: The case events that are service encounters at the window (citizen present).
+_ENCOUNTER_OF_EVENT: dict[CaseEventKind, Encounter] = {
+    CaseEventKind.ACCEPTED: Encounter.ACCEPTANCE,
+    CaseEventKind.CONDITIONALLY_ACCEPTED: Encounter.CONDITIONAL_ACCEPTANCE,
+    CaseEventKind.SUPPLEMENT_REQUESTED: Encounter.ONE_TIME_NOTICE,
+    CaseEventKind.REJECTED: Encounter.REFUSAL,
+    CaseEventKind.REFERRED: Encounter.REFERRAL,
+    CaseEventKind.HANDED_OVER: Encounter.HAND_OVER,
+}
+
+#: Events about the evaluation itself, or written together with an encounter:
+#: they do not end it (the citizen is still at the window).
+_NOT_SERVICE_EVENTS = frozenset(
+    {
+        CaseEventKind.EVALUATION_OPENED,
+        CaseEventKind.EVALUATED,
+        CaseEventKind.EVALUATION_EXPIRED,
+        CaseEventKind.EVALUATION_CANCELLED,
+        CaseEventKind.ONE_TIME_VIOLATION,
+    }
+)
+
+
+def encounter_of(kind: CaseEventKind | str, data: dict[str, Any] | None = None) -> Encounter | None:
+    """The encounter a case event is, or None (办结 of a 承诺件 happens in the back office)."""
+    kind = CaseEventKind(kind)
+    if kind is CaseEventKind.COMPLETED:
+        return Encounter.INSTANT_COMPLETION if (data or {}).get("instant") else None
+    if kind is CaseEventKind.ACCEPTED and (data or {}).get("instant"):
+        # 即办: accepted and completed at once; the completion is the encounter.
+        return None
+    return _ENCOUNTER_OF_EVENT.get(kind)
+
+
+@dataclass(frozen=True)
+class EncounterRef:
+    event_id: str
+    encounter: Encounter
+
+
+def current_encounter(events: Iterable[Any]) -> EncounterRef | None:
+    """The encounter the citizen is at now: the case's last service event, if it is one.
+
+    ``events`` in order (created_at, seq), with ``id``, ``kind`` and ``data``.
+    None when the last service event is not an encounter (say 办结 of a 承诺件).
+    """
+    found: EncounterRef | None = None
+    for ev in events:
+        kind = CaseEventKind(ev.kind)
+        if kind in _NOT_SERVICE_EVENTS:
+            continue
+        if kind is CaseEventKind.ACCEPTED and (ev.data or {}).get("instant"):
+            continue  # its COMPLETED (instant) follows in the same step
+        encounter = encounter_of(kind, ev.data)
+        found = EncounterRef(ev.id, encounter) if encounter is not None else None
+    return found
+
+
+def _case_events(session: Session, case_id: str) -> list[Any]:
+    return list(
+        session.execute(
+            select(CaseEvent.id, CaseEvent.kind, CaseEvent.data)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(CaseEvent.created_at, CaseEvent.seq)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class OpenEvaluation:
     """What is known about the case being evaluated, read once when it opens."""
@@ -194,6 +274,9 @@ class OpenEvaluation:
     deadline: datetime
     timeout_s: int
     event_id: str
+    #: The encounter rated and the case event it follows (一次一评).
+    encounter: Encounter = Encounter.HAND_OVER
+    encounter_event_id: str = ""
 
 
 def _next_seq(session: Session, case_id: str) -> int:
@@ -242,11 +325,16 @@ def open_evaluation(
     *,
     staff_id: str | None = None,
     now: datetime | None = None,
+    encounter_event_id: str | None = None,
 ) -> OpenEvaluation:
-    """Open the evaluation of a finished matter (writes EVALUATION_OPENED).
+    """Open the evaluation of the encounter just served (writes EVALUATION_OPENED).
 
-    ``staff_id`` is the clerk being evaluated (default: the case's first
-    responder). Raises AlreadyEvaluated when the case has its evaluation.
+    The encounter is the case's latest service event (:func:`current_encounter`);
+    raises EvaluationError when that is not an encounter with the citizen
+    present (办结 of a 承诺件, nothing decided yet), AlreadyEvaluated when this
+    encounter has its evaluation. ``staff_id`` is the clerk being evaluated
+    (default: the case's first responder). ``encounter_event_id``: the
+    encounter expected (a re-offer); EvaluationError if the case moved on.
     """
     if timeout_s <= 0:
         raise EvaluationError(f"评价等待时间应大于 0 秒，收到 {timeout_s}")
@@ -254,8 +342,31 @@ def open_evaluation(
     case = session.get(Case, case_id)
     if case is None:
         raise EvaluationError(f"办件 {case_id} 不存在")
-    if session.scalar(select(exists().where(Evaluation.case_id == case_id))):
-        raise AlreadyEvaluated(f"办件 {case.case_no} 已经评价过，一次办理只评价一次")
+    events = _case_events(session, case_id)
+    current = current_encounter(events)
+    if current is None:
+        last = next(
+            (CaseEventKind(e.kind) for e in reversed(events) if e.kind not in _NOT_SERVICE_EVENTS),
+            None,
+        )
+        if last is CaseEventKind.COMPLETED:
+            raise EvaluationError(
+                f"办件 {case.case_no} 在后台办结，办事群众不在窗口：出件时再请群众评价"
+            )
+        raise EvaluationError(f"办件 {case.case_no} 当前没有可评价的窗口服务")
+    if encounter_event_id is not None and encounter_event_id != current.event_id:
+        raise EvaluationError(f"办件 {case.case_no} 已有新的办理环节，原评价邀请不能再发出")
+    if session.scalar(
+        select(
+            exists().where(
+                Evaluation.case_id == case_id,
+                Evaluation.encounter_event_id == current.event_id,
+            )
+        )
+    ):
+        raise AlreadyEvaluated(
+            f"办件 {case.case_no} 的本次服务（{current.encounter.label}）已经评价过，一次一评"
+        )
     clerk_id = staff_id or case.first_responder_id
     clerk = session.get(Staff, clerk_id)
     if clerk is None:
@@ -269,7 +380,12 @@ def open_evaluation(
         window_code=window_code,
         now=when,
         staff_id=clerk.id,
-        data={"timeout_s": timeout_s, "deadline": deadline.isoformat()},
+        data={
+            "timeout_s": timeout_s,
+            "deadline": deadline.isoformat(),
+            "encounter": current.encounter.value,
+            "encounter_event_id": current.event_id,
+        },
     )
     return OpenEvaluation(
         case_id=case.id,
@@ -284,6 +400,8 @@ def open_evaluation(
         deadline=deadline,
         timeout_s=timeout_s,
         event_id=event.id,
+        encounter=current.encounter,
+        encounter_event_id=current.event_id,
     )
 
 
@@ -425,6 +543,8 @@ def _write_evaluation(
             "origin_window": opened.window_code,
             "created_at": when,
             "case_id": opened.case_id,
+            "encounter": opened.encounter.value,
+            "encounter_event_id": opened.encounter_event_id,
             "case_no": opened.case_no,
             "item_code": opened.item_code,
             "window_code": opened.window_code,
@@ -447,7 +567,13 @@ def _write_evaluation(
             "seq": seq,
             "kind": CaseEventKind.EVALUATED.value,
             "staff_id": opened.staff_id,
-            "data": {"evaluation_id": evaluation_id, "level": int(lv), "reasons": cleaned},
+            "data": {
+                "evaluation_id": evaluation_id,
+                "level": int(lv),
+                "reasons": cleaned,
+                "encounter": opened.encounter.value,
+                "encounter_event_id": opened.encounter_event_id,
+            },
         },
     )
     if lv.is_bad:
@@ -480,8 +606,8 @@ def record_evaluation(
     """Write the evaluation, its EVALUATED event and (for a 差评) the follow-up.
 
     In the caller's transaction: the caller's commit makes it durable. Raises
-    ReasonRequired/InvalidReason; the unique case constraint raises
-    IntegrityError for a second evaluation of the same case.
+    ReasonRequired/InvalidReason; the unique (case, encounter) constraint
+    raises IntegrityError for a second evaluation of the same encounter.
     """
     lv = parse_level(level)
     cleaned = validate_reasons(lv, reasons)
@@ -836,8 +962,17 @@ class Failed:
     message: str
 
 
+@dataclass(frozen=True)
+class ReasonsChanged:
+    """The 差评 reasons chosen so far (by the device's number keys or on the screen)."""
+
+    case_id: str
+    level: int
+    chosen: tuple[str, ...]
+
+
 PressOutcome = Recorded | AwaitingReasons | IgnoredNoOpen | IgnoredDuplicate | Expired | Failed
-DeskEvent = Opened | Recorded | AwaitingReasons | Expired | Cancelled
+DeskEvent = Opened | Recorded | AwaitingReasons | ReasonsChanged | Expired | Cancelled
 DeskListener = Callable[[DeskEvent], None]
 Clock = Callable[[], datetime]
 
@@ -884,8 +1019,15 @@ class EvaluationDesk:
         self._current: OpenEvaluation | None = None
         self._phase = DeskPhase.IDLE
         self._pending_level: int | None = None
+        # The identity of the device (or "citizen-screen") that pressed the
+        # pending 差评: the evaluation is keyed on it, wherever the reasons come from.
+        self._pending_device: str | None = None
+        self._chosen: list[str] = []
         self._deadline: datetime | None = None
         self._last_recorded_case: str | None = None
+        # The last evaluation that closed without a rating: it may be offered again.
+        self._reofferable: OpenEvaluation | None = None
+        self._reoffer_until: datetime | None = None
         self._timer: threading.Timer | None = None
         self._conn: Connection | None = None
         self._writes = 0
@@ -920,6 +1062,19 @@ class EvaluationDesk:
     def deadline(self) -> datetime | None:
         return self._deadline
 
+    @property
+    def chosen_reasons(self) -> tuple[str, ...]:
+        """The 差评 reasons chosen so far while reasons are awaited."""
+        return tuple(self._chosen)
+
+    @property
+    def reofferable(self) -> OpenEvaluation | None:
+        """The invitation that timed out (or was withdrawn) and may be offered again."""
+        until = self._reoffer_until
+        if self._reofferable is None or until is None or self._now() >= until:
+            return None
+        return self._reofferable
+
     def close(self) -> None:
         """Stop the expiry timer and release the connection (at shutdown).
 
@@ -934,9 +1089,14 @@ class EvaluationDesk:
     # ----------------------------------------------------------------- actions
 
     def open(
-        self, case_id: str, *, staff_id: str | None = None, timeout_s: int | None = None
+        self,
+        case_id: str,
+        *,
+        staff_id: str | None = None,
+        timeout_s: int | None = None,
+        encounter_event_id: str | None = None,
     ) -> OpenEvaluation:
-        """Open the evaluation of a finished matter; a still-open one is cancelled first."""
+        """Open the evaluation of the encounter just served; a still-open one is cancelled first."""
         with self._lock:
             previous = self._current
             reason = "下一位办事群众的评价已开始"
@@ -953,6 +1113,7 @@ class EvaluationDesk:
                     timeout_s or self.timeout_s,
                     staff_id=staff_id,
                     now=now,
+                    encounter_event_id=encounter_event_id,
                 )
             if previous is not None:
                 log.info(
@@ -963,11 +1124,40 @@ class EvaluationDesk:
             self._current = opened
             self._phase = DeskPhase.OPEN
             self._pending_level = None
+            self._pending_device = None
+            self._chosen = []
             self._deadline = opened.deadline
             self._last_recorded_case = None
+            self._reofferable = None
             self._schedule()
             log.info("窗口 %s 开始评价 办件 %s", self.window_code, opened.case_no)
             self._emit(Opened(opened))
+            return opened
+
+    def reoffer(self, *, timeout_s: int | None = None) -> OpenEvaluation:
+        """Offer the invitation that timed out again (the citizen is still at the window).
+
+        Only the same encounter, only while it is still the case's latest and
+        not evaluated, and only when no other evaluation is open.
+        """
+        with self._lock:
+            if self._current is not None:
+                raise EvaluationError("评价正在进行中，无需重新邀请")
+            last = self._reofferable
+            if last is None:
+                raise NoOpenEvaluation("没有可以重新邀请评价的服务")
+            if self.reofferable is None:
+                minutes = REOFFER_WITHIN_S // 60
+                raise EvaluationError(
+                    f"评价超时已超过 {minutes} 分钟，办事群众已离开窗口，不能再次邀请"
+                )
+            opened = self.open(
+                last.case_id,
+                staff_id=last.staff_id,
+                timeout_s=timeout_s or self.timeout_s,
+                encounter_event_id=last.encounter_event_id,
+            )
+            log.info("窗口 %s 重新邀请评价 办件 %s", self.window_code, opened.case_no)
             return opened
 
     def press(self, level: int, *, device: str | None = None) -> PressOutcome:
@@ -994,6 +1184,8 @@ class EvaluationDesk:
                     log.info("窗口 %s 等待原因时改按 %d", self.window_code, lv)
                 self._phase = DeskPhase.AWAITING_REASONS
                 self._pending_level = lv
+                self._pending_device = device
+                self._chosen = []
                 # The citizen now needs time to pick reasons on the screen.
                 self._deadline = now + timedelta(seconds=self.reasons_timeout_s)
                 self._schedule()
@@ -1005,7 +1197,11 @@ class EvaluationDesk:
             return self._record_locked(current, lv, (), device)
 
     def submit_reasons(self, reasons: Sequence[str], *, device: str | None = None) -> PressOutcome:
-        """The citizen's reasons for the 差评 just pressed (from the citizen screen)."""
+        """The citizen's reasons for the 差评 just pressed (from the citizen screen).
+
+        The evaluation is stored with the identity of the device whose key gave
+        the level; ``device`` only when the level itself came from elsewhere.
+        """
         with self._lock:
             current = self._current
             if current is None or self._phase != DeskPhase.AWAITING_REASONS:
@@ -1015,7 +1211,71 @@ class EvaluationDesk:
             now = self._now()
             if now >= self._deadline:
                 return self._expire_locked(now)
-            return self._record_locked(current, self._pending_level, cleaned, device)
+            return self._record_locked(
+                current, self._pending_level, cleaned, self._pending_device or device
+            )
+
+    def choose_reasons(self, reasons: Sequence[str]) -> tuple[str, ...]:
+        """The reasons chosen so far on the screen (so the device's keys continue from them)."""
+        with self._lock:
+            if self._current is None or self._phase != DeskPhase.AWAITING_REASONS:
+                return ()
+            chosen = [r for r in BAD_REVIEW_REASONS if r in reasons]
+            if chosen != self._chosen:
+                self._chosen = chosen
+                self._emit_reasons_locked()
+            return tuple(self._chosen)
+
+    def toggle_reason(self, number: int) -> PressOutcome:
+        """A reason key on the device: number n (1-based) chooses or unchooses reason n.
+
+        Returns AwaitingReasons (the device is answered NEED_REASONS: still
+        choosing), or IgnoredNoOpen when no 差评 awaits reasons or n is not a reason.
+        """
+        with self._lock:
+            current = self._current
+            if current is None or self._phase != DeskPhase.AWAITING_REASONS:
+                log.info("窗口 %s 无等待原因的差评，原因键 %d 已忽略", self.window_code, number)
+                return IgnoredNoOpen(0)
+            assert self._pending_level is not None and self._deadline is not None
+            if not 1 <= number <= len(BAD_REVIEW_REASONS):
+                log.info("窗口 %s 原因键 %d 无对应原因，已忽略", self.window_code, number)
+                return IgnoredNoOpen(0)
+            now = self._now()
+            if now >= self._deadline:
+                return self._expire_locked(now)
+            reason = BAD_REVIEW_REASONS[number - 1]
+            if reason in self._chosen:
+                self._chosen.remove(reason)
+            else:
+                self._chosen.append(reason)
+            self._chosen = [r for r in BAD_REVIEW_REASONS if r in self._chosen]
+            self._emit_reasons_locked()
+            return AwaitingReasons(
+                current.case_id, current.case_no, self._pending_level, self._deadline
+            )
+
+    def confirm_reasons(self, *, device: str | None = None) -> PressOutcome:
+        """The device's confirm key: record the 差评 with the reasons chosen so far.
+
+        With none chosen yet nothing is recorded (AwaitingReasons).
+        """
+        with self._lock:
+            current = self._current
+            if current is None or self._phase != DeskPhase.AWAITING_REASONS:
+                log.info("窗口 %s 无等待原因的差评，确认键已忽略", self.window_code)
+                return IgnoredNoOpen(0)
+            assert self._pending_level is not None and self._deadline is not None
+            if not self._chosen:
+                return AwaitingReasons(
+                    current.case_id, current.case_no, self._pending_level, self._deadline
+                )
+            return self.submit_reasons(list(self._chosen), device=device)
+
+    def _emit_reasons_locked(self) -> None:
+        current = self._current
+        assert current is not None and self._pending_level is not None
+        self._emit(ReasonsChanged(current.case_id, self._pending_level, tuple(self._chosen)))
 
     def cancel(self, *, staff_id: str | None = None, reason: str = "") -> Cancelled | None:
         """The clerk withdraws the open evaluation (e.g. opened for the wrong case)."""
@@ -1149,17 +1409,17 @@ class EvaluationDesk:
         try:
             written = self._write_locked(current, lv, cleaned, device or self.device, now)
         except IntegrityError as exc:
-            if self._has_evaluation(current.case_id):
-                # Another channel already recorded this case: the unique
-                # constraint keeps it to one.
+            if self._has_evaluation(current):
+                # Another channel already recorded this encounter: the
+                # unique constraint keeps it to one.
                 log.warning("办件 %s 已有评价，按键 %d 已忽略", current.case_no, level)
                 self._finish(recorded_case=current.case_id)
                 return IgnoredDuplicate(current.case_id, level)
             log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
-            return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
+            return Failed(level, f"评价保存失败（{short_label(exc)}），请重新按键")
         except (SQLAlchemyError, OSError) as exc:
             log.exception("评价保存失败：办件 %s 等级 %d", current.case_no, level)
-            return Failed(level, f"评价保存失败（{exc.__class__.__name__}），请重新按键")
+            return Failed(level, f"评价保存失败（{short_label(exc)}），请重新按键")
         committed_at = time.perf_counter()
         outcome = Recorded(
             evaluation_id=written.id,
@@ -1175,10 +1435,19 @@ class EvaluationDesk:
         self._emit(outcome)
         return outcome
 
-    def _has_evaluation(self, case_id: str) -> bool:
+    def _has_evaluation(self, opened: OpenEvaluation) -> bool:
         try:
             with self._transaction() as s:
-                return bool(s.scalar(select(exists().where(Evaluation.case_id == case_id))))
+                return bool(
+                    s.scalar(
+                        select(
+                            exists().where(
+                                Evaluation.case_id == opened.case_id,
+                                Evaluation.encounter_event_id == opened.encounter_event_id,
+                            )
+                        )
+                    )
+                )
         except SQLAlchemyError:
             return False
 
@@ -1207,9 +1476,14 @@ class EvaluationDesk:
 
     def _finish(self, *, recorded_case: str | None) -> None:
         self._cancel_timer()
+        # Closed without a rating (timed out, withdrawn): it may be offered again.
+        self._reofferable = self._current if recorded_case is None else None
+        self._reoffer_until = self._now() + timedelta(seconds=REOFFER_WITHIN_S)
         self._current = None
         self._phase = DeskPhase.IDLE
         self._pending_level = None
+        self._pending_device = None
+        self._chosen = []
         self._deadline = None
         self._last_recorded_case = recorded_case
 

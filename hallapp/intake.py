@@ -35,8 +35,10 @@ from hallapp.deadlines import (
     compute_deadlines,
     grant_extension,
 )
+from hallapp.evaluation import encounter_of
 from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.models import (
+    ENCOUNTER_LABELS,
     Applicant,
     ApplicantKind,
     Case,
@@ -348,6 +350,19 @@ class DocumentView:
 
 
 @dataclass(frozen=True)
+class EvaluationView:
+    """One evaluation of a case: the encounter it rates (一次一评) and what the citizen gave."""
+
+    id: str
+    encounter: str  # an Encounter value
+    encounter_label: str  # 受理, 一次性告知, 出件...
+    level: int
+    reasons: tuple[str, ...]
+    evaluated_at: datetime
+    follow_up: str = ""  # a 差评's follow-up in words
+
+
+@dataclass(frozen=True)
 class CaseView:
     """A case as the console shows it; status and deadlines are derived from events."""
 
@@ -374,6 +389,10 @@ class CaseView:
     evaluated_at: datetime | None = None
     #: A 差评's follow-up (核实、回访、整改) in words; "" when there is none.
     follow_up: str = ""
+    #: Every evaluation of the case, one per encounter, oldest first. The
+    #: ``evaluation_*`` fields above describe the latest encounter (its state)
+    #: and the latest evaluation (level, reasons, time, follow-up).
+    evaluations: tuple[EvaluationView, ...] = field(default=())
     #: 出件: who collected the result or how it was sent (""  before 出件).
     collection: str = ""
     #: The checklist as the last 一次性告知 found it: an applicant coming back
@@ -639,8 +658,14 @@ _OUTCOME_OF: dict[type, Outcome] = {
 _LOOK_UP: Any = object()
 #: What a case view shows of its evaluation.
 _EVALUATION_COLUMNS = select(
-    Evaluation.case_id, Evaluation.id, Evaluation.level, Evaluation.reasons, Evaluation.created_at
-)
+    Evaluation.case_id,
+    Evaluation.id,
+    Evaluation.level,
+    Evaluation.reasons,
+    Evaluation.created_at,
+    Evaluation.encounter,
+    Evaluation.encounter_event_id,
+).order_by(Evaluation.created_at)
 
 
 class Intake:
@@ -801,13 +826,12 @@ class Intake:
             ).all()
             # One query for the evaluations of the whole list, not one per case
             # (300 round trips were most of a refresh's 80 ms).
-            evaluations = {
-                row.case_id: row
-                for row in s.execute(
-                    _EVALUATION_COLUMNS.where(Evaluation.case_id.in_([c.id for c in cases]))
-                )
-            }
-            views = [self._view(s, c, evaluation=evaluations.get(c.id)) for c in cases]
+            evaluations: dict[str, list[Any]] = {}
+            for row in s.execute(
+                _EVALUATION_COLUMNS.where(Evaluation.case_id.in_([c.id for c in cases]))
+            ):
+                evaluations.setdefault(row.case_id, []).append(row)
+            views = [self._view(s, c, evaluations=evaluations.get(c.id, [])) for c in cases]
         return [v for v in views if include_closed or not v.status.closed]
 
     def _deadline_inputs(self, case: Case) -> DeadlineInputs | None:
@@ -846,9 +870,9 @@ class Intake:
             completed_on=completed,
         )
 
-    def _view(self, session: Session, case: Case, *, evaluation: Any = _LOOK_UP) -> CaseView:
-        """The case as the console shows it; ``evaluation``: its row when already read
-        (None: it has none), else it is looked up here."""
+    def _view(self, session: Session, case: Case, *, evaluations: Any = _LOOK_UP) -> CaseView:
+        """The case as the console shows it; ``evaluations``: its rows (oldest first)
+        when already read, else they are looked up here."""
         status = CaseStatus.RECEIVED
         owed: tuple[str, ...] = ()
         evaluation_state = ""
@@ -887,7 +911,10 @@ class Intake:
             elif kind is CaseEventKind.HANDED_OVER:
                 status = CaseStatus.HANDED_OVER
                 collection = describe_collection(d or {})
-            elif kind is CaseEventKind.EVALUATION_OPENED:
+            if encounter_of(kind, d) is not None:
+                # 一次一评: the evaluation state is the latest encounter's.
+                evaluation_state = ""
+            if kind is CaseEventKind.EVALUATION_OPENED:
                 evaluation_state = "open"
             elif kind is CaseEventKind.EVALUATED:
                 evaluation_state = "evaluated"
@@ -897,22 +924,36 @@ class Intake:
                 evaluation_state = "cancelled"
             elif kind is CaseEventKind.ONE_TIME_VIOLATION:
                 violations += 1
-        if evaluation is _LOOK_UP:
-            evaluation = session.execute(
-                _EVALUATION_COLUMNS.where(Evaluation.case_id == case.id)
-            ).first()
+        if evaluations is _LOOK_UP:
+            evaluations = list(
+                session.execute(_EVALUATION_COLUMNS.where(Evaluation.case_id == case.id))
+            )
+        rated: list[EvaluationView] = []
+        for row in evaluations:
+            follow_up_text = ""
+            if row.level <= 2:
+                from hallapp.evaluation import follow_up_state
+
+                follow_up_text = follow_up_state(session, row.id).describe()
+            rated.append(
+                EvaluationView(
+                    id=row.id,
+                    encounter=row.encounter,
+                    encounter_label=ENCOUNTER_LABELS.get(row.encounter, row.encounter),
+                    level=int(row.level),
+                    reasons=tuple(str(r) for r in row.reasons or ()),
+                    evaluated_at=row.created_at,
+                    follow_up=follow_up_text,
+                )
+            )
         level: int | None = None
         reasons: tuple[str, ...] = ()
         evaluated_at: datetime | None = None
         follow_up = ""
-        if evaluation is not None:
-            evaluation_state = "evaluated"
-            level, evaluated_at = evaluation.level, evaluation.created_at
-            reasons = tuple(str(r) for r in evaluation.reasons or ())
-            if level <= 2:
-                from hallapp.evaluation import follow_up_state
-
-                follow_up = follow_up_state(session, evaluation.id).describe()
+        if rated:
+            latest = rated[-1]
+            level, reasons = latest.level, latest.reasons
+            evaluated_at, follow_up = latest.evaluated_at, latest.follow_up
         inputs = self._deadline_inputs(case)
         deadlines = (
             compute_deadlines(
@@ -949,6 +990,7 @@ class Intake:
             evaluation_reasons=reasons,
             evaluated_at=evaluated_at,
             follow_up=follow_up,
+            evaluations=tuple(rated),
             documents=tuple(
                 DocumentView(
                     id=doc.id,

@@ -1,7 +1,12 @@
 """Logging: a rotating file in the platform's log folder, and the console for the CLI.
 
 The user sees a short message in Chinese; the full record (with tracebacks)
-goes to the log file, whose path the crash dialog names.
+goes to the log file, whose path the crash dialog names. The console (CLI)
+gets messages only, never a traceback.
+
+Every handler masks personal numbers (:class:`MaskingFilter`): resident ID
+numbers, other identity document numbers and phone numbers are replaced in the
+message, its arguments and the exception text before anything is written.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,9 +41,83 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+# --------------------------------------------------------------- masking
+
+# Digits on neither side: a number inside a longer run (a case number, a
+# hash) is not an ID number.
+_ID_18 = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_ID_15 = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{6})(\d{3})(?![0-9A-Za-z])")
+# Other identity documents: passports (E/G + 8 digits, E + letter + 7 digits,
+# D/S/P + 7–8 digits), mainland travel permits for HK/Macao residents (H/M +
+# 8 or 10 digits), exit-entry permits (C + letter/digit + 7 digits), and the
+# foreigners' permanent residence ID (3 letters + 12 digits).
+_DOCUMENTS = re.compile(
+    r"(?<![0-9A-Za-z])("
+    r"[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E?\d{7}|[HM]\d{8}(?:\d{2})?|C[0-9A-Z]\d{7}"
+    r"|[A-Z]{3}\d{12}"
+    r")(?![0-9A-Za-z])"
+)
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])((?:\+?86[- ]?)?1[3-9]\d)(\d{4})(\d{4})(?![0-9A-Za-z])")
+_LANDLINE = re.compile(
+    r"(?<![0-9A-Za-z])(\(?0\d{2,3}\)?[- ]?)(\d{3,4})(\d{4})(?:-\d{1,5})?(?![0-9A-Za-z])"
+)
+
+
+def mask_personal(text: str) -> str:
+    """``text`` with ID numbers, identity document numbers and phones masked."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    text = _ID_18.sub(lambda m: m[1][:4] + "*" * 10 + m[3][-4:], text)
+    text = _ID_15.sub(lambda m: m[1][:4] + "*" * 8 + m[3][-3:], text)
+    text = _DOCUMENTS.sub(lambda m: m[1][0] + "*" * (len(m[1]) - 1), text)
+    text = _MOBILE.sub(lambda m: m[1] + "****" + m[3], text)
+    return _LANDLINE.sub(lambda m: m[1] + "*" * len(m[2]) + m[3], text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal numbers in a record's message, arguments and exception text.
+
+    A handler filter (a logger's filter would miss records of child loggers);
+    the record is rewritten in place, so every later handler sees the masked
+    text too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what can be kept
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = mask_personal(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_personal(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_personal(record.stack_info)
+        return True
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """Message only: a traceback never reaches the terminal (it is in the file)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname}: {record.getMessage()}"
+
+
 def log_file_path() -> Path:
     base = Path(os.environ[LOG_ENV]) if os.environ.get(LOG_ENV) else log_dir()
     return base / "hallapp.log"
+
+
+def file_handler(path: Path) -> logging.Handler:
+    """The log file's handler: rotating, UTF-8, personal numbers masked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    return handler
 
 
 def setup_logging(*, verbose: bool = False, console: bool = False) -> Path | None:
@@ -47,22 +127,26 @@ def setup_logging(*, verbose: bool = False, console: bool = False) -> Path | Non
     if _configured:
         return log_file_path()
     _configured = True
+    # A failing handler (disk full, a log file removed) must not print its own
+    # traceback on the terminal: logging is best effort.
+    logging.raiseExceptions = False
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     path: Path | None = log_file_path()
     try:
         assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
-        )
-        handler.setFormatter(fmt)
-        root.addHandler(handler)
+        root.addHandler(file_handler(path))
     except OSError:
         path = None  # a read-only home must not stop the window from working
-    if console:
+    if console and verbose:
+        # The CLI prints its own Chinese messages; log lines on the terminal
+        # are for --verbose only.
         stream = _StderrHandler()
-        stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
-        stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        stream.setLevel(logging.DEBUG)
+        stream.setFormatter(_ConsoleFormatter())
+        stream.addFilter(MaskingFilter())
         root.addHandler(stream)
+    if not root.handlers:
+        # Without any handler, logging's last resort prints warnings and their
+        # tracebacks on stderr.
+        root.addHandler(logging.NullHandler())
     return path

@@ -154,6 +154,36 @@ class CaseEventKind(enum.StrEnum):
     ONE_TIME_VIOLATION = "one_time_violation"  # 二次告知 (breaks the one-time rule)
 
 
+class Encounter(enum.StrEnum):
+    """一次一评: the service encounters at the window, with the citizen present, that can be
+    evaluated (each at most once). 办结 of a 承诺件 happens in the back office: not one."""
+
+    ACCEPTANCE = "acceptance"  # 受理
+    CONDITIONAL_ACCEPTANCE = "conditional_acceptance"  # 容缺受理
+    ONE_TIME_NOTICE = "one_time_notice"  # 一次性告知
+    REFUSAL = "refusal"  # 不予受理
+    REFERRAL = "referral"  # 非本部门职责告知
+    INSTANT_COMPLETION = "instant_completion"  # 即办
+    HAND_OVER = "hand_over"  # 出件
+
+    @property
+    def label(self) -> str:
+        return ENCOUNTER_LABELS[self.value]
+
+
+ENCOUNTER_LABELS = {
+    "acceptance": "受理",
+    "conditional_acceptance": "容缺受理",
+    "one_time_notice": "一次性告知",
+    "refusal": "不予受理",
+    "referral": "非本部门职责告知",
+    "instant_completion": "即办",
+    "hand_over": "出件",
+    # Only evaluations recorded before 一次一评, when 办结 opened one too.
+    "completion": "办结",
+}
+
+
 class DutyEventKind(enum.StrEnum):
     START = "start"
     PAUSE = "pause"  # 暂停服务
@@ -332,6 +362,12 @@ class HolidaySchedule(Base):
     source_text: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     loaded_by: Mapped[str] = mapped_column(String(20))
+    # What a load replaced, so supervisors see a hand-made override of an
+    # official year: "builtin" (chinese_calendar's year), "loaded" (an earlier
+    # load of the same year) or "" (a year no schedule covered). Kept on the
+    # row, not only in the audit log, because the row is what windows pull.
+    override_of: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    override_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class NumberCounter(Base):
@@ -447,11 +483,18 @@ class DocumentPrint(Fact, Base):
 
 
 class Evaluation(Fact, Base):
-    """好差评: one per case, only as the citizen gave it."""
+    """好差评: one per service encounter (一次一评), only as the citizen gave it."""
 
     __tablename__ = "evaluations"
+    # A case carries one evaluation per encounter (acceptance, notice, hand-over...).
+    __table_args__ = (
+        UniqueConstraint("case_id", "encounter_event_id", name="uq_evaluations_case_encounter"),
+    )
 
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Which encounter it rates (an Encounter value) and the case event it follows.
+    encounter: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    encounter_event_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
     case_no: Mapped[str] = mapped_column(String(40))
     item_code: Mapped[str] = mapped_column(String(64))
     window_code: Mapped[str] = mapped_column(String(8), index=True)

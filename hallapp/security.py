@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hallapp.codes import lookup_code
 from hallapp.models import Role, Staff
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,39 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def authenticate(session: Session, staff_no: str, password: str) -> Staff:
-    staff = session.scalar(select(Staff).where(Staff.staff_no == staff_no.strip()))
+    # NFKC: a staff number typed with the IME in 全角 (１００３) is still 1003.
+    staff = session.scalar(select(Staff).where(Staff.staff_no == lookup_code(staff_no)))
     # The same message either way, so the screen does not tell which staff
     # numbers exist.
     if staff is None or not staff.active or not verify_password(staff.password_hash, password):
-        log.warning("sign-in refused for staff_no=%r", staff_no)
+        # Never the raw field: people type their password into it by mistake.
+        # A number that exists is safe to name; anything else only by length.
+        who = (
+            f"staff_no {staff.staff_no}"
+            if staff is not None
+            else f"an unknown staff number ({len(staff_no.strip())} characters)"
+        )
+        log.warning("sign-in refused for %s", who)
         raise SignInError("工号或密码不正确，请重新输入")
+    return staff
+
+
+def authenticate_admin(session: Session, staff_no: str, password: str) -> Staff:
+    """The supervisor or administrator ``staff_no`` if ``password`` is theirs.
+
+    For every command that changes reference data (catalog, holiday schedules,
+    staff, windows, demo data, the central store): raises SignInError for a
+    wrong number or password and PermissionDenied for a clerk; the caller
+    writes the audit entry with the returned actor in its own transaction.
+    """
+    if not staff_no.strip() or not password:
+        raise SignInError("需要监督管理人员或系统管理员的工号和密码")
+    staff = authenticate(session, staff_no, password)
+    try:
+        require_role(staff, (Role.SUPERVISOR, Role.ADMINISTRATOR))
+    except PermissionDenied:
+        log.warning("administrative command refused for clerk %s", staff.staff_no)
+        raise
     return staff
 
 

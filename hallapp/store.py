@@ -17,14 +17,33 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+# The classifier lives in its own module; re-exported so callers find it here.
+from hallapp.dberrors import (
+    DbProblem,
+    NewerSchemaError,
+    StoreError,
+    classify_db_error,
+    display_url,
+    problem_message,
+    store_error,
+)
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
 
-class StoreError(Exception):
-    """The database cannot be used; the message says why in Chinese."""
+__all__ = [
+    "DbProblem",
+    "NewerSchemaError",
+    "Store",
+    "StoreError",
+    "classify_db_error",
+    "display_url",
+    "integrity_problems",
+    "store_error",
+]
 
 
 def sqlite_url(path: Path | str) -> str:
@@ -54,15 +73,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # A connection pool (SQLAlchemy's default QueuePool): each session
         # checks out a connection of its own, so threads never share one,
         # and the PRAGMAs run once per connection, not once per use case.
+        # hide_parameters: SQL parameters carry ID numbers and phones; they must
+        # never reach an exception's text, hence never a log or a screen.
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "isolation_level": None},
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -89,11 +111,48 @@ def migrate(engine: Engine) -> None:
 
     # Alembic costs a window's start-up 0.2 s and 12 MB: only load it when
     # there is something to upgrade.
-    if stored_revision(engine) == HEAD:
+    stored = stored_revision(engine)
+    if stored == HEAD:
         return
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    cfg = alembic_config(engine)
+    check_known_revision(engine, stored)
+    command.upgrade(cfg, "head")
+
+
+def check_known_revision(engine: Engine, stored: str | None) -> None:
+    """Refuse a database stamped by a newer HallApp: upgrading it from here
+    would fail half-way or, worse, "downgrade" what this code cannot read."""
+    if stored is None:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    try:
+        known = script.get_revision(stored) is not None
+    except CommandError:
+        known = False
+    if not known:
+        raise NewerSchemaError(
+            problem_message(DbProblem.NEWER_SCHEMA, display_url(engine.url), revision=stored),
+            stored,
+        )
+
+
+def integrity_problems(engine: Engine, *, quick: bool = False) -> list[str]:
+    """What SQLite's integrity check finds ([] when the file is sound).
+
+    ``quick_check`` skips the index-to-table cross check (seconds instead of
+    minutes on a large file). Other databases check their own pages: [].
+    """
+    if engine.dialect.name != "sqlite":
+        return []
+    pragma = "quick_check" if quick else "integrity_check"
+    with engine.connect() as conn:
+        rows = [str(r[0]) for r in conn.exec_driver_sql(f"PRAGMA {pragma}(100)")]
+    return [] if rows == ["ok"] else rows
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -103,6 +162,8 @@ def schema_is_current(engine: Engine) -> bool:
     script = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_heads()
+    for revision in current:
+        check_known_revision(engine, revision)
     return set(current) == set(script.get_heads())
 
 
@@ -115,16 +176,18 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, run_migrations: bool = True) -> Store:
-        engine = make_engine(url)
+        try:
+            engine = make_engine(url)
+        except Exception as exc:
+            log.exception("cannot make an engine for %s", display_url(url))
+            raise store_error(exc, url) from exc
         if run_migrations:
             try:
                 migrate(engine)
             except Exception as exc:
-                log.exception("migration failed for %s", engine.url.render_as_string())
-                raise StoreError(
-                    f"数据库 {engine.url.database} 无法打开或升级：{exc.__class__.__name__}。"
-                    "请检查文件权限和磁盘空间，详细信息见日志"
-                ) from exc
+                log.exception("opening or upgrading %s failed", display_url(engine.url))
+                engine.dispose()
+                raise store_error(exc, engine.url) from exc
         return cls(engine)
 
     @classmethod

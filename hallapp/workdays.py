@@ -97,6 +97,8 @@ class Schedule:
     # The holiday each day belongs to, for holidays and make-up workdays alike.
     names: Mapping[date, str] = field(default_factory=dict)
     source_text: str = ""
+    #: The line of the file each holiday name stands on, for the checks' messages.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,16 @@ def parse_schedule(text: str) -> Schedule:
         # Without a year line, the year is the one most holidays fall in.
         years = [d.year for d in holidays]
         year = max(set(years), key=years.count)
-    if year is not None:
+    if year is not None and year not in SCHEDULE_YEARS:
+        # Also keeps the date arithmetic below inside 0001–9999.
+        problems.append(
+            ScheduleProblem(
+                year_line,
+                f"年份 {year} 超出范围：放假安排只能录入 {SCHEDULE_YEARS.start}—"
+                f"{SCHEDULE_YEARS.stop - 1} 年",
+            )
+        )
+    elif year is not None:
         for d, (_, number) in sorted({**holidays, **makeup}.items()):
             if (
                 not date(year, 1, 1) - timedelta(days=_SPILL_DAYS)
@@ -262,13 +273,161 @@ def parse_schedule(text: str) -> Schedule:
     if problems or year is None:
         raise ScheduleError(sorted(problems, key=lambda p: p.line))
     names = {d: n for d, (n, _) in holidays.items()} | {d: n for d, (n, _) in makeup.items()}
+    lines: dict[str, int] = {}
+    for n, number in sorted({*holidays.values(), *makeup.values()}, key=lambda x: x[1]):
+        lines.setdefault(n, number)
     return Schedule(
         year=year,
         holidays=frozenset(holidays),
         makeup_workdays=frozenset(makeup),
         names=names,
         source_text=text,
+        lines=lines,
     )
+
+
+# --------------------------------------------------------------------------- #
+# Is the schedule plausible as a State Council notice?
+# --------------------------------------------------------------------------- #
+
+#: The statutory holidays every year's notice arranges (全国年节及纪念日放假办法).
+STATUTORY_NAMES = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+# How people (and the notices of different years) write them.
+_NAME_ALIASES = {
+    "元旦": "元旦",
+    "新年": "元旦",
+    "春节": "春节",
+    "除夕": "春节",
+    "农历除夕": "春节",
+    "清明": "清明节",
+    "清明节": "清明节",
+    "劳动节": "劳动节",
+    "五一": "劳动节",
+    "五一劳动节": "劳动节",
+    "国际劳动节": "劳动节",
+    "端午": "端午节",
+    "端午节": "端午节",
+    "中秋": "中秋节",
+    "中秋节": "中秋节",
+    "国庆": "国庆节",
+    "国庆节": "国庆节",
+}
+_NAME_SPLIT_RE = re.compile(r"[、,，/和及与]")
+# The longest block of days off a notice has given each holiday, with room to
+# spare: 春节 10 (2020), 国庆节 8 together with 中秋节 (2017, 2020, 2023, 2025),
+# 劳动节 5 since 2008 (7 before), the one-day holidays 3 with their weekend.
+_MAX_DAYS = {
+    "元旦": 3,
+    "春节": 10,
+    "清明节": 3,
+    "劳动节": 5,
+    "端午节": 3,
+    "中秋节": 3,
+    "国庆节": 8,
+}
+_MAX_DAYS_OTHER = 3  # a one-off day of commemoration (e.g. 2015-09-03)
+# A make-up workday lies next to its holiday (2026: 国庆 10-01, 上班 09-20).
+_MAKEUP_REACH_DAYS = 21
+#: The years a schedule may be written for (the lunar tables and the format's four digits).
+SCHEDULE_YEARS = range(2000, 2100)
+
+
+def canonical_holidays(name: str) -> tuple[str, ...]:
+    """The statutory holidays a line's name stands for: 国庆节、中秋节 → both."""
+    parts = [p.strip() for p in _NAME_SPLIT_RE.split(name) if p.strip()]
+    found = [_NAME_ALIASES[p] for p in parts if p in _NAME_ALIASES]
+    return tuple(dict.fromkeys(found))
+
+
+def check_schedule(schedule: Schedule) -> list[ScheduleProblem]:
+    """Every reason ``schedule`` cannot be the State Council's notice for its year.
+
+    The statutory days of 全国年节及纪念日放假办法 (as it applied that year: the
+    2024 amendment gives 春节 4 days and 劳动节 2) are off in every notice, so
+    each must be a holiday of the schedule; make-up workdays are weekend days
+    near their holiday; no holiday runs longer than any notice has made it;
+    every date lies in the year (元旦 may begin in the last days of December
+    before). Checked against every built-in year 2004–2026 by the tests.
+    """
+    problems: list[ScheduleProblem] = []
+    year = schedule.year
+    if year not in SCHEDULE_YEARS:
+        return [
+            ScheduleProblem(
+                0,
+                f"年份 {year} 超出范围：放假安排只能录入 {SCHEDULE_YEARS.start}—"
+                f"{SCHEDULE_YEARS.stop - 1} 年",
+            )
+        ]
+    lines = schedule.lines
+
+    def line_of(d: date) -> int:
+        return lines.get(schedule.names.get(d, ""), 0)
+
+    for d in sorted(schedule.holidays | schedule.makeup_workdays):
+        name = schedule.names.get(d, "")
+        early_new_year = date(year - 1, 12, 25) <= d < date(
+            year, 1, 1
+        ) and "元旦" in canonical_holidays(name)
+        if d.year != year and not early_new_year:
+            problems.append(
+                ScheduleProblem(
+                    line_of(d),
+                    f"日期 {d.isoformat()} 不在 {year} 年内"
+                    "（只有元旦假期可以从上一年 12 月下旬开始）",
+                )
+            )
+    missing: dict[str, list[date]] = {}
+    for d, statutory in sorted(statutory_holidays(year).items()):
+        if d not in schedule.holidays:
+            names = "、".join(dict.fromkeys(_NAME_ALIASES.get(n, n) for n in statutory.split("、")))
+            missing.setdefault(names, []).append(d)
+    line_of_name = {c: n for name, n in lines.items() for c in canonical_holidays(name)}
+    for names, days in missing.items():
+        problems.append(
+            ScheduleProblem(
+                min((line_of_name.get(n, 0) for n in names.split("、")), default=0),
+                f"缺少{names}的法定假日 {'、'.join(d.isoformat() for d in days)}："
+                "按《全国年节及纪念日放假办法》这些日子每年都放假，国务院通知一定包含，"
+                f"请对照通知补全{names}的放假日期",
+            )
+        )
+    by_name: dict[str, list[date]] = {}
+    for d in schedule.holidays:
+        by_name.setdefault(schedule.names.get(d, ""), []).append(d)
+    for name, days in sorted(by_name.items(), key=lambda x: lines.get(x[0], 0)):
+        canon = canonical_holidays(name)
+        limit = max((_MAX_DAYS[c] for c in canon), default=_MAX_DAYS_OTHER)
+        if "劳动节" in canon and year < 2008:
+            limit = max(limit, 7)  # the 黄金周 of 2000–2007
+        if len(days) > limit:
+            problems.append(
+                ScheduleProblem(
+                    lines.get(name, 0),
+                    f"“{name}”放假 {len(days)} 天，超过历年通知中最长的 {limit} 天，请核对日期",
+                )
+            )
+    for d in sorted(schedule.makeup_workdays):
+        name = schedule.names.get(d, "")
+        own = by_name.get(name, [])
+        if own and min(abs((d - h).days) for h in own) > _MAKEUP_REACH_DAYS:
+            problems.append(
+                ScheduleProblem(
+                    line_of(d),
+                    f"调休上班日 {d.isoformat()} 离“{name}”假期超过 {_MAKEUP_REACH_DAYS} 天，"
+                    "调休上班日应紧邻所调的假期，请核对",
+                )
+            )
+    return sorted(problems, key=lambda p: p.line)
+
+
+def validate_schedule(text: str) -> Schedule:
+    """Parse a schedule file and check it (:func:`check_schedule`); raises ScheduleError."""
+    schedule = parse_schedule(text)
+    problems = check_schedule(schedule)
+    if problems:
+        raise ScheduleError(problems)
+    return schedule
 
 
 def format_schedule(schedule: Schedule) -> str:
@@ -458,6 +617,10 @@ def hall_date(at: dt.datetime) -> date:
     return at.astimezone(HALL_TZ).date()
 
 
+class CalendarRangeError(ValueError):
+    """A period would end after 9999-12-31, the last day Python's dates can hold."""
+
+
 def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) -> WorkdayResult:
     """The N-th working day after ``start`` (the start day is not counted).
 
@@ -473,6 +636,11 @@ def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) 
     provisional = False
     d = start
     while len(counted) < n:
+        if d == date.max:
+            raise CalendarRangeError(
+                f"从 {start.isoformat()} 起算第 {n} 个工作日超出了日历范围"
+                "（最晚到公元 9999 年 12 月 31 日），请检查起算日期是否写错"
+            )
         d += timedelta(days=1)
         info = cal.day_info(d)
         provisional = provisional or info.provisional
@@ -509,51 +677,188 @@ def explain(
 # --------------------------------------------------------------------------- #
 
 
-def load_schedule(session: Session, text: str, actor: Staff, *, window_code: str) -> Schedule:
-    """Validate a schedule text and store it, replacing the same year.
+class ScheduleOverrideRequired(ValueError):
+    """A load would replace an official year (built in, or loaded before) without ``override``."""
 
-    Holiday schedules are reference data authored centrally, so a corrected
-    notice may replace a year; the replacement is written to the audit log in
-    the caller's transaction. Raises :class:`ScheduleError` before touching the
-    store when the text is wrong.
+
+def load_schedule(
+    session: Session,
+    text: str,
+    actor: Staff,
+    *,
+    window_code: str,
+    override: bool = False,
+    reason: str = "",
+) -> Schedule:
+    """Validate a schedule text and store it.
+
+    The text must parse and pass :func:`check_schedule`. A year that already
+    has an official schedule — built into chinese_calendar, or loaded before —
+    is replaced only with ``override=True`` (the supervisor's explicit choice,
+    with an optional reason): a short file must never silently erase National
+    Day from a year the calendar already knows. Every load is written to the
+    audit log in the caller's transaction, with the days whose status changed.
+    Raises :class:`ScheduleError` or :class:`ScheduleOverrideRequired` before
+    touching the store.
     """
     from hallapp import audit
-    from hallapp.models import HolidaySchedule
+    from hallapp.models import HolidaySchedule, utcnow
+    from hallapp.security import require_role
 
-    schedule = parse_schedule(text)
+    require_role(actor, audit.audited_roles())
+    schedule = validate_schedule(text)
+    reason = reason.strip()
+    if len(reason) > 500:
+        raise ValueError(f"覆盖原因长度 {len(reason)} 字超过上限 500 字")
     row = session.get(HolidaySchedule, schedule.year)
-    replaced = row is not None
+    # A built-in year stays an override of the built-in data however often it
+    # is corrected; otherwise a second load of a year replaces the first.
+    override_of = (
+        "builtin" if schedule.year in builtin_years() else ("loaded" if row is not None else "")
+    )
+    if override_of and not override:
+        what = (
+            f"{schedule.year} 年已由 {row.loaded_by} 于 {_local(row.loaded_at)} 载入放假安排"
+            if row is not None
+            else f"{schedule.year} 年已有内置的国务院放假安排（chinese_calendar）"
+        )
+        raise ScheduleOverrideRequired(
+            f"{what}，本次未载入。确需更正时，请加 --override 并用 --reason 写明依据"
+            "（例如更正通知的文号）；覆盖会记入审计日志并向监督人员显示"
+        )
+    before = calendar_from_store(session)
+    after = before.with_schedule(schedule)
+    changed = _changed_days(before, after, schedule)
     if row is None:
         row = HolidaySchedule(year=schedule.year, source_text=text, loaded_by=actor.staff_no)
         session.add(row)
-    else:
-        row.source_text = text
-        row.loaded_by = actor.staff_no
-        from hallapp.models import utcnow
-
-        row.loaded_at = utcnow()
+    row.source_text = text
+    row.loaded_by = actor.staff_no
+    row.loaded_at = utcnow()
+    row.override_of = override_of
+    row.override_reason = reason
+    action = {
+        "": "holiday_schedule.load",
+        "loaded": "holiday_schedule.replace",
+        "builtin": "holiday_schedule.override",
+    }[override_of]
     audit.record(
         session,
         actor,
-        "holiday_schedule.replace" if replaced else "holiday_schedule.load",
+        action,
         target=str(schedule.year),
         detail={
             "year": schedule.year,
             "holidays": len(schedule.holidays),
             "makeup_workdays": sorted(d.isoformat() for d in schedule.makeup_workdays),
+            "override_of": override_of,
+            "reason": reason,
+            "changed_days": changed,
         },
         window_code=window_code,
     )
     session.flush()
     log.info(
-        "已载入 %s 年放假安排（%s 个假日，%s 个调休上班日），操作人 %s%s",
+        "已载入 %s 年放假安排（%s 个假日，%s 个调休上班日），操作人 %s%s，%s 天的工作日状态改变",
         schedule.year,
         len(schedule.holidays),
         len(schedule.makeup_workdays),
         actor.staff_no,
-        "，替换了原有安排" if replaced else "",
+        {"": "", "loaded": "，替换了原有载入的安排", "builtin": "，人工覆盖了内置安排"}[
+            override_of
+        ],
+        len(changed),
     )
     return schedule
+
+
+_STATE = {True: "工作日", False: "休息"}
+
+
+def _changed_days(before: WorkCalendar, after: WorkCalendar, schedule: Schedule) -> list[str]:
+    """The days whose working status a load changes, as "2026-10-02 休息→工作日"."""
+    first = min((*schedule.holidays, *schedule.makeup_workdays, date(schedule.year, 1, 1)))
+    last = date(schedule.year, 12, 31)
+    out = []
+    d = first
+    while d <= last:
+        was, now = before.is_working_day(d), after.is_working_day(d)
+        if was != now:
+            out.append(f"{d.isoformat()} {_STATE[was]}→{_STATE[now]}")
+        d += timedelta(days=1)
+    return out
+
+
+def _local(at: dt.datetime) -> str:
+    # SQLite hands back naive UTC; PostgreSQL an aware instant.
+    aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(HALL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class YearStatus:
+    """Where a year's working days come from, as supervisors are shown it."""
+
+    year: int
+    source: str  # "builtin", "loaded", "override" (a loaded year replacing an official one)
+    loaded_by: str = ""
+    loaded_at: dt.datetime | None = None
+    override_of: str = ""
+    reason: str = ""
+    damaged: bool = False  # the stored text no longer parses; the year falls back
+    #: Why a stored schedule fails today's checks (it was loaded before they
+    #: existed, or straight into the table); it is still used, and flagged.
+    problems: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.source == "builtin":
+            return f"{self.year} 年：内置安排（chinese_calendar）"
+        when = _local(self.loaded_at) if self.loaded_at else "?"
+        if self.source == "override":
+            what = "内置安排" if self.override_of == "builtin" else "原先载入的安排"
+            text = f"{self.year} 年：已人工覆盖 by {self.loaded_by} at {when}（替换了{what}）"
+            if self.reason:
+                text += f"，原因：{self.reason}"
+        else:
+            text = f"{self.year} 年：已载入 by {self.loaded_by} at {when}"
+        if self.damaged:
+            text += "；【存储的安排已损坏，该年按内置或暂定计算，请重新载入】"
+        elif self.problems:
+            more = f"等 {len(self.problems)} 处" if len(self.problems) > 1 else ""
+            text += f"；【未通过检查：{self.problems[0]}{more}。"
+            text += "请对照通知更正后用 --override 重新载入】"
+        return text
+
+
+def schedule_status(session: Session) -> list[YearStatus]:
+    """Every year with an official schedule, stored or built in, oldest first."""
+    from sqlalchemy import select
+
+    from hallapp.models import HolidaySchedule
+
+    stored: dict[int, YearStatus] = {}
+    for row in session.scalars(select(HolidaySchedule).order_by(HolidaySchedule.year)):
+        problems: tuple[str, ...] = ()
+        try:
+            parsed = parse_schedule(row.source_text)
+            damaged = parsed.year != row.year
+            if not damaged:
+                problems = tuple(str(p) for p in check_schedule(parsed))
+        except ScheduleError:
+            damaged = True
+        overrides = row.override_of or ("builtin" if row.year in builtin_years() else "")
+        stored[row.year] = YearStatus(
+            year=row.year,
+            source="override" if overrides else "loaded",
+            loaded_by=row.loaded_by,
+            loaded_at=row.loaded_at,
+            override_of=overrides,
+            reason=row.override_reason,
+            damaged=damaged,
+            problems=problems,
+        )
+    years = sorted({*builtin_years(), *stored})
+    return [stored.get(y) or YearStatus(year=y, source="builtin") for y in years]
 
 
 def calendar_from_store(session: Session) -> WorkCalendar:
@@ -568,7 +873,12 @@ def calendar_from_store(session: Session) -> WorkCalendar:
     from hallapp.models import HolidaySchedule
 
     schedules: list[Schedule] = []
-    for row in session.scalars(select(HolidaySchedule).order_by(HolidaySchedule.year)):
+    # Only the columns every schema version has, so a window can still count
+    # on a database one migration behind.
+    rows = session.execute(
+        select(HolidaySchedule.year, HolidaySchedule.source_text).order_by(HolidaySchedule.year)
+    )
+    for row in rows:
         try:
             schedule = parse_schedule(row.source_text)
         except ScheduleError as exc:

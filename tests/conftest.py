@@ -7,9 +7,11 @@ its own created and dropped around the test. With HALLAPP_REQUIRE_POSTGRES=1
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,72 @@ from hallapp.store import Store, sqlite_url
 PG_ADMIN_URL = os.environ.get(
     "HALLAPP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# ------------------------------------------------ no secret in any log file
+
+#: The test data's passwords (demo staff, make_reference) and database passwords.
+TEST_PASSWORDS = ("123456", "654321", "s3cret-pg-pw")
+_TESTS = Path(__file__).resolve().parent
+
+
+def test_personal_numbers() -> set[str]:
+    """Every valid resident ID number and mobile number written in the tests and
+    the shipped resources: none may appear in a log."""
+    from hallapp.validation import validate_id_number
+
+    found: set[str] = set()
+    roots = (_TESTS, _TESTS.parent / "resources")
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.suffix not in {".py", ".toml", ".json", ".yaml", ".txt"} or not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for m in re.finditer(r"(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])", text):
+                if validate_id_number(m[0]):
+                    found.add(m[0].upper())
+            found.update(re.findall(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])", text))
+    return found
+
+
+test_personal_numbers.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def find_leaks(files: Iterable[Path], needles: Iterable[str]) -> list[str]:
+    """``file: needle`` for every needle found (as a whole token) in a file."""
+    patterns = [
+        (n, re.compile(r"(?<![0-9A-Za-z])" + re.escape(n) + r"(?![0-9A-Za-z])", re.IGNORECASE))
+        for n in needles
+    ]
+    leaks = []
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        leaks += [f"{path}: {n}" for n, pattern in patterns if pattern.search(text)]
+    return leaks
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_hold_no_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every record logged in this process goes to a real log file through the
+    production handler; at the end, that file and every log the tests' child
+    processes wrote are scanned for the test data's ID numbers, phones and
+    passwords."""
+    import hallapp.logsetup as logsetup
+
+    base = tmp_path_factory.getbasetemp()
+    root = logging.getLogger()
+    handler = logsetup.file_handler(base / "session-log" / "hallapp.log")
+    handler.setLevel(logging.INFO)
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    logsetup._configured = True  # main() in-process must not add a second file
+    yield
+    root.removeHandler(handler)
+    handler.close()
+    files = [p for p in base.rglob("*.log*") if p.is_file()]
+    leaks = find_leaks(files, [*TEST_PASSWORDS, *test_personal_numbers()])
+    assert not leaks, "secrets or personal numbers in log files:\n" + "\n".join(leaks[:50])
 
 
 @pytest.fixture(autouse=True)

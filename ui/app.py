@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -267,8 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cleanup.append(store.dispose)
     except (StoreError, OSError) as exc:
         log.exception("store not opened")
+        from hallapp.ui.errors import user_message
+
         show_error(None, str(exc) if isinstance(exc, StoreError) else
-                   f"无法创建数据库文件：{exc}。请检查磁盘空间和文件夹权限。")  # fmt: skip
+                   user_message(exc, "建立本窗口数据库"))  # fmt: skip
         run_cleanup()
         return 3
     log.info("local store: %s", db_path)
@@ -353,11 +356,14 @@ class DemoSeeding:
     def start(cls, db_path: Path) -> DemoSeeding:
         # The URL as hallapp.store.sqlite_url spells it (importing the store
         # here would load SQLAlchemy before Qt, on the critical path).
+        # Re-seeding a demo database is an administrative command like any
+        # other: it signs in as the demo administrator (resources/demo.toml).
         command = [sys.executable, "-m", "hallapp", "db", "seed-demo",
-                   "--db", f"sqlite:///{db_path}"]  # fmt: skip
+                   "--db", f"sqlite:///{db_path}", "--staff", "9901"]  # fmt: skip
         log.info("demo: seeding %s in a child process", db_path)
         process = subprocess.Popen(
             command,
+            env={**os.environ, "HALLAPP_PASSWORD": "123456"},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -376,7 +382,9 @@ class DemoSeeding:
             # if any, comes before it and goes to the log only.
             lines = [x.strip() for x in err.splitlines() if x.strip()]
             detail = lines[-1] if lines else f"退出码 {self.process.returncode}"
-            raise DemoSeedError(detail if "日志" in detail else f"{detail}。详细信息见日志。")
+            raise DemoSeedError(
+                detail if "日志" in detail else f"{detail.rstrip('。')}。详细信息见日志。"
+            )
         log.info("demo seeding done: %s", out.strip().replace("\n", " | "))
         return out
 

@@ -89,11 +89,18 @@ def countdown_text(case: CaseView) -> str:
 
 
 def evaluation_text(case: CaseView) -> str:
-    if case.evaluation_level is not None:
-        return f"{LEVEL_LABELS.get(case.evaluation_level, case.evaluation_level)}"
-    return {"open": "评价中…", "expired": "未评价", "cancelled": "已取消评价"}.get(
+    """The list's 评价 column: the latest encounter's evaluation, and how many (一次一评)."""
+    state = {"open": "评价中…", "expired": "未评价", "cancelled": "已取消评价"}.get(
         case.evaluation_state, ""
     )
+    if state:
+        text = state
+    elif case.evaluation_level is not None:
+        text = f"{LEVEL_LABELS.get(case.evaluation_level, case.evaluation_level)}"
+    else:
+        return ""
+    count = len(case.evaluations)
+    return f"{text}（共 {count} 次评价）" if count > 1 else text
 
 
 def _date(case: CaseView) -> str:
@@ -333,14 +340,20 @@ def case_html(case: CaseView) -> str:
         rows.append(("出件", case.collection))
     if case.one_time_violations:
         rows.append(("一次性告知", f"违反 {case.one_time_violations} 次（后续告知新增了要求）"))
-    shown = evaluation_text(case) or "尚未评价"
-    if case.evaluated_at is not None:
-        shown += f"（{case.evaluated_at.astimezone(HALL_TZ):%Y-%m-%d %H:%M}）"
-    rows.append(("评价", shown))
-    if case.evaluation_reasons:
-        rows.append(("差评原因", "、".join(case.evaluation_reasons)))
-    if case.follow_up:
-        rows.append(("整改回访", case.follow_up))
+    # 一次一评: each encounter's evaluation, oldest first.
+    for ev in case.evaluations:
+        shown = f"{ev.encounter_label}：{LEVEL_LABELS.get(ev.level, ev.level)}"
+        shown += f"（{ev.evaluated_at.astimezone(HALL_TZ):%Y-%m-%d %H:%M}）"
+        rows.append(("评价", shown))
+        if ev.reasons:
+            rows.append(("差评原因", "、".join(ev.reasons)))
+        if ev.follow_up:
+            rows.append(("整改回访", ev.follow_up))
+    pending = {"open": "评价中…", "expired": "本次服务未评价", "cancelled": "本次评价已取消"}
+    if case.evaluation_state in pending:
+        rows.append(("评价", pending[case.evaluation_state]))
+    elif not case.evaluations:
+        rows.append(("评价", "尚未评价"))
     body = "".join(
         f"<tr><td style='color:#5b6675;padding-right:12px'>{e(k)}</td><td>{e(v)}</td></tr>"
         for k, v in rows

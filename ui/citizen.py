@@ -12,7 +12,10 @@ present. It shows, by priority:
 The screen holds no rules: a press on its buttons is only reported
 (``level_chosen`` / ``reasons_chosen``); the EvaluatorBridge sends it through
 the same EvaluationDesk as a press on the device and tells the screen what to
-show next. Type is large (body ≥ 28 px, headings ≥ 48 px) for elderly citizens.
+show next. Type is large (body ≥ 34 px, headings ≥ 48 px at 1280×800, scaled
+up on larger screens) and dark on light, so the screen reads at 2 m as at
+50 cm. The 差评 reasons carry large numbers: a framed evaluator's number keys
+choose them and its confirm key submits (docs/evaluator-protocol.md §3).
 """
 
 from __future__ import annotations
@@ -85,20 +88,25 @@ QLabel#pausedTitle { font-size: 120px; color: #a11d21; }
 QLabel#pausedReason { font-size: 56px; font-weight: bold; }
 QLabel#pausedHint { font-size: 36px; }
 QLabel#evalPrompt { font-size: 60px; font-weight: bold; color: #0b3d91; }
-QLabel#evalCase { font-size: 34px; }
+QLabel#evalCase { font-size: 36px; }
 QLabel#countdown { font-size: 40px; font-weight: bold; color: #a11d21; }
-QLabel#status { font-size: 34px; font-weight: bold; color: #a11d21; }
+QLabel#status { font-size: 38px; font-weight: bold; color: #a11d21; }
 QLabel#reasonsTitle { font-size: 52px; font-weight: bold; color: #a11d21; }
-QLabel#reasonsHint { font-size: 30px; }
+QLabel#reasonsHint { font-size: 36px; color: #111111; }
 QLabel#messageTitle { font-size: 96px; color: #333333; }
 QLabel#messageTitle[good="true"] { color: #1b6e2e; }
 QLabel#messageDetail { font-size: 44px; }
 QPushButton.level { font-size: 48px; font-weight: bold; border-radius: 18px;
     border: 4px solid #222222; padding: 12px; }
 QPushButton.level:disabled { background: #b8bec6; color: #4a4a4a; border-color: #8a9099; }
-QPushButton.reason { font-size: 36px; font-weight: bold; background: #ffffff; color: #111111;
-    border: 4px solid #5b6675; border-radius: 14px; padding: 10px; }
-QPushButton.reason:checked { background: #a11d21; color: #ffffff; border-color: #5a0d10; }
+QPushButton.reason { background: #ffffff; border: 4px solid #5b6675; border-radius: 14px;
+    padding: 6px 14px; }
+QPushButton.reason:checked { background: #a11d21; border-color: #5a0d10; }
+QLabel.reasonNumber { font-size: 68px; color: #ffffff; background: #0b3d91;
+    border-radius: 12px; padding: 0px 12px; }
+QLabel.reasonNumber[on="true"] { color: #a11d21; background: #ffffff; }
+QLabel.reasonText { font-size: 38px; font-weight: bold; color: #111111; }
+QLabel.reasonText[on="true"] { color: #ffffff; }
 QPushButton#submit { font-size: 48px; background: #0b3d91; color: #ffffff;
     border-radius: 14px; padding: 10px 40px; border: 4px solid #06245a; }
 QPushButton#submit:disabled { background: #b8bec6; color: #4a4a4a; border-color: #8a9099; }
@@ -170,7 +178,8 @@ class CitizenScreen(QWidget):
     """The citizen-facing window; see the module docstring."""
 
     level_chosen = Signal(int)  # a level pressed on the screen's buttons (mirrors the device)
-    reasons_chosen = Signal(list)  # list[str]: the 差评 reasons chosen on screen
+    reasons_chosen = Signal(list)  # list[str]: the 差评 reasons submitted on screen
+    reasons_changed = Signal(list)  # list[str]: reasons touched on screen (not yet submitted)
 
     PAGE_CARD, PAGE_PAUSED, PAGE_EVALUATE, PAGE_REASONS, PAGE_MESSAGE = range(5)
 
@@ -195,6 +204,8 @@ class CitizenScreen(QWidget):
         self._pause_reason = ""
         self._evaluating = False
         self._pending_level: int | None = None
+        # Whether the evaluator has number keys for the reasons (a framed device).
+        self._device_keys = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -368,11 +379,8 @@ class CitizenScreen(QWidget):
         layout.setSpacing(14)
         self.reasons_title = _label("", "reasonsTitle", wrap=True)
         self.reasons_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.reasons_hint = _label(
-            "请点选原因（可多选），再按“提交”。我们将在 5 个工作日内核实整改并回访。",
-            "reasonsHint",
-            wrap=True,
-        )
+        self.reasons_hint = _label("", "reasonsHint", wrap=True)
+        self._update_reasons_hint()
         self.reasons_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.reasons_title)
         layout.addWidget(self.reasons_hint)
@@ -380,16 +388,34 @@ class CitizenScreen(QWidget):
         grid = QGridLayout()
         grid.setSpacing(18)
         self.reason_buttons: dict[str, QPushButton] = {}
+        self.reason_numbers: dict[str, QLabel] = {}
+        self._reason_texts: dict[str, QLabel] = {}
         columns = 3
         for i, reason in enumerate(reasons):
-            button = QPushButton(reason)
+            # The number is the device's key (reason n = number key n), in
+            # large type, so a citizen who cannot touch the screen can choose.
+            button = QPushButton()
             button.setCheckable(True)
             button.setProperty("class", "reason")
+            button.setAccessibleName(f"{i + 1} {reason}")
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             button.setMinimumHeight(96)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            inner = QHBoxLayout(button)
+            inner.setContentsMargins(10, 4, 10, 4)
+            inner.setSpacing(20)
+            number = _label(str(i + 1), cls="reasonNumber")
+            number.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            text = _label(reason, cls="reasonText", wrap=True)
+            for child in (number, text):
+                child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+            inner.addWidget(number)
+            inner.addWidget(text, 1)
             button.toggled.connect(self._update_submit)
+            button.clicked.connect(self._reasons_touched)
             self.reason_buttons[reason] = button
+            self.reason_numbers[reason] = number
+            self._reason_texts[reason] = text
             grid.addWidget(button, i // columns, i % columns)
         layout.addLayout(grid, 1)
 
@@ -453,9 +479,15 @@ class CitizenScreen(QWidget):
             self._show_base()
 
     def open_evaluation(
-        self, case_no: str, item_name: str, clerk_name: str, timeout_s: int
+        self,
+        case_no: str,
+        item_name: str,
+        clerk_name: str,
+        timeout_s: int,
+        encounter_label: str = "",
     ) -> None:
-        """Show the five buttons and the countdown."""
+        """Show the five buttons and the countdown; ``encounter_label``: what is rated
+        (受理, 一次性告知, 出件…: 一次一评)."""
         self._message_timer.stop()
         self._reasons_clock.stop()
         self._evaluating = True
@@ -463,10 +495,12 @@ class CitizenScreen(QWidget):
         parts = [f"办件编号：{case_no}"]
         if item_name:
             parts.append(f"办理事项：{item_name}")
+        if encounter_label:
+            parts[-1] += f"（本次服务：{encounter_label}）"
         if clerk_name:
             parts.append(f"经办人：{clerk_name}")
         self.eval_case.setText("\n".join(parts))
-        self.eval_status.setText("请按评价器上的按键，或直接点击下面的按钮")
+        self.eval_status.setText("请按评价器上的按键，或直接点击上面的按钮")
         self._set_levels_enabled(True)
         self._eval_clock.start(timeout_s)
         self.stack.setCurrentIndex(self.PAGE_EVALUATE)
@@ -490,6 +524,21 @@ class CitizenScreen(QWidget):
         self._eval_clock.stop()
         self._reasons_clock.start(seconds)
         self.stack.setCurrentIndex(self.PAGE_REASONS)
+
+    def set_device_keys(self, available: bool) -> None:
+        """Whether the evaluator's number keys choose reasons (said in the hint)."""
+        self._device_keys = available
+        self._update_reasons_hint()
+
+    def set_chosen_reasons(self, chosen: Sequence[str]) -> None:
+        """The reasons chosen so far, as the desk knows them (e.g. by the device's keys)."""
+        if self.stack.currentIndex() != self.PAGE_REASONS:
+            return
+        for reason, button in self.reason_buttons.items():
+            button.blockSignals(True)
+            button.setChecked(reason in chosen)
+            button.blockSignals(False)
+        self._update_submit()
 
     def close_evaluation(self, message: str, detail: str = "") -> None:
         """Leave the evaluation: a short message (感谢您的评价 / 本次未评价), then the card."""
@@ -603,11 +652,29 @@ class CitizenScreen(QWidget):
         self.eval_status.setText("正在提交，请稍候……")
         self.level_chosen.emit(level)
 
+    def _update_reasons_hint(self) -> None:
+        # One line at 1280×800: the reason buttons keep the height.
+        if self._device_keys:
+            text = "请按评价器上的数字键选择原因（可多选），再按“确认”键；也可直接点选"
+        else:
+            text = "请点选原因（可多选），再按“提交”"
+        self.reasons_hint.setText(text)
+
     def _update_submit(self) -> None:
         for reason, button in self.reason_buttons.items():
+            on = button.isChecked()
             # A mark as well as the colour, for citizens who cannot tell red.
-            button.setText(f"✓ {reason}" if button.isChecked() else reason)
+            text = self._reason_texts[reason]
+            text.setText(f"✓ {reason}" if on else reason)
+            for label in (text, self.reason_numbers[reason]):
+                if label.property("on") != on:
+                    label.setProperty("on", on)
+                    label.style().unpolish(label)
+                    label.style().polish(label)
         self.submit_button.setEnabled(bool(self.chosen_reasons()))
+
+    def _reasons_touched(self) -> None:
+        self.reasons_changed.emit(self.chosen_reasons())
 
     def _submit_reasons(self) -> None:
         reasons = self.chosen_reasons()
@@ -729,11 +796,13 @@ def save_screenshots(out_dir: str, width: int = 1920, height: int = 1080) -> lis
 
     def evaluate() -> None:
         screen.show_paused(False)
-        screen.open_evaluation("LCA03202611220007", "食品经营许可证核发", clerk, 60)
+        screen.open_evaluation("LCA03202611220007", "食品经营许可证核发", clerk, 60, "受理")
 
     def reasons() -> None:
+        screen.set_device_keys(True)  # the demo's framed evaluator has number keys
         screen.ask_reasons(2, 58)
         screen.reason_buttons["等候时间长"].setChecked(True)
+        screen.reason_buttons["一次性告知不到位"].setChecked(True)
 
     shots: list[tuple[str, Callable[[], None]]] = [
         ("citizen-idle.png", lambda: None),

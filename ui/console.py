@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from hallapp.documents import DutyCard, Notice
 from hallapp.duty import DutyState, StaffView
-from hallapp.intake import CaseStatus, CaseView, DecisionResult
+from hallapp.intake import CaseView, DecisionResult
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+P", "打印文书（预览中：打印）"),
     ("Ctrl+Shift+P", "补打文书"),
     ("F11", "暂停服务 / 恢复服务"),
+    ("F8", "再次邀请评价（评价超时、群众仍在窗口时）"),
     ("Ctrl+Shift+X", "取消正在进行的评价"),
     ("Ctrl+Shift+Q", "结束当班并退出登录"),
     ("Esc", "关闭对话框 / 预览"),
@@ -155,6 +156,10 @@ class ClerkConsole(QMainWindow):
         self.cancel_eval_button.setToolTip("群众离开或不愿评价时撤回评价邀请（不记录任何评价）")
         self.cancel_eval_button.clicked.connect(self.cancel_evaluation)
         self.cancel_eval_button.hide()
+        self.reoffer_button = QPushButton("再次邀请评价  [F8]")
+        self.reoffer_button.setToolTip("评价超时而群众仍在窗口时，再请群众评价本次服务")
+        self.reoffer_button.clicked.connect(self.reoffer_evaluation)
+        self.reoffer_button.hide()
         self.help_button = QPushButton("快捷键  [F1]")
         self.help_button.clicked.connect(self.show_help)
         head = QHBoxLayout()
@@ -162,6 +167,7 @@ class ClerkConsole(QMainWindow):
         head.addWidget(self.duty_badge)
         head.addStretch(1)
         head.addWidget(self.cancel_eval_button)
+        head.addWidget(self.reoffer_button)
         head.addWidget(self.pause_button)
         head.addWidget(self.end_button)
         head.addWidget(self.help_button)
@@ -204,8 +210,10 @@ class ClerkConsole(QMainWindow):
         self.signin.signed_in.connect(self._signed_in)
         self.intake.decided.connect(self._decided)
         self.intake.case_opened.connect(self.cases.update_case)
-        self.cases.completed.connect(self._finished_case)
-        self.cases.handed_over.connect(self._finished_case)
+        # 一次一评: 出件 is an encounter with the citizen; 办结 of a 承诺件 is
+        # back-office work with the citizen absent, so it opens no evaluation.
+        self.cases.completed.connect(self._completed_in_back_office)
+        self.cases.handed_over.connect(self._offer_evaluation)
         self.cases.correction_requested.connect(self._continue_correction)
         self.cases.print_requested.connect(self._print_requested)
         self.cases.install_shortcuts(self, self._to_cases)
@@ -218,6 +226,7 @@ class ClerkConsole(QMainWindow):
             ("F11", self.toggle_pause),
             ("Ctrl+Shift+Q", self.end_duty),
             ("Ctrl+Shift+X", self.cancel_evaluation),
+            ("F8", self.reoffer_evaluation),
         ):
             bind_key(self, key, handler)
         if self.bridge is not None:
@@ -399,8 +408,9 @@ class ClerkConsole(QMainWindow):
             )
         if result.notice is not None:
             self.open_preview(result.notice, result.document_id)
-        if case.status is CaseStatus.COMPLETED:
-            self._finished_case(case)
+        # Every decision is an encounter at the window (受理, 容缺, 一次性告知,
+        # 不予受理, 非本部门职责告知, 即办): the citizen is asked to evaluate it.
+        self._offer_evaluation(case)
 
     def _continue_correction(self, case: CaseView) -> None:
         self.tabs.setCurrentWidget(self.intake)
@@ -431,18 +441,33 @@ class ClerkConsole(QMainWindow):
         self.last_printed = result
         self.statusBar().showMessage(f"已打印（{result.pages} 页）：{result.where}", 10000)
 
-    def _finished_case(self, case: CaseView) -> None:
-        """办结 / 出件: open the evaluation unless this case already has one."""
+    def _offer_evaluation(self, case: CaseView) -> None:
+        """After an encounter at the window: invite the citizen to evaluate it (一次一评)."""
         if case.evaluation_state in ("evaluated", "open"):
             return
         if self.bridge is None:
             self.statusBar().showMessage("未配置评价器，本次无法评价", 10000)
             return
         log.info("evaluation opened for %s", case.case_no)
+        self.reoffer_button.hide()
         self.evaluation_requested.emit(case.id)
         clerk = self.ctx.clerk
         self.bridge.open_evaluation(case.id, staff_id=clerk.id if clerk else None)
         self.statusBar().showMessage(f"{case.case_no}：请群众在评价器上评价", 15000)
+
+    def _completed_in_back_office(self, case: CaseView) -> None:
+        self.statusBar().showMessage(f"{case.case_no}：已办结。出件时请办事群众评价", 10000)
+
+    def reoffer_evaluation(self) -> None:
+        """F8: offer the invitation that timed out again (the citizen is still here)."""
+        if self.bridge is None or not self.signed_in:
+            return
+        if not self.reoffer_button.isVisible():
+            self.statusBar().showMessage("没有超时未评价的服务可以再次邀请", 8000)
+            return
+        self.reoffer_button.hide()
+        self.bridge.reoffer()
+        self.statusBar().showMessage("已再次邀请群众评价", 10000)
 
     # ------------------------------------------------------------------ evaluator
 
@@ -454,6 +479,7 @@ class ClerkConsole(QMainWindow):
         self.evaluator_status.setStyleSheet("" if connected else "color:#b42318")
 
     def _evaluation_opened(self, case_id: str) -> None:
+        self.reoffer_button.hide()
         self.cancel_eval_button.show()
         self.cases.reload_case(case_id)
 
@@ -464,6 +490,7 @@ class ClerkConsole(QMainWindow):
 
     def _evaluation_cancelled(self, case_id: str) -> None:
         self.cancel_eval_button.hide()
+        self._show_reoffer()
         self.cases.reload_case(case_id)
         self.statusBar().showMessage("已取消本次评价（不记录评价）", 10000)
 
@@ -471,13 +498,22 @@ class ClerkConsole(QMainWindow):
         from hallapp.evaluation import LEVEL_LABELS
 
         self.cancel_eval_button.hide()
+        self.reoffer_button.hide()
         self.cases.reload_case(case_id)
         self.statusBar().showMessage(f"收到评价：{LEVEL_LABELS.get(level, level)}", 10000)
 
     def _evaluation_expired(self, case_id: str) -> None:
         self.cancel_eval_button.hide()
         self.cases.reload_case(case_id)
-        self.statusBar().showMessage("群众未评价（不计默认好评）", 10000)
+        self._show_reoffer()
+        self.statusBar().showMessage(
+            "群众未评价（不计默认好评）。群众仍在窗口可按 F8 再次邀请评价", 15000
+        )
+
+    def _show_reoffer(self) -> None:
+        bridge = self.bridge
+        if bridge is not None and getattr(bridge, "can_reoffer", False):
+            self.reoffer_button.show()
 
     def _evaluator_error(self, message: str) -> None:
         log.warning("evaluator: %s", message)

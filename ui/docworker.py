@@ -136,8 +136,9 @@ def handle(request: dict[str, Any], out: BinaryIO) -> None:
         message = _expected_message(exc)
         if message is None:
             traceback.print_exc(file=sys.stderr)
-            message = (f"生成文书失败（{exc.__class__.__name__}）。"
-                       "请重试；若仍失败，请联系技术支持（详见日志）")  # fmt: skip
+            # The traceback went to stderr, which the parent writes to its log.
+            message = ("生成文书失败：程序内部出错，详细记录已写入日志。"
+                       "请重试；若仍失败，请联系技术支持并提供日志文件")  # fmt: skip
         header = json.dumps({"id": rid, "message": message}, ensure_ascii=False)
         out.write(b"ERROR " + header.encode("utf-8") + b"\n")
         out.flush()

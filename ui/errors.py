@@ -70,15 +70,44 @@ def is_expected(exc: BaseException) -> bool:
 
 
 def user_message(exc: BaseException, action: str = "") -> str:
-    """The Chinese text for the clerk: the domain's own message, or a generic one."""
+    """The Chinese text for the clerk: what happened and what to do, never a class name.
+
+    The domain's refusals carry their own message; database errors are told
+    apart by the one classifier (hallapp.dberrors); file and device errors by
+    their errno; anything else is a bug, logged with its traceback by the caller.
+    """
+    from hallapp.dberrors import DbProblem, classify_db_error, is_db_error, store_error
+
     if is_expected(exc) and str(exc):
         return str(exc)
     what = f"“{action}”" if action else "操作"
+    if is_db_error(exc):
+        return f"{what}没有完成：{store_error(exc)}"
     if isinstance(exc, OSError):
-        return f"{what}失败：系统无法读写所需的文件或设备。请检查磁盘空间和设备连接后重试。"
-    if exc.__class__.__module__.startswith("sqlalchemy"):
-        return f"{what}失败：数据库暂时无法访问。请稍后重试；若持续出现，请联系技术支持。"
-    return f"{what}失败（{exc.__class__.__name__}）。{_GENERIC_NEXT_STEP}"
+        name = f" {exc.filename} " if exc.filename else ""
+        problem = classify_db_error(exc)
+        if problem is DbProblem.DISK_FULL:
+            return (
+                f"{what}没有完成：磁盘空间已满，文件{name}无法写入。"
+                "请清理磁盘后重试；已经保存的办件和评价不会丢失。"
+            )
+        if problem is DbProblem.PERMISSION:
+            return (
+                f"{what}没有完成：没有权限读写文件{name}。"
+                "请让管理员检查这个文件和所在文件夹的权限后重试。"
+            )
+        if problem is DbProblem.MISSING:
+            return f"{what}没有完成：找不到文件或设备{name}。请检查设备连接和配置中的路径后重试。"
+        return (
+            f"{what}没有完成：系统无法读写所需的文件或设备{name}。请检查磁盘空间和设备连接后重试。"
+        )
+    if isinstance(exc, MemoryError):
+        return f"{what}没有完成：电脑内存不足。请关闭其他程序后重试。"
+    where = f"（日志文件：{_log_file}）" if _log_file else ""
+    return (
+        f"{what}没有完成：程序内部出错，详细记录已写入日志{where}。"
+        f"已经保存的办件和评价不会丢失。{_GENERIC_NEXT_STEP}"
+    )
 
 
 # Tests replace this to see what would have been shown without a modal dialog.

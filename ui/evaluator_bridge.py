@@ -66,6 +66,7 @@ from hallapp.evaluation import (
     Opened,
     OpenEvaluation,
     PressOutcome,
+    ReasonsChanged,
     Recorded,
     expire_unfinished,
 )
@@ -138,6 +139,7 @@ class EvaluatorBridge(QObject):
         if citizen is not None:
             citizen.level_chosen.connect(self.press_on_screen)
             citizen.reasons_chosen.connect(self.submit_reasons)
+            citizen.reasons_changed.connect(self.choose_reasons)
 
     # ------------------------------------------------------------------ state
 
@@ -259,6 +261,35 @@ class EvaluatorBridge(QObject):
 
         run_in_background(self, work, failure=self._report_failure, label="开始评价")
 
+    @property
+    def can_reoffer(self) -> bool:
+        """An invitation timed out (or was withdrawn) and may be offered again (F8)."""
+        return self.desk.current is None and self.desk.reofferable is not None
+
+    def reoffer(self) -> None:
+        """Offer the timed-out invitation again while the citizen is still at the window."""
+
+        def work() -> OpenEvaluation:
+            last = self.desk.reofferable
+            if last is not None:
+                with self.store.session() as s:
+                    item = s.get(ServiceItem, last.item_code)
+                    self._item_names[last.case_id] = item.name if item is not None else ""
+            return self.desk.reoffer()
+
+        run_in_background(self, work, failure=self._report_failure, label="再次邀请评价")
+
+    @Slot(list)
+    def choose_reasons(self, reasons: Sequence[str]) -> None:
+        """Reasons touched on the screen: the device's number keys continue from them."""
+        chosen = [str(r) for r in reasons]
+        run_in_background(
+            self,
+            lambda: self.desk.choose_reasons(chosen),
+            failure=self._report_failure,
+            label="选择评价原因",
+        )
+
     def cancel(self, reason: str = "工作人员取消评价") -> None:
         """Withdraw the open evaluation (nothing is recorded for the case)."""
         run_in_background(
@@ -340,6 +371,9 @@ class EvaluatorBridge(QObject):
         if isinstance(event, Connected):
             self._set_connected(True)
             self._send_duty_card()
+            if self.citizen is not None and self._driver is not None:
+                # Only a framed device has number keys for the reasons.
+                self.citizen.set_device_keys(self._driver.supports_commands)
         elif isinstance(event, Lost):
             self._set_connected(False)
         elif isinstance(event, DeviceError):
@@ -363,7 +397,11 @@ class EvaluatorBridge(QObject):
             ev = event.evaluation
             if citizen is not None:
                 citizen.open_evaluation(
-                    ev.case_no, self._item_names.pop(ev.case_id, ""), ev.staff_name, ev.timeout_s
+                    ev.case_no,
+                    self._item_names.pop(ev.case_id, ""),
+                    ev.staff_name,
+                    ev.timeout_s,
+                    ev.encounter.label,
                 )
             self.evaluation_opened.emit(ev.case_id)
         elif isinstance(event, AwaitingReasons):
@@ -371,6 +409,9 @@ class EvaluatorBridge(QObject):
                 left = (event.deadline - datetime.now(UTC)).total_seconds()
                 citizen.ask_reasons(event.level, max(0, round(left)))
             self.awaiting_reasons.emit(event.case_id, event.level)
+        elif isinstance(event, ReasonsChanged):
+            if citizen is not None:
+                citizen.set_chosen_reasons(event.chosen)
         elif isinstance(event, Recorded):
             if citizen is not None:
                 detail = f"您的评价：{LEVEL_LABELS[event.level]}"
@@ -390,9 +431,8 @@ class EvaluatorBridge(QObject):
     def _on_screen_outcome(self, outcome: PressOutcome) -> None:
         # Recorded / AwaitingReasons / Expired reach the screen through the
         # desk's events; only what the desk does not announce is handled here.
-        if isinstance(outcome, Recorded):
-            self._withdraw_device_prompt()
-        elif isinstance(outcome, Failed):
+        # The device is told by hallapp.devices.bridge (a second ACK or a CANCEL).
+        if isinstance(outcome, Failed):
             self.error.emit(outcome.message)
             if self.citizen is not None:
                 self.citizen.show_notice("评价未能保存，请再按一次")
@@ -400,14 +440,6 @@ class EvaluatorBridge(QObject):
             self.press_ignored.emit(outcome.level)
             if self.citizen is not None and self.citizen.evaluating:
                 self.citizen.close_evaluation("")
-
-    def _withdraw_device_prompt(self) -> None:
-        # Evaluated on the screen: the device still shows its prompt (it only
-        # clears it on its own ACK), so tell it the evaluation is over.
-        driver = self._driver
-        if driver is None or not driver.supports_commands:
-            return
-        run_in_background(self, driver.cancel, failure=self._report_failure, label="评价器结束提示")
 
     def _on_screen_failure(self, exc: BaseException) -> None:
         message = user_message(exc, "保存评价")

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PrintError as exc:
         print("ERROR " + json.dumps({"message": str(exc)}, ensure_ascii=False), flush=True)
         return 1
-    except Exception as exc:  # reported to the parent, which logs and shows it
-        message = f"打印程序出错（{exc.__class__.__name__}：{exc}）。请重试，或检查打印机设置"
+    except Exception:  # reported to the parent, which logs our stderr and shows the message
+        traceback.print_exc(file=sys.stderr)
+        message = "打印程序内部出错，详细记录已写入日志。请重试，或检查打印机设置"
         print("ERROR " + json.dumps({"message": message}, ensure_ascii=False), flush=True)
         return 1
     answer = {

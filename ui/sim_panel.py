@@ -19,14 +19,14 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from hallapp.evaluation import LEVEL_LABELS
+from hallapp.evaluation import BAD_REVIEW_REASONS, LEVEL_LABELS
 
 log = logging.getLogger(__name__)
 
 _ACK_TEXT = {
     framed.AckStatus.OK: "主机已保存评价",
-    framed.AckStatus.IGNORED: "主机忽略了按键（当前没有待评价的办件）",
-    framed.AckStatus.NEED_REASONS: "差评：请在群众屏上选择原因",
+    framed.AckStatus.IGNORED: "主机忽略了按键（当前没有待评价的服务）",
+    framed.AckStatus.NEED_REASONS: "差评：按原因键选择原因再按确认，或在群众屏上选择",
     framed.AckStatus.ERROR: "主机保存失败，请再按一次",
 }
 
@@ -47,7 +47,8 @@ class SimulatorPanel(QWidget):
         self.setObjectName("simulatorPanel")
         layout = QVBoxLayout(self)
         hint = QLabel(
-            "演示用：这些按键相当于窗口台面上的评价器（快捷键 1–5，0 为超时）。"
+            "演示用：这些按键相当于窗口台面上的评价器（快捷键 1–5，0 为超时；"
+            "差评原因 Alt+1…，确认 Alt+Enter）。"
             "按键后看群众屏和工作台的变化。"
         )
         hint.setWordWrap(True)
@@ -82,6 +83,29 @@ class SimulatorPanel(QWidget):
             grid.addWidget(button, 0, column)
         layout.addLayout(grid)
 
+        # The number keys and 确认 of a framed device: 差评 reasons (Alt+1…, Alt+Enter).
+        self.reason_buttons: dict[int, QPushButton] = {}
+        self._reason_keys = QButtonGroup(self)
+        self._reason_keys.idClicked.connect(self.press_reason)
+        reasons = QGridLayout()
+        if simulator.protocol == "framed":
+            for n in range(1, len(BAD_REVIEW_REASONS) + 1):
+                button = QPushButton(f"原因 {n}")
+                button.setObjectName(f"simReason{n}")
+                button.setShortcut(QKeySequence(f"Alt+{n}"))
+                button.setToolTip(f"{BAD_REVIEW_REASONS[n - 1]}（快捷键 Alt+{n}）")
+                self._reason_keys.addButton(button, n)
+                self.reason_buttons[n] = button
+                reasons.addWidget(button, 0, n - 1)
+            confirm = QPushButton("确认")
+            confirm.setObjectName("simConfirm")
+            confirm.setShortcut(QKeySequence("Alt+Return"))
+            confirm.setToolTip("提交所选原因（快捷键 Alt+Enter）")
+            self._reason_keys.addButton(confirm, 0)
+            self.reason_buttons[0] = confirm
+            reasons.addWidget(confirm, 0, len(BAD_REVIEW_REASONS))
+        layout.addLayout(reasons)
+
         self.timeout_button = QPushButton("评价器超时（0）")
         self.timeout_button.setShortcut(QKeySequence("0"))
         self._keys.addButton(self.timeout_button, 0)
@@ -115,6 +139,25 @@ class SimulatorPanel(QWidget):
             sim.press(level)
             if sim.protocol != "framed":
                 return None  # a key-code device hears no answer
+            return sim.wait_ack(timeout=2.0)
+
+        run_in_background(
+            self, work, success=self._on_ack, failure=self._on_failure, label="模拟按键"
+        )
+
+    def press_reason(self, number: int) -> None:
+        """A number key choosing reason ``number``; 0 is the confirm key."""
+        sim = self.simulator
+        if not sim.plugged:
+            self.status.setText("评价器已断开，请先点“连接”")
+            return
+        self.status.setText("已按下：确认" if number == 0 else f"已按下：原因 {number}")
+
+        def work() -> framed.AckStatus | None:
+            if number == 0:
+                sim.press_confirm()
+            else:
+                sim.press_reason(number)
             return sim.wait_ack(timeout=2.0)
 
         run_in_background(
@@ -158,7 +201,7 @@ class SimulatorPanel(QWidget):
         plugged = self.simulator.plugged
         self.plug_button.setEnabled(True)
         self.plug_button.setText("断开（模拟拔出 USB）" if plugged else "连接（模拟插回 USB）")
-        for button in self.key_buttons.values():
+        for button in [*self.key_buttons.values(), *self.reason_buttons.values()]:
             button.setEnabled(plugged)
         self.timeout_button.setEnabled(plugged)
         if not plugged:

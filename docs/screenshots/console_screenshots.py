@@ -132,7 +132,8 @@ def main() -> int:
     c = intake.open_case(clerk, "SCJ-XK-001", person("陈丽", "35082519920220005", "13905970004"))
     intake.decide(c.id, clerk, Accept(checks(intake, "SCJ-XK-001")))
     intake.complete(c.id, clerk)
-    # Two finished cases with their evaluations (as the evaluator records them).
+    # Two finished cases with their evaluations (as the evaluator records them),
+    # one per encounter (一次一评).
     from hallapp.evaluation import BAD_REVIEW_REASONS, EvaluationDesk
 
     desk = EvaluationDesk(store, "A03", recover=False)
@@ -144,6 +145,10 @@ def main() -> int:
         if level <= 2:
             desk.submit_reasons([BAD_REVIEW_REASONS[0]], device="demo")
         intake.hand_over(c.id, clerk)
+        if level > 2:
+            # 一次一评: the hand-over is an encounter of its own.
+            desk.open(c.id, staff_id=clerk)
+            desk.press(4, device="demo")
     desk.close()
 
     # The case list.

@@ -1,8 +1,11 @@
 """``hallapp catalog``: the service catalog (事项清单).
 
-- ``import FILE [--dry-run] [--deactivate-missing] [--staff STAFF_NO]``: validate
+- ``import FILE --staff STAFF_NO [--dry-run] [--deactivate-missing]``: validate
   the whole file (.xlsx, .toml, .yaml, .json) and write it in one transaction;
-  any problem lists every problem with its sheet/row and field and writes nothing;
+  any problem lists every problem with its sheet/row and field and writes nothing.
+  Writing needs a supervisor's or administrator's staff number and password
+  (prompt, or HALLAPP_PASSWORD) and is audited; ``--dry-run`` writes nothing
+  and needs neither;
 - ``export FILE.xlsx``: the stored catalog as the hall's workbook;
 - ``validate FILE``: only check, never write;
 - ``search QUERY``: what the clerk's search box finds (code, pinyin initials, name).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +27,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.store import Store
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_staff_argument,
+    authenticate_actor,
+    command_group,
+    store_url,
+    window_code_for_audit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument(
         "--deactivate-missing", action="store_true", help="文件中没有的事项标记为停用（不删除）"
     )
-    imp.add_argument("--staff", metavar="STAFF_NO", help="操作人工号（监督或管理员），记入审计日志")
+    add_staff_argument(imp)
     imp.add_argument("--db", metavar="URL", help=db_help)
     imp.set_defaults(func=_cmd_import)
 
@@ -55,32 +68,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search = sub.add_parser("search", help="按编码、拼音首字母或名称查找事项")
     search.add_argument("query", metavar="QUERY", help="例如 sgxk、ZJJ-XK、施工许可")
     search.add_argument("--all", action="store_true", help="包括已停用的事项")
-    search.add_argument("--limit", type=int, default=30, help="最多显示条数（默认 30）")
+    search.add_argument("--limit", type=_limit, default=30, help="最多显示条数（1–500，默认 30）")
     search.add_argument("--db", metavar="URL", help="数据库地址；默认本窗口数据库")
     search.set_defaults(func=_cmd_search)
 
 
-def _open(url: str) -> Store | None:
-    from hallapp.store import Store, StoreError
+def _limit(text: str) -> int:
+    # argparse turns this ArgumentTypeError into a usage message and exit 2.
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text) or not 1 <= int(text) <= 500:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise argparse.ArgumentTypeError(f"条数“{shown}”无效，应为 1–500 的整数")
+    return int(text)
 
-    try:
-        return Store.open(url)
-    except StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        return None
+
+def _open(url: str) -> Store:
+    """The store, migrated; a StoreError goes to the one error path (exit 3)."""
+    from hallapp.store import Store
+
+    return Store.open(url)
 
 
 def _open_for_reading(url: str) -> Store | None:
     """The store as it is (never migrated), or None when it cannot be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from hallapp.dberrors import display_url
     from hallapp.store import Store, schema_is_current
 
     store = Store.open(url, run_migrations=False)
     try:
         if schema_is_current(store.engine):
             return store
-        log.info("store %s is not at the newest schema; validating the file alone", url)
+        log.info(
+            "store %s is not at the newest schema; validating the file alone", display_url(url)
+        )
     except SQLAlchemyError:
         log.warning("cannot read the store for validation", exc_info=True)
     store.dispose()
@@ -105,11 +126,9 @@ def _check_file(path_text: str) -> Path | None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.catalog import CatalogError, import_catalog
-    from hallapp.config import load_config
-    from hallapp.models import Staff
     from hallapp.security import PermissionDenied
 
     path = _check_file(args.file)
@@ -118,17 +137,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)
-    if store is None:
-        return EXIT_INVALID
     try:
         with store.session() as session:
             actor, window_code = None, ""
-            if args.staff:
-                window_code = load_config(getattr(args, "config", None)).window_code
-                actor = session.scalar(select(Staff).where(Staff.staff_no == args.staff.strip()))
-                if actor is None:
-                    print(f"工号 {args.staff} 不存在", file=sys.stderr)
-                    return EXIT_USAGE
+            # A dry run changes nothing; a real import deactivates and rewrites
+            # items, so the one who does it proves who they are and is audited.
+            if not args.dry_run or args.staff:
+                actor = authenticate_actor(session, args, "导入事项清单")
+                window_code = window_code_for_audit(args)
             summary = import_catalog(
                 session,
                 path,
@@ -143,6 +159,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except PermissionDenied as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    except SQLAlchemyError as exc:
+        # The import is one transaction, so a failed write (a full disk above
+        # all: a county catalog is thousands of rows) has changed nothing.
+        log.info("catalog import of %s failed", path, exc_info=True)
+        print(
+            f"事项清单 {path.name} 未导入，数据库没有任何改变：{_write_advice(exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     finally:
         store.dispose()
     print(summary.text())
@@ -156,6 +181,24 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_advice(exc: Exception) -> str:
+    """What to do about a failed write, from the database's own error code."""
+    orig = getattr(exc, "orig", None)
+    # sqlite3 gives the (extended) result code; its low byte is the primary one.
+    code = getattr(orig, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    pgcode = str(getattr(orig, "sqlstate", "") or "")
+    if primary == 13 or pgcode == "53100":  # SQLITE_FULL, disk_full
+        return "磁盘已满。请清理磁盘空间（或请管理员扩容）后重新导入"
+    if primary == 10:  # SQLITE_IOERR: EFBIG, a failing disk, a file-size limit
+        return "写入磁盘时出错（磁盘可能已满、受限或损坏）。请检查磁盘后重新导入"
+    if primary == 8:  # SQLITE_READONLY
+        return "数据库文件是只读的。请检查文件和文件夹的写权限后重新导入"
+    if primary in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+        return "数据库正被其他程序占用。请稍后重新导入"
+    return f"数据库写入失败（{exc.__class__.__name__}），详细信息见日志。请处理后重新导入"
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from hallapp.catalog import export_catalog_xlsx
 
@@ -166,8 +209,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)
-    if store is None:
-        return EXIT_INVALID
     try:
         with store.session() as session:
             data = export_catalog_xlsx(session, target)
@@ -231,8 +272,6 @@ def _cmd_search(args: argparse.Namespace) -> int:
         )
         return EXIT_INVALID
     store = _open(url)
-    if store is None:
-        return EXIT_INVALID
     try:
         with store.session() as session:
             items = search_items(session, args.query, limit=args.limit, include_inactive=args.all)

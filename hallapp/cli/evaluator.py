@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
-KEY_HELP = "按 1–5 评价（5 非常满意 … 1 非常不满意），0 超时，u 拔出，r 插回，q 退出"
+KEY_HELP = (
+    "按 1–5 评价（5 非常满意 … 1 非常不满意），0 超时；差评原因键 a–g（原因 1–7），回车 确认；"
+    "p 断电重启，u 拔出，r 插回，q 退出"
+)
+# The device's number keys for 差评 reasons 1–7 (1–5 are the level keys here).
+REASON_LETTERS = "abcdefg"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -192,6 +197,16 @@ def _handle_key(sim: Simulator, ch: str) -> bool | None:
         elif ch == "0":
             sim.timeout()
             _say("→ 超时")
+        elif ch in REASON_LETTERS:
+            n = REASON_LETTERS.index(ch) + 1
+            sim.press_reason(n)
+            _say(f"→ 原因键 {n}")
+        elif ch in "\r\n":
+            sim.press_confirm()
+            _say("→ 确认")
+        elif ch == "p":
+            sim.power_cycle()
+            _say("→ 断电重启（下一帧 SEQ 0）")
         elif ch == "u":
             sim.unplug()
             _say("→ 已拔出")

@@ -2,7 +2,12 @@
 
 - ``add YYYY-MM-DD N [--explain]``: the N-th working day after the date;
 - ``check FILE``: parse a schedule file and show what it says (stores nothing);
-- ``load FILE --staff STAFF_NO``: validate a schedule file and store it centrally.
+- ``load FILE --staff STAFF_NO [--override --reason TEXT]``: validate a schedule
+  file and store it centrally (a supervisor's or administrator's password from
+  the prompt or HALLAPP_PASSWORD; audited); a year that already has an official
+  schedule (built in, or loaded before) needs ``--override``, which is audited;
+- ``list`` (or ``status``): where each year's schedule comes from, with every
+  manual override, who made it and when.
 
 ``add`` uses the built-in schedules, the schedules stored in the database
 (``--db``, else the configured central store, else the local database when it
@@ -22,7 +27,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.workdays import Schedule, WorkCalendar
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    PASSWORD_ENV,
+    authenticate_actor,
+    command_group,
+    store_url,
+    window_code_for_audit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +72,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     load = sub.add_parser("load", help="载入放假安排文件到中心库（同一年份替换原有安排）")
     load.add_argument("file", metavar="FILE")
     load.add_argument(
-        "--staff", required=True, metavar="STAFF_NO", help="操作人工号（监督或管理员）"
+        "--staff",
+        metavar="STAFF_NO",
+        help="操作人工号（监督管理人员或系统管理员）；"
+        f"密码在提示时输入，或由环境变量 {PASSWORD_ENV} 给出",
     )
+    load.add_argument(
+        "--override",
+        action="store_true",
+        help="确认覆盖已有的放假安排（内置年份或已载入的年份），记入审计日志",
+    )
+    load.add_argument("--reason", default="", metavar="TEXT", help="覆盖的原因，例如更正通知的文号")
     load.add_argument("--db", metavar="URL", help="数据库（SQLAlchemy URL），默认为中心库或本地库")
     load.set_defaults(func=_cmd_load)
+
+    status = sub.add_parser(
+        "list", aliases=["status"], help="各年份放假安排的来源（内置、载入、人工覆盖）"
+    )
+    status.add_argument("--db", metavar="URL", help="数据库（SQLAlchemy URL），默认中心库或本地库")
+    status.set_defaults(func=_cmd_list)
 
 
 # --------------------------------------------------------------------------- #
@@ -83,7 +112,11 @@ def _parse_n(text: str) -> int:
     from hallapp.workdays import MAX_WORKING_DAYS
 
     if not re.fullmatch(r"[+-]?\d+", text.strip()):
-        raise _UsageError(f"工作日数“{text}”应为整数，例如 20")
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise _UsageError(f"工作日数“{shown}”应为整数，例如 20")
+    if len(text.strip().lstrip("+-").lstrip("0")) > 18:
+        # Checked before int(), which refuses thousands of digits with a ValueError.
+        raise _UsageError(f"工作日数有 {len(text.strip())} 位，过大，最多 {MAX_WORKING_DAYS}")
     n = int(text)
     if n < 0:
         raise _UsageError(f"工作日数不能为负数：{n}")
@@ -92,9 +125,19 @@ def _parse_n(text: str) -> int:
     return n
 
 
+_MAX_SCHEDULE_BYTES = 256 * 1024
+
+
 def _read_text(path_text: str) -> str:
     path = Path(path_text)
     try:
+        # A year's notice is a dozen lines; a large file is the wrong file.
+        if path.is_file() and path.stat().st_size > _MAX_SCHEDULE_BYTES:
+            raise _UsageError(
+                f"文件 {path} 有 {path.stat().st_size // 1024} KB，不像放假安排"
+                f"（一年的通知只有十几行，上限 {_MAX_SCHEDULE_BYTES // 1024} KB），"
+                "请检查是否选错了文件"
+            )
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise _UsageError(f"找不到文件 {path}") from None
@@ -105,10 +148,10 @@ def _read_text(path_text: str) -> str:
 
 
 def _read_schedule(path_text: str, text: str | None = None) -> Schedule:
-    from hallapp.workdays import ScheduleError, parse_schedule
+    from hallapp.workdays import ScheduleError, validate_schedule
 
     try:
-        return parse_schedule(_read_text(path_text) if text is None else text)
+        return validate_schedule(_read_text(path_text) if text is None else text)
     except ScheduleError as exc:
         raise _UsageError(f"放假安排文件 {path_text} 有错误：\n{exc}") from None
 
@@ -156,8 +199,13 @@ def _stored_schedules(url: str) -> list[Schedule]:
         finally:
             store.dispose()
     except Exception as exc:
-        log.warning("无法从数据库读取放假安排（%s），仅使用内置安排", exc, exc_info=True)
-        print("注意：无法读取数据库中的放假安排，仅使用内置安排", file=sys.stderr)
+        from hallapp.dberrors import store_error
+
+        log.warning("cannot read the stored holiday schedules; built-in ones only", exc_info=True)
+        print(
+            f"注意：无法读取数据库中的放假安排，仅使用内置安排。原因：{store_error(exc, url)}",
+            file=sys.stderr,
+        )
         return []
 
 
@@ -166,12 +214,15 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from hallapp.workdays import WEEKDAY_NAMES, add_working_days, explain
+    from hallapp.workdays import WEEKDAY_NAMES, CalendarRangeError, add_working_days, explain
 
     start = _parse_date(args.start)
     n = _parse_n(args.n)
     calendar = _calendar_for(args)
-    result = add_working_days(start, n, calendar)
+    try:
+        result = add_working_days(start, n, calendar)
+    except CalendarRangeError as exc:
+        raise _UsageError(str(exc)) from None
     print(str(result))
     if args.explain:
         print(f"起算日 {start.isoformat()} {WEEKDAY_NAMES[start.weekday()]}（不计入）")
@@ -198,7 +249,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from hallapp.workdays import ScheduleError, format_schedule, parse_schedule
+    from hallapp.workdays import ScheduleError, builtin_years, format_schedule, validate_schedule
 
     try:
         text = _read_text(args.file)
@@ -206,7 +257,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     try:
-        schedule = parse_schedule(text)
+        schedule = validate_schedule(text)
     except ScheduleError as exc:
         print(f"放假安排文件 {args.file} 有错误：\n{exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -215,6 +266,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         f"调休上班 {len(schedule.makeup_workdays)} 天"
     )
     print(format_schedule(schedule), end="")
+    if schedule.year in builtin_years():
+        print(
+            f"注意：{schedule.year} 年已有内置的国务院放假安排；载入本文件会覆盖它，"
+            "须加 --override（记入审计日志）"
+        )
     return EXIT_OK
 
 
@@ -223,36 +279,71 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from hallapp.audit import audited_roles
-    from hallapp.config import load_config
-    from hallapp.models import Role, Staff
-    from hallapp.store import Store, StoreError
-    from hallapp.workdays import load_schedule
+    from hallapp.store import Store
+    from hallapp.workdays import ScheduleOverrideRequired, load_schedule
 
     text = _read_text(args.file)
     schedule = _read_schedule(args.file, text)  # reports errors before touching the store
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
-    window_code = load_config(getattr(args, "config", None)).window_code
-    try:
-        store = Store.open(url)
-    except StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+    window_code = window_code_for_audit(args)
+    store = Store.open(url)  # a StoreError goes to the one error path (exit 3)
     try:
         with store.session() as session:
-            actor = session.scalars(select(Staff).where(Staff.staff_no == args.staff)).first()
-            if actor is None:
-                raise _UsageError(f"找不到工号为 {args.staff} 的工作人员")
-            if Role(actor.role) not in audited_roles():
-                raise _UsageError("只有监督人员或管理员可以载入放假安排")
-            load_schedule(session, text, actor, window_code=window_code)
+            actor = authenticate_actor(session, args, "载入放假安排")
+            try:
+                load_schedule(
+                    session,
+                    text,
+                    actor,
+                    window_code=window_code,
+                    override=args.override,
+                    reason=args.reason,
+                )
+            except (ScheduleOverrideRequired, ValueError) as exc:
+                raise _UsageError(str(exc)) from None
     finally:
         store.dispose()
     print(
         f"已载入 {schedule.year} 年放假安排：假日 {len(schedule.holidays)} 天，"
         f"调休上班 {len(schedule.makeup_workdays)} 天"
+        + ("（已人工覆盖原有安排，记入审计日志）" if args.override else "")
     )
+    return EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from hallapp.store import Store, StoreError
+    from hallapp.workdays import builtin_years, schedule_status
+
+    url = store_url(args, central_first=True, must_exist=True)
+    statuses = []
+    if url:
+        try:
+            store = Store.open(url)
+        except StoreError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            with store.session() as session:
+                statuses = schedule_status(session)
+        finally:
+            store.dispose()
+    else:
+        print("注意：本窗口数据库尚未建立，只列出内置安排", file=sys.stderr)
+    years = builtin_years()
+    shown_builtin = False
+    for status in statuses or []:
+        if status.source == "builtin":
+            if not shown_builtin:
+                print(
+                    f"{years.start}—{years.stop - 1} 年：内置安排（chinese_calendar），除下列年份外"
+                )
+                shown_builtin = True
+            continue
+        print(status.describe())
+    if not statuses:
+        print(f"{years.start}—{years.stop - 1} 年：内置安排（chinese_calendar）")
+    last = max([years.stop - 1, *(s.year for s in statuses)])
+    print(f"{last + 1} 年起：尚无放假安排，按周末和法定节假日暂定（provisional）")
     return EXIT_OK

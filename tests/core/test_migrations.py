@@ -182,3 +182,114 @@ def test_head_constant_names_the_newest_migration(tmp_path) -> None:
     migrate(engine)
     assert stored_revision(engine) == HEAD
     engine.dispose()
+
+
+def revision_before(revision: str, engine: Any) -> str:
+    """The revision a migration follows in the chain as merged (not as written)."""
+    from alembic.script import ScriptDirectory
+
+    down = ScriptDirectory.from_config(alembic_config(engine)).get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+def test_upgrade_to_one_evaluation_per_encounter_keeps_data_and_guards(
+    empty_url: str, reference_factory: Callable[[Store], Any]
+) -> None:
+    """0005 recreates ``evaluations`` on SQLite (dropping its triggers): existing
+    evaluations get the encounter they followed, the guards are back, and a
+    case may now carry one evaluation per encounter, never two for one."""
+    engine = make_engine(empty_url)
+    try:
+        command.upgrade(alembic_config(engine), revision_before("0005", engine))
+        store = Store(engine)
+        ref = reference_factory(store)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO applicants (id, origin_window, created_at, kind, name, "
+                    "id_number, uscc, phone, contact_name, address) VALUES "
+                    "('a1', 'A03', '2026-01-05 02:00:00', 'person', '李明', NULL, NULL, '', '', '')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cases (id, origin_window, created_at, case_no, item_code, "
+                    "applicant_id, window_code, department_code, first_responder_id) VALUES "
+                    "('c1', 'A03', '2026-01-05 02:00:00', 'LCA03202601050001', :item, 'a1', "
+                    "'A03', 'ZJJ', :clerk)"
+                ),
+                {"item": ref.item_code, "clerk": ref.clerk_id},
+            )
+            for seq, (event_id, kind, data, at) in enumerate(
+                [
+                    ("e1", "received", "{}", "2026-01-05 02:00:00"),
+                    ("e2", "accepted", "{}", "2026-01-05 02:05:00"),
+                    ("e3", "completed", "{}", "2026-01-09 08:00:00"),
+                    ("e4", "evaluation_opened", "{}", "2026-01-09 08:00:01"),
+                ]
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO case_events (id, origin_window, created_at, case_id, seq, "
+                        "kind, staff_id, data) VALUES (:id, 'A03', :at, 'c1', :seq, :kind, "
+                        ":clerk, :data)"
+                    ),
+                    {"id": event_id, "at": at, "seq": seq, "kind": kind, "clerk": ref.clerk_id,
+                     "data": data},
+                )  # fmt: skip
+            conn.execute(
+                sa.text(
+                    "INSERT INTO evaluations (id, origin_window, created_at, case_id, case_no, "
+                    "item_code, window_code, staff_id, department_code, channel, device, level, "
+                    "reasons, applicant_kind) VALUES ('v1', 'A03', '2026-01-09 08:00:05', 'c1', "
+                    "'LCA03202601050001', :item, 'A03', :clerk, 'ZJJ', 'window_evaluator', "
+                    "'EV-1', 2, '[\"服务态度差\"]', 'person')"
+                ),
+                {"item": ref.item_code, "clerk": ref.clerk_id},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO follow_up_steps (id, origin_window, created_at, evaluation_id, "
+                    "kind, staff_id, note, due_on) VALUES ('f1', 'A03', '2026-01-09 08:00:05', "
+                    "'v1', 'opened', NULL, '差评', '2026-01-16')"
+                )
+            )
+
+        migrate(engine)
+        assert _differences(engine) == []
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT encounter, encounter_event_id, level FROM evaluations")
+            ).one()
+            assert tuple(row) == ("completion", "e3", 2)
+            # The follow-up still points at its evaluation.
+            assert conn.execute(sa.text("SELECT evaluation_id FROM follow_up_steps")).scalar() == (
+                "v1"
+            )
+        # The append-only guards survived the table's recreation.
+        assert any("evaluations" in name for name in _triggers(engine))
+        for sql in (
+            "UPDATE evaluations SET level = 5 WHERE id = 'v1'",
+            "DELETE FROM evaluations WHERE id = 'v1'",
+        ):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(sa.text(sql))
+        # One evaluation per encounter: another encounter of the case is fine,
+        # the same one twice is refused by the database.
+        insert = sa.text(
+            "INSERT INTO evaluations (id, origin_window, created_at, case_id, encounter, "
+            "encounter_event_id, case_no, item_code, window_code, staff_id, department_code, "
+            "channel, device, level, reasons, applicant_kind) VALUES (:id, 'A03', "
+            "'2026-01-10 02:00:00', 'c1', 'hand_over', :event, 'LCA03202601050001', :item, "
+            "'A03', :clerk, 'ZJJ', 'window_evaluator', 'EV-1', 5, '[]', 'person')"
+        )
+        params = {"item": ref.item_code, "clerk": ref.clerk_id}
+        with engine.begin() as conn:
+            conn.execute(insert, {"id": "v2", "event": "e5", **params})
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert, {"id": "v3", "event": "e5", **params})
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM evaluations")).scalar() == 2
+    finally:
+        engine.dispose()

@@ -44,7 +44,13 @@ class Hall:
     item_code: str
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
-    def new_case(self, *, organisation: bool = False) -> str:
+    def new_case(
+        self,
+        *,
+        organisation: bool = False,
+        encounter: CaseEventKind | None = CaseEventKind.HANDED_OVER,
+    ) -> str:
+        """A case whose last service event is ``encounter`` (the citizen is at the window)."""
         n = next(self._counter)
         with self.store.session() as s:
             applicant = Applicant(
@@ -67,6 +73,20 @@ class Hall:
             )
             s.add(case)
             s.flush()
+            if encounter is not None:
+                s.add(
+                    CaseEvent(
+                        origin_window=WINDOW,
+                        # Before any clock of the tests: the evaluations follow it.
+                        created_at=datetime(2026, 1, 5, 2, 0, tzinfo=UTC),
+                        case_id=case.id,
+                        seq=1,
+                        kind=encounter,
+                        staff_id=self.clerk_id,
+                        data={},
+                    )
+                )
+                s.flush()
             return case.id
 
     # ---------------------------------------------------------------- queries

@@ -66,7 +66,7 @@ def test_press_without_open_evaluation_is_ignored(hall, desk):
 def test_press_records_everything_the_report_needs(hall, desk, clock):
     case_id = hall.new_case(organisation=True)
     opened = desk.open(case_id)
-    assert hall.event_kinds(case_id) == [CaseEventKind.EVALUATION_OPENED]
+    assert hall.event_kinds(case_id) == [CaseEventKind.HANDED_OVER, CaseEventKind.EVALUATION_OPENED]
     clock.advance(5)
     outcome = desk.press(4, device="EV-A03-0001")
     assert isinstance(outcome, Recorded) and outcome.level == 4
@@ -82,9 +82,11 @@ def test_press_records_everything_the_report_needs(hall, desk, clock):
     assert ev.applicant_kind == "organisation"
     assert ev.created_at == clock.now
     assert hall.event_kinds(case_id) == [
+        CaseEventKind.HANDED_OVER,
         CaseEventKind.EVALUATION_OPENED,
         CaseEventKind.EVALUATED,
     ]
+    assert (ev.encounter, ev.encounter_event_id) == ("hand_over", hall.events(case_id)[0].id)
     assert desk.current is None
 
 
@@ -209,7 +211,7 @@ def test_a_failed_open_leaves_the_open_evaluation_alone(hall, desk):
     with pytest.raises(AlreadyEvaluated):
         desk.open(done)
     assert desk.current is not None and desk.current.case_id == waiting
-    assert hall.event_kinds(waiting) == [CaseEventKind.EVALUATION_OPENED]
+    assert hall.event_kinds(waiting) == [CaseEventKind.HANDED_OVER, CaseEventKind.EVALUATION_OPENED]
 
 
 def test_cancel(hall, desk):

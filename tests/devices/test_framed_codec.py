@@ -177,7 +177,6 @@ def test_long_texts_are_cut_on_a_character_boundary():
     ("cmd", "payload"),
     [
         (Command.KEY, b""),  # no level
-        (Command.KEY, b"\x06"),  # level out of range
         (Command.KEY, b"\x05\x00"),  # trailing byte
         (Command.DEVICE_ACK, b"\x01\x09"),  # unknown status
         (Command.DEVICE_HEARTBEAT, b"\x05ab"),  # string runs past the payload
@@ -190,6 +189,23 @@ def test_well_framed_nonsense_is_a_protocol_error(cmd: int, payload: bytes):
     (frame,) = FrameDecoder().feed(encode_frame(1, cmd, payload))
     with pytest.raises(ProtocolError):
         decode_device(frame)
+
+
+def test_key_codes_levels_reasons_confirm_and_unknown_keys():
+    def key(code: int) -> framed.Key:
+        (frame,) = FrameDecoder().feed(encode_frame(1, Command.KEY, bytes((code,))))
+        message = decode_device(frame)
+        assert isinstance(message, framed.Key)
+        return message
+
+    assert [key(c).level for c in range(6)] == [0, 1, 2, 3, 4, 5]
+    assert [key(framed.reason_key(n)).reason for n in range(1, 10)] == list(range(1, 10))
+    assert key(0x1A).confirm and key(0x1A).level is None and key(0x1A).reason is None
+    # A well-framed key the host does not know is still a KEY (answered IGNORED).
+    unknown = key(0x06)
+    assert (unknown.level, unknown.reason, unknown.confirm) == (None, None, False)
+    with pytest.raises(ValueError):
+        framed.reason_key(10)
 
 
 def test_encode_refuses_oversized_payload():

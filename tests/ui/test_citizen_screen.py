@@ -291,3 +291,77 @@ def test_full_screen_on_the_second_monitor(tmp_path, mode):
     else:  # ui.citizen_screen = "window": a normal window, even with two monitors
         assert placed["full"] is False
         assert placed["screen"] == "1-console"
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_reasons_carry_the_device_key_numbers_in_large_type(qtbot, screen, size):
+    """差评 reasons numbered as the evaluator's number keys (1 = 0x11 …), readable at 2 m."""
+    screen.resize(*size)
+    screen.set_device_keys(True)
+    screen.open_evaluation("LCA03202611220001", "社会保障卡申领", "张丽华", 60)
+    screen.ask_reasons(1, 60)
+    qtbot.wait(50)
+    numbers = [screen.reason_numbers[r] for r in BAD_REVIEW_REASONS]
+    assert [n.text() for n in numbers] == [str(i) for i in range(1, len(BAD_REVIEW_REASONS) + 1)]
+    for label in numbers:
+        label.ensurePolished()
+        assert label.isVisible() and label.font().pixelSize() >= 60
+    for button in screen.reason_buttons.values():
+        assert button.height() >= 90 and button.isVisible()
+    assert "数字键" in screen.reasons_hint.text() and "确认" in screen.reasons_hint.text()
+    # Chosen by the device's keys (the desk tells the screen): shown, not echoed back.
+    with qtbot.assertNotEmitted(screen.reasons_changed):
+        screen.set_chosen_reasons([BAD_REVIEW_REASONS[1]])
+    assert screen.chosen_reasons() == [BAD_REVIEW_REASONS[1]]
+    # Touched on the screen: reported, so the device's keys continue from it.
+    with qtbot.waitSignal(screen.reasons_changed) as changed:
+        qtbot.mouseClick(screen.reason_buttons[BAD_REVIEW_REASONS[2]], Qt.MouseButton.LeftButton)
+    assert changed.args == [[BAD_REVIEW_REASONS[1], BAD_REVIEW_REASONS[2]]]
+    screen.set_device_keys(False)
+    assert "数字键" not in screen.reasons_hint.text()
+
+
+def _luminance(colour: str) -> float:
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def _contrast(fg: str, bg: str) -> float:
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_reasons_page_has_high_contrast_in_both_states():
+    """Readable at 2 m: every text of the reasons page at least 7:1 (WCAG AAA)."""
+    import re
+
+    from hallapp.ui import citizen
+
+    style = citizen._STYLE
+
+    def rule(selector: str) -> dict[str, str]:
+        m = re.search(re.escape(selector) + r"\s*\{([^}]*)\}", style)
+        assert m is not None, selector
+        return dict(
+            (k.strip(), v.strip())
+            for k, _, v in (d.partition(":") for d in m.group(1).split(";"))
+            if v.strip()
+        )
+
+    page = rule("QWidget#citizenScreen")["background"]
+    button, checked = rule("QPushButton.reason")["background"], rule("QPushButton.reason:checked")
+    pairs = [
+        (rule("QLabel.reasonText")["color"], button),
+        (rule('QLabel.reasonText[on="true"]')["color"], checked["background"]),
+        (rule("QLabel.reasonNumber")["color"], rule("QLabel.reasonNumber")["background"]),
+        (rule('QLabel.reasonNumber[on="true"]')["color"],
+         rule('QLabel.reasonNumber[on="true"]')["background"]),
+        (rule("QLabel#reasonsHint")["color"], page),
+        (rule("QLabel#status")["color"], page),
+    ]  # fmt: skip
+    for fg, bg in pairs:
+        assert _contrast(fg, bg) >= 7.0, (fg, bg)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from hallapp.ui.console import SHORTCUTS
 from PySide6.QtCore import Qt, QTimer
 
 from hallapp.intake import MaterialStatus
@@ -249,6 +250,43 @@ def test_clerk_can_withdraw_an_open_evaluation(demo_app, qtbot):
     assert d.case(result.case.id).evaluation_level is None  # never a default rating
     assert not d.console.cancel_eval_button.isVisible()
     assert not d.citizen.evaluating
+
+
+def test_a_timed_out_invitation_is_offered_again_with_f8(demo_app, qtbot):
+    """一次一评: the citizen did not press in time but is still at the window."""
+    from hallapp.intake import CaseStatus
+
+    d = demo_app
+    d.sign_in()
+    d.bridge.desk.timeout_s = 2  # the invitation runs out quickly here
+    d.pick_item("SCJ-DJ", "SCJ-DJ-001")
+    d.fill_person("蒋华", "350825199001011230", "13812345678")
+    d.mark({})
+    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=20_000):
+        result = d.decide("Ctrl+6")
+    assert result.case.status is CaseStatus.COMPLETED
+    assert not d.console.reoffer_button.isVisible()
+    with qtbot.waitSignal(d.bridge.evaluation_expired, timeout=10_000):
+        pass
+    qtbot.waitUntil(d.console.reoffer_button.isVisible, timeout=5000)
+    assert "F8" in d.console.reoffer_button.text()
+    assert "F8" in d.console.statusBar().currentMessage()
+    assert any(key == "F8" for key, _ in SHORTCUTS)
+    qtbot.waitUntil(lambda: d.case(result.case.id).evaluation_state == "expired", timeout=10_000)
+    d.bridge.desk.timeout_s = 30
+    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=10_000):
+        d.shortcut("F8")
+    assert d.citizen.evaluating and not d.console.reoffer_button.isVisible()
+    with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=10_000) as recorded:
+        d.bridge.simulator.press(4)
+    assert recorded.args == [result.case.id, 4]
+    qtbot.waitUntil(lambda: d.case(result.case.id).evaluation_level == 4, timeout=10_000)
+    # Evaluated: F8 offers nothing more.
+    d.shortcut("F8")
+    d.idle()
+    assert not d.citizen.evaluating and d.bridge.desk.current is None
+    assert len(d.case(result.case.id).evaluations) == 1
+    assert d.errors == []
 
 
 def test_an_applicant_coming_back_is_found_with_ctrl_f(demo_app, qtbot):

@@ -1,17 +1,22 @@
 """The whole window flow, driven from the keyboard on the real demo data.
 
-sign in → intake with missing materials → one-time notice printed → materials
-brought → acceptance notice → completion → evaluation pressed on the simulated
-device over a pseudo-terminal → the evaluation shows in the case.
+sign in → intake with missing materials → one-time notice (evaluated: 差评
+with reasons chosen on the device's number keys) printed → materials brought →
+acceptance notice (evaluated) → completion in the back office (not evaluated)
+→ hand-over (evaluated), all pressed on the simulated device over a
+pseudo-terminal → each encounter's evaluation shows in the case.
 """
 
 from __future__ import annotations
 
 import time
 
+from hallapp.devices import framed
 from PySide6.QtCore import Qt
+from sqlalchemy import select
 
 from hallapp.intake import CaseStatus, MaterialStatus, Outcome
+from hallapp.models import Evaluation
 
 FOOD = "SCJ-XK-001"  # 食品经营许可（新办）: 5 required, #6 容缺, #7 optional
 INSTANT = "SCJ-DJ-001"  # 个体工商户设立登记: 即办件
@@ -75,6 +80,24 @@ def test_whole_flow_one_time_notice_to_evaluation(
     names = [m.name for m in result.notice.missing_materials]
     assert len(names) == 3 and any("平面图" in n for n in names)
 
+    # 一次一评: the citizen given a one-time notice is asked too. 不满意 on the
+    # device, the reasons chosen with its number keys, confirmed with its key.
+    qtbot.waitUntil(lambda: d.citizen.evaluating, timeout=15_000)
+    assert "本次服务：一次性告知" in d.citizen.eval_case.text()
+    sim = d.bridge.simulator
+    with qtbot.waitSignal(d.bridge.awaiting_reasons, timeout=15_000):
+        sim.press(2)
+    qtbot.waitUntil(lambda: d.citizen.page == d.citizen.PAGE_REASONS)
+    sim.press_reason(1)
+    sim.press_reason(4)
+    names = list(d.citizen.reason_buttons)
+    qtbot.waitUntil(lambda: d.citizen.chosen_reasons() == [names[0], names[3]], timeout=5000)
+    assert d.citizen.reason_numbers[names[3]].text() == "4"  # the key that chose it
+    with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=15_000) as recorded:
+        sim.press_confirm()
+    assert recorded.args == [case.id, 2]
+    assert sim.wait_ack() == framed.AckStatus.OK
+
     # The one-time notice is previewed and printed through the Qt print path.
     preview = d.wait_preview()
     assert preview.images and preview.images[0].width() > 500
@@ -97,7 +120,8 @@ def test_whole_flow_one_time_notice_to_evaluation(
     assert case.case_no in d.intake.mode_label.text()
     d.mark({})  # all present now
     assert Outcome.ACCEPT in view.lawful()
-    result = d.decide("Ctrl+1")
+    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=15_000):
+        result = d.decide("Ctrl+1")
     assert result.case.id == case.id
     assert result.case.status is CaseStatus.ACCEPTED
     assert result.notice.doc_type.value == "acceptance"
@@ -106,26 +130,42 @@ def test_whole_flow_one_time_notice_to_evaluation(
     assert "受理通知书" in preview.windowTitle()
     d.close_preview()
 
-    # 办结 (F9) opens the evaluation; the citizen presses 非常满意 on the device.
-    d.select_case(case.id)
-    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=15_000):
-        d.act("F9")
+    # The acceptance is a second encounter: evaluated on its own.
     assert d.citizen.evaluating
     with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=15_000) as recorded:
-        d.bridge.simulator.press(5)
+        sim.press(5)
     assert recorded.args == [case.id, 5]
     qtbot.waitUntil(lambda: d.case(case.id).evaluation_level == 5, timeout=10_000)
     row = d.cases.model.row_of(case.id)
-    shown = d.cases.model.index(row, 6).data()
-    assert shown == "非常满意"
-    assert d.case(case.id).status is CaseStatus.COMPLETED
-    assert "非常满意" in d.cases.detail.toPlainText()
-    # 出件 (F10) does not ask a second time: one evaluation per case.
+    assert d.cases.model.index(row, 6).data().startswith("非常满意")
+
+    # 办结 (F9) of a 承诺件 is back-office work, the citizen absent: no evaluation.
     d.select_case(case.id)
-    d.act("F10")
+    d.act("F9")
+    qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.COMPLETED, timeout=10_000)
+    d.idle()
+    assert not d.citizen.evaluating and d.bridge.desk.current is None
+    # 出件 (F10): the citizen collects the result and is asked again.
+    d.select_case(case.id)
+    with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=15_000):
+        d.act("F10")
     qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.HANDED_OVER, timeout=10_000)
+    with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=15_000):
+        sim.press(4)
     d.idle()
     assert not d.citizen.evaluating
+    evaluated = d.case(case.id)
+    assert [(e.encounter_label, e.level) for e in evaluated.evaluations] == [
+        ("一次性告知", 2),
+        ("受理", 5),
+        ("出件", 4),
+    ]
+    assert evaluated.evaluations[0].reasons == (names[0], names[3])
+    detail = d.cases.detail.toPlainText()
+    assert "一次性告知" in detail and "出件" in detail and "非常满意" in detail
+    with d.window.ctx.store.session() as s:
+        devices = set(s.scalars(select(Evaluation.device)))
+    assert devices == {sim.device_id}  # the identity from DEVICE_HEARTBEAT, every time
     assert d.errors == []
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hallapp.devices import framed
 from PySide6.QtCore import Qt
+from sqlalchemy import select
 
 from hallapp.intake import CaseStatus, MaterialStatus, Outcome
+from hallapp.models import Evaluation
 
 FOOD = "SCJ-XK-001"  # 5 required (#6 容缺), #7 optional
 INSTANT = "SCJ-DJ-001"  # 个体工商户设立登记: 即办件
@@ -51,6 +54,15 @@ def test_bad_review_with_reason_chosen_on_citizen_screen(demo_app, qtbot):
         qtbot.mouseClick(d.citizen.reason_buttons[reason], Qt.MouseButton.LeftButton)
         qtbot.mouseClick(d.citizen.submit_button, Qt.MouseButton.LeftButton)
     assert recorded.args == [case.id, 2]
+    # The level came from the device: the evaluation carries the identity from
+    # its DEVICE_HEARTBEAT, though the reasons were chosen on the screen; and
+    # the device, answered NEED_REASONS before, now gets ACK OK: it thanks.
+    sim = d.bridge.simulator
+    with d.window.ctx.store.session() as s:
+        (device,) = s.scalars(select(Evaluation.device).where(Evaluation.case_id == case.id))
+    assert device == sim.device_id
+    qtbot.waitUntil(lambda: sim.display == "thanks", timeout=5000)
+    assert sim.acks[sim.last_key_seq] == framed.AckStatus.OK
     qtbot.waitUntil(lambda: d.cases.model.row_of(case.id) >= 0)
     qtbot.waitUntil(lambda: d.case(case.id).evaluation_level == 2, timeout=10_000)
     row = d.cases.model.row_of(case.id)
@@ -65,7 +77,6 @@ def test_bad_review_with_reason_chosen_on_citizen_screen(demo_app, qtbot):
     assert "差评原因" in detail and reason in detail
     assert "整改回访" in detail and "待核实" in detail
     from hallapp.evaluation import EvaluationDesk  # noqa: F401  (the record is the desk's)
-    from hallapp.models import Evaluation
 
     with d.window.ctx.store.session() as s:
         ev = s.query(Evaluation).filter_by(case_id=case.id).one()

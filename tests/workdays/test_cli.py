@@ -128,15 +128,20 @@ def test_load_then_add_reads_the_store(
     store: Store,
     reference: object,
     fictional_2027_text: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = store.engine.url.render_as_string(hide_password=False)
     path = tmp_path / "2027.txt"
     path.write_text(fictional_2027_text, encoding="utf-8")
 
+    monkeypatch.setenv("HALLAPP_PASSWORD", "123456")  # the clerk's own, right password
     code, _, err = run(capsys, "workdays", "load", str(path), "--staff", "1001", "--db", url)
-    assert code == 2 and "只有监督人员或管理员可以载入放假安排" in err
+    assert code == 4 and "只有监督管理人员或系统管理员可以执行此操作" in err
     code, _, err = run(capsys, "workdays", "load", str(path), "--staff", "0000", "--db", url)
-    assert code == 2 and "找不到工号为 0000 的工作人员" in err
+    assert code == 4 and "工号或密码不正确" in err
+    code, _, err = run(capsys, "workdays", "load", str(path), "--staff", "9001", "--db", url)
+    assert code == 4 and "工号或密码不正确" in err  # 9001's password is 654321
+    monkeypatch.setenv("HALLAPP_PASSWORD", "654321")
 
     code, out, _ = run(capsys, "workdays", "load", str(path), "--staff", "9001", "--db", url)
     assert (code, out) == (0, "已载入 2027 年放假安排：假日 27 天，调休上班 5 天\n")
@@ -161,6 +166,7 @@ def test_add_uses_the_configured_local_database(
     path = tmp_path / "2027.txt"
     path.write_text(fictional_2027_text, encoding="utf-8")
     url = store.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("HALLAPP_PASSWORD", "654321")
     assert run(capsys, "workdays", "load", str(path), "--staff", "9001", "--db", url)[0] == 0
     config = tmp_path / "window.toml"
     database = store.engine.url.database

@@ -16,6 +16,7 @@ from hallapp.security import hash_password
 from hallapp.store import Store
 from hallapp.workdays import (
     ScheduleError,
+    ScheduleOverrideRequired,
     add_working_days,
     calendar_from_store,
     load_schedule,
@@ -39,10 +40,10 @@ def _supervisor(store: Store) -> None:
         )
 
 
-def _load(store: Store, text: str) -> None:
+def _load(store: Store, text: str, *, override: bool = False, reason: str = "") -> None:
     with store.session() as s:
         actor = s.scalars(select(Staff).where(Staff.staff_no == "9001")).one()
-        load_schedule(s, text, actor, window_code="A03")
+        load_schedule(s, text, actor, window_code="A03", override=override, reason=reason)
 
 
 def _check_round_trip(store: Store, fictional_2027_text: str) -> None:
@@ -58,8 +59,12 @@ def _check_round_trip(store: Store, fictional_2027_text: str) -> None:
     result = add_working_days(D("2027-02-04"), 1, calendar)
     assert result.date == D("2027-02-15") and not result.provisional
 
-    # A corrected notice replaces the year (test data), and the audit says so.
-    _load(store, "年份 2027\n春节 2027-02-05~2027-02-11\n")
+    # A corrected notice replaces the year (test data) only with the explicit
+    # override, and the audit says so.
+    corrected = fictional_2027_text.replace("2027-02-05~2027-02-13", "2027-02-05~2027-02-11")
+    with pytest.raises(ScheduleOverrideRequired, match=r"已由 9001 于 .* 载入"):
+        _load(store, corrected)
+    _load(store, corrected, override=True)
     with store.session() as s:
         calendar = calendar_from_store(s)
         actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.created_at)).all()
