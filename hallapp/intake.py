@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -392,6 +393,17 @@ class CaseView:
     #: ``evaluation_*`` fields above describe the latest encounter (its state)
     #: and the latest evaluation (level, reasons, time, follow-up).
     evaluations: tuple[EvaluationView, ...] = field(default=())
+    #: 出件: who collected the result or how it was sent (""  before 出件).
+    collection: str = ""
+    #: The checklist as the last 一次性告知 found it: an applicant coming back
+    #: has only the missing and non-conforming materials checked again.
+    previous_checks: tuple[MaterialCheck, ...] = field(default=())
+    #: Requirement ids every earlier 一次性告知 demanded (a new demand breaks the rule).
+    demanded_before: tuple[str, ...] = field(default=())
+    applicant_kind: str = ApplicantKind.PERSON.value
+    applicant_id_type: str = IdType.RESIDENT_ID.value
+    applicant_phone: str = ""
+    applicant_contact: str = ""
 
     @property
     def promised_date(self) -> date | None:
@@ -428,6 +440,105 @@ class DecisionResult:
     document_id: str | None
     #: Materials a later 补正 notice demanded that the first did not (one-time rule).
     violations: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------- 出件: who collected
+
+
+class CollectionMethod(enum.StrEnum):
+    """How the result left the window at 出件."""
+
+    APPLICANT = "applicant"  # 申请人本人领取
+    AGENT = "agent"  # 代领人领取 (name and ID shown)
+    MAIL = "mail"  # 邮寄送达 (carrier and tracking number)
+
+    @property
+    def label(self) -> str:
+        return {"applicant": "申请人本人领取", "agent": "代领人领取", "mail": "邮寄送达"}[
+            self.value
+        ]
+
+
+#: A waybill number as carriers print them (EMS EA123456789CN, SF1234567890123,
+#: JD…): letters and digits once spaces and dashes are taken out.
+_TRACKING_RE = re.compile(r"^[A-Z0-9]{8,30}$")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Who collected the result at 出件, or how it was sent."""
+
+    method: CollectionMethod = CollectionMethod.APPLICANT
+    agent_name: str = ""
+    agent_id_type: IdType = IdType.RESIDENT_ID
+    agent_id_number: str = ""
+    carrier: str = ""
+    tracking_no: str = ""
+
+
+def check_collection(c: Collection) -> list[str]:
+    """What is wrong with a 出件 record, in words for the clerk (empty: it is complete)."""
+    problems: list[str] = []
+    if c.method is CollectionMethod.AGENT:
+        name = c.agent_name.strip()
+        if not name:
+            problems.append("请填写代领人姓名")
+        elif len(name) > 50:
+            problems.append("代领人姓名过长（最多 50 个字）")
+        if not c.agent_id_number.strip():
+            problems.append(f"请填写代领人的{IdType(c.agent_id_type).label}号码")
+        else:
+            result = validate_document(c.agent_id_type, c.agent_id_number.strip().upper())
+            if not result:
+                problems.append(f"代领人证件号码有误：{result.reason}")
+    elif c.method is CollectionMethod.MAIL:
+        carrier = c.carrier.strip()
+        if not carrier:
+            problems.append("请填写寄递企业（例如 中国邮政EMS）")
+        elif len(carrier) > 30:
+            problems.append("寄递企业名称过长（最多 30 个字）")
+        tracking = _clean_tracking(c.tracking_no)
+        if not tracking:
+            problems.append("请填写邮件单号")
+        elif not _TRACKING_RE.match(tracking):
+            problems.append("邮件单号应为 8–30 位字母或数字，请核对运单")
+    return problems
+
+
+def _clean_tracking(value: str) -> str:
+    return re.sub(r"[\s\-－—]", "", value).upper()
+
+
+def _collection_data(c: Collection) -> dict[str, str]:
+    """The 出件 event's data: the agent's number only masked (it is kept nowhere else)."""
+    data = {"method": c.method.value}
+    if c.method is CollectionMethod.AGENT:
+        number = validate_document(c.agent_id_type, c.agent_id_number.strip().upper()).value
+        data |= {
+            "agent_name": c.agent_name.strip(),
+            "agent_id_type": IdType(c.agent_id_type).value,
+            "agent_id_masked": mask_document_number(number),
+        }
+    elif c.method is CollectionMethod.MAIL:
+        data |= {"carrier": c.carrier.strip(), "tracking_no": _clean_tracking(c.tracking_no)}
+    return data
+
+
+def describe_collection(data: dict[str, Any]) -> str:
+    """The 出件 record in words, as the case detail and documents show it."""
+    try:
+        method = CollectionMethod(data.get("method", CollectionMethod.APPLICANT.value))
+    except ValueError:
+        return ""
+    if method is CollectionMethod.AGENT:
+        try:
+            doc = IdType(data.get("agent_id_type", IdType.RESIDENT_ID.value)).label
+        except ValueError:
+            doc = "证件"
+        return f"代领人 {data.get('agent_name', '')}（{doc} {data.get('agent_id_masked', '')}）"
+    if method is CollectionMethod.MAIL:
+        return f"邮寄送达：{data.get('carrier', '')}，邮件单号 {data.get('tracking_no', '')}"
+    return method.label
 
 
 # ----------------------------------------------------------------------- service
@@ -486,6 +597,41 @@ def _checks_data(checks: Iterable[MaterialCheck]) -> list[dict[str, str]]:
         }
         for c in checks
     ]
+
+
+def _checks_from(data: Iterable[dict[str, str]]) -> tuple[MaterialCheck, ...]:
+    """The checks as :func:`_checks_data` stored them (unknown statuses: 缺少)."""
+    found = []
+    for d in data:
+        try:
+            status = MaterialStatus(d.get("status", MaterialStatus.MISSING.value))
+        except ValueError:
+            status = MaterialStatus.MISSING
+        found.append(
+            MaterialCheck(
+                str(d.get("requirement_id", "")),
+                status,
+                str(d.get("note", "")),
+                str(d.get("new_demand_reason", "")),
+            )
+        )
+    return tuple(found)
+
+
+def new_demands(
+    item: ItemView, checks: Sequence[MaterialCheck], demanded_before: Iterable[str]
+) -> tuple[str, ...]:
+    """Materials a later 一次性告知 would demand that no earlier one did (names).
+
+    Empty on a first notice (nothing demanded before). A check with a
+    ``new_demand_reason`` (the new materials caused it) is not counted.
+    """
+    before = set(demanded_before)
+    if not before:
+        return ()
+    short, _ = _shortfalls(item.materials, checks)
+    reasons = {c.requirement_id: c.new_demand_reason.strip() for c in checks}
+    return tuple(m.name for m in short if m.id not in before and not reasons.get(m.id))
 
 
 @dataclass(frozen=True)
@@ -732,11 +878,16 @@ class Intake:
         evaluation_state = ""
         violations = 0
         extensions: list[str] = []
+        collection = ""
+        previous: tuple[MaterialCheck, ...] = ()
+        demanded: list[str] = []
         for ev in case.events:
             kind = CaseEventKind(ev.kind)
             d = ev.data
             if kind is CaseEventKind.SUPPLEMENT_REQUESTED:
                 status = CaseStatus.AWAITING_CORRECTION
+                previous = _checks_from(d.get("checks", ()))
+                demanded.extend(r for r in d.get("demanded", ()) if r not in demanded)
             elif kind is CaseEventKind.SUPPLEMENT_RECEIVED:
                 status = CaseStatus.RECEIVED
             elif kind is CaseEventKind.ACCEPTED:
@@ -759,6 +910,7 @@ class Intake:
                 status = CaseStatus.COMPLETED
             elif kind is CaseEventKind.HANDED_OVER:
                 status = CaseStatus.HANDED_OVER
+                collection = describe_collection(d or {})
             if encounter_of(kind, d) is not None:
                 # 一次一评: the evaluation state is the latest encounter's.
                 evaluation_state = ""
@@ -851,6 +1003,13 @@ class Intake:
             ),
             one_time_violations=violations,
             extensions=tuple(extensions),
+            collection=collection,
+            previous_checks=previous,
+            demanded_before=tuple(demanded),
+            applicant_kind=str(applicant.kind),
+            applicant_id_type=str(applicant.id_type or IdType.RESIDENT_ID.value),
+            applicant_phone=applicant.phone or "",
+            applicant_contact=applicant.contact_name or "",
         )
 
     # -- receiving
@@ -1341,13 +1500,22 @@ class Intake:
 
         return self._record(case_id, clerk_id, CaseEventKind.COMPLETED, allowed)
 
-    def hand_over(self, case_id: str, clerk_id: str) -> CaseView:
-        """出件: the result is handed to the applicant."""
+    def hand_over(
+        self, case_id: str, clerk_id: str, collection: Collection | None = None
+    ) -> CaseView:
+        """出件: the result goes to the applicant, an agent (代领) or by post (邮寄).
+
+        Without ``collection`` the applicant collected it in person.
+        """
+        record = collection if collection is not None else Collection()
+        problems = check_collection(record)
+        if problems:
+            raise IntakeError("；".join(problems))
 
         def allowed(view: CaseView) -> dict[str, Any]:
             if view.status is not CaseStatus.COMPLETED:
                 raise IntakeError(f"该办件当前状态为“{view.status.label}”，办结后才能出件")
-            return {}
+            return _collection_data(record)
 
         return self._record(case_id, clerk_id, CaseEventKind.HANDED_OVER, allowed)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hallapp.ui.context import WindowContext
-from hallapp.ui.intake_view import DecisionDialog
+from hallapp.ui.intake_view import ConfirmActDialog, DecisionDialog, MaskedIdEdit
 from hallapp.ui.ops import run_in_background
 from hallapp.ui.theme import bind_key
 from PySide6.QtCore import Qt, Signal, SignalInstance
@@ -23,7 +23,9 @@ from PySide6.QtGui import QBrush, QColor, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -43,7 +45,14 @@ from PySide6.QtWidgets import (
 from hallapp.deadlines import DeadlineState
 from hallapp.documents import Notice
 from hallapp.evaluation import LEVEL_LABELS
-from hallapp.intake import CaseStatus, CaseView
+from hallapp.identity import IdType
+from hallapp.intake import (
+    CaseStatus,
+    CaseView,
+    Collection,
+    CollectionMethod,
+    check_collection,
+)
 from hallapp.workdays import HALL_TZ
 
 log = logging.getLogger(__name__)
@@ -327,6 +336,8 @@ def case_html(case: CaseView) -> str:
         rows.append(("容缺待补", "、".join(case.owed_materials) + due))
     for ext in case.extensions:
         rows.append(("延期", ext))
+    if case.collection:
+        rows.append(("出件", case.collection))
     if case.one_time_violations:
         rows.append(("一次性告知", f"违反 {case.one_time_violations} 次（后续告知新增了要求）"))
     # 一次一评: each encounter's evaluation, oldest first.
@@ -365,6 +376,11 @@ class CasesView(QWidget):
         self.ctx = ctx
         self.model = CaseModel()
         self.extend_dialog: DecisionDialog | None = None
+        #: 办结's confirmation and 出件's record, while open.
+        self.confirm_dialog: ConfirmActDialog | None = None
+        self.hand_over_dialog: DecisionDialog | None = None
+        #: The case last acted on: a find or a refresh never drops it from the list.
+        self.pinned_id: str | None = None
         self._refresh_generation = 0
 
         self.table = QTableView()
@@ -498,11 +514,12 @@ class CasesView(QWidget):
         generation = self._refresh_generation
         intake, closed = self.ctx.intake, self.show_closed.isChecked()
         query = self._query
+        pinned = self.pinned_id
 
-        def done(result: tuple[list[CaseRow], list[Cells]]) -> None:
+        def done(result: tuple[list[CaseRow], list[Cells], int]) -> None:
             if generation != self._refresh_generation:
                 return
-            rows, cells = result
+            rows, cells, kept = result
             current = self.current()
             cases = [r.case for r in rows]
             if self.model.set_cases(cases, rows, cells):
@@ -517,24 +534,33 @@ class CasesView(QWidget):
                     self._grow_columns(row)
                 if self.current() != current:
                     self._show_detail()
-            if query and self._focus_results and cases:
+            if query and self._focus_results and len(cases) > kept:
                 # Found: the clerk goes on with the keyboard (F9, F10, Ctrl+Shift+P).
                 self._focus_results = False
                 self.table.selectRow(0)
                 self.table.setFocus()
             if query:
-                found = f"{len(cases)} 件" if cases else "没有找到，请核对后重试"
+                matched = len(cases) - kept
+                found = f"{matched} 件" if matched else "没有找到，请核对后重试"
+                if kept:
+                    found += "（另列出刚办理的办件）"
                 self.title.setText(f"本窗口办件 · 查找“{query}”：{found}  [Esc 返回]")
             else:
                 self.title.setText("本窗口办件")
-            self.refreshed.emit(len(cases))
+            self.refreshed.emit(len(cases) - kept)
 
-        def work() -> tuple[list[CaseRow], list[Cells]]:
+        def work() -> tuple[list[CaseRow], list[Cells], int]:
             # The cells' strings and role maps are made here on the worker,
             # not while painting or on the GUI thread.
             views = intake.window_cases(include_closed=closed, limit=LIST_LIMIT, query=query)
+            kept = 0
+            if pinned is not None and all(v.id != pinned for v in views):
+                # The case being acted on stays in view whatever the filter (or
+                # 显示已出件) says; last, so a find still selects its first match.
+                views.append(intake.case_view(pinned))
+                kept = 1
             rows = case_rows(views)
-            return rows, rows_cells(rows)
+            return rows, rows_cells(rows), kept
 
         run_in_background(self, work, success=done, label="刷新办件列表")
 
@@ -563,6 +589,7 @@ class CasesView(QWidget):
     def clear(self) -> None:
         """After the shift ends: nothing of the last clerk's list stays selectable."""
         self._refresh_generation += 1
+        self.pinned_id = None
         self.model.set_cases([])
         self._show_detail()
 
@@ -660,21 +687,127 @@ class CasesView(QWidget):
         case_id, clerk_id = case.id, self.ctx.clerk_id
 
         def done(updated: CaseView) -> None:
-            self.update_case(updated)
+            self.show_acted(updated)
             if then is not None:
                 then.emit(updated)
 
         run_in_background(self, lambda: fn(case_id, clerk_id), success=done, label=label)
 
+    def show_acted(self, case: CaseView) -> None:
+        """After an action on ``case``: it stays listed (whatever the filter) and selected."""
+        self.pinned_id = case.id
+        self.update_case(case)
+        self.select(case.id)
+
+    @staticmethod
+    def _summary(case: CaseView, act: str) -> list[tuple[str, str]]:
+        return [
+            ("记录事项", act),
+            ("办件", case.case_no),
+            ("申请人", f"{case.applicant_name}  {case.applicant_id_masked}"),
+            ("事项", f"{case.item_name}（{case.item_code}）"),
+        ]
+
     def complete(self) -> None:
-        """F9 办结."""
-        if self.buttons["complete"].isEnabled():
-            self._act("办结", self.ctx.intake.complete, self.completed)
+        """F9 办结, after a confirmation (Enter; Esc cancels)."""
+        case = self.current()
+        if case is None or not self.buttons["complete"].isEnabled():
+            return
+        if self.confirm_dialog is not None or self.hand_over_dialog is not None:
+            return
+        dialog = ConfirmActDialog("办结", self._summary(case, "办结（办理完毕）"), self)
+        self.confirm_dialog = dialog
+        dialog.accepted.connect(
+            lambda: self._act("办结", self.ctx.intake.complete, self.completed)
+        )
+        dialog.finished.connect(lambda _r: self._closed("confirm_dialog", dialog))
+        dialog.open()
+
+    def _closed(self, name: str, dialog: QDialog) -> None:
+        # Gone, not only hidden: the focus goes back to the list for the next key.
+        setattr(self, name, None)
+        dialog.deleteLater()
+        self.table.setFocus()
 
     def hand_over(self) -> None:
-        """F10 出件."""
-        if self.buttons["hand_over"].isEnabled():
-            self._act("出件", self.ctx.intake.hand_over, self.handed_over)
+        """F10 出件: who collected (本人、代领人、邮寄); Enter records 本人领取 at once."""
+        case = self.current()
+        if case is None or not self.buttons["hand_over"].isEnabled():
+            return
+        if self.confirm_dialog is not None or self.hand_over_dialog is not None:
+            return
+        dialog = DecisionDialog(f"出件 — {case.case_no}", self)
+        dialog.set_summary(self._summary(case, "出件（交付办理结果）"))
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("确定出件  [Enter]")
+        ok.setDefault(True)
+        method = QComboBox()
+        for m in CollectionMethod:
+            method.addItem(m.label, m.value)
+        agent_name = QLineEdit()
+        agent_name.setMaxLength(50)
+        agent_name.setPlaceholderText("代领人姓名")
+        agent_type = QComboBox()
+        for doc in IdType:
+            agent_type.addItem(doc.label, doc.value)
+        agent_id = MaskedIdEdit()
+        carrier = QComboBox()
+        carrier.setEditable(True)
+        carrier.addItems(["中国邮政EMS", "顺丰速运", "京东物流", "中通快递", "圆通速递"])
+        tracking = QLineEdit()
+        tracking.setMaxLength(40)
+        tracking.setPlaceholderText("邮件单号，例如 1234567890123")
+        dialog.add("method", "领取方式(&M)：", method)
+        dialog.add("agent_name", "代领人姓名(&N)：", agent_name)
+        dialog.add("agent_type", "代领人证件类型：", agent_type)
+        dialog.add("agent_id", "代领人证件号码(&I)：", agent_id)
+        dialog.add("carrier", "寄递企业(&C)：", carrier)
+        dialog.add("tracking", "邮件单号(&T)：", tracking)
+
+        def record() -> Collection:
+            typed = agent_id.text().strip().upper()
+            number = agent_id.value if agent_id.is_masked() or not typed else typed
+            return Collection(
+                method=CollectionMethod(method.currentData()),
+                agent_name=agent_name.text().strip(),
+                agent_id_type=IdType(agent_type.currentData()),
+                agent_id_number=number,
+                carrier=carrier.currentText().strip(),
+                tracking_no=tracking.text().strip(),
+            )
+
+        def method_changed() -> None:
+            m = CollectionMethod(method.currentData())
+            for w in (agent_name, agent_type, agent_id):
+                w.setEnabled(m is CollectionMethod.AGENT)
+            for w2 in (carrier, tracking):
+                w2.setEnabled(m is CollectionMethod.MAIL)
+            agent_id.id_type = IdType(agent_type.currentData())
+            dialog.error.clear()
+
+        method.currentIndexChanged.connect(lambda _i: method_changed())
+        agent_type.currentIndexChanged.connect(lambda _i: method_changed())
+        method_changed()
+        dialog.validator = lambda: "；".join(check_collection(record()))
+        case_id, clerk_id, intake = case.id, self.ctx.clerk_id, self.ctx.intake
+
+        def go() -> None:
+            collection = record()
+
+            def done(updated: CaseView) -> None:
+                self.show_acted(updated)
+                self.handed_over.emit(updated)
+
+            run_in_background(
+                self, lambda: intake.hand_over(case_id, clerk_id, collection),
+                success=done, label="出件",
+            )  # fmt: skip
+
+        dialog.accepted.connect(go)
+        dialog.finished.connect(lambda _r: self._closed("hand_over_dialog", dialog))
+        self.hand_over_dialog = dialog
+        dialog.open()
+        method.setFocus()
 
     def record_deferred(self) -> None:
         """Ctrl+D 容缺材料补齐."""
@@ -718,7 +851,7 @@ class CasesView(QWidget):
             n, why, who = days.value(), reason.text().strip(), approver.text().strip()
             run_in_background(
                 self, lambda: intake.extend(case_id, clerk_id, n, why, who),
-                success=self.update_case, label="延期",
+                success=self.show_acted, label="延期",
             )  # fmt: skip
 
         dialog.accepted.connect(go)
@@ -750,4 +883,9 @@ class CasesView(QWidget):
 
 def dialog_of(widget: QWidget) -> QDialog | None:
     """The dialog a view has open (tests drive it without a mouse)."""
-    return getattr(widget, "extend_dialog", None) or getattr(widget, "decision_dialog", None)
+    return (
+        getattr(widget, "extend_dialog", None)
+        or getattr(widget, "decision_dialog", None)
+        or getattr(widget, "hand_over_dialog", None)
+        or getattr(widget, "confirm_dialog", None)
+    )

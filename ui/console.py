@@ -57,15 +57,15 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+L", "跳到材料核对表"),
     ("空格", "切换材料核对结果：缺少 → 已收 → 不符合要求"),
     ("Alt+A", "全部材料已收"),
-    ("Ctrl+1", "受理"),
+    ("Ctrl+1", "受理（每个决定先确认：回车出具，Esc 取消）"),
     ("Ctrl+2", "容缺受理"),
     ("Ctrl+3", "一次性告知补正"),
     ("Ctrl+4", "不予受理"),
     ("Ctrl+5", "非本部门职责告知"),
     ("Ctrl+6", "即办办结"),
     ("Ctrl+Enter", "在对话框中确定"),
-    ("F9", "办结"),
-    ("F10", "出件"),
+    ("F9", "办结（确认：回车，Esc 取消）"),
+    ("F10", "出件：本人领取、代领人或邮寄（回车确定）"),
     ("Ctrl+E", "延期（理由、批准人）"),
     ("Ctrl+R", "登记补正材料"),
     ("Ctrl+D", "登记容缺材料补齐"),
@@ -396,7 +396,8 @@ class ClerkConsole(QMainWindow):
 
     def _decided(self, result: DecisionResult) -> None:
         case = result.case
-        self.cases.update_case(case)
+        # The decided case stays listed and selected, whatever the finder shows.
+        self.cases.show_acted(case)
         self.statusBar().showMessage(f"{case.case_no}：{case.status.label}", 10000)
         if result.violations:
             show_error(

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hallapp.documents import DocumentType
 from hallapp.identity import IdType, mask_document_number, validate_document
 from hallapp.intake import (
     Accept,
@@ -63,6 +64,7 @@ from hallapp.intake import (
     Reject,
     check_applicant,
     lawful_outcomes,
+    new_demands,
     phone_required_for,
 )
 from hallapp.models import ApplicantKind
@@ -79,6 +81,15 @@ OUTCOME_ORDER: tuple[tuple[Outcome, str, str], ...] = (
     (Outcome.REFER, "Ctrl+5", "neutral"),
     (Outcome.INSTANT, "Ctrl+6", "good"),
 )
+
+#: The document each outcome issues (即办 issues none: the result itself is handed over).
+_OUTCOME_DOCUMENTS: dict[Outcome, str] = {
+    Outcome.ACCEPT: DocumentType.ACCEPTANCE.heading,
+    Outcome.CONDITIONAL: DocumentType.CONDITIONAL.heading,
+    Outcome.ONE_TIME: DocumentType.ONE_TIME.heading,
+    Outcome.REJECT: DocumentType.REJECTION.heading,
+    Outcome.REFER: DocumentType.REFERRAL.heading,
+}
 
 _STATUS_CYCLE = (MaterialStatus.MISSING, MaterialStatus.PRESENT, MaterialStatus.NON_CONFORMING)
 _SEARCH_DELAY_MS = 150
@@ -211,11 +222,18 @@ class DecisionDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         bind_key(self, "Ctrl+Return", self._try_accept)
         layout = QVBoxLayout(self)
+        self.summary_box = QVBoxLayout()
+        layout.addLayout(self.summary_box)
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.validator: Callable[[], str] = lambda: ""
         self.fields: dict[str, QWidget] = {}
+
+    def set_summary(self, rows: list[tuple[str, str]]) -> None:
+        """What the dialog will issue (document type, applicant, item), above its fields."""
+        self.summary = summary_label(rows)
+        self.summary_box.addWidget(self.summary)
 
     def add(self, name: str, label: str, widget: QWidget) -> None:
         """A labelled field, reachable as ``dialog.<name>`` (tests drive it without a mouse)."""
@@ -236,6 +254,56 @@ class DecisionDialog(QDialog):
         self.accept()
 
 
+class ConfirmActDialog(QDialog):
+    """Asks before a numbered act: what will be issued, to whom, for which item.
+
+    Enter issues it, Esc cancels: the keyboard stays fast, and a stray F9,
+    F10 or Ctrl+1…6 alone consumes no number and records no fact.
+    """
+
+    def __init__(
+        self, title: str, rows: list[tuple[str, str]], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"确认：{title}")
+        self.setMinimumWidth(480)
+        head = QLabel(f"即将{title}，请核对：")
+        head.setObjectName("sectionTitle")
+        self.summary = summary_label(rows)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("确定  [Enter]")
+        ok.setDefault(True)
+        ok.setAutoDefault(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消  [Esc]")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(head)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.buttons)
+        ok.setFocus()
+
+    def text(self) -> str:
+        return self.summary.text()
+
+
+def summary_label(rows: list[tuple[str, str]]) -> QLabel:
+    """文书/事实, 申请人, 事项 … as a two-column table the clerk reads at a glance."""
+    e = html.escape
+    body = "".join(
+        f"<tr><td style='color:#5b6675;padding-right:12px'>{e(k)}</td><td><b>{e(v)}</b></td></tr>"
+        for k, v in rows
+    )
+    label = QLabel(f"<table>{body}</table>")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    return label
+
+
 class IntakeView(QWidget):
     """The intake page; ``decided`` carries each DecisionResult to the console."""
 
@@ -252,6 +320,8 @@ class IntakeView(QWidget):
         self.case_id: str | None = None
         self.correcting: CaseView | None = None  # a 待补正 case being continued
         self.decision_dialog: DecisionDialog | None = None
+        #: The confirmation a numbered act waits on (Ctrl+1, Ctrl+6), while open.
+        self.confirm_dialog: ConfirmActDialog | None = None
         self._rows: list[_Row] = []
         self._search_generation = 0
         self._busy = False
@@ -470,7 +540,12 @@ class IntakeView(QWidget):
         self.correcting = case
         self.case_id = case.id
         self.mode_label.setText(f"补正材料：{case.case_no}  {case.applicant_name}")
+        # The applicant's details stay as registered (shown, not editable).
+        self.kind.setCurrentIndex(max(0, self.kind.findData(case.applicant_kind)))
+        self.id_type.setCurrentIndex(max(0, self.id_type.findData(case.applicant_id_type)))
         self.name.setText(case.applicant_name)
+        self.phone.setText(case.applicant_phone)
+        self.contact.setText(case.applicant_contact)
         self.ident.value = case.applicant_id_masked
         self.ident.setText(case.applicant_id_masked)
         for field in (self.name, self.ident, self.phone, self.contact, self.kind, self.id_type,
@@ -557,6 +632,8 @@ class IntakeView(QWidget):
         self.item = item
         self.guide.setHtml(guide_html(item))
         self._fill_checklist(item)
+        if self.correcting is not None:
+            self._apply_previous(self.correcting.previous_checks)
         self._update_outcomes()
         self.item_loaded.emit(item)
         if self.correcting is not None:
@@ -647,6 +724,35 @@ class IntakeView(QWidget):
             self.table.setCellWidget(r, 4, note)
             self._rows.append(_Row(m.id, status, note))
             self._paint_row(r)
+
+    def _apply_previous(self, previous: tuple[MaterialCheck, ...]) -> None:
+        """A returning applicant: what was received stays 已收; the rest is checked again."""
+        by_id = {c.requirement_id: c for c in previous}
+        first_to_check = -1
+        for i, r in enumerate(self._rows):
+            before = by_id.get(r.requirement_id)
+            if before is not None and before.status is MaterialStatus.PRESENT:
+                r.status.blockSignals(True)
+                r.status.setCurrentIndex(_STATUS_CYCLE.index(MaterialStatus.PRESENT))
+                r.status.blockSignals(False)
+                r.note.setPlaceholderText("上次已收")
+                self._paint_row(i)
+                continue
+            if before is not None:
+                # Still 缺少 until the clerk checks what was brought.
+                said = f"上次告知：{before.status.label}"
+                said += f"，{before.note}" if before.note else ""
+                r.note.setPlaceholderText(said)
+                r.status.setToolTip(said)
+                # Marked in the 要求 column: the name goes into the notice as it is.
+                cell = self.table.item(i, 2)
+                if cell is not None:
+                    cell.setText(cell.text() + "·再次核对")
+                    cell.setToolTip(said)
+            if first_to_check < 0:
+                first_to_check = i
+        if first_to_check >= 0:
+            self.table.selectRow(first_to_check)
 
     def _name(self, row: int) -> str:
         cell = self.table.item(row, 0)
@@ -754,9 +860,9 @@ class IntakeView(QWidget):
                 )
                 return
         if outcome is Outcome.ACCEPT:
-            self._decide(Accept(checks))
+            self._confirm(outcome, lambda: self._decide(Accept(checks)))
         elif outcome is Outcome.INSTANT:
-            self._decide(CompleteInstantly(checks))
+            self._confirm(outcome, lambda: self._decide(CompleteInstantly(checks)))
         elif outcome is Outcome.CONDITIONAL:
             self._ask_conditional(checks)
         elif outcome is Outcome.ONE_TIME:
@@ -766,6 +872,41 @@ class IntakeView(QWidget):
         elif outcome is Outcome.REFER:
             self._ask_refer()
 
+    def act_summary(self, outcome: Outcome) -> list[tuple[str, str]]:
+        """What ``outcome`` will issue, to whom and for which item (the confirmation's rows)."""
+        heading = _OUTCOME_DOCUMENTS.get(outcome)
+        rows = [
+            ("出具文书", f"{heading}（确定后编号）")
+            if heading
+            else ("记录事项", f"{outcome.label}（当场办结，结果交申请人）")
+        ]
+        if self.correcting is not None:
+            who = f"{self.correcting.applicant_name}  {self.correcting.applicant_id_masked}"
+            rows.append(("办件", self.correcting.case_no))
+        else:
+            a = self.applicant()
+            ident = (
+                mask_document_number(a.id_number)
+                if a.kind is ApplicantKind.PERSON
+                else a.uscc
+            )
+            who = f"{a.name}  {ident}".strip()
+            rows.append(("办件", "新办件（确定后登记受理编号）"))
+        rows.append(("申请人", who))
+        if self.item is not None:
+            rows.append(("事项", f"{self.item.name}（{self.item.code}）"))
+        return rows
+
+    def _confirm(self, outcome: Outcome, go: Callable[[], None]) -> None:
+        """Ask before an act without a dialog of its own; Enter issues, Esc cancels."""
+        if self.confirm_dialog is not None:
+            return
+        dialog = ConfirmActDialog(outcome.label, self.act_summary(outcome), self)
+        self.confirm_dialog = dialog
+        dialog.accepted.connect(go)
+        dialog.finished.connect(lambda _r: setattr(self, "confirm_dialog", None))
+        dialog.open()
+
     def _open_dialog(self, dialog: DecisionDialog, make: Callable[[], Decision]) -> None:
         self.decision_dialog = dialog
         dialog.accepted.connect(lambda: self._decide(make()))
@@ -774,6 +915,7 @@ class IntakeView(QWidget):
 
     def _ask_conditional(self, checks: tuple[MaterialCheck, ...]) -> None:
         dialog = DecisionDialog("容缺受理", self)
+        dialog.set_summary(self.act_summary(Outcome.CONDITIONAL))
         days = QSpinBox()
         days.setRange(1, 60)
         days.setValue(int(self.ctx.config.get("intake.supplement_days")))
@@ -796,6 +938,7 @@ class IntakeView(QWidget):
 
     def _ask_one_time(self, checks: tuple[MaterialCheck, ...]) -> None:
         dialog = DecisionDialog("一次性告知补正", self)
+        dialog.set_summary(self.act_summary(Outcome.ONE_TIME))
         days = QSpinBox()
         days.setRange(1, 60)
         days.setValue(int(self.ctx.config.get("intake.correction_days")))
@@ -811,10 +954,64 @@ class IntakeView(QWidget):
         listing.setWordWrap(True)
         dialog.form.addRow(listing)
         dialog.add("days", "补正期限(&D)：", days)
-        self._open_dialog(dialog, lambda: OneTimeNotice(checks, days.value()))
+        new = (
+            new_demands(self.item, checks, self.correcting.demanded_before)
+            if self.correcting is not None and self.item is not None
+            else ()
+        )
+        if not new:
+            self._open_dialog(dialog, lambda: OneTimeNotice(checks, days.value()))
+            return
+        # 一次性告知: a later notice may not demand what the first did not,
+        # unless the materials just brought caused it. Say so before it is recorded.
+        warning = QLabel(
+            "注意：以下材料首次一次性告知中没有要求：" + "、".join(new) + "。"
+            "一次性告知只能告知一次；如确因申请人本次新提交的材料引起，请写明原因，"
+            "否则出具后将记为违反一次性告知规定。"
+        )
+        warning.setObjectName("error")
+        warning.setWordWrap(True)
+        reason = QLineEdit()
+        reason.setMaxLength(200)
+        reason.setPlaceholderText("例如：新提交的租赁合同载明的地址与营业执照不一致")
+        dialog.form.addRow(warning)
+        dialog.add("new_demands", "新增要求：", QLabel("、".join(new)))
+        dialog.add("new_reason", "新增原因(&W)：", reason)
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+        def relabel() -> None:
+            ok.setText(
+                "确定并出具文书  [Ctrl+Enter]"
+                if reason.text().strip()
+                else "仍然出具（记为违反一次性告知）  [Ctrl+Enter]"
+            )
+
+        reason.textChanged.connect(lambda _t: relabel())
+        relabel()
+        demanded_before = set(self.correcting.demanded_before) if self.correcting else set()
+        new_ids = {
+            m.id
+            for m in (self.item.materials if self.item else ())
+            if m.name in set(new) and m.id not in demanded_before
+        }
+
+        def make() -> OneTimeNotice:
+            why = reason.text().strip()
+            if not why:
+                return OneTimeNotice(checks, days.value())
+            marked = tuple(
+                MaterialCheck(c.requirement_id, c.status, c.note, why)
+                if c.requirement_id in new_ids
+                else c
+                for c in checks
+            )
+            return OneTimeNotice(marked, days.value())
+
+        self._open_dialog(dialog, make)
 
     def _ask_reject(self) -> None:
         dialog = DecisionDialog("不予受理", self)
+        dialog.set_summary(self.act_summary(Outcome.REJECT))
         reasons = QPlainTextEdit()
         reasons.setPlaceholderText("每行一条理由，例如：申请事项依法不需要取得行政许可")
         basis = QLineEdit(self.item.legal_basis if self.item else "")
@@ -834,6 +1031,7 @@ class IntakeView(QWidget):
 
     def _ask_refer(self) -> None:
         dialog = DecisionDialog("非本部门职责告知", self)
+        dialog.set_summary(self.act_summary(Outcome.REFER))
         department = QComboBox()
         contact = QComboBox()
         note = QLineEdit()

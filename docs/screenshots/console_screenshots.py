@@ -1,6 +1,9 @@
 """Regenerate the console screenshots (console*.png, intake*.png, preview*.png).
 
-Also the referral dialog for another department's item (intake-referral.png)
+Also the referral dialog for another department's item (intake-referral.png),
+the confirmation before a numbered act (intake-confirm.png), the 出件 record
+(console-hand-over.png, console-handed-over.png), an applicant returning after a
+一次性告知 (intake-returning.png) and a second notice's new demand (intake-new-demand.png)
 and the sign-in page of a new database (console-first-start.png).
 
 Run under a real X server (Xvfb is enough)::
@@ -161,6 +164,32 @@ def main() -> int:
     settle(0.6)
     console.grab().save(str(OUT / "console-bad-review.png"))
 
+    # 出件 (F10) to an agent: name and ID (masked once entered), checked before it is recorded.
+    done = next(c for c in console.cases.model.cases if c.applicant_name == "陈丽")
+    console.cases.select(done.id)
+    console.cases.hand_over()
+    pump(lambda: console.cases.hand_over_dialog is not None)
+    hand = console.cases.hand_over_dialog
+    pump(hand.isVisible)
+    hand.method.setCurrentIndex(hand.method.findData("agent"))
+    hand.agent_name.setText("陈大明")
+    hand.agent_id.setFocus()
+    hand.agent_id.setText("35082519700202003" + id_check_char("35082519700202003"))
+    hand.agent_id.editingFinished.emit()
+    settle(0.3)
+    hand.method.setFocus()  # leaving the field shows the number masked
+    hand.move(560, 260)
+    settle(0.6)
+    root_shot("console-hand-over.png")
+    hand._try_accept()
+    pump(lambda: console.cases.current() is not None
+         and console.cases.current().status.value == "handed_over")  # fmt: skip
+    settle(0.6)
+    console.grab().save(str(OUT / "console-handed-over.png"))
+    console.cancel_evaluation()  # the shots below show the intake page, not an evaluation
+    settle(0.6)
+    console.statusBar().clearMessage()
+
     # The intake form: item found by pinyin initials, applicant masked, a gap marked.
     console.new_case()
     view = console.intake
@@ -187,6 +216,12 @@ def main() -> int:
     view.set_status(3, MaterialStatus.PRESENT)
     view.set_status(5, MaterialStatus.PRESENT)
     view.choose(Outcome.ACCEPT)
+    # Every numbered act asks first: what, to whom, which item (Enter issues it).
+    pump(lambda: view.confirm_dialog is not None and view.confirm_dialog.isVisible())
+    view.confirm_dialog.move(560, 330)
+    settle(0.6)
+    root_shot("intake-confirm.png")
+    view.confirm_dialog.accept()
     pump(lambda: console.preview is not None)
     preview = console.preview
     pump(preview.print_button.isEnabled, timeout=30)
@@ -215,6 +250,24 @@ def main() -> int:
     settle(0.6)
     root_shot("intake-referral.png")
     dialog.reject()
+
+    # The applicant of the 一次性告知 comes back (Ctrl+R): what was received stays 已收,
+    # the rest is checked again; a demand the first notice did not make is named first.
+    back = next(c for c in console.cases.model.cases if c.applicant_name == "吴建华")
+    console.show_cases()
+    console.cases.select(back.id)
+    console.cases.record_correction()
+    pump(lambda: view.correcting is not None and view.item is not None and view._rows != [])
+    settle(0.6)
+    console.grab().save(str(OUT / "intake-returning.png"))
+    view.set_status(1, MaterialStatus.PRESENT)
+    view.set_status(3, MaterialStatus.NON_CONFORMING, "章程未经全体股东签字")
+    view.choose(Outcome.ONE_TIME)
+    pump(lambda: view.decision_dialog is not None and view.decision_dialog.isVisible())
+    view.decision_dialog.move(480, 200)
+    settle(0.6)
+    root_shot("intake-new-demand.png")
+    view.decision_dialog.reject()
     window.close()
     store.dispose()
 

@@ -108,6 +108,12 @@ class Driver:
         QApplication.sendEvent(widget, event)
 
     def key(self, widget: Any, key: Any, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:
+        # Shortcuts need their window active: a window manager gives it back
+        # after a dialog closes (or the citizen screen changes), offscreen does not.
+        window = widget.window()
+        if QApplication.activeModalWidget() is None and not window.isActiveWindow():
+            window.activateWindow()
+            self.qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
         self.qtbot.keyClick(widget, key, modifier)
 
     def shortcut(self, sequence: str) -> None:
@@ -174,10 +180,40 @@ class Driver:
         for row, note in (notes or {}).items():
             self.keys(view._rows[row].note, note)
 
+    def pending_act(self) -> Any:
+        """The confirmation (or 出件 record) a numbered act waits on, or None."""
+        return (
+            self.intake.confirm_dialog
+            or self.cases.confirm_dialog
+            or self.cases.hand_over_dialog
+        )
+
+    def confirm(self) -> Any:
+        """Enter on the act's confirmation, as the clerk does; returns the dialog."""
+        self.qtbot.waitUntil(lambda: self.pending_act() is not None, timeout=5_000)
+        dialog = self.pending_act()
+        self.qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+        target = QApplication.focusWidget()
+        if target is None or target.window() is not dialog:
+            target = dialog
+        self.qtbot.keyClick(target, Qt.Key.Key_Return)
+        self.qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5_000)
+        # A window manager gives the focus back to the console; offscreen does not.
+        if QApplication.activeModalWidget() is None and not self.console.isActiveWindow():
+            self.console.activateWindow()
+            self.qtbot.waitUntil(self.console.isActiveWindow, timeout=5_000)
+        return dialog
+
+    def act(self, sequence: str) -> Any:
+        """F9 / F10: the shortcut, then Enter on its confirmation."""
+        self.shortcut(sequence)
+        return self.confirm()
+
     def decide(self, sequence: str) -> Any:
-        """Press an outcome shortcut; returns the DecisionResult."""
+        """Press an outcome shortcut and confirm it with Enter; returns the DecisionResult."""
         with self.qtbot.waitSignal(self.intake.decided, timeout=20_000) as blocker:
             self.shortcut(sequence)
+            self.confirm()
         return blocker.args[0]
 
     def decide_with_dialog(self, sequence: str, fill: Any) -> Any:

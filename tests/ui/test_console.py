@@ -326,7 +326,7 @@ def test_an_applicant_coming_back_is_found_with_ctrl_f(demo_app, qtbot):
     assert "查找“秀英”：1 件" in cases.title.text()
     qtbot.waitUntil(cases.table.hasFocus)
     assert cases.current() is not None and cases.current().id == case.id
-    d.shortcut("F10")  # 出件, straight from the result
+    d.act("F10")  # 出件, straight from the result (本人领取: Enter)
     qtbot.waitUntil(lambda: d.case(case.id).status.label == "已出件", timeout=15_000)
 
     # Nothing found is said; Esc brings the latest cases back.

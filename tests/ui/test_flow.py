@@ -141,14 +141,14 @@ def test_whole_flow_one_time_notice_to_evaluation(
 
     # 办结 (F9) of a 承诺件 is back-office work, the citizen absent: no evaluation.
     d.select_case(case.id)
-    d.shortcut("F9")
+    d.act("F9")
     qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.COMPLETED, timeout=10_000)
     d.idle()
     assert not d.citizen.evaluating and d.bridge.desk.current is None
     # 出件 (F10): the citizen collects the result and is asked again.
     d.select_case(case.id)
     with qtbot.waitSignal(d.bridge.evaluation_opened, timeout=15_000):
-        d.shortcut("F10")
+        d.act("F10")
     qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.HANDED_OVER, timeout=10_000)
     with qtbot.waitSignal(d.bridge.evaluation_recorded, timeout=15_000):
         sim.press(4)
