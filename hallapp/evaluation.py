@@ -70,6 +70,7 @@ from hallapp.models import (
     utcnow,
 )
 from hallapp.store import Store
+from hallapp.sync.chain import seal as seal_chain
 
 log = logging.getLogger(__name__)
 
@@ -420,7 +421,7 @@ def _write_evaluation(
     evaluation_id = new_id()
     st.insert_evaluation.execute(
         conn,
-        {
+        seal_chain(conn, {
             "id": evaluation_id,
             "origin_window": opened.window_code,
             "created_at": when,
@@ -435,7 +436,7 @@ def _write_evaluation(
             "level": int(lv),
             "reasons": cleaned,
             "applicant_kind": opened.applicant_kind,
-        },
+        }),
     )
     st.insert_event.execute(
         conn,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -411,6 +412,8 @@ class Evaluation(Fact, Base):
     """好差评: one per case, only as the citizen gave it."""
 
     __tablename__ = "evaluations"
+    # The window's last link of the hash chain, found at every evaluation.
+    __table_args__ = (Index("ix_evaluations_chain", "origin_window", "chain_seq"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
     case_no: Mapped[str] = mapped_column(String(40))
@@ -423,6 +426,11 @@ class Evaluation(Fact, Base):
     level: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     applicant_kind: Mapped[str] = mapped_column(String(20), default="person")
+    # Tamper evidence (hallapp.sync.chain): the window's evaluations form a
+    # hash chain, sealed in the transaction that inserts each one.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chain_prev: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class FollowUpStep(Fact, Base):
@@ -447,6 +455,29 @@ class AuditEntry(Fact, Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class HallSetting(Base):
+    """A hall-wide setting authored at the central store and pulled (central settings)."""
+
+    __tablename__ = "hall_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class SyncState(Base):
+    """This window's side of sync (hallapp.sync): push cursors, pull versions, status.
+
+    ``push:<table>`` holds the last local rowid of that fact table the centre
+    has committed; rowids grow with every insert and facts are never deleted,
+    so the cursor follows commit order whatever the window's clock says.
+    """
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
 
 
 # ------------------------------------------------------------ append-only guard

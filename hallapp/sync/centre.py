@@ -1,0 +1,269 @@
+"""The central store: creating and upgrading it, and what is written there.
+
+``init_central(url)`` runs the centre's Alembic scripts (their own script
+location and version table) and then :func:`reconcile_on`, which creates the
+mirrored tables and adds the columns that newer local migrations brought,
+from the models (additive only), so columns other engineers add to a fact
+flow through to the centre. The centre records the local schema revision it
+mirrors; a window of another revision is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from hallapp.models import new_id
+from hallapp.store import make_engine
+from hallapp.sync import CentreUnreachable, SchemaMismatch, SyncError
+from hallapp.sync.schema import (
+    CENTRE_ORIGIN,
+    HALL,
+    central_metadata,
+    central_table,
+    fact_tables,
+)
+
+log = logging.getLogger(__name__)
+
+LOCAL_REVISION_KEY = "local_revision"
+
+
+def shown_url(url: str | Engine) -> str:
+    """A URL fit for a message or a log line: never its password."""
+    from sqlalchemy.engine import make_url
+
+    u = url.url if isinstance(url, Engine) else make_url(url)
+    return u.render_as_string(hide_password=True)
+
+
+def central_engine(url: str) -> Engine:
+    """An engine on the central store; sslmode/sslrootcert and the like pass
+    through in the URL's query to the driver."""
+    try:
+        engine = make_engine(url)
+    except (SQLAlchemyError, ValueError) as exc:
+        raise SyncError(f"中心库地址无效：{shown_url_safe(url)}（{type(exc).__name__}）") from exc
+    return engine
+
+
+def shown_url_safe(url: str) -> str:
+    try:
+        return shown_url(url)
+    except Exception:
+        return "<无法解析的地址>"
+
+
+def _create_guards(conn: Connection) -> None:
+    """The append-only guards on the central facts, as on the local store."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(
+            text(
+                """
+            CREATE OR REPLACE FUNCTION hallapp_refuse_change() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
+            END
+            $$ LANGUAGE plpgsql
+            """
+            )
+        )
+    for table in fact_tables():
+        name = table.name
+        if dialect == "sqlite":
+            for action in ("UPDATE", "DELETE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS trg_{name}_no_{action.lower()} "
+                    f"BEFORE {action} ON {name} BEGIN SELECT "
+                    f"RAISE(ABORT, 'append-only table {name}: {action} refused'); END"
+                )
+        elif dialect == "postgresql":
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trg_{name}_append_only ON {name}")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER trg_{name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+                "FOR EACH ROW EXECUTE FUNCTION hallapp_refuse_change()"
+            )
+
+
+def reconcile_on(conn: Connection) -> None:
+    """Create missing central tables and add missing columns (never drops)."""
+    md = central_metadata()
+    md.create_all(conn, checkfirst=True)
+    insp = inspect(conn)
+    for table in md.sorted_tables:
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        for col in table.columns:
+            if col.name in have:
+                continue
+            # Rows already there have no value for a column added later:
+            # nullable at the centre, whatever it is locally.
+            ddl = col.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}')
+            log.info("central store: added column %s.%s", table.name, col.name)
+    _create_guards(conn)
+
+
+def init_central(url: str) -> str:
+    """Create or upgrade the central store; returns the local revision it mirrors."""
+    from alembic import command
+    from alembic.config import Config
+
+    from hallapp.migrations import HEAD
+
+    engine = central_engine(url)
+    try:
+        cfg = Config()
+        cfg.set_main_option(
+            "script_location", str(resources.files("hallapp.sync") / "migrations")
+        )
+        cfg.attributes["engine"] = engine
+        try:
+            command.upgrade(cfg, "head")
+            with engine.begin() as conn:
+                reconcile_on(conn)
+                _set_meta(conn, LOCAL_REVISION_KEY, HEAD)
+        except OperationalError as exc:
+            log.exception("central init failed for %s", shown_url(engine))
+            raise CentreUnreachable(
+                f"无法连接中心库 {shown_url(engine)}：{_reason(exc)}"
+            ) from exc
+    finally:
+        engine.dispose()
+    return HEAD
+
+
+def _reason(exc: BaseException) -> str:
+    # The driver's first line only (it never holds the password: URLs are
+    # not echoed by psycopg or sqlite3).
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return first[:200]
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    meta = central_table("central_meta")
+    conn.execute(meta.delete().where(meta.c.key == key))
+    conn.execute(meta.insert().values(key=key, value=value))
+
+
+def central_revision(conn: Connection) -> str | None:
+    """The local schema revision the central store mirrors (None: not a central store)."""
+    if not inspect(conn).has_table("central_meta"):
+        return None
+    meta = central_table("central_meta")
+    return conn.scalar(select(meta.c.value).where(meta.c.key == LOCAL_REVISION_KEY))
+
+
+def check_revision(conn: Connection, local_revision: str | None, where: str) -> None:
+    """Refuse, before anything is written, a window whose schema differs from the centre's."""
+    central = central_revision(conn)
+    if central is None:
+        raise SchemaMismatch(
+            f"{where} 不是 HallApp 中心库（没有中心库结构）。"
+            "请先在中心运行 hallapp central init --url …"
+        )
+    if central != local_revision:
+        raise SchemaMismatch(
+            f"数据库结构版本不一致：本窗口为 {local_revision or '未建立'}，"
+            f"中心库 {where} 为 {central}，未写入任何数据。"
+            "请把本窗口和中心库升级到同一版本（窗口：hallapp db upgrade；"
+            "中心：hallapp central init --url …）"
+        )
+
+
+# ------------------------------------------------------------ reference version
+
+
+def ref_version(conn: Connection, hall_code: str) -> int:
+    rv = central_table("ref_versions")
+    return int(conn.scalar(select(rv.c.version).where(rv.c[HALL] == hall_code)) or 0)
+
+
+def bump_version(conn: Connection, hall_code: str) -> int:
+    """One more reference-data version for the hall, in the caller's transaction.
+
+    On PostgreSQL the row lock orders concurrent changes of one hall.
+    """
+    rv = central_table("ref_versions")
+    now = datetime.now(UTC)
+    current = conn.execute(
+        select(rv.c.version).where(rv.c[HALL] == hall_code).with_for_update()
+    ).scalar()
+    if current is None:
+        conn.execute(rv.insert().values({HALL: hall_code, "version": 1, "changed_at": now}))
+        return 1
+    conn.execute(
+        rv.update()
+        .where(rv.c[HALL] == hall_code)
+        .values(version=current + 1, changed_at=now)
+    )
+    return int(current) + 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts at the centre: a supervisor or administrator of the hall."""
+
+    staff_no: str
+    role: str
+
+
+def audit(
+    conn: Connection,
+    hall_code: str,
+    actor: Actor,
+    action: str,
+    *,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> str:
+    """An audit entry at the centre, in the caller's transaction."""
+    row = {
+        HALL: hall_code,
+        "id": new_id(),
+        "origin_window": CENTRE_ORIGIN,
+        "created_at": datetime.now(UTC),
+        "staff_no": actor.staff_no,
+        "role": actor.role,
+        "action": action,
+        "target": target[:200],
+        "detail": detail or {},
+    }
+    conn.execute(central_table("audit_entries").insert().values(row))
+    return str(row["id"])
+
+
+def add_fact_for_window(
+    conn: Connection, hall_code: str, window_code: str, table: str, values: dict[str, Any]
+) -> str:
+    """Write a fact at the centre that the window ``window_code`` pulls next time
+    (a supervisor's follow-up step, an appeal decision), in the caller's
+    transaction. ``values`` are the local table's columns; id, origin and
+    time are filled in when missing. Returns the fact's id."""
+    t = central_table(table)
+    if table not in {f.name for f in fact_tables()}:
+        raise ValueError(f"{table} is not a fact table")
+    row = {**values}
+    row.setdefault("id", new_id())
+    row.setdefault("origin_window", CENTRE_ORIGIN)
+    row.setdefault("created_at", datetime.now(UTC))
+    for col in t.columns:
+        if col.name not in row and col.default is not None and col.name != "origin_seq":
+            arg = col.default.arg  # type: ignore[attr-defined]
+            row[col.name] = arg(None) if callable(arg) else arg
+    row[HALL] = hall_code
+    conn.execute(t.insert().values(row))
+    conn.execute(
+        central_table("centre_outbox")
+        .insert()
+        .values({HALL: hall_code, "window_code": window_code, "table_name": table,
+                 "row_id": row["id"]})
+    )
+    return str(row["id"])

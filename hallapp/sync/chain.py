@@ -1,0 +1,127 @@
+"""The evaluations' hash chain: tamper evidence for 好差评.
+
+Each evaluation carries ``chain_seq`` (1, 2, 3… per origin window),
+``chain_prev`` (the previous evaluation's hash) and ``chain_hash``: SHA-256
+over every column of the row but ``chain_hash`` itself, in a canonical form
+(sorted names, UTC ISO times, JSON), so a column added to evaluations later
+is covered without a change here. Columns whose value is NULL are left out,
+so a nullable column added later does not change the hash of older rows.
+
+:func:`seal` runs in the transaction that inserts the evaluation (SQLite's
+BEGIN IMMEDIATE serialises the window's writers, so two evaluations never
+take the same link). The centre checks each link as batches arrive and
+``hallapp central verify`` recomputes every chain (:func:`verify_rows`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+GENESIS = "0" * 64
+EXCLUDED = frozenset({"chain_hash", "hall_code", "origin_seq"})
+
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return value
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    payload = {k: _canon(v) for k, v in row.items() if k not in EXCLUDED and v is not None}
+    data = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _evaluations(conn: Connection) -> Table:
+    from hallapp.models import Evaluation
+
+    return Evaluation.__table__  # type: ignore[return-value]
+
+
+def seal(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """Fill the chain columns of an evaluation about to be inserted on ``conn``.
+
+    ``values`` holds the row's columns (defaults filled here when missing);
+    it is changed in place and returned.
+    """
+    table = _evaluations(conn)
+    for col in table.columns:
+        if col.name not in values and col.default is not None:
+            arg = col.default.arg  # type: ignore[attr-defined]
+            values[col.name] = arg(None) if callable(arg) else arg
+    head = conn.execute(
+        select(table.c.chain_seq, table.c.chain_hash)
+        .where(table.c.origin_window == values["origin_window"], table.c.chain_seq.is_not(None))
+        .order_by(table.c.chain_seq.desc())
+        .limit(1)
+    ).first()
+    values["chain_seq"] = (int(head[0]) + 1) if head else 1
+    values["chain_prev"] = str(head[1]) if head else GENESIS
+    values["chain_hash"] = None
+    values["chain_hash"] = row_hash(values)
+    return values
+
+
+@dataclass(frozen=True)
+class ChainFault:
+    window_code: str
+    record_id: str
+    kind: str  # "gap", "reorder", "altered"
+    detail: dict[str, Any]
+
+    def text(self, hall_code: str) -> str:
+        what = {
+            "gap": "缺失记录",
+            "reorder": "顺序错乱或链接断开",
+            "altered": "记录内容被改动",
+        }[self.kind]
+        return (
+            f"大厅 {hall_code} 窗口 {self.window_code} 评价记录 {self.record_id}："
+            f"{what} {self.detail}"
+        )
+
+
+@dataclass
+class ChainHead:
+    last_seq: int = 0
+    last_hash: str = GENESIS
+
+
+def check_links(
+    window_code: str, head: ChainHead, rows: Iterable[Mapping[str, Any]]
+) -> list[ChainFault]:
+    """Check rows (sorted by chain_seq, all after ``head``) against the chain;
+    ``head`` advances to the last row. Rows without a chain (written before
+    the chain existed) are skipped."""
+    faults: list[ChainFault] = []
+    for row in rows:
+        seq = row.get("chain_seq")
+        if seq is None:
+            continue
+        rid = str(row["id"])
+        if row_hash(row) != row.get("chain_hash"):
+            faults.append(ChainFault(window_code, rid, "altered", {"chain_seq": seq}))
+        if seq != head.last_seq + 1:
+            kind = "gap" if seq > head.last_seq + 1 else "reorder"
+            faults.append(
+                ChainFault(window_code, rid, kind, {"expected": head.last_seq + 1, "got": seq})
+            )
+        elif row.get("chain_prev") != head.last_hash:
+            faults.append(ChainFault(window_code, rid, "reorder", {"chain_seq": seq}))
+        head.last_seq = int(seq)
+        head.last_hash = str(row.get("chain_hash"))
+    return faults

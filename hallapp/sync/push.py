@@ -1,0 +1,359 @@
+"""Push: every fact of this window reaches the centre once.
+
+The cursor is the local SQLite rowid of each fact table, kept in
+``sync_state`` (``push:<table>``): facts are never deleted, so rowids grow
+with every insert, in commit order (SQLite has one writer at a time), and
+nothing depends on the window's clock. A pass
+
+1. checks that the centre mirrors this window's schema revision (else
+   nothing is written, :class:`~hallapp.sync.SchemaMismatch`);
+2. takes, in one read, the highest rowid of every fact table: everything a
+   fact refers to is then inside the same snapshot;
+3. sends the tables in foreign-key order (applicants before cases before
+   case events...), in batches; each batch is one central transaction that
+   inserts idempotently by key (PostgreSQL: COPY into a temporary staging
+   table, then one INSERT … SELECT … ON CONFLICT DO NOTHING; SQLite: INSERT …
+   SELECT … WHERE NOT EXISTS), and only after it committed does the local
+   cursor advance. A pass killed anywhere resumes at the last committed
+   batch; a batch sent twice changes nothing.
+
+A batch the centre refuses (a constraint) is narrowed down to its first bad
+record, and the push stops with :class:`~hallapp.sync.BadRecord` naming it.
+Facts pulled from the centre (origin ``@centre``) are not sent back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from hallapp.store import Store, stored_revision
+from hallapp.sync import BadRecord, CentreUnreachable, SyncError
+from hallapp.sync.centre import check_revision, shown_url
+from hallapp.sync.chain import ChainFault, ChainHead, check_links
+from hallapp.sync.schema import CENTRE_ORIGIN, HALL, central_table, fact_tables
+
+log = logging.getLogger(__name__)
+
+CURSOR_PREFIX = "push:"
+DEFAULT_BATCH = 5000
+
+
+@dataclass
+class PushResult:
+    pushed: int = 0  # rows acknowledged by the centre in this pass
+    inserted: int = 0  # of them, rows new at the centre
+    pending: int = 0  # rows still to send after the pass
+    by_table: dict[str, int] = field(default_factory=dict)
+    faults: list[ChainFault] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ local side
+
+
+def _require_sqlite(store: Store) -> None:
+    if store.engine.dialect.name != "sqlite":
+        raise SyncError("只有窗口的本地 SQLite 数据库可以向中心库上传")
+
+
+def _cursors(conn: Connection) -> dict[str, int]:
+    rows = conn.exec_driver_sql(
+        "SELECT key, value FROM sync_state WHERE key LIKE ?", (CURSOR_PREFIX + "%",)
+    ).all()
+    return {str(k)[len(CURSOR_PREFIX):]: int(v or 0) for k, v in rows}
+
+
+def _set_cursor(store: Store, table: str, rowid: int) -> None:
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (CURSOR_PREFIX + table, str(rowid)),
+        )
+
+
+def _snapshot(conn: Connection) -> dict[str, int]:
+    return {
+        t.name: int(conn.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {t.name}").scalar()
+                    or 0)
+        for t in fact_tables()
+    }
+
+
+def pending_count(store: Store) -> int:
+    """Exactly the facts not yet committed at the centre."""
+    _require_sqlite(store)
+    with store.engine.connect() as conn:
+        cursors = _cursors(conn)
+        total = 0
+        for t in fact_tables():
+            total += int(
+                conn.exec_driver_sql(
+                    f"SELECT count(*) FROM {t.name} WHERE rowid > ? AND origin_window != ?",
+                    (cursors.get(t.name, 0), CENTRE_ORIGIN),
+                ).scalar()
+                or 0
+            )
+        return total
+
+
+def _read_batch(
+    store: Store, table: Table, after: int, upto: int, limit: int
+) -> list[tuple[Any, ...]]:
+    cols = ", ".join(f'"{c.name}"' for c in table.columns)
+    with store.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                f"SELECT rowid, {cols} FROM {table.name} "
+                "WHERE rowid > ? AND rowid <= ? AND origin_window != ? ORDER BY rowid LIMIT ?",
+                (after, upto, CENTRE_ORIGIN, limit),
+            )
+        ]
+
+
+# ---------------------------------------------------------------- central side
+
+
+def _insert_pg(cconn: Connection, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    cols = ", ".join(f'"{c.name}"' for c in table.columns)
+    pk = ", ".join(f'"{c.name}"' for c in central_table(table.name).primary_key.columns)
+    cur = cconn.connection.cursor()
+    try:
+        # The local store keeps UTC times without a zone: read them as UTC.
+        cur.execute("SET LOCAL TIME ZONE 'UTC'")
+        cur.execute(
+            f"CREATE TEMP TABLE _hallapp_stage ON COMMIT DROP AS "
+            f"SELECT origin_seq, {cols} FROM {table.name} WITH NO DATA"
+        )
+        with cur.copy(f"COPY _hallapp_stage (origin_seq, {cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO {table.name} ({HALL}, origin_seq, {cols}) "
+            f"SELECT %s, origin_seq, {cols} FROM _hallapp_stage ON CONFLICT ({pk}) DO NOTHING",
+            (hall,),
+        )
+        inserted = int(cur.rowcount)
+        cur.execute("DROP TABLE _hallapp_stage")
+        return inserted
+    finally:
+        cur.close()
+
+
+def _insert_sqlite(
+    cconn: Connection, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]
+) -> int:
+    names = [c.name for c in table.columns]
+    cols = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    id_at = names.index("id") + 1
+    sql = (
+        f"INSERT INTO {table.name} ({HALL}, origin_seq, {cols}) SELECT ?, ?, {marks} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table.name} WHERE {HALL} = ? AND id = ?)"
+    )
+    cur = cconn.connection.cursor()
+    try:
+        before = cconn.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
+        cur.executemany(sql, [(hall, *row, hall, row[id_at]) for row in rows])
+        return int(cconn.connection.dbapi_connection.total_changes - before)  # type: ignore[union-attr]
+    finally:
+        cur.close()
+
+
+def _insert(cconn: Connection, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    if cconn.dialect.name == "postgresql":
+        return _insert_pg(cconn, table, hall, rows)
+    if cconn.dialect.name == "sqlite":
+        return _insert_sqlite(cconn, table, hall, rows)
+    raise SyncError(f"不支持的中心库类型：{cconn.dialect.name}")
+
+
+def _typed(table: Table, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Raw local rows as Python values (the chain hashes typed values)."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    dialect = sqlite_dialect.dialect()
+    procs = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns]
+    names = [c.name for c in table.columns]
+    out = []
+    for row in rows:
+        values = row[1:]
+        out.append(
+            {
+                n: (p(v) if p is not None else v)
+                for n, p, v in zip(names, procs, values, strict=True)
+            }
+        )
+    return out
+
+
+def _check_chain(
+    cconn: Connection, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]
+) -> list[ChainFault]:
+    heads = central_table("chain_heads")
+    faults_t = central_table("chain_faults")
+    typed = sorted(
+        (r for r in _typed(table, rows) if r.get("chain_seq") is not None),
+        key=lambda r: (str(r["origin_window"]), int(r["chain_seq"])),
+    )
+    found: list[ChainFault] = []
+    by_window: dict[str, list[dict[str, Any]]] = {}
+    for r in typed:
+        by_window.setdefault(str(r["origin_window"]), []).append(r)
+    for window, wrows in by_window.items():
+        q = select(heads.c.last_seq, heads.c.last_hash).where(
+            heads.c[HALL] == hall, heads.c.window_code == window
+        )
+        if cconn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        got = cconn.execute(q).first()
+        head = ChainHead(int(got[0]), str(got[1])) if got else ChainHead()
+        known = head.last_seq
+        fresh = [r for r in wrows if int(r["chain_seq"]) > known]
+        if not fresh:
+            continue
+        faults = check_links(window, head, fresh)
+        if got:
+            cconn.execute(
+                heads.update()
+                .where(heads.c[HALL] == hall, heads.c.window_code == window)
+                .values(last_seq=head.last_seq, last_hash=head.last_hash)
+            )
+        else:
+            cconn.execute(
+                heads.insert().values(
+                    {HALL: hall, "window_code": window, "last_seq": head.last_seq,
+                     "last_hash": head.last_hash}
+                )
+            )
+        from hallapp.models import new_id
+
+        now = datetime.now(UTC)
+        for f in faults:
+            cconn.execute(
+                faults_t.insert().values(
+                    {"id": new_id(), HALL: hall, "window_code": f.window_code,
+                     "record_id": f.record_id, "kind": f.kind, "detail": f.detail,
+                     "found_at": now}
+                )
+            )
+            log.warning("hash chain fault: %s", f.text(hall))
+        found += faults
+    return found
+
+
+def _record_window(cconn: Connection, hall: str, window: str, revision: str | None) -> None:
+    ws = central_table("window_sync")
+    now = datetime.now(UTC)
+    where = (ws.c[HALL] == hall) & (ws.c.window_code == window)
+    if cconn.execute(select(ws.c.window_code).where(where)).first():
+        cconn.execute(ws.update().where(where).values(last_push_at=now,
+                                                      local_revision=revision or ""))
+    else:
+        cconn.execute(ws.insert().values({HALL: hall, "window_code": window,
+                                          "local_revision": revision or "",
+                                          "last_push_at": now}))
+
+
+def _find_bad_record(
+    central: Engine, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]
+) -> tuple[str, str] | None:
+    """The first row of a refused batch that the centre refuses alone, and why."""
+    id_at = [c.name for c in table.columns].index("id") + 1
+    with central.connect() as cconn, cconn.begin():
+        for row in rows:
+            sp = cconn.begin_nested()
+            try:
+                _insert(cconn, table, hall, [row])
+            except (DBAPIError, central.dialect.loaded_dbapi.Error) as exc:
+                sp.rollback()
+                return str(row[id_at]), _first_line(exc)
+            sp.rollback()
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return (text.splitlines()[0] if text else type(orig).__name__)[:300]
+
+
+def _is_connection_error(exc: BaseException, central: Engine) -> bool:
+    dbapi = central.dialect.loaded_dbapi
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if central.dialect.name == "sqlite":
+        # A locked or unopenable central file is "unreachable", not bad data.
+        return isinstance(orig, sqlite3.OperationalError)
+    return isinstance(orig, (dbapi.OperationalError, dbapi.InterfaceError))
+
+
+def push(
+    store: Store,
+    central: Engine,
+    *,
+    hall_code: str,
+    window_code: str,
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[str, int], None] | None = None,
+) -> PushResult:
+    """One push pass; see the module's docstring. Raises SyncError subclasses."""
+    _require_sqlite(store)
+    result = PushResult()
+    revision = stored_revision(store.engine)
+    where = shown_url(central)
+    try:
+        with central.connect() as cconn:
+            check_revision(cconn, revision, where)
+    except SQLAlchemyError as exc:
+        raise CentreUnreachable(f"无法连接中心库 {where}：{_first_line(exc)}") from exc
+    with store.engine.connect() as conn:
+        snapshot = _snapshot(conn)
+        cursors = _cursors(conn)
+    for table in fact_tables():
+        after, upto = cursors.get(table.name, 0), snapshot[table.name]
+        while after < upto:
+            rows = _read_batch(store, table, after, upto, batch_size)
+            if not rows:
+                # Only facts pulled from the centre remain in the range.
+                _set_cursor(store, table.name, upto)
+                break
+            try:
+                with central.begin() as cconn:
+                    inserted = _insert(cconn, table, hall_code, rows)
+                    if table.name == "evaluations":
+                        result.faults += _check_chain(cconn, table, hall_code, rows)
+                    _record_window(cconn, hall_code, window_code, revision)
+            except (SQLAlchemyError, central.dialect.loaded_dbapi.Error) as exc:
+                if _is_connection_error(exc, central):
+                    log.warning("centre unreachable during push: %s", _first_line(exc))
+                    raise CentreUnreachable(
+                        f"中心库 {where} 不可达：{_first_line(exc)}；本窗口照常工作，稍后自动重试"
+                    ) from exc
+                log.exception("centre refused a batch of %s", table.name)
+                bad = _find_bad_record(central, table, hall_code, rows)
+                rid, why = bad if bad else ("?", _first_line(exc))
+                raise BadRecord(
+                    f"中心库拒收本窗口的记录：表 {table.name}，记录 {rid}（{why}）。"
+                    "本窗口的上传已停止，其他窗口不受影响；请联系管理员处理该记录",
+                    table=table.name,
+                    record_id=rid,
+                ) from exc
+            after = int(rows[-1][0])
+            _set_cursor(store, table.name, after)
+            result.pushed += len(rows)
+            result.inserted += inserted
+            result.by_table[table.name] = result.by_table.get(table.name, 0) + len(rows)
+            if on_batch is not None:
+                on_batch(table.name, len(rows))
+    result.pending = pending_count(store)
+    return result

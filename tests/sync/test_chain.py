@@ -1,0 +1,98 @@
+"""The evaluations' hash chain: sealed at the window, checked at the centre."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from hallapp.models import Evaluation
+from hallapp.sync.chain import GENESIS, row_hash
+from hallapp.sync.push import push
+from hallapp.sync.schema import central_table
+from hallapp.sync.verify import verify_central
+
+HALL = "LC"
+
+
+def _raw(window: Any) -> sqlite3.Connection:
+    return sqlite3.connect(window.store.engine.url.database)
+
+
+def test_each_evaluation_carries_the_hash_of_the_previous_one(window: Any) -> None:
+    for level in (5, 1, 3):
+        window.new_case(level=level)
+    with window.store.session() as s:
+        evs = list(s.scalars(select(Evaluation).order_by(Evaluation.chain_seq)))
+    assert [e.chain_seq for e in evs] == [1, 2, 3]
+    assert evs[0].chain_prev == GENESIS
+    assert [e.chain_prev for e in evs[1:]] == [e.chain_hash for e in evs[:-1]]
+    for e in evs:
+        cols = {c.name: getattr(e, c.key) for c in Evaluation.__table__.columns}
+        assert row_hash(cols) == e.chain_hash
+
+
+def test_a_clean_chain_verifies(window: Any, central: Engine) -> None:
+    for level in (5, 4, 2):
+        window.new_case(level=level)
+    result = push(window.store, central, hall_code=HALL, window_code="A03")
+    assert result.faults == []
+    report = verify_central(central)
+    assert report.faults == [] and report.records == 3 and report.chains == 1
+
+
+def test_an_altered_record_in_the_window_file_is_reported(window: Any, central: Engine) -> None:
+    ids = [window.new_case(level=lv) for lv in (5, 1, 4)]
+    raw = _raw(window)
+    raw.execute("DROP TRIGGER trg_evaluations_no_update")
+    # A 非常不满意 turned into 满意 by someone with the file.
+    raw.execute("UPDATE evaluations SET level = 4, reasons = '[]' WHERE case_id = ?", (ids[1],))
+    altered = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (ids[1],)).fetchone()[0]
+    raw.commit()
+    raw.close()
+    result = push(window.store, central, hall_code=HALL, window_code="A03")
+    assert [(f.record_id, f.kind) for f in result.faults] == [(altered, "altered")]
+    report = verify_central(central)
+    assert [(h, f.window_code, f.record_id, f.kind) for h, f in report.faults] == [
+        ("LC", "A03", altered, "altered")
+    ]
+    line = report.lines()[0]
+    assert "LC" in line and "A03" in line and altered in line
+    with central.connect() as c:
+        recorded = c.execute(select(central_table("chain_faults"))).mappings().all()
+    assert [(r["record_id"], r["kind"]) for r in recorded] == [(altered, "altered")]
+
+
+def test_a_deleted_record_is_a_gap(window: Any, central: Engine) -> None:
+    ids = [window.new_case(level=lv) for lv in (5, 5, 5)]
+    raw = _raw(window)
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("DROP TRIGGER trg_evaluations_no_delete")
+    raw.execute("DELETE FROM evaluations WHERE case_id = ?", (ids[1],))
+    after = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (ids[2],)).fetchone()[0]
+    raw.commit()
+    raw.close()
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    report = verify_central(central)
+    assert [(f.record_id, f.kind) for _, f in report.faults] == [(after, "gap")]
+
+
+def test_swapped_records_are_reported_as_reordered(window: Any, central: Engine) -> None:
+    ids = [window.new_case(level=lv) for lv in (5, 4, 3)]
+    raw = _raw(window)
+    raw.execute("DROP TRIGGER trg_evaluations_no_update")
+    # Swap the places of the first two in the chain, hashes and all.
+    a = raw.execute("SELECT chain_seq, chain_prev, chain_hash FROM evaluations WHERE case_id=?",
+                    (ids[0],)).fetchone()
+    b = raw.execute("SELECT chain_seq, chain_prev, chain_hash FROM evaluations WHERE case_id=?",
+                    (ids[1],)).fetchone()
+    raw.execute("UPDATE evaluations SET chain_seq=?, chain_prev=?, chain_hash=? WHERE case_id=?",
+                (*b, ids[0]))
+    raw.execute("UPDATE evaluations SET chain_seq=?, chain_prev=?, chain_hash=? WHERE case_id=?",
+                (*a, ids[1]))
+    raw.commit()
+    raw.close()
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    kinds = {f.kind for _, f in verify_central(central).faults}
+    assert "altered" in kinds
