@@ -331,6 +331,21 @@ def prepare_roles(conn: Connection) -> Groups:
     return groups
 
 
+def refresh_roles(conn: Connection) -> bool:
+    """Bring the grants and policies up to date if logins were ever granted
+    here (``central init`` calls it after adding tables). False if not."""
+    if conn.dialect.name != "postgresql":
+        return False
+    database = str(conn.exec_driver_sql("SELECT current_database()").scalar_one())
+    exists = conn.execute(
+        text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": groups_for(database).window}
+    ).scalar()
+    if not exists:
+        return False
+    prepare_roles(conn)
+    return True
+
+
 # ------------------------------------------------------------------- logins
 
 

@@ -28,73 +28,9 @@ PASSWORD = "s3cret-Window-pw-0042"
 
 
 def _central_schema(engine: sa.Engine) -> None:
-    """The central store's tables: hallapp.sync.centre's once it is merged,
-    until then the same shape built here (local tables plus hall_code)."""
-    try:
-        from hallapp.sync.centre import init_central  # type: ignore[import-not-found]
-    except ImportError:
-        pass
-    else:
-        init_central(engine.url.render_as_string(hide_password=False))
-        return
-    from hallapp.models import APPEND_ONLY, Base
+    from hallapp.sync.centre import init_central
 
-    facts = {m.__tablename__ for m in APPEND_ONLY}
-    reference = {
-        "departments",
-        "department_contacts",
-        "windows",
-        "staff",
-        "service_items",
-        "material_requirements",
-        "holiday_schedules",
-    }
-    md = sa.MetaData()
-    for local in Base.metadata.sorted_tables:
-        if local.name not in facts | reference:
-            continue
-        cols = [sa.Column("hall_code", sa.String(8), nullable=False)]
-        cols += [
-            sa.Column(c.name, c.type, nullable=c.nullable and not c.primary_key)
-            for c in local.columns
-        ]
-        pk = ["hall_code", *[c.name for c in local.primary_key.columns]]
-        if local.name in facts:
-            pk.append("created_at")
-            cols.append(sa.Column("origin_seq", sa.BigInteger))
-        sa.Table(local.name, md, *cols, sa.PrimaryKeyConstraint(*pk))
-    sa.Table(
-        "central_meta",
-        md,
-        sa.Column("key", sa.String(100), primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-    )
-    sa.Table(
-        "ref_versions",
-        md,
-        sa.Column("hall_code", sa.String(8), primary_key=True),
-        sa.Column("version", sa.Integer, nullable=False),
-    )
-    sa.Table(
-        "centre_outbox",
-        md,
-        sa.Column("seq", sa.BigInteger, primary_key=True),
-        sa.Column("hall_code", sa.String(8), nullable=False),
-        sa.Column("window_code", sa.String(8), nullable=False),
-        sa.Column("table_name", sa.String(60), nullable=False),
-        sa.Column("row_id", sa.String(36), nullable=False),
-    )
-    sa.Table(
-        "chain_heads",
-        md,
-        sa.Column("hall_code", sa.String(8), primary_key=True),
-        sa.Column("window_code", sa.String(8), primary_key=True),
-        sa.Column("last_seq", sa.Integer, nullable=False),
-        sa.Column("last_hash", sa.String(64), nullable=False),
-    )
-    md.create_all(engine)
-    with engine.begin() as c:
-        c.execute(md.tables["central_meta"].insert().values(key="local_revision", value="0001"))
+    init_central(engine.url.render_as_string(hide_password=False))
 
 
 @dataclass
@@ -157,7 +93,7 @@ def _seed(engine: sa.Engine) -> None:
                     {
                         "hall_code": hall,
                         "id": f"staff-{hall}",
-                        "staff_no": "1001",
+                        "staff_no": "2001",
                         "name": "张丽华",
                         "title": "",
                         "phone": "",

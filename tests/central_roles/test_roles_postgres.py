@@ -386,3 +386,33 @@ def test_login_has_the_given_password(central):
     assert verifier.startswith("SCRAM-SHA-256$")
     assert scram_matches(verifier, central.password)
     assert not scram_matches(verifier, central.password + "x")
+
+
+def test_central_init_brings_the_grants_up_to_date(seeded_central):
+    """A table that an upgrade adds has no grants until the roles are refreshed:
+    ``central init`` does it (here the window's grants on cases are taken
+    away, as for a table that did not exist when the login was granted)."""
+    import sqlalchemy as sa
+
+    from hallapp.sync.centre import init_central
+    from hallapp.sync.roles import grant_window
+
+    owner = sa.create_engine(seeded_central)
+    granted = grant_window(owner, "LC", "A05", "a-long-enough-password")
+    with owner.begin() as c:
+        c.exec_driver_sql(f'REVOKE ALL ON cases FROM "{granted.group}"')
+        c.exec_driver_sql("DROP POLICY hallapp_window_insert ON cases")
+    u = sa.engine.make_url(seeded_central)
+
+    def insert_case() -> None:
+        with psycopg.connect(
+            host=u.host, port=u.port, dbname=u.database, user=granted.login
+        ) as conn:
+            conn.execute(_case("LC", "A05", "A05", "upgrade"))
+            conn.rollback()
+
+    with pytest.raises(errors.InsufficientPrivilege):
+        insert_case()
+    init_central(seeded_central)
+    insert_case()
+    owner.dispose()
