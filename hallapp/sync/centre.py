@@ -47,10 +47,26 @@ def central_engine(url: str) -> Engine:
     """An engine on the central store; sslmode/sslrootcert and the like pass
     through in the URL's query to the driver."""
     try:
-        engine = make_engine(url)
+        engine = make_engine(_with_connect_timeout(url))
     except (SQLAlchemyError, ValueError) as exc:
         raise SyncError(f"中心库地址无效：{shown_url_safe(url)}（{type(exc).__name__}）") from exc
     return engine
+
+
+# A centre that accepts the TCP connection and then answers nothing (a hung
+# server, a half-open VPN) would otherwise hold a sync pass forever: libpq
+# has no connect timeout of its own.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def _with_connect_timeout(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() != "postgresql" or "connect_timeout" in u.query:
+        return url
+    u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
+    return u.render_as_string(hide_password=False)
 
 
 def shown_url_safe(url: str) -> str:

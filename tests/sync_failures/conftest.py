@@ -93,3 +93,49 @@ def refused_pg_url() -> str:
     return (
         f"postgresql+psycopg://postgres@127.0.0.1:{tcpproxy.free_port()}/hallapp?connect_timeout=3"
     )
+
+
+def _load_sync_fixtures():
+    # tests/sync/conftest.py builds a real window store with facts; tests
+    # cannot import a conftest, so load it by path.
+    import importlib.util
+
+    path = HERE.parent / "sync" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("hallapp_tests_sync_fixtures", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+make_window = _load_sync_fixtures().make_window
+
+
+@pytest.fixture
+def window_factory():
+    """make_window(path, code) of tests/sync: a window store that makes cases."""
+    return make_window
+
+
+def fact_ids(engine: sa.Engine, *, hall: str | None = None, window: str | None = None):
+    """{table: sorted list of ids} of every fact table, local or central."""
+    from hallapp.sync.schema import CENTRE_ORIGIN, fact_tables
+
+    out: dict[str, list[str]] = {}
+    with engine.connect() as c:
+        for t in fact_tables():
+            where = [f"origin_window <> '{CENTRE_ORIGIN}'"]
+            if hall:
+                where.append(f"hall_code = '{hall}'")
+            if window:
+                where.append(f"origin_window = '{window}'")
+            out[t.name] = sorted(
+                c.exec_driver_sql(f"SELECT id FROM {t.name} WHERE {' AND '.join(where)}").scalars()
+            )
+    return out
+
+
+@pytest.fixture
+def ids_of():
+    return fact_ids
