@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("window.code", str, "A03", "本窗口编号，例如 A03"),
     Setting("store.local_path", str, "", "本地数据库文件路径（留空使用默认位置）"),
     Setting("store.central_url", str, "", "中心库地址（SQLAlchemy URL，留空不同步）"),
+    Setting(
+        "store.sync_interval_seconds", int, 60, "与中心库同步的间隔（秒，中心库不可达时自动延长）"
+    ),
     Setting("evaluator.port", str, "", "评价器串口，例如 /dev/ttyUSB0、COM3 或 pyserial URL"),
     Setting("evaluator.protocol", str, "framed", "评价器协议", ("framed", "keycode")),
     Setting("evaluator.baudrate", int, 9600, "评价器波特率"),

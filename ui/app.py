@@ -60,6 +60,7 @@ class WindowApp:
     citizen: Any | None = None  # CitizenScreen
     bridge: Any | None = None  # EvaluatorBridge
     sim_panel: Any | None = None  # SimulatorPanel (demo only)
+    sync: Any | None = None  # SyncScheduler (hallapp.ui.syncstatus)
     cleanup: list[Any] = field(default_factory=list)
     demo: bool = False
     _devices_started: bool = field(default=False, repr=False)
@@ -88,6 +89,8 @@ class WindowApp:
         if self.sim_panel is not None:
             self.sim_panel.close()
             self.sim_panel = None
+        if self.sync is not None:
+            self.sync.stop()
         self.console.close()  # stops the bridge and closes the citizen screen
         tracker().pool.waitForDone(10_000)
         for fn in reversed(self.cleanup):
@@ -130,6 +133,10 @@ def build_window(
     bridge = EvaluatorBridge(store, config, citizen, demo=demo)
     console = ClerkConsole(ctx, bridge=bridge, citizen=citizen)
     window = WindowApp(ctx=ctx, console=console, citizen=citizen, bridge=bridge, demo=demo)
+    if not demo:
+        from hallapp.ui.syncstatus import start_sync
+
+        window.sync = start_sync(console, store, config)
     if start_devices:
         window.start_devices(with_simulator_panel=with_simulator_panel)
     from hallapp.ui.interpreter import freeze_long_lived

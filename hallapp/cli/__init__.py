@@ -26,6 +26,8 @@ SUBCOMMAND_MODULES = (
     "hallapp.cli.catalog",
     "hallapp.cli.render",
     "hallapp.cli.evaluator",
+    "hallapp.cli.central",
+    "hallapp.cli.sync",
     "hallapp.cli.central_roles",  # after hallapp.cli.central: joins its group
 )
 

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.store import Store
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    command_group,
+    reference_edit_refusal,
+    store_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +122,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     path = _check_file(args.file)
     if path is None:
         return EXIT_USAGE
+    if refusal := reference_edit_refusal(args, f"hallapp central catalog import {args.file}"):
+        print(refusal, file=sys.stderr)
+        return EXIT_INVALID
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)

@@ -42,3 +42,40 @@ def command_group(
 
     parser.set_defaults(func=show_help)
     return parser, sub
+
+
+def reference_edit_refusal(args: argparse.Namespace, central_command: str) -> str | None:
+    """Why this window may not edit reference data here, or None.
+
+    Reference data (catalog, staff, holiday schedules) is authored at the
+    central store once a centre exists: a configured ``store.central_url``,
+    a window that joined one, or ``--db`` naming a central store itself.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.config import load_config
+    from hallapp.store import make_engine
+
+    where = f"请在中心库上修改：{central_command} --url 中心库地址（各窗口下次同步时更新）"
+    cfg = load_config(getattr(args, "config", None))
+    if not getattr(args, "db", None) and str(cfg.get("store.central_url")):
+        return f"本窗口已连接中心库，基础数据由中心统一维护。{where}"
+    url = store_url(args, central_first=False, must_exist=True)
+    if url is None:
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "central_meta" in tables:
+                return f"{url.rsplit('/', 1)[-1]} 是中心库。{where}"
+            if "sync_state" in tables and conn.exec_driver_sql(
+                "SELECT 1 FROM sync_state WHERE key = 'central_url'"
+            ).first():
+                return f"本窗口已加入中心库，基础数据由中心统一维护。{where}"
+    except SQLAlchemyError:
+        return None  # the command itself reports a store it cannot open
+    finally:
+        engine.dispose()
+    return None

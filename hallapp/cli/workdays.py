@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hallapp.workdays import Schedule, WorkCalendar
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group, store_url
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    command_group,
+    reference_edit_refusal,
+    store_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +240,8 @@ def _load(args: argparse.Namespace) -> int:
 
     text = _read_text(args.file)
     schedule = _read_schedule(args.file, text)  # reports errors before touching the store
+    if refusal := reference_edit_refusal(args, f"hallapp central workdays load {args.file}"):
+        raise _UsageError(refusal)
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     window_code = load_config(getattr(args, "config", None)).window_code

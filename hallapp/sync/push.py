@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from hallapp.models import new_id
 from hallapp.store import Store, stored_revision
 from hallapp.sync import BadRecord, CentreUnreachable, SyncError
 from hallapp.sync.centre import check_revision, shown_url
@@ -43,7 +44,9 @@ from hallapp.sync.schema import CENTRE_ORIGIN, HALL, central_table, fact_tables
 log = logging.getLogger(__name__)
 
 CURSOR_PREFIX = "push:"
-DEFAULT_BATCH = 5000
+# Rows per central transaction: large enough that COPY, not the round trips,
+# sets the pace; small enough that a retried batch costs little.
+DEFAULT_BATCH = 10_000
 
 
 @dataclass
@@ -109,14 +112,17 @@ def _read_batch(
 ) -> list[tuple[Any, ...]]:
     cols = ", ".join(f'"{c.name}"' for c in table.columns)
     with store.engine.connect() as conn:
-        return [
-            tuple(r)
-            for r in conn.exec_driver_sql(
+        # The driver's own cursor: rows go to the centre as stored, unconverted.
+        cur = conn.connection.cursor()
+        try:
+            cur.execute(
                 f"SELECT rowid, {cols} FROM {table.name} "
                 "WHERE rowid > ? AND rowid <= ? AND origin_window != ? ORDER BY rowid LIMIT ?",
                 (after, upto, CENTRE_ORIGIN, limit),
             )
-        ]
+            return list(cur.fetchall())
+        finally:
+            cur.close()
 
 
 # ---------------------------------------------------------------- central side
@@ -200,14 +206,13 @@ def _check_chain(
 ) -> list[ChainFault]:
     heads = central_table("chain_heads")
     faults_t = central_table("chain_faults")
-    typed = sorted(
-        (r for r in _typed(table, rows) if r.get("chain_seq") is not None),
-        key=lambda r: (str(r["origin_window"]), int(r["chain_seq"])),
-    )
+    names = [c.name for c in table.columns]
+    seq_at, window_at = names.index("chain_seq") + 1, names.index("origin_window") + 1
+    by_window: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        if r[seq_at] is not None:
+            by_window.setdefault(str(r[window_at]), []).append(r)
     found: list[ChainFault] = []
-    by_window: dict[str, list[dict[str, Any]]] = {}
-    for r in typed:
-        by_window.setdefault(str(r["origin_window"]), []).append(r)
     for window, wrows in by_window.items():
         q = select(heads.c.last_seq, heads.c.last_hash).where(
             heads.c[HALL] == hall, heads.c.window_code == window
@@ -216,11 +221,12 @@ def _check_chain(
             q = q.with_for_update()
         got = cconn.execute(q).first()
         head = ChainHead(int(got[0]), str(got[1])) if got else ChainHead()
-        known = head.last_seq
-        fresh = [r for r in wrows if int(r["chain_seq"]) > known]
+        # Links the centre has already checked (a batch sent again) are skipped.
+        fresh = sorted((r for r in wrows if int(r[seq_at]) > head.last_seq),
+                       key=lambda r: int(r[seq_at]))
         if not fresh:
             continue
-        faults = check_links(window, head, fresh)
+        faults = check_links(window, head, _typed(table, fresh))
         if got:
             cconn.execute(
                 heads.update()
@@ -234,8 +240,6 @@ def _check_chain(
                      "last_hash": head.last_hash}
                 )
             )
-        from hallapp.models import new_id
-
         now = datetime.now(UTC)
         for f in faults:
             cconn.execute(

@@ -117,6 +117,8 @@ def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
                 cols.append(Index(f"ix_{local.name}_{'_'.join(names)}_hall", HALL, *names))
         for ix in local.indexes:
             names = [c.name for c in ix.columns]
+            if names == ["origin_window"]:
+                continue  # the window-order index below starts with these columns
             cols.append(Index(f"ix_{local.name}_{'_'.join(names)}_hall", HALL, *names))
         # A window's facts in the order it wrote them.
         cols.append(Index(f"ix_{local.name}_window_order", HALL, "origin_window", "origin_seq"))

@@ -1,0 +1,465 @@
+"""``hallapp central``: the central store, where reference data is authored.
+
+- ``init --url URL``: create or upgrade a central store;
+- ``catalog import FILE``, ``staff add|disable|reset-password|list``,
+  ``windows [add]``, ``departments [add]``, ``workdays load FILE``,
+  ``settings [set KEY VALUE]``: each change is made by a supervisor or an
+  administrator of the hall (``--staff`` and the password from
+  ``HALLAPP_PASSWORD`` or asked for), audited at the centre and bumps the
+  hall's reference-data version, which windows pull;
+- ``verify``: recompute every window's evaluation hash chain.
+
+``--url`` defaults to the config's ``store.central_url``; ``--hall`` to
+``hall.code``. The very first staff member of a hall is added without
+``--staff`` and must be an administrator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group
+
+log = logging.getLogger(__name__)
+
+PASSWORD_ENV = "HALLAPP_PASSWORD"
+NEW_PASSWORD_ENV = "HALLAPP_NEW_PASSWORD"
+# Hall-wide settings the centre authors (the rest of the config is per window).
+CENTRAL_SETTING_SECTIONS = ("hall", "intake")
+
+
+class _Refused(Exception):
+    """A message for the user; exit code attached."""
+
+    def __init__(self, message: str, code: int = EXIT_INVALID) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _, sub = command_group(subparsers, "central", "中心库：建立、基础数据维护、评价链核验")
+
+    def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int],
+            parent: Any = None, *, actor: bool = True) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = (parent or sub).add_parser(name, help=help_text)
+        p.add_argument("--url", metavar="URL",
+                       help="中心库地址（SQLAlchemy URL）；默认配置文件中的 central_url")
+        p.add_argument("--hall", metavar="CODE", help="大厅代码；默认配置文件中的 hall.code")
+        if actor:
+            p.add_argument("--staff", metavar="STAFF_NO",
+                           help="操作人工号（监督管理人员或系统管理员），"
+                           f"密码取自 {PASSWORD_ENV} 或提示输入")
+        p.set_defaults(func=lambda a: _run(func, a))
+        return p
+
+    add("init", "建立或升级中心库", _init, actor=False)
+    add("verify", "核验各窗口评价记录的哈希链", _verify, actor=False)
+
+    _, cat = command_group(sub, "catalog", "事项清单")
+    imp = add("import", "导入事项清单到中心库（各窗口下次同步时更新）", _catalog_import, cat)
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--deactivate-missing", action="store_true", help="停用文件中没有的事项")
+
+    _, staff = command_group(sub, "staff", "工作人员")
+    sa = add("add", "新增工作人员（密码取自 HALLAPP_NEW_PASSWORD 或提示输入）", _staff_add, staff)
+    sa.add_argument("staff_no", metavar="STAFF_NO")
+    sa.add_argument("--name", required=True)
+    sa.add_argument("--department", required=True, metavar="CODE")
+    sa.add_argument("--role", default="clerk", choices=["clerk", "supervisor", "administrator"])
+    sa.add_argument("--title", default="")
+    sa.add_argument("--phone", default="")
+    sa.add_argument("--photo", metavar="FILE", help="照片（PNG 或 JPEG）")
+    sa.add_argument("--commitments", default="", help="服务承诺，每行一条")
+    sd = add("disable", "停用工作人员（各窗口下次同步后不能再登录）", _staff_disable, staff)
+    sd.add_argument("staff_no", metavar="STAFF_NO")
+    sr = add("reset-password", "重置工作人员密码", _staff_reset, staff)
+    sr.add_argument("staff_no", metavar="STAFF_NO")
+    add("list", "列出工作人员", _staff_list, staff, actor=False)
+
+    win_parser = add("windows", "列出窗口；windows add 新增或修改窗口", _windows_list, actor=False)
+    wsub = win_parser.add_subparsers(dest="windows_command", metavar="ACTION")
+    wa = add("add", "新增或修改窗口", _windows_add, wsub)
+    wa.add_argument("code", metavar="CODE")
+    wa.add_argument("--name", required=True)
+    wa.add_argument("--department", required=True, metavar="CODE")
+    wa.add_argument("--inactive", action="store_true", help="停用该窗口")
+
+    dep_parser = add("departments", "列出进驻部门；departments add 新增或修改", _departments_list,
+                     actor=False)
+    dsub = dep_parser.add_subparsers(dest="departments_command", metavar="ACTION")
+    da = add("add", "新增或修改进驻部门", _departments_add, dsub)
+    da.add_argument("code", metavar="CODE")
+    da.add_argument("--name", required=True)
+    da.add_argument("--phone", default="")
+    da.add_argument("--address", default="")
+    da.add_argument("--duties", default="")
+
+    _, wd = command_group(sub, "workdays", "放假安排")
+    wl = add("load", "载入一年的放假安排到中心库", _workdays_load, wd)
+    wl.add_argument("file", metavar="FILE")
+
+    set_parser = add("settings", "列出大厅设置；settings set KEY VALUE 修改", _settings_list,
+                     actor=False)
+    ssub = set_parser.add_subparsers(dest="settings_command", metavar="ACTION")
+    ss = add("set", "修改大厅设置，例如 hall.complaint_hotline 12345", _settings_set, ssub)
+    ss.add_argument("key", metavar="KEY")
+    ss.add_argument("value", metavar="VALUE")
+
+
+# ---------------------------------------------------------------------- plumbing
+
+
+def _url(args: argparse.Namespace) -> str:
+    from hallapp.config import load_config
+
+    url = args.url or str(load_config(getattr(args, "config", None)).get("store.central_url"))
+    if not url:
+        raise _Refused("请用 --url 给出中心库地址，或在配置文件 [store] 中设置 central_url",
+                       EXIT_USAGE)
+    from hallapp.sync.run import with_password
+
+    return with_password(url)
+
+
+def _hall(args: argparse.Namespace) -> str:
+    from hallapp.config import load_config
+
+    hall = (args.hall or load_config(getattr(args, "config", None)).hall_code).strip()
+    if not (hall.isalnum() and 1 <= len(hall) <= 8):
+        raise _Refused(f"大厅代码 {hall!r} 无效：应为 1–8 位字母或数字", EXIT_USAGE)
+    return hall
+
+
+def _password(prompt: str, env: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise _Refused(f"需要密码：请设置环境变量 {env}，或在终端中运行以便输入", EXIT_USAGE)
+    value = getpass.getpass(prompt)
+    if confirm and getpass.getpass("再次输入：") != value:
+        raise _Refused("两次输入的密码不一致", EXIT_USAGE)
+    return value
+
+
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.sync import SyncError
+    from hallapp.sync.centre import shown_url_safe
+
+    try:
+        return func(args)
+    except _Refused as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
+    except SyncError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    except SQLAlchemyError as exc:
+        where = shown_url_safe(args.url) if getattr(args, "url", None) else "中心库"
+        log.exception("central command failed on %s", where)
+        print(f"中心库 {where} 操作失败：{type(exc).__name__}，详细信息见日志", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from hallapp.migrations import HEAD
+    from hallapp.sync.centre import central_engine, central_revision, shown_url
+
+    engine = central_engine(_url(args))
+    with engine.connect() as conn:
+        revision = central_revision(conn)
+    if revision != HEAD:
+        engine.dispose()
+        raise _Refused(
+            f"中心库 {shown_url(engine)} 的结构版本为 {revision or '未建立'}，本程序为 {HEAD}："
+            "请先运行 hallapp central init --url …"
+        )
+    return engine
+
+
+def _actor(args: argparse.Namespace, engine: Any, hall: str) -> Any:
+    from hallapp.sync.authoring import check_actor
+
+    if not args.staff:
+        raise _Refused("请用 --staff 给出操作人工号（监督管理人员或系统管理员）", EXIT_USAGE)
+    return check_actor(engine, hall, args.staff, _password(f"工号 {args.staff} 的密码：",
+                                                           PASSWORD_ENV))
+
+
+def _change(args: argparse.Namespace, action: str, edit: Callable[[Any, Any], Any], *,
+            target: str = "", bootstrap: bool = False) -> tuple[Any, Any]:
+    """Check who acts, then run ``edit(session, actor)`` as one central change.
+
+    ``bootstrap``: allowed without ``--staff`` while the hall has no staff
+    at all (setting up a new hall: its departments and first administrator).
+    """
+    from hallapp.sync.authoring import change_reference, hall_has_staff
+    from hallapp.sync.centre import Actor
+
+    hall = _hall(args)
+    engine = _engine(args)
+    try:
+        if bootstrap and not args.staff and not hall_has_staff(engine, hall):
+            actor = Actor(staff_no="(建库)", role="administrator")
+        else:
+            actor = _actor(args, engine, hall)
+        return change_reference(engine, hall, actor, action, lambda s: edit(s, actor),
+                                target=target)
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _init(args: argparse.Namespace) -> int:
+    from hallapp.sync.centre import init_central, shown_url
+
+    url = _url(args)
+    revision = init_central(url)
+    print(f"中心库已是最新结构（窗口数据库版本 {revision}）：{shown_url(url)}")
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from hallapp.sync.verify import verify_central
+
+    engine = _engine(args)
+    try:
+        report = verify_central(engine, hall_code=args.hall)
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        print(line)
+    if report.faults:
+        print(f"评价链核验发现 {len(report.faults)} 处异常（{report.chains} 个窗口，"
+              f"{report.records} 条评价）", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"评价链核验通过：{report.chains} 个窗口，{report.records} 条评价，无缺失、错序或改动")
+    return EXIT_OK
+
+
+def _catalog_import(args: argparse.Namespace) -> int:
+    from hallapp.catalog import CatalogError, import_catalog
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise _Refused(f"找不到文件 {path}", EXIT_USAGE)
+    try:
+        summary, change = _change(
+            args, "catalog.import",
+            lambda s, _actor: import_catalog(s, path,
+                                             deactivate_missing=args.deactivate_missing),
+            target=path.name,
+        )
+    except CatalogError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_INVALID
+    print(summary.text())
+    print(f"中心库基础数据版本 {change.version}（写入 {change.upserted} 行）")
+    return EXIT_OK
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from hallapp.models import Department, Role, Staff
+    from hallapp.security import hash_password
+
+    photo = Path(args.photo).read_bytes() if args.photo else None
+    password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
+    if len(password) < 6:
+        raise _Refused("密码至少 6 位", EXIT_USAGE)
+
+    def edit(s: Any, actor: Any) -> None:
+        if actor.staff_no == "(建库)" and args.role != "administrator":
+            raise _Refused("本大厅还没有工作人员：第一位应为系统管理员（--role administrator）")
+        if s.get(Department, args.department) is None:
+            raise _Refused(
+                f"部门 {args.department} 不存在：请先运行 hallapp central departments add"
+            )
+        if s.scalar(select(Staff).where(Staff.staff_no == args.staff_no)) is not None:
+            raise _Refused(f"工号 {args.staff_no} 已存在")
+        s.add(Staff(staff_no=args.staff_no, name=args.name, department_code=args.department,
+                    role=Role(args.role), title=args.title, phone=args.phone,
+                    password_hash=hash_password(password), photo=photo,
+                    commitments=args.commitments.replace("\\n", "\n")))
+
+    _, change = _change(args, "staff.add", edit, target=args.staff_no, bootstrap=True)
+    print(f"已新增工作人员 {args.staff_no} {args.name}（基础数据版本 {change.version}）")
+    return EXIT_OK
+
+
+def _one_staff(s: Any, staff_no: str) -> Any:
+    from sqlalchemy import select
+
+    from hallapp.models import Staff
+
+    staff = s.scalar(select(Staff).where(Staff.staff_no == staff_no))
+    if staff is None:
+        raise _Refused(f"工号 {staff_no} 不存在")
+    return staff
+
+
+def _staff_disable(args: argparse.Namespace) -> int:
+    def edit(s: Any, _actor: Any) -> None:
+        _one_staff(s, args.staff_no).active = False
+
+    _, change = _change(args, "staff.disable", edit, target=args.staff_no)
+    print(
+        f"已停用工作人员 {args.staff_no}：各窗口下次同步后不能再登录"
+        f"（基础数据版本 {change.version}）"
+    )
+    return EXIT_OK
+
+
+def _staff_reset(args: argparse.Namespace) -> int:
+    from hallapp.security import hash_password
+
+    password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
+    if len(password) < 6:
+        raise _Refused("密码至少 6 位", EXIT_USAGE)
+
+    def edit(s: Any, _actor: Any) -> None:
+        _one_staff(s, args.staff_no).password_hash = hash_password(password)
+
+    _, change = _change(args, "staff.reset_password", edit, target=args.staff_no)
+    print(f"已重置工号 {args.staff_no} 的密码（基础数据版本 {change.version}）")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace, table: str, columns: list[str]) -> int:
+    from sqlalchemy import select
+
+    from hallapp.sync.schema import HALL, central_table
+
+    hall = _hall(args)
+    engine = _engine(args)
+    try:
+        t = central_table(table)
+        with engine.connect() as c:
+            rows = c.execute(select(*[t.c[n] for n in columns]).where(t.c[HALL] == hall)
+                             .order_by(t.c[columns[0]])).all()
+    finally:
+        engine.dispose()
+    for row in rows:
+        print("\t".join("" if v is None else str(v) for v in row))
+    print(f"（大厅 {hall}，共 {len(rows)} 条）", file=sys.stderr)
+    return EXIT_OK
+
+
+def _staff_list(args: argparse.Namespace) -> int:
+    return _list(args, "staff", ["staff_no", "name", "role", "department_code", "active"])
+
+
+def _windows_list(args: argparse.Namespace) -> int:
+    return _list(args, "windows", ["code", "name", "department_code", "active"])
+
+
+def _departments_list(args: argparse.Namespace) -> int:
+    return _list(args, "departments", ["code", "name", "phone"])
+
+
+def _windows_add(args: argparse.Namespace) -> int:
+    from hallapp.models import Department, Window
+
+    code = args.code.strip()
+    if not (code.isalnum() and 1 <= len(code) <= 8):
+        raise _Refused(f"窗口编号 {code!r} 无效：应为 1–8 位字母或数字，例如 A05", EXIT_USAGE)
+
+    def edit(s: Any, _actor: Any) -> None:
+        if s.get(Department, args.department) is None:
+            raise _Refused(
+                f"部门 {args.department} 不存在：请先运行 hallapp central departments add"
+            )
+        w = s.get(Window, code) or Window(code=code)
+        w.name, w.department_code, w.active = args.name, args.department, not args.inactive
+        s.add(w)
+
+    _, change = _change(args, "window.save", edit, target=code)
+    print(f"已保存窗口 {code} {args.name}（基础数据版本 {change.version}）")
+    return EXIT_OK
+
+
+def _departments_add(args: argparse.Namespace) -> int:
+    from hallapp.models import Department
+
+    code = args.code.strip()
+    if not code or len(code) > 32:
+        raise _Refused("部门代码应为 1–32 个字符", EXIT_USAGE)
+
+    def edit(s: Any, _actor: Any) -> None:
+        d = s.get(Department, code) or Department(code=code)
+        d.name, d.phone, d.address, d.duties = args.name, args.phone, args.address, args.duties
+        s.add(d)
+
+    _, change = _change(args, "department.save", edit, target=code, bootstrap=True)
+    print(f"已保存部门 {code} {args.name}（基础数据版本 {change.version}）")
+    return EXIT_OK
+
+
+def _workdays_load(args: argparse.Namespace) -> int:
+    from hallapp.sync.authoring import scratch_staff
+    from hallapp.sync.centre import Actor
+    from hallapp.sync.schema import CENTRE_ORIGIN
+    from hallapp.workdays import ScheduleError, load_schedule
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Refused(f"无法读取文件 {path}：{type(exc).__name__}", EXIT_USAGE) from exc
+
+    def edit(s: Any, actor: Actor) -> Any:
+        return load_schedule(s, text, scratch_staff(s, actor), window_code=CENTRE_ORIGIN)
+
+    try:
+        schedule, change = _change(args, "holiday_schedule.load", edit, target=path.name)
+    except ScheduleError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    print(f"已载入 {schedule.year} 年放假安排（基础数据版本 {change.version}）")
+    return EXIT_OK
+
+
+def _settings_list(args: argparse.Namespace) -> int:
+    return _list(args, "hall_settings", ["key", "value"])
+
+
+def _settings_set(args: argparse.Namespace) -> int:
+    from hallapp.config import SETTINGS, ConfigError, parse_config
+    from hallapp.models import HallSetting
+
+    key = args.key.strip()
+    section = key.split(".")[0]
+    known = {s.key: s for s in SETTINGS if s.key.split(".")[0] in CENTRAL_SETTING_SECTIONS}
+    if key not in known or section not in CENTRAL_SETTING_SECTIONS:
+        raise _Refused(f"中心库可设置的大厅设置：{'、'.join(sorted(known))}", EXIT_USAGE)
+    value: Any = args.value
+    if known[key].type is int:
+        try:
+            value = int(value)
+        except ValueError as exc:
+            raise _Refused(f"{key} 应为整数", EXIT_USAGE) from exc
+    try:
+        parse_config({section: {key.split(".", 1)[1]: value}})
+    except ConfigError as exc:
+        raise _Refused(str(exc), EXIT_USAGE) from exc
+
+    def edit(s: Any, _actor: Any) -> None:
+        row = s.get(HallSetting, key) or HallSetting(key=key)
+        row.value = value
+        s.add(row)
+
+    _, change = _change(args, "setting.set", edit, target=key)
+    print(f"已设置 {key} = {value!r}（基础数据版本 {change.version}）")
+    return EXIT_OK

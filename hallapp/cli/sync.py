@@ -1,0 +1,132 @@
+"""``hallapp sync`` and ``hallapp window join``: this window and the central store.
+
+- ``sync [--central URL]``: one pass (push every pending fact, pull reference
+  data and the facts written centrally for this window); exit 0 with a
+  one-line summary, 1 with the reason in Chinese;
+- ``window join --central URL --hall LC --window A05``: a brand-new window
+  pulls the hall's reference data and is ready to sign in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sync = subparsers.add_parser("sync", help="与中心库同步一次：上传本窗口记录，下载基础数据")
+    sync.add_argument("--central", metavar="URL", help="中心库地址；默认配置文件或加入时的地址")
+    sync.add_argument("--db", metavar="URL", help="本窗口数据库（默认本地数据库）")
+    sync.set_defaults(func=_cmd_sync)
+
+    _, sub = command_group(subparsers, "window", "本窗口：加入中心库")
+    join = sub.add_parser("join", help="新窗口加入中心库：下载基础数据，之后即可登录")
+    join.add_argument("--central", metavar="URL", required=True, help="中心库地址")
+    join.add_argument("--hall", metavar="CODE", required=True, help="大厅代码，例如 LC")
+    join.add_argument("--window", metavar="CODE", required=True, help="窗口编号，例如 A05")
+    join.add_argument("--db", metavar="URL", help="本窗口数据库（默认本地数据库）")
+    join.set_defaults(func=_cmd_join)
+
+
+def _local_url(args: argparse.Namespace, window_code: str | None = None) -> str:
+    from hallapp.config import load_config
+    from hallapp.store import sqlite_url
+
+    if args.db:
+        return str(args.db)
+    cfg = load_config(getattr(args, "config", None))
+    path = cfg.local_db_path()
+    if window_code and not str(cfg.get("store.local_path")):
+        path = path.with_name(f"hallapp-{window_code}.sqlite3")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(path)
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from hallapp.config import load_config
+    from hallapp.store import Store, StoreError
+    from hallapp.sync import SyncError
+    from hallapp.sync.run import HALL_KEY, WINDOW_KEY, _state, attached_url, sync_once
+
+    cfg = load_config(getattr(args, "config", None))
+    try:
+        store = Store.open(_local_url(args))
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        url = args.central or str(cfg.get("store.central_url")) or attached_url(store)
+        if not url:
+            print(
+                "本窗口尚未连接中心库：请用 hallapp window join --central URL --hall 大厅代码 "
+                "--window 窗口编号 加入，或在配置文件 [store] 中设置 central_url",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        hall = _state(store, HALL_KEY) or cfg.hall_code
+        window = _state(store, WINDOW_KEY) or cfg.window_code
+        summary = sync_once(store, url, hall_code=hall, window_code=window)
+    except SyncError as exc:
+        log.warning("sync failed: %s", exc)
+        print(f"同步失败：{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.dispose()
+    print(summary.line())
+    return EXIT_OK
+
+
+def _cmd_join(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from hallapp.models import Staff, Window
+    from hallapp.store import Store, StoreError
+    from hallapp.sync import SyncError
+    from hallapp.sync.centre import central_engine, shown_url_safe
+    from hallapp.sync.pull import pull
+    from hallapp.sync.run import attach, with_password
+
+    hall, window = args.hall.strip(), args.window.strip()
+    if not (hall.isalnum() and window.isalnum() and len(hall) <= 8 and len(window) <= 8):
+        print("大厅代码和窗口编号应为 1–8 位字母或数字，例如 --hall LC --window A05",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = Store.open(_local_url(args, window))
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    engine = None
+    try:
+        engine = central_engine(with_password(args.central))
+        result = pull(store, engine, hall_code=hall, window_code=window)
+        with store.session() as s:
+            known = s.get(Window, window)
+            staff = int(s.scalar(select(func.count()).select_from(Staff)
+                                 .where(Staff.active.is_(True))) or 0)
+        if known is None:
+            print(
+                f"中心库 {shown_url_safe(args.central)} 的大厅 {hall} 中没有窗口 {window}："
+                f"请先在中心运行 hallapp central windows add {window} --name … --department …",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        attach(store, args.central, hall, window)
+    except SyncError as exc:
+        print(f"加入失败：{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        if engine is not None:
+            engine.dispose()
+        store.dispose()
+    print(
+        f"窗口 {window} 已加入大厅 {hall}（基础数据版本 {result.version}，"
+        f"在岗工作人员 {staff} 名），可以登录。"
+        f"请在配置文件中设置 [hall] code = \"{hall}\"、[window] code = \"{window}\""
+    )
+    return EXIT_OK

@@ -1,0 +1,100 @@
+"""One sync pass of a window (push, then pull) and where the window is attached.
+
+Used by ``hallapp sync`` and by the window client's background sync. The
+centre's URL comes from ``--central``, else the config's
+``store.central_url``, else the one ``hallapp window join`` recorded in the
+local store (kept there without its password). A password missing from the
+URL comes from the environment (``HALLAPP_CENTRAL_PASSWORD``) or, for
+PostgreSQL, from the user's pgpass file (libpq reads it itself).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import make_url
+
+from hallapp.store import Store
+from hallapp.sync.centre import central_engine
+from hallapp.sync.pull import PullResult, pull
+from hallapp.sync.push import PushResult, pending_count, push
+
+CENTRAL_URL_KEY = "central_url"
+HALL_KEY = "hall_code"
+WINDOW_KEY = "window_code"
+PASSWORD_ENV = "HALLAPP_CENTRAL_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    pushed: int
+    pulled: int  # reference rows applied plus facts from the centre
+    pending: int
+    version: int
+    finished_at: datetime
+    push: PushResult
+    pull: PullResult
+
+    def line(self) -> str:
+        faults = f"，评价链异常 {len(self.push.faults)} 处" if self.push.faults else ""
+        return (
+            f"同步完成：上传 {self.pushed} 条，下载 {self.pulled} 条，"
+            f"待上传 {self.pending} 条，基础数据版本 {self.version}{faults}"
+        )
+
+
+def with_password(url: str) -> str:
+    """The URL with the password from the environment when it has none."""
+    u = make_url(url)
+    password = os.environ.get(PASSWORD_ENV)
+    if u.password is None and password and not u.drivername.startswith("sqlite"):
+        u = u.set(password=password)
+    return u.render_as_string(hide_password=False)
+
+
+def without_password(url: str) -> str:
+    return make_url(url).set(password=None).render_as_string(hide_password=False)
+
+
+def _state(store: Store, key: str) -> str | None:
+    with store.engine.connect() as conn:
+        value = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = ?",
+                                     (key,)).scalar()
+    return None if value is None else str(value)
+
+
+def attached_url(store: Store) -> str | None:
+    """The centre this window joined (without its password), if any."""
+    return _state(store, CENTRAL_URL_KEY)
+
+
+def attach(store: Store, url: str, hall_code: str, window_code: str) -> None:
+    with store.engine.begin() as conn:
+        for key, value in ((CENTRAL_URL_KEY, without_password(url)), (HALL_KEY, hall_code),
+                           (WINDOW_KEY, window_code)):
+            conn.exec_driver_sql(
+                "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def sync_once(store: Store, url: str, *, hall_code: str, window_code: str) -> SyncSummary:
+    """Push everything pending, then pull; raises SyncError subclasses."""
+    engine = central_engine(with_password(url))
+    try:
+        pushed = push(store, engine, hall_code=hall_code, window_code=window_code)
+        pulled = pull(store, engine, hall_code=hall_code, window_code=window_code)
+    finally:
+        engine.dispose()
+    return SyncSummary(
+        pushed=pushed.pushed,
+        pulled=pulled.reference_rows + pulled.facts,
+        pending=pending_count(store),
+        version=pulled.version,
+        finished_at=datetime.now(UTC),
+        push=pushed,
+        pull=pulled,
+    )

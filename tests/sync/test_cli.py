@@ -1,0 +1,197 @@
+"""The commands a hall runs, as the README tells it: set up a centre, author its
+reference data, join a window, sync; messages in Chinese, never a password."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hallapp.cli import main
+from hallapp.migrations import HEAD
+from hallapp.models import ServiceItem
+from hallapp.security import SignInError, authenticate
+from hallapp.store import Store, sqlite_url
+from hallapp.sync.centre import central_engine
+from hallapp.sync.schema import central_table
+
+SAMPLE_CATALOG = str(resources.files("hallapp.resources") / "catalog.toml")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def centre(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "central.sqlite3")
+    # A password in the URL (trust auth ignores it) that must never be shown.
+    url = str(request.getfixturevalue("pg_url"))
+    return url.replace("postgres@", "postgres:Secret-Pw-42@")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def setup_hall(capsys: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    assert run(capsys, "central", "init", "--url", url)[0] == 0
+    code, _out, err = run(capsys, "central", "departments", "add", "ZWZX", "--url", url,
+                         "--hall", "LC", "--name", "行政服务中心管委会")
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "admin-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "add", "9901", "--url", url, "--hall", "LC",
+                         "--name", "邱文杰", "--department", "ZWZX", "--role", "administrator")
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_PASSWORD", "admin-pw-1")
+    code, _out, err = run(capsys, "central", "catalog", "import", SAMPLE_CATALOG, "--url", url,
+                         "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "clerk-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "add", "1001", "--url", url, "--hall", "LC",
+                         "--name", "王晓丽", "--department", "ZWZX", "--staff", "9901")
+    assert code == 0, err
+    code, _out, err = run(capsys, "central", "windows", "add", "A05", "--url", url, "--hall", "LC",
+                         "--name", "综合窗口", "--department", "ZWZX", "--staff", "9901")
+    assert code == 0, err
+
+
+def test_a_new_window_joins_syncs_and_follows_the_centre(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    setup_hall(capsys, monkeypatch, centre)
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    code, out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05", "--db", local)
+    assert code == 0, err
+    assert "A05" in out and "可以登录" in out
+    store = Store.open(local)
+    try:
+        with store.session() as s:
+            assert authenticate(s, "1001", "clerk-pw-1").name == "王晓丽"
+            assert int(s.scalar(select(func.count()).select_from(ServiceItem)) or 0) >= 16
+        code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
+                             "--hall", "LC", "--staff", "9901")
+        assert code == 0, err
+        # The window joined: `sync` finds its centre without --central.
+        code, out, err = run(capsys, "sync", "--db", local)
+        assert code == 0, err
+        assert out.startswith("同步完成：上传") and "待上传 0 条" in out
+        with pytest.raises(SignInError), store.session() as s:
+            authenticate(s, "1001", "clerk-pw-1")
+        # A window attached to a centre: reference data is authored there.
+        code, _out, err = run(capsys, "central", "verify", "--url", centre)
+        assert code == 0, err
+    finally:
+        store.dispose()
+    engine = central_engine(centre)
+    try:
+        with engine.connect() as c:
+            audit = central_table("audit_entries")
+            actions = c.execute(select(audit.c.action).order_by(audit.c.created_at)).scalars().all()
+    finally:
+        engine.dispose()
+    assert actions == ["department.save", "staff.add", "catalog.import", "staff.add",
+                       "window.save", "staff.disable"]
+    assert "Secret-Pw-42" not in "".join([out, err])
+
+
+def test_a_wrong_password_changes_nothing(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, centre: str
+) -> None:
+    setup_hall(capsys, monkeypatch, centre)
+    monkeypatch.setenv("HALLAPP_PASSWORD", "wrong")
+    code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
+                         "--hall", "LC", "--staff", "9901")
+    assert code == 1 and "工号或密码不正确" in err
+    monkeypatch.setenv("HALLAPP_PASSWORD", "clerk-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "disable", "9901", "--url", centre,
+                         "--hall", "LC", "--staff", "1001")
+    assert code == 1 and "不是监督管理人员或系统管理员" in err
+
+
+def test_join_of_an_unknown_window_says_where_to_add_it(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    setup_hall(capsys, monkeypatch, centre)
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "B09", "--db", sqlite_url(tmp_path / "b09.sqlite3"))
+    assert code == 1 and "B09" in err and "central windows add" in err
+
+
+def test_sync_to_an_unreachable_centre_fails_in_chinese_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    local = sqlite_url(tmp_path / "w.sqlite3")
+    url = "postgresql+psycopg://hall:Top-Secret-9@127.0.0.1:9/central?sslmode=disable"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hallapp", "sync", "--central", url, "--db", local],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "同步失败" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Top-Secret-9" not in proc.stderr + proc.stdout
+    logs = "".join(p.read_text(encoding="utf-8", errors="replace")
+                   for p in Path(os.environ["HALLAPP_LOG_DIR"]).rglob("*") if p.is_file())
+    assert "Top-Secret-9" not in logs
+
+
+def test_schema_mismatch_at_sync_names_both_versions(
+    capsys: Any, tmp_path: Path, centre: str
+) -> None:
+    assert run(capsys, "central", "init", "--url", centre)[0] == 0
+    engine = central_engine(centre)
+    with engine.begin() as c:
+        c.execute(central_table("central_meta").update().values(value="0005"))
+    engine.dispose()
+    code, _out, err = run(capsys, "sync", "--central", centre,
+                         "--db", sqlite_url(tmp_path / "w.sqlite3"))
+    assert code == 1 and "0005" in err and HEAD in err
+
+
+def test_a_joined_window_refuses_local_reference_edits_saying_where_to_make_them(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    centre = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, centre)
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    assert run(capsys, "window", "join", "--central", centre, "--hall", "LC", "--window", "A05",
+               "--db", local)[0] == 0
+    code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", local)
+    assert code == 1 and "hallapp central catalog import" in err
+    schedule = tmp_path / "2027.txt"
+    schedule.write_text("年份 2027\n元旦 2027-01-01~2027-01-03\n", encoding="utf-8")
+    code, _out, err = run(capsys, "workdays", "load", str(schedule), "--staff", "9901",
+                          "--db", local)
+    assert code == 2 and "hallapp central workdays load" in err
+    # At the centre, by a supervisor, it is accepted and reaches the window.
+    code, _out, err = run(capsys, "central", "workdays", "load", str(schedule), "--url", centre,
+                          "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    assert run(capsys, "sync", "--db", local)[0] == 0
+    store = Store.open(local)
+    try:
+        from hallapp.models import HolidaySchedule
+
+        with store.session() as s:
+            assert s.get(HolidaySchedule, 2027) is not None
+    finally:
+        store.dispose()
+    # Nor straight into the central store with the window's commands.
+    code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", centre)
+    assert code == 1 and "是中心库" in err
+
+
+def test_a_configured_centre_makes_local_catalog_import_refuse(
+    capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "hallapp.toml"
+    cfg.write_text('[store]\ncentral_url = "sqlite:////nonexistent/central.sqlite3"\n',
+                   encoding="utf-8")
+    code, _out, err = run(capsys, "--config", str(cfg), "catalog", "import", SAMPLE_CATALOG)
+    assert code == 1 and "hallapp central catalog import" in err

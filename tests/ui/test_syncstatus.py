@@ -1,0 +1,90 @@
+"""Background sync in the client: off the GUI thread, its state in the status bar,
+back-off while the centre is unreachable, 已同步 again when it returns."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from hallapp.ui.syncstatus import SyncScheduler
+from PySide6.QtWidgets import QLabel, QWidget
+
+from hallapp.config import parse_config
+from hallapp.store import Store, sqlite_url
+from hallapp.sync.centre import init_central
+from hallapp.sync.run import attach
+
+_KEEP: list[QWidget] = []  # the parents must outlive each test's scheduler
+
+
+def _scheduler(qtbot, tmp_path: Path, central_url: str) -> tuple[SyncScheduler, QLabel, Store]:
+    store = Store.open(sqlite_url(tmp_path / "window.sqlite3"))
+    attach(store, central_url, "LC", "A03")
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    label = QLabel()
+    cfg = parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"},
+                        "store": {"sync_interval_seconds": 5}})
+    scheduler = SyncScheduler(parent, store, cfg, label)
+    _KEEP.append(parent)
+    return scheduler, label, store
+
+
+def test_sync_runs_off_the_gui_thread_and_shows_synced(qtbot, tmp_path: Path) -> None:
+    central = sqlite_url(tmp_path / "central.sqlite3")
+    init_central(central)
+    scheduler, label, store = _scheduler(qtbot, tmp_path, central)
+    threads: list[bool] = []
+    original = scheduler._work
+
+    def spy():
+        threads.append(threading.current_thread() is threading.main_thread())
+        return original()
+
+    scheduler._work = spy  # type: ignore[method-assign]
+    try:
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: label.text().startswith("已同步 "), timeout=20_000)
+        assert threads == [False]
+        assert scheduler.next_delay_s == 5
+    finally:
+        scheduler.stop()
+        store.dispose()
+
+
+def test_an_unreachable_centre_backs_off_and_says_since_when(qtbot, tmp_path: Path) -> None:
+    # Nothing listens on port 9 of the loopback: the connection is refused.
+    scheduler, label, store = _scheduler(
+        qtbot, tmp_path, "postgresql+psycopg://hall@127.0.0.1:9/central?connect_timeout=3"
+    )
+    try:
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: label.text().startswith("中心库不可达（自 "), timeout=20_000)
+        assert "待上传 0 条" in label.text()
+        assert scheduler.next_delay_s == 10
+        scheduler.stop()
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: scheduler.failures == 2, timeout=20_000)
+        assert scheduler.next_delay_s == 20
+        since = label.text()
+        assert since.startswith("中心库不可达（自 ")
+    finally:
+        scheduler.stop()
+        store.dispose()
+
+
+def test_after_the_centre_returns_the_interval_is_back(qtbot, tmp_path: Path) -> None:
+    central = sqlite_url(tmp_path / "central.sqlite3")
+    scheduler, label, store = _scheduler(qtbot, tmp_path, central)
+    try:
+        scheduler.sync_now()  # not a central store yet: refused, not unreachable
+        qtbot.waitUntil(lambda: scheduler.failures == 1, timeout=20_000)
+        assert "同步已停止" in label.text() and "central init" in label.toolTip()
+        scheduler.stop()
+        init_central(central)
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: label.text().startswith("已同步 "), timeout=20_000)
+        assert scheduler.failures == 0 and scheduler.next_delay_s == 5
+    finally:
+        scheduler.stop()
+        store.dispose()
