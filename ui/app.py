@@ -269,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             db_path = Path(args.db).expanduser() if args.db else config.local_db_path()
             store = Store.open_local(db_path)
+            from hallapp.sync.run import with_hall_settings
+
+            # The hall-wide settings authored at the centre (last pulled).
+            config = with_hall_settings(config, store)
         cleanup.append(store.dispose)
     except (StoreError, OSError) as exc:
         log.exception("store not opened")

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, tuple_, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hallapp.models import Base
@@ -75,8 +74,9 @@ def _read_reference(cconn: Connection, hall_code: str) -> dict[str, list[dict[st
     for local in reference_tables():
         ct = central_table(local.name)
         cols = [ct.c[c.name] for c in local.columns]
-        out[local.name] = [dict(r) for r in cconn.execute(
-            select(*cols).where(ct.c[HALL] == hall_code)).mappings()]
+        keys = [c.name for c in local.columns]
+        out[local.name] = [dict(zip(keys, r, strict=True)) for r in cconn.execute(
+            select(*cols).where(ct.c[HALL] == hall_code))]
     return out
 
 
@@ -115,6 +115,32 @@ def _pk(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
 
+def _write_rows(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], pk: Sequence[str]
+) -> None:
+    """Insert or update rows by primary key, straight through the driver: a
+    county's catalog is tens of thousands of rows and the window is waiting."""
+    names = [c.name for c in table.columns]
+    procs = [c.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+             for c in table.columns]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    others = [n for n in names if n not in pk]
+    sets = ", ".join(f'"{n}" = excluded."{n}"' for n in others)
+    conflict = f"DO UPDATE SET {sets}" if others else "DO NOTHING"
+    sql = (f"INSERT INTO {table.name} ({quoted}) VALUES ({marks}) "
+           f"ON CONFLICT ({', '.join(pk)}) {conflict}")
+    values = [
+        tuple(p(r[n]) if p is not None else r[n] for n, p in zip(names, procs, strict=True))
+        for r in rows
+    ]
+    cur = conn.connection.cursor()
+    try:
+        cur.executemany(sql, values)
+    finally:
+        cur.close()
+
+
 def _apply_reference(conn: Connection, data: dict[str, list[dict[str, Any]]]) -> int:
     referenced = _referenced_tables()
     tables = reference_tables()
@@ -139,16 +165,8 @@ def _apply_reference(conn: Connection, data: dict[str, list[dict[str, Any]]]) ->
         rows = data[table.name]
         total += len(rows)
         pk = _pk(table)
-        empty = conn.execute(select(table.c[pk[0]]).limit(1)).first() is None
-        if rows and empty:
-            conn.execute(insert(table), rows)
-        elif rows:
-            stmt = sqlite_insert(table)
-            others = [c.name for c in table.columns if c.name not in pk]
-            stmt = stmt.on_conflict_do_update(
-                index_elements=pk, set_={n: stmt.excluded[n] for n in others}
-            ) if others else stmt.on_conflict_do_nothing(index_elements=pk)
-            conn.execute(stmt, rows)
+        if rows:
+            _write_rows(conn, table, rows, pk)
         if table.name in referenced and "active" in table.c:
             keep = {tuple(r[k] for k in pk) for r in rows}
             have = [tuple(r) for r in conn.execute(

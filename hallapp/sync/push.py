@@ -76,8 +76,11 @@ def _cursors(conn: Connection) -> dict[str, int]:
 def _set_cursor(store: Store, table: str, rowid: int) -> None:
     with store.engine.begin() as conn:
         conn.exec_driver_sql(
+            # Never backwards: two passes at once (the client's and `hallapp
+            # sync`) may finish their batches in either order.
             "INSERT INTO sync_state (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+            "WHERE CAST(excluded.value AS INTEGER) > CAST(sync_state.value AS INTEGER)",
             (CURSOR_PREFIX + table, str(rowid)),
         )
 

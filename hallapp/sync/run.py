@@ -10,12 +10,14 @@ PostgreSQL, from the user's pgpass file (libpq reads it itself).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
+from hallapp.config import Config
 from hallapp.store import Store
 from hallapp.sync.centre import central_engine
 from hallapp.sync.pull import PullResult, pull
@@ -98,3 +100,32 @@ def sync_once(store: Store, url: str, *, hall_code: str, window_code: str) -> Sy
         push=pushed,
         pull=pulled,
     )
+
+
+def with_hall_settings(config: Config, store: Store) -> Config:
+    """The config with the hall-wide settings pulled from the centre on top
+    (``hallapp central settings set``): the hall's name, hotline, review
+    body, court and intake limits are the same at every window. A pulled
+    value the config rules refuse is left out, with a warning in the log."""
+    import logging
+
+    from sqlalchemy import inspect
+
+    from hallapp.config import ConfigError, parse_config
+
+    log = logging.getLogger(__name__)
+    with store.engine.connect() as conn:
+        if not inspect(conn).has_table("hall_settings"):
+            return config
+        rows = conn.exec_driver_sql("SELECT key, value FROM hall_settings").all()
+    values = dict(config.values)
+    for key, raw in rows:
+        section, _, name = str(key).partition(".")
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+            checked = parse_config({section: {name: value}})
+        except (ConfigError, ValueError) as exc:
+            log.warning("pulled hall setting %s ignored: %s", key, exc)
+            continue
+        values.update(checked.values)
+    return Config(values=values, path=config.path)

@@ -195,3 +195,13 @@ def test_a_configured_centre_makes_local_catalog_import_refuse(
                    encoding="utf-8")
     code, _out, err = run(capsys, "--config", str(cfg), "catalog", "import", SAMPLE_CATALOG)
     assert code == 1 and "hallapp central catalog import" in err
+
+
+@pytest.mark.postgres
+def test_tls_options_in_the_url_reach_the_driver(capsys: Any, tmp_path: Path,
+                                                 pg_url: str) -> None:
+    # The test server speaks no TLS: a URL that requires it must fail, in
+    # Chinese, naming the reason (proof that sslmode was passed through).
+    code, _out, err = run(capsys, "sync", "--central", pg_url + "?sslmode=require",
+                          "--db", sqlite_url(tmp_path / "w.sqlite3"))
+    assert code == 1 and "同步失败" in err and "SSL" in err

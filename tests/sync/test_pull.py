@@ -157,3 +157,27 @@ def test_a_follow_up_written_at_the_centre_reaches_its_window(window: Any,
         steps = central_table("follow_up_steps")
         n = c.scalar(select(func.count()).select_from(steps).where(steps.c.note == "已电话回访"))
     assert n == 1
+
+
+def test_hall_settings_set_at_the_centre_apply_at_the_window(empty_window: Store,
+                                                             central: Engine) -> None:
+    from hallapp.config import parse_config
+    from hallapp.models import HallSetting
+    from hallapp.sync.run import with_hall_settings
+
+    seed_centre(central)
+
+    def edit(s: Session) -> None:
+        s.add(HallSetting(key="hall.complaint_hotline", value="0597-12345"))
+        s.add(HallSetting(key="intake.correction_days", value=5))
+        s.add(HallSetting(key="intake.due_soon_days", value="not a number"))
+
+    change_reference(central, HALL, ADMIN, "setting.set", edit)
+    pull(empty_window, central, hall_code=HALL, window_code="A05")
+    local = parse_config({"hall": {"code": "LC", "complaint_hotline": "12345"},
+                          "window": {"code": "A05"}})
+    cfg = with_hall_settings(local, empty_window)
+    assert cfg.complaint_hotline == "0597-12345"
+    assert cfg.get("intake.correction_days") == 5
+    assert cfg.get("intake.due_soon_days") == 2  # refused by the config rules: default kept
+    assert cfg.window_code == "A05"

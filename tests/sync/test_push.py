@@ -170,3 +170,14 @@ def test_a_record_the_centre_refuses_stops_the_push_naming_it(
     assert counts["evaluations"] == 0  # the refused batch left nothing
     assert counts["cases"] == 2  # what came before it arrived
     assert pending_count(window.store) > 0
+
+
+def test_the_cursor_never_moves_backwards(window: Any, central: Engine) -> None:
+    from hallapp.sync.push import _set_cursor
+
+    for _ in range(3):
+        window.new_case()
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    # A slower pass that started earlier finishes its first batch last.
+    _set_cursor(window.store, "cases", 1)
+    assert pending_count(window.store) == 0
