@@ -195,6 +195,11 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        # Connections still being set up: cancelling them closes their sockets.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in others:
+            t.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     async def _set_mode(self, mode: Mode) -> None:
         previous, self._mode = self._mode, mode
@@ -232,6 +237,10 @@ class TcpProxy:
         except OSError:
             self._pairs.discard(pair)
             pair.reset()
+            return
+        if pair not in self._pairs:
+            # Cut (or stopped) while the server connection was being made.
+            s_writer.transport.abort()
             return
         pair.server = s_writer
         up = asyncio.ensure_future(self._pump(reader, s_writer, pair, to_server=True))
