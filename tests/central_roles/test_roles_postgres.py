@@ -416,3 +416,37 @@ def test_central_init_brings_the_grants_up_to_date(seeded_central):
     init_central(seeded_central)
     insert_case()
     owner.dispose()
+
+
+def test_a_central_database_with_a_hyphen_in_its_name(central):
+    """Database names are identifiers too: ``hall-lc`` must be quoted, and the
+    role names derived from it stay plain."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from hallapp.sync.centre import init_central
+    from hallapp.sync.roles import drop_all_roles, grant_window
+
+    name = f"hallapp-test-{uuid.uuid4().hex[:8]}"
+    admin_url = central.url.rsplit("/", 1)[0] + "/postgres"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = central.url.rsplit("/", 1)[0] + f"/{name}"
+    engine = sa.create_engine(url)
+    try:
+        init_central(url)
+        granted = grant_window(
+            engine, "LC", "A05", "a-long-enough-password", require_known_window=False
+        )
+        assert granted.login == f"{name.replace('-', '_')}_lc_a05"
+        u = sa.engine.make_url(url)
+        with psycopg.connect(host=u.host, port=u.port, dbname=name, user=granted.login) as conn:
+            assert conn.execute("SELECT count(*) FROM cases").fetchone() == (0,)
+    finally:
+        drop_all_roles(engine)
+        engine.dispose()
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
