@@ -127,6 +127,15 @@ def _cmd_join(args: argparse.Namespace) -> int:
     print(
         f"窗口 {window} 已加入大厅 {hall}（基础数据版本 {result.version}，"
         f"在岗工作人员 {staff} 名），可以登录。"
-        f"请在配置文件中设置 [hall] code = \"{hall}\"、[window] code = \"{window}\""
     )
+    from hallapp.config import load_config
+
+    cfg = load_config(getattr(args, "config", None))
+    if (cfg.hall_code, cfg.window_code) != (hall, window):
+        print(
+            f"注意：配置文件中为大厅 {cfg.hall_code}、窗口 {cfg.window_code}，"
+            f"请改为 [hall] code = \"{hall}\"、[window] code = \"{window}\"，"
+            "窗口客户端和 hallapp sync 才会使用这个数据库",
+            file=sys.stderr,
+        )
     return EXIT_OK

@@ -6,6 +6,11 @@
 - :mod:`hallapp.sync.centre`: creating and upgrading a central store, and
   writing there (reference data, facts for a window, the audit).
 - :mod:`hallapp.sync.push`: window → centre, every fact once.
+- :mod:`hallapp.sync.verify`: ``central verify`` recomputes every chain.
+- :mod:`hallapp.sync.authoring`: reference data changed at the centre by a
+  supervisor or administrator (audited, versioned).
+- :mod:`hallapp.sync.run`: one pass (push then pull), where a window is
+  attached, the hall-wide settings pulled from the centre.
 - :mod:`hallapp.sync.pull`: centre → window, reference data by version and
   the facts written at the centre for this window.
 - :mod:`hallapp.sync.chain`: the evaluations' hash chain.

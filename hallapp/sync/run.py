@@ -85,10 +85,20 @@ def attach(store: Store, url: str, hall_code: str, window_code: str) -> None:
 
 def sync_once(store: Store, url: str, *, hall_code: str, window_code: str) -> SyncSummary:
     """Push everything pending, then pull; raises SyncError subclasses."""
+    from hallapp.sync import BadRecord
+
     engine = central_engine(with_password(url))
     try:
-        pushed = push(store, engine, hall_code=hall_code, window_code=window_code)
+        refused: BadRecord | None = None
+        try:
+            pushed = push(store, engine, hall_code=hall_code, window_code=window_code)
+        except BadRecord as exc:
+            # One refused record must not keep the window on stale staff and
+            # catalog: pull all the same, then report the record.
+            refused = exc
         pulled = pull(store, engine, hall_code=hall_code, window_code=window_code)
+        if refused is not None:
+            raise refused
     finally:
         engine.dispose()
     return SyncSummary(

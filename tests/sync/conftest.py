@@ -90,6 +90,12 @@ def make_window(path: Path, code: str = "A03") -> WindowFixture:
 
 
 @pytest.fixture
+def make_window_store():
+    """make_window(path, code) for tests that need more than one window."""
+    return make_window
+
+
+@pytest.fixture
 def window(tmp_path: Path) -> Iterator[WindowFixture]:
     w = make_window(tmp_path / "window-A03.sqlite3")
     yield w

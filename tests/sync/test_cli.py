@@ -205,3 +205,53 @@ def test_tls_options_in_the_url_reach_the_driver(capsys: Any, tmp_path: Path,
     code, _out, err = run(capsys, "sync", "--central", pg_url + "?sslmode=require",
                           "--db", sqlite_url(tmp_path / "w.sqlite3"))
     assert code == 1 and "同步失败" in err and "SSL" in err
+
+
+def test_the_readme_way_join_then_sync_without_paths(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    centre = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, centre)
+    cfg = tmp_path / "hallapp.toml"
+    cfg.write_text('[hall]\ncode = "LC"\n[window]\ncode = "A05"\n', encoding="utf-8")
+    monkeypatch.setenv("HALLAPP_CONFIG", str(cfg))
+    code, out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05")
+    assert code == 0 and "注意" not in err, err
+    code, out, err = run(capsys, "sync")
+    assert code == 0, err
+    assert "待上传 0 条" in out
+
+
+def test_a_refused_record_stops_the_push_but_not_the_pull(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    centre = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, centre)
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    assert run(capsys, "window", "join", "--central", centre, "--hall", "LC", "--window", "A05",
+               "--db", local)[0] == 0
+    raw = sqlite3.connect(tmp_path / "a05.sqlite3")
+    raw.execute("PRAGMA foreign_keys=OFF")
+    # Level 0 is no evaluation at all: the centre refuses it (level 1–5).
+    raw.execute(
+        "INSERT INTO evaluations (id, origin_window, created_at, case_id, case_no, item_code, "
+        "window_code, staff_id, department_code, channel, device, level, reasons, "
+        "applicant_kind) VALUES ('bad-1', 'A05', '2026-11-20 01:00:00.000000', 'c1', 'n', 'i', "
+        "'A05', 's', 'd', 'window_evaluator', '', 0, '[]', 'person')"
+    )
+    raw.commit()
+    raw.close()
+    code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
+                          "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    code, _out, err = run(capsys, "sync", "--db", local)
+    assert code == 1 and "evaluations" in err and "bad-1" in err
+    store = Store.open(local)
+    try:
+        with pytest.raises(SignInError), store.session() as s:
+            authenticate(s, "1001", "clerk-pw-1")
+    finally:
+        store.dispose()

@@ -181,3 +181,31 @@ def test_the_cursor_never_moves_backwards(window: Any, central: Engine) -> None:
     # A slower pass that started earlier finishes its first batch last.
     _set_cursor(window.store, "cases", 1)
     assert pending_count(window.store) == 0
+
+
+def test_windows_of_two_halls_with_the_same_code_stay_apart(
+    tmp_path, central: Engine, make_window_store
+) -> None:
+    from hallapp.sync.verify import verify_central
+
+    _make_window = make_window_store
+    # The same window code A03 in two halls sharing one central store.
+    a = _make_window(tmp_path / "lc-a03.sqlite3")
+    b = _make_window(tmp_path / "ya-a03.sqlite3")
+    try:
+        for _ in range(3):
+            a.new_case()
+        for _ in range(2):
+            b.new_case()
+        push(a.store, central, hall_code="LC", window_code="A03")
+        push(b.store, central, hall_code="YA", window_code="A03")
+        ev = central_table("evaluations")
+        with central.connect() as c:
+            by_hall = dict(c.execute(select(ev.c[HALL_COL], func.count())
+                                     .group_by(ev.c[HALL_COL])).all())
+        assert by_hall == {"LC": 3, "YA": 2}
+        report = verify_central(central)
+        assert report.faults == [] and report.chains == 2 and report.records == 5
+    finally:
+        a.store.dispose()
+        b.store.dispose()
