@@ -120,3 +120,40 @@ def test_a_window_cannot_push_as_another(a05, tmp_path, hall, window_code):
         assert pending_count(other.store) > 0  # nothing marked as sent
     finally:
         other.store.dispose()
+
+
+def test_a_supervisors_follow_up_as_the_supervisor_login(a05, seeded_central):
+    """sync's own centre-side writes (a follow-up step for a window, the audit
+    entry) fit the supervisors' login, and reach the window on its next pull."""
+    from hallapp.sync.centre import Actor, audit
+    from hallapp.sync.roles import grant_supervisor
+
+    window, as_window, owner = a05
+    case_id = window.new_case(level=2)
+    push(window.store, as_window, hall_code="LC", window_code="A05")
+    login = grant_supervisor(owner, f"{owner.url.database}_sup", PASSWORD, hall_code="LC").login
+    as_supervisor = central_engine(login_url(seeded_central, login))
+    try:
+        with as_supervisor.begin() as c:
+            ev = c.exec_driver_sql(
+                f"SELECT id FROM evaluations WHERE case_id = '{case_id}'"
+            ).scalar_one()
+            add_fact_for_window(
+                c,
+                "LC",
+                "A05",
+                "follow_up_steps",
+                {"evaluation_id": ev, "kind": "called_back", "note": "已回访"},
+            )
+            audit(c, "LC", Actor("9001", "supervisor"), "follow_up", target=ev)
+        # ... but it cannot write for another hall
+        with (
+            pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
+            as_supervisor.begin() as c,
+        ):
+            audit(c, "LD", Actor("9001", "supervisor"), "follow_up", target=ev)
+    finally:
+        as_supervisor.dispose()
+    result = pull(window.store, as_window, hall_code="LC", window_code="A05")
+    assert result.facts == 1
+    assert counts(owner, "audit_entries", "origin_window = '@centre' AND hall_code = 'LC'") == 1
