@@ -188,11 +188,13 @@ def _apply_facts(conn: Connection, facts: Sequence[tuple[str, dict[str, Any]]]) 
         try:
             with conn.begin_nested():
                 conn.execute(insert(table).values(row))
-        except IntegrityError as exc:
-            raise SyncError(
-                f"中心库为本窗口写入的记录无法保存：表 {name}，记录 {row['id']}。"
-                "请联系管理员核对该记录"
-            ) from exc
+        except IntegrityError:
+            # It stays at the centre, where it counts; one record this
+            # window cannot hold (what it refers to is not here) must not
+            # keep every later pull, staff changes included, from applying.
+            log.exception("fact %s %s from the centre does not fit this window; skipped",
+                          name, row["id"])
+            continue
         added += 1
     return added
 

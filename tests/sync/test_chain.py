@@ -96,3 +96,22 @@ def test_swapped_records_are_reported_as_reordered(window: Any, central: Engine)
     push(window.store, central, hall_code=HALL, window_code="A03")
     kinds = {f.kind for _, f in verify_central(central).faults}
     assert "altered" in kinds
+
+
+def test_central_verify_command_names_hall_window_and_record(
+    window: Any, central: Engine, central_url: str, capsys: Any
+) -> None:
+    from hallapp.cli import main
+
+    ids = [window.new_case(level=lv) for lv in (5, 2)]
+    raw = _raw(window)
+    raw.execute("DROP TRIGGER trg_evaluations_no_update")
+    raw.execute("UPDATE evaluations SET level = 5, reasons = '[]' WHERE case_id = ?", (ids[1],))
+    altered = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (ids[1],)).fetchone()[0]
+    raw.commit()
+    raw.close()
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    assert main(["central", "verify", "--url", central_url]) == 1
+    out, err = capsys.readouterr()
+    assert "大厅 LC 窗口 A03" in out and altered in out and "记录内容被改动" in out
+    assert "1 处异常" in err

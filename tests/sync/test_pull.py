@@ -181,3 +181,18 @@ def test_hall_settings_set_at_the_centre_apply_at_the_window(empty_window: Store
     assert cfg.get("intake.correction_days") == 5
     assert cfg.get("intake.due_soon_days") == 2  # refused by the config rules: default kept
     assert cfg.window_code == "A05"
+
+
+def test_a_central_fact_the_window_cannot_hold_does_not_block_later_pulls(
+    empty_window: Store, central: Engine
+) -> None:
+    seed_centre(central)
+    with central.begin() as c:
+        # A follow-up of an evaluation this window never had.
+        add_fact_for_window(c, HALL, "A05", "follow_up_steps",
+                            {"evaluation_id": "no-such-evaluation", "kind": "called_back",
+                             "note": "", "staff_id": None, "due_on": None})
+    result = pull(empty_window, central, hall_code=HALL, window_code="A05")
+    assert result.facts == 0 and result.reference_changed
+    with empty_window.session() as s:
+        authenticate(s, "1001", "123456")
