@@ -40,7 +40,9 @@ def central_url(request, tmp_path: Path) -> str:
     return url
 
 
-def _push_until_done(db: str, url: str, window: str, batch: int, deadline: float, out) -> None:
+def _push_until_done(
+    db: str, url: str, window: str, batch: int, deadline: float, out, report_batches=False
+) -> None:
     """A child: push this window's store until nothing is pending (retrying
     while the centre is busy), then report. Runs after fork: fresh engines."""
     status = "timeout"
@@ -50,7 +52,17 @@ def _push_until_done(db: str, url: str, window: str, batch: int, deadline: float
         out.put(("ready", window, os.getpid()))
         while time.monotonic() < deadline:
             try:
-                result = push(store, engine, hall_code=HALL, window_code=window, batch_size=batch)
+                result = push(
+                    store,
+                    engine,
+                    hall_code=HALL,
+                    window_code=window,
+                    batch_size=batch,
+                    # Each committed batch, so the parent can kill inside a pass.
+                    on_batch=(lambda t, n: out.put(("batch", window, n)))
+                    if report_batches
+                    else None,
+                )
             except CentreUnreachable:
                 time.sleep(0.05)  # a SQLite centre locked by another window: retry
                 continue
@@ -100,14 +112,23 @@ def test_push_killed_at_random_moments_loses_and_duplicates_nothing(
                     rng.choice([7, 13, 40]),
                     time.monotonic() + 30,
                     queue,
+                    True,
                 ),
             )
             proc.start()
             kind, *_ = queue.get(timeout=30)
             assert kind == "ready"
-            # Anywhere from the start of a pass to well inside it: between
-            # batches, inside a COPY, inside the local cursor's commit.
-            time.sleep(rng.uniform(0, 0.25))
+            # Anywhere from the start of a pass to well inside it: after 0–3
+            # committed batches, then a few milliseconds more (between
+            # batches, inside a COPY, inside the local cursor's commit).
+            for _ in range(rng.choice([0, 0, 1, 2, 3])):
+                try:
+                    kind, *_ = queue.get(timeout=10)
+                except Exception:
+                    break
+                if kind != "batch":
+                    break  # the pass ended first
+            time.sleep(rng.uniform(0, 0.03))
             if proc.is_alive():
                 os.kill(proc.pid, signal.SIGKILL)
                 kills += 1
@@ -126,6 +147,7 @@ def test_push_killed_at_random_moments_loses_and_duplicates_nothing(
             window.store.dispose()
         assert kills >= 30, f"only {kills} pushes were still running when killed"
         assert mid_pass >= 5, f"only {mid_pass} kills landed inside a pass"
+        print(f"kills {kills}, inside a pass {mid_pass}, rounds {rounds}")
 
         engine = central_engine(central_url)
         try:
