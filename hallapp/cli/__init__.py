@@ -34,6 +34,7 @@ SUBCOMMAND_MODULES = (
     "hallapp.cli.staff",
     "hallapp.cli.central",
     "hallapp.cli.sync",
+    "hallapp.cli.central_roles",  # after hallapp.cli.central: joins its group
 )
 
 

@@ -145,6 +145,10 @@ def init_central(url: str) -> str:
             with engine.begin() as conn:
                 reconcile_on(conn)
                 _set_meta(conn, LOCAL_REVISION_KEY, HEAD)
+                # Tables added by this upgrade get the logins' grants and policies.
+                from hallapp.sync.roles import refresh_roles
+
+                refresh_roles(conn)
         except OperationalError as exc:
             log.exception("central init failed for %s", shown_url(engine))
             raise CentreUnreachable(
