@@ -77,6 +77,7 @@ class HistoryParams:
     per_day: int = 20  # cases received per window and working day
     seed: int = 1
     end: date | None = None  # the last day generated (default: yesterday)
+    start: date | None = None  # the first day (default: the first of ``months`` months back)
     hall_code: str = "LC"
     rectify_days: int = 5
     call_back_days: int = 1
@@ -497,7 +498,7 @@ class _Generator:
         if r < 0.86:
             done = self.days.add(accept_day, rng.randint(1, max(1, item.promised_days)))
             done = max(done, promised if conditional else done)
-        elif r < 0.93 and item.legal_days > item.promised_days:
+        elif r < 0.93 and item.legal_days > item.promised_days and not conditional:
             extra = rng.randrange(1, min(5, item.legal_days - item.promised_days) + 1)
             asked = self.days.add(accept_day, max(1, item.promised_days - 1))
             new = self.days.add(accept_day, item.promised_days + extra)
@@ -688,7 +689,7 @@ class _Generator:
             },
         )
         supervisor = rng.choice(self.ref.supervisors)
-        if rng.random() < 0.1:
+        if rng.random() < 0.15:
             # 申诉 by the clerk evaluated, reviewed by a supervisor (never the filer).
             filed = days.add(opened_day, 1)
             if not step(FK.APPEALED, filed, c.clerk.id, "办事群众误按评价键，申请复核"):
@@ -744,7 +745,9 @@ def generate(
     gen: _Generator | None = None
     with store.engine.connect() as conn:
         gen = _Generator(conn, ref, params, days)
-        first = _months_back(gen.end, params.months)
+        first = params.start or _months_back(gen.end, params.months)
+        if first > gen.end:
+            raise DemoHistoryError(f"开始日期 {first} 晚于结束日期 {gen.end}")
         summary.first_day, summary.last_day = first, gen.end
         counters = {w: [0] for w in ref.windows}
         d = first

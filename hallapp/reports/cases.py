@@ -185,7 +185,7 @@ def case_figures(
         .group_by(group)
     )
     keys = sorted(found)
-    names = dict(conn.execute(names_statement(dim, keys)).tuples().all()) if keys else {}
+    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
     return [CaseFigures(key=k, name=str(names.get(k, k)), **found[k]) for k in keys]
 
 

@@ -139,7 +139,7 @@ def follow_up_figures(
     )
     rows = conn.execute(stmt).all()
     keys = sorted(r.key for r in rows)
-    names = dict(conn.execute(names_statement(dim, keys)).tuples().all()) if keys else {}
+    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
     return [
         FollowUpFigures(
             key=r.key,

@@ -150,7 +150,7 @@ def tally(
     for row in conn.execute(completed_counts_statement(dim, period, hall)):
         completed[row.key] = (int(row.completed), int(row.evaluated or 0))
     keys = sorted(set(levels) | set(completed))
-    names = dict(conn.execute(names_statement(dim, keys)).tuples().all()) if keys else {}
+    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
     rows = [
         TallyRow(
             key=k,
