@@ -163,7 +163,9 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
     departments = sorted(items)
     existing = {
         w.code: w.department_code
-        for w in session.scalars(select(Window).where(Window.active.is_(True)).order_by(Window.code))
+        for w in session.scalars(
+            select(Window).where(Window.active.is_(True)).order_by(Window.code)
+        )
         if w.department_code in items
     }
     windows = sorted(existing)[: params.windows]
@@ -197,9 +199,9 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
     hall_office = supervisors[0].department_code if supervisors else departments[0]
     for i in range(max(0, 4 - len(supervisors))):
         no = f"98{i + 1:02d}"
-        person = session.scalar(select(Staff).where(Staff.staff_no == no))
-        if person is None:
-            person = Staff(
+        found = session.scalar(select(Staff).where(Staff.staff_no == no))
+        if found is None:
+            found = Staff(
                 staff_no=no,
                 name=_person_name(rng),
                 title="督查科科员",
@@ -207,8 +209,8 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
                 role=Role.SUPERVISOR,
                 password_hash=a_hash,
             )
-            session.add(person)
-        supervisors.append(person)
+            session.add(found)
+        supervisors.append(found)
     clerks: dict[str, list[_Clerk]] = {}
     used: dict[str, int] = {}
     next_no = 20000
@@ -223,9 +225,9 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
         while len(chosen) < 2:
             next_no += 1
             no = str(next_no)
-            person = session.scalar(select(Staff).where(Staff.staff_no == no))
-            if person is None:
-                person = Staff(
+            clerk = session.scalar(select(Staff).where(Staff.staff_no == no))
+            if clerk is None:
+                clerk = Staff(
                     staff_no=no,
                     name=_person_name(rng),
                     title="综合受理员",
@@ -235,11 +237,12 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
                     password_hash=a_hash,
                     commitments="首问负责\n一次告知\n限时办结",
                 )
-                session.add(person)
-            chosen.append(person)
+                session.add(clerk)
+            chosen.append(clerk)
         session.flush()
         clerks[w] = [
-            _Clerk(p.id, w, dept, rng.choice((0.002, 0.004, 0.006, 0.008, 0.03, 0.06))) for p in chosen
+            _Clerk(p.id, w, dept, rng.choice((0.002, 0.004, 0.006, 0.008, 0.03, 0.06)))
+            for p in chosen
         ]
     session.flush()
     all_staff = {p.id: p.staff_no for p in session.scalars(select(Staff))}
@@ -301,9 +304,7 @@ class _Writer:
         cols = [c.name for c in t.c]
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cur, cur.copy(
-            f"COPY {t.name} ({', '.join(cols)}) FROM STDIN"
-        ) as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY {t.name} ({', '.join(cols)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(tuple(_copy_value(row.get(c)) for c in cols))
 
@@ -348,7 +349,9 @@ _LEVEL_WEIGHTS_GOOD = ((5, 0.72), (4, 0.19), (3, 0.09))
 class _Case:
     """One case's events, written in order with their sequence numbers."""
 
-    def __init__(self, gen: _Generator, window: str, clerk: _Clerk, item: _Item, at: datetime):
+    def __init__(
+        self, gen: _Generator, window: str, clerk: _Clerk, item: _Item, at: datetime
+    ) -> None:
         self.gen, self.window, self.clerk, self.item = gen, window, clerk, item
         self.id = gen.uuid()
         self.case_no = ""
@@ -379,7 +382,9 @@ class _Case:
 
 
 class _Generator:
-    def __init__(self, conn: Connection, ref: _Reference, params: HistoryParams, days: _Days):
+    def __init__(
+        self, conn: Connection, ref: _Reference, params: HistoryParams, days: _Days
+    ) -> None:
         self.w = _Writer(conn)
         self.ref, self.params, self.days = ref, params, days
         self.rng = random.Random(params.seed)
@@ -408,7 +413,7 @@ class _Generator:
             counter[0] += 1
             self.case(window, clerk, item, day, minutes, counter[0])
 
-    def case(
+    def case(  # noqa: PLR0917 (one call site, each argument a different thing)
         self, window: str, clerk: _Clerk, item: _Item, day: date, minutes: int, number: int
     ) -> None:
         rng, p = self.rng, self.params
@@ -623,7 +628,7 @@ class _Generator:
         if level <= 2:
             self.follow_up(c, evaluation_id, c.case_no, level, cleaned, when)
 
-    def follow_up(
+    def follow_up(  # noqa: PLR0917 (one call site)
         self,
         c: _Case,
         evaluation_id: str,

@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     "hallapp.cli.catalog",
     "hallapp.cli.render",
     "hallapp.cli.evaluator",
+    "hallapp.cli.report",
 )
 
 

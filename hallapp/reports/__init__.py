@@ -35,7 +35,7 @@ from hallapp.reports.periods import (
     quarter,
 )
 from hallapp.reports.sql import DIMENSIONS
-from hallapp.reports.tally import Ranking, RankedWindow, Tally, TallyRow, ranking, tally
+from hallapp.reports.tally import RankedWindow, Ranking, Tally, TallyRow, ranking, tally
 
 __all__ = [
     "BAD_LEVELS",

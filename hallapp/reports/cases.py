@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, exists, func, select
 
 from hallapp.models import CaseEventKind, utcnow
-from hallapp.reports.periods import Period, day_start_utc
+from hallapp.reports.periods import Period
 from hallapp.reports.sql import CASES, EVENTS, dimension, hall_day, in_hall, names_statement
 from hallapp.reports.tally import percent
 
@@ -187,5 +187,3 @@ def case_figures(
     keys = sorted(found)
     names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
     return [CaseFigures(key=k, name=str(names.get(k, k)), **found[k]) for k in keys]
-
-

@@ -77,10 +77,12 @@ class Definitions:
             f"季度问责：季度内不满意率（差评数 ÷ 有效评价数）达到 "
             f"{self.accountability_threshold_percent:g}% 的工作人员",
             f"月度排名：按{'评分' if self.ranking_by == 'score' else '满意率'}由高到低，"
-            f"有效评价不少于 {self.ranking_min_evaluations} 次的窗口参加排名；数值相同者并列同一名次"
-            f"（其后名次顺延），并列时按有效评价数多者在前列示；公布前 {self.ranking_count} 名和后 "
+            f"有效评价不少于 {self.ranking_min_evaluations} 次的窗口参加排名；"
+            "数值相同者并列同一名次（其后名次顺延），并列时按有效评价数多者在前列示；"
+            f"公布前 {self.ranking_count} 名和后 "
             f"{self.ranking_count} 名",
-            "按期办结率 = 统计期内按期办结（办结日不晚于承诺日期，含批准延期）的件数 ÷ 统计期内办结件数",
+            "按期办结率 = 统计期内按期办结（办结日不晚于承诺日期，含批准延期）的件数"
+            " ÷ 统计期内办结件数",
             f"差评整改率 = 已整改或已办结的差评 ÷ 差评数；回访率 = 已回访的差评 ÷ 差评数；"
             f"整改期限 {self.rectify_days} 个工作日，首次回访期限 {self.call_back_days} 个工作日",
         ]

@@ -117,9 +117,7 @@ def evaluations_behind(
     rows = conn.execute(
         select(e, f, STAFF.c.name.label("staff_name"))
         .select_from(
-            e.outerjoin(f, f.c.evaluation_id == e.c.id).outerjoin(
-                STAFF, STAFF.c.id == e.c.staff_id
-            )
+            e.outerjoin(f, f.c.evaluation_id == e.c.id).outerjoin(STAFF, STAFF.c.id == e.c.staff_id)
         )
         .where(*conds)
         .order_by(e.c.created_at, e.c.id)
@@ -338,14 +336,19 @@ class CaseDetail:
 
 def case_detail(conn: Connection, case_id: str) -> CaseDetail:
     """A case's events, documents and evaluations, for the last step of a drill-down."""
-    from hallapp.reports.sql import table
     from hallapp.models import IssuedDocument
+    from hallapp.reports.sql import table
 
     docs_t = table(IssuedDocument)
     c = CASES
     head = conn.execute(
         select(
-            c.c.id, c.c.case_no, c.c.window_code, c.c.item_code, ITEMS.c.name, STAFF.c.name,
+            c.c.id,
+            c.c.case_no,
+            c.c.window_code,
+            c.c.item_code,
+            ITEMS.c.name,
+            STAFF.c.name,
             c.c.created_at,
         )
         .select_from(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
 
 from hallapp.models import FollowUpStepKind, utcnow
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
@@ -203,7 +203,7 @@ def describe_flags(row: Any) -> str:
 
 def accountability_statement(
     period: Period, threshold_percent: float, hall: str | None = None
-):  # type: ignore[no-untyped-def]
+) -> Select[Any]:
     """Clerks whose 不满意率 in the period reached the threshold (in the database: HAVING)."""
     e = EVALUATIONS
     bad = func.sum(case((e.c.level.in_(BAD_LEVELS), 1), else_=0))
@@ -239,9 +239,9 @@ def accountability(
     ids = [r.staff_id for r in found]
     staff = {
         r.id: (r.staff_no, r.name)
-        for r in conn.execute(select(STAFF.c.id, STAFF.c.staff_no, STAFF.c.name).where(
-            STAFF.c.id.in_(ids)
-        ))
+        for r in conn.execute(
+            select(STAFF.c.id, STAFF.c.staff_no, STAFF.c.name).where(STAFF.c.id.in_(ids))
+        )
     }
     as_of = period.as_of(now or utcnow())
     e, f = EVALUATIONS, step_flags()

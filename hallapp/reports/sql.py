@@ -65,7 +65,7 @@ def counted(evaluations: FromClause) -> ColumnElement[bool]:
     )
 
 
-class hall_day(FunctionElement[str]):  # noqa: N801 (a SQL function's name)
+class hall_day(FunctionElement[str]):
     """The hall's calendar day of a UTC timestamp column, as 'YYYY-MM-DD' text.
 
     China keeps no daylight saving time, so the hall's day is UTC + 8 hours on
@@ -116,9 +116,7 @@ def dimension(key: str) -> Dimension:
     try:
         return DIMENSIONS[key]
     except KeyError:
-        raise ValueError(
-            f"统计维度应为 {'、'.join(DIMENSIONS)} 之一，收到 {key!r}"
-        ) from None
+        raise ValueError(f"统计维度应为 {'、'.join(DIMENSIONS)} 之一，收到 {key!r}") from None
 
 
 def names_statement(dim: Dimension, keys: list[str]) -> Any:

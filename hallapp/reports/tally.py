@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, Select, and_, case, exists, func, select
 
 from hallapp.models import CaseEventKind, utcnow
 from hallapp.reports.definitions import BAD_LEVELS, LEVELS, Definitions
@@ -92,7 +93,7 @@ class Tally:
 
 def evaluation_counts_statement(
     dim: Dimension, period: Period, hall: str | None = None
-):  # type: ignore[no-untyped-def]
+) -> Select[Any]:
     e = EVALUATIONS
     group = e.c[dim.evaluation_column]
     columns = [func.sum(case((e.c.level == v, 1), else_=0)).label(f"l{v}") for v in LEVELS]
@@ -110,7 +111,7 @@ def evaluation_counts_statement(
 
 def completed_counts_statement(
     dim: Dimension, period: Period, hall: str | None = None
-):  # type: ignore[no-untyped-def]
+) -> Select[Any]:
     """Cases completed (办结) in the period, and how many of them were evaluated."""
     c, ev, e = CASES, EVENTS.alias("done"), EVALUATIONS.alias("ev")
     group = c.c[dim.case_column]

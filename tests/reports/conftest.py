@@ -33,7 +33,9 @@ def _pg_admin() -> sa.Engine | None:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def history(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
     if request.param == "sqlite":
         store = Store.open(sqlite_url(tmp_path_factory.mktemp("hist") / "central.sqlite3"))
         generate(store, HISTORY)

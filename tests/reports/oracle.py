@@ -30,7 +30,9 @@ class Raw:
     @property
     def excluded(self) -> set[str]:
         return {
-            eid for eid, steps in self.steps.items() if any(s.kind == "appeal_upheld" for s in steps)
+            eid
+            for eid, steps in self.steps.items()
+            if any(s.kind == "appeal_upheld" for s in steps)
         }
 
 
@@ -55,8 +57,18 @@ def within(at: datetime, first: date, last: date) -> bool:
     return first <= hall_date(at) <= last
 
 
-EVAL_KEY = {"window": "window_code", "clerk": "staff_id", "department": "department_code", "item": "item_code"}
-CASE_KEY = {"window": "window_code", "clerk": "first_responder_id", "department": "department_code", "item": "item_code"}
+EVAL_KEY = {
+    "window": "window_code",
+    "clerk": "staff_id",
+    "department": "department_code",
+    "item": "item_code",
+}
+CASE_KEY = {
+    "window": "window_code",
+    "clerk": "first_responder_id",
+    "department": "department_code",
+    "item": "item_code",
+}
 
 
 def level_counts(raw: Raw, first: date, last: date, by: str) -> dict[str, Counter[int]]:
@@ -68,7 +80,9 @@ def level_counts(raw: Raw, first: date, last: date, by: str) -> dict[str, Counte
     return out
 
 
-def completed_and_evaluated(raw: Raw, first: date, last: date, by: str) -> dict[str, tuple[int, int]]:
+def completed_and_evaluated(
+    raw: Raw, first: date, last: date, by: str
+) -> dict[str, tuple[int, int]]:
     excluded = raw.excluded
     evaluated_cases = {e.case_id for e in raw.evaluations if e.id not in excluded}
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -92,7 +106,12 @@ def deadline_inputs(evs: list[Any], before: datetime) -> DeadlineInputs | None:
             accepted = ev.data
         elif ev.kind == "extended":
             extensions.append(
-                Extension(hall_date(ev.created_at), int(ev.data["days"]), ev.data["reason"], ev.data["approver"])
+                Extension(
+                    hall_date(ev.created_at),
+                    int(ev.data["days"]),
+                    ev.data["reason"],
+                    ev.data["approver"],
+                )
             )
         elif ev.kind == "deferred_materials_received":
             received = hall_date(ev.created_at)
@@ -145,7 +164,11 @@ def case_figures(
                 out[w]["overdue_open"] += 1
             if d.supplement is not None and first <= d.supplement.date < as_of:
                 got = next(
-                    (hall_date(e.created_at) for e in evs if e.kind == "deferred_materials_received"),
+                    (
+                        hall_date(e.created_at)
+                        for e in evs
+                        if e.kind == "deferred_materials_received"
+                    ),
                     None,
                 )
                 if got is None or got > d.supplement.date:
@@ -172,7 +195,9 @@ def follow_up_figures(
         f["rectified"] += "rectified" in kinds or "closed" in kinds
         f["closed"] += "closed" in kinds
         f["overdue"] += "closed" not in kinds and opened.due_on < as_of
-        call_back_due = add_working_days(hall_date(opened.created_at), call_back_days, calendar).date
+        call_back_due = add_working_days(
+            hall_date(opened.created_at), call_back_days, calendar
+        ).date
         f["call_back_overdue"] += (
             "called_back" not in kinds and "closed" not in kinds and call_back_due < as_of
         )

@@ -13,8 +13,8 @@ from hallapp.evaluation import validate_reasons
 from hallapp.models import CaseEvent, Evaluation, FollowUpStep
 from hallapp.reports import Definitions, follow_up_figures, parse_quarter, ranking
 from hallapp.reports.periods import PeriodError, parse_month, parse_period
-from hallapp.reports.tally import Tally, TallyRow
 from hallapp.reports.sql import DIMENSIONS
+from hallapp.reports.tally import Tally, TallyRow
 from hallapp.store import Store
 from hallapp.workdays import add_working_days, hall_date
 
@@ -70,7 +70,7 @@ def test_no_evaluation_no_rate():
 
 @pytest.mark.parametrize("text", ["2026-13", "2026/09", "26-09", "2026-Q5", "", "2026-Q0"])
 def test_bad_periods_are_refused_in_chinese(text: str):
-    with pytest.raises(PeriodError, match="格式|应为"):
+    with pytest.raises(PeriodError, match=r"格式|应为"):
         parse_period(text)
 
 
