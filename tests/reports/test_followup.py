@@ -49,9 +49,9 @@ def test_queue_puts_overdue_first_and_says_which_step(hall: Store):
     for i in late:
         assert i.overdue_steps
         if "回访" in i.overdue_steps:
-            assert not i.called_back and TODAY > i.call_back_due
+            assert not i.called_back and i.call_back_due < TODAY
         if "整改" in i.overdue_steps:
-            assert i.due_on is not None and TODAY > i.due_on
+            assert i.due_on is not None and i.due_on < TODAY
     # 回访 is due sooner than 整改.
     assert all(i.call_back_due < i.due_on for i in items if i.due_on)
 
