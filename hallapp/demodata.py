@@ -700,8 +700,8 @@ class _Generator:
             if not step(FK.APPEALED, filed, c.clerk.id, "办事群众误按评价键，申请复核"):
                 return
             r = rng.random()
-            if r < 0.2:
-                return  # still pending
+            if r < 0.2 and (self.end - opened_day).days <= 14:
+                return  # still pending (only the recent ones)
             decided = days.add(filed, rng.randrange(1, 3))
             if r < 0.6:
                 step(FK.APPEAL_UPHELD, decided, supervisor, "调取监控核实系误评，申诉成立")
@@ -717,9 +717,11 @@ class _Generator:
             (FK.CLOSED, p.rectify_days if rng.random() < 0.8 else p.rectify_days + 3,
              supervisor, "整改到位，同意办结"),
         ]  # fmt: skip
-        # Some follow-ups stop at each state: the queue has work in every state.
-        stop = next(n for n, edge in ((4, 0.7), (3, 0.8), (2, 0.9), (1, 0.95), (0, 1.1))
-                    if progress < edge)  # fmt: skip
+        # Some follow-ups stop at each state, so the queue has work in every
+        # state; old ones mostly reached the end (a few are stuck: overdue).
+        recent = (self.end - opened_day).days <= 21
+        edges = ((4, 0.7), (3, 0.8), (2, 0.9), (1, 0.95)) if recent else ((4, 0.96), (3, 0.98))
+        stop = next((n for n, edge in edges if progress < edge), 0)
         for kind, after, staff, note in plan[:stop]:
             if not step(kind, days.add(opened_day, after) if after else opened_day, staff, note):
                 return

@@ -117,7 +117,7 @@ def test_history_follows_the_rules(small_store: Store):
 def test_a_quarter_straddling_a_change_of_the_follow_up_rule(small_store: Store):
     """整改 due in 5 working days until August, 10 from September: each 差评 keeps the
     due date it was opened with, so the quarter's overdue count mixes both rules."""
-    first = HistoryParams(windows=2, per_day=25, seed=5, start=date(2026, 7, 1),
+    first = HistoryParams(windows=3, per_day=40, seed=5, start=date(2026, 7, 1),
                           end=date(2026, 8, 31), rectify_days=5)  # fmt: skip
     generate(small_store, first)
     generate(small_store, replace(first, seed=6, start=date(2026, 9, 1), end=date(2026, 9, 30),
