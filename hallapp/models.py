@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -368,6 +369,8 @@ class Case(Fact, Base):
 
 class CaseEvent(Fact, Base):
     __tablename__ = "case_events"
+    # Supervisors' figures: the events of a kind in a period (migration 0007).
+    __table_args__ = (Index("ix_case_events_kind_created_at", "kind", "created_at"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     # Orders events written in the same instant.
@@ -411,6 +414,11 @@ class Evaluation(Fact, Base):
     """好差评: one per case, only as the citizen gave it."""
 
     __tablename__ = "evaluations"
+    # Supervisors' figures: a period's evaluations grouped by window or clerk
+    # read from the index alone (migration 0007).
+    __table_args__ = (
+        Index("ix_evaluations_period", "created_at", "window_code", "staff_id", "level"),
+    )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
     case_no: Mapped[str] = mapped_column(String(40))
@@ -429,6 +437,8 @@ class FollowUpStep(Fact, Base):
     """差评 follow-up: opened, verified, called back, rectified, closed; appeals."""
 
     __tablename__ = "follow_up_steps"
+    # Upheld appeals are looked up by kind for every figure (migration 0007).
+    __table_args__ = (Index("ix_follow_up_steps_kind_evaluation_id", "kind", "evaluation_id"),)
 
     evaluation_id: Mapped[str] = mapped_column(ForeignKey("evaluations.id"), index=True)
     kind: Mapped[FollowUpStepKind] = mapped_column(String(20))
