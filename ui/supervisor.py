@@ -59,14 +59,14 @@ from hallapp.reports import (
     Definitions,
     MonthlyReport,
     Period,
-    QuarterlyReport,
     month,
     monthly_report,
     previous_months,
     quarter,
-    quarterly_report,
 )
-from hallapp.reports.tables import Cell, ReportTable, monthly_tables, quarterly_tables
+from hallapp.reports.followups import AccountableClerk
+from hallapp.reports.sql import reading
+from hallapp.reports.tables import Cell, ReportTable, accountability_table, monthly_tables
 from hallapp.store import Store
 from hallapp.workdays import hall_date
 
@@ -86,13 +86,61 @@ class ViewData:
     period: Period
     by: str
     report: MonthlyReport
-    quarterly: QuarterlyReport
+    quarter: Period
+    accountable: list[AccountableClerk]
     trend: list[tuple[str, float | None, int]]  # month label, 满意率, evaluations
+    queue: list[QueueItem]
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What the second worker reads while the first computes the report."""
+
+    quarter: Period
+    accountable: list[AccountableClerk]
+    trend: list[tuple[str, float | None, int]]
     queue: list[QueueItem]
 
 
 def quarter_of(period: Period) -> Period:
     return quarter(period.first.year, (period.first.month - 1) // 3 + 1)
+
+
+def load_report(
+    store: Store,
+    period: Period,
+    by: str,
+    definitions: Definitions,
+    *,
+    hall_name: str = "",
+    hall: str | None = None,
+) -> MonthlyReport:
+    """The period's tables (runs on a worker thread)."""
+    with reading(store) as conn:
+        return monthly_report(
+            conn, period, by=by, hall_name=hall_name, definitions=definitions, hall=hall
+        )
+
+
+def load_side(
+    store: Store, period: Period, definitions: Definitions, *, hall: str | None = None
+) -> _Side:
+    """The trend, the quarter's accountability list and the queue (another worker)."""
+    from hallapp.followup import queue
+    from hallapp.reports import accountability
+    from hallapp.reports.tally import monthly_totals
+
+    q = quarter_of(period)
+    with reading(store) as conn:
+        months = previous_months(period, TREND_MONTHS)
+        totals = monthly_totals(conn, months, definitions=definitions, hall=hall)
+        trend = [
+            (f"{m.first.month}月", t.satisfaction_rate, t.evaluations)
+            for m, t in zip(months, totals, strict=True)
+        ]
+        found = accountability(conn, q, definitions=definitions, hall=hall)
+        work = queue(conn, hall=hall, call_back_days=definitions.call_back_days)
+    return _Side(q, found, trend, work)
 
 
 def load_view_data(
@@ -104,23 +152,10 @@ def load_view_data(
     hall_name: str = "",
     hall: str | None = None,
 ) -> ViewData:
-    """The figures, trend, accountability and queue (runs on a worker thread)."""
-    from hallapp.followup import queue
-    from hallapp.reports import tally
-
-    with store.engine.connect() as conn:
-        report = monthly_report(
-            conn, period, by=by, hall_name=hall_name, definitions=definitions, hall=hall
-        )
-        quarterly = quarterly_report(
-            conn, quarter_of(period), hall_name=hall_name, definitions=definitions, hall=hall
-        )
-        trend = []
-        for m in previous_months(period, TREND_MONTHS):
-            total = tally(conn, m, "window", definitions=definitions, hall=hall).total
-            trend.append((f"{m.first.month}月", total.satisfaction_rate, total.evaluations))
-        work = queue(conn, hall=hall, call_back_days=definitions.call_back_days)
-    return ViewData(period, by, report, quarterly, trend, work)
+    """Everything at once, on the calling thread (scripts and benchmarks)."""
+    report = load_report(store, period, by, definitions, hall_name=hall_name, hall=hall)
+    side = load_side(store, period, definitions, hall=hall)
+    return ViewData(period, by, report, side.quarter, side.accountable, side.trend, side.queue)
 
 
 # --------------------------------------------------------------------- models
@@ -352,7 +387,7 @@ class DrillDialog(QDialog):
         from hallapp.reports.drill import case_detail
 
         def work() -> Any:
-            with self.store.engine.connect() as conn:
+            with reading(self.store) as conn:
                 return case_detail(conn, case_id)
 
         run_in_background(self, work, success=self._show_case, label="读取办件")
@@ -627,7 +662,7 @@ class FollowUpPanel(QWidget):
         store, evaluation_id = self.owner.store, item.evaluation_id
 
         def work() -> list[Any]:
-            with store.engine.connect() as conn:
+            with reading(store) as conn:
                 return steps(conn, evaluation_id)
 
         run_in_background(self, work, success=self._show_steps, label="读取整改记录")
@@ -716,6 +751,7 @@ class SupervisorView(QWidget):
         self.data: ViewData | None = None
         self.dialog: DrillDialog | None = None
         self._loading = 0
+        self._generation = 0
         self._today = today or hall_date(utcnow())
 
         self.kind = QComboBox(self)
@@ -835,12 +871,42 @@ class SupervisorView(QWidget):
             self.hall,
         )
         self._busy(+1, f"正在统计{period.label}…")
+        # Two workers at once: the tables, and the trend/accountability/queue.
+        parts: dict[str, Any] = {}
+        self._generation += 1
+        generation = self._generation
+
+        def arrived(name: str, value: Any) -> None:
+            parts[name] = value
+            if "failed" in parts or len(parts) < 2:
+                return  # the failure was shown (and ended the wait) already
+            if generation != self._generation:
+                self._busy(-1)  # a newer choice is on its way
+                return
+            side: _Side = parts["side"]
+            report: MonthlyReport = parts["report"]
+            self._show(
+                ViewData(period, by, report, side.quarter, side.accountable, side.trend, side.queue)
+            )
+
+        def failed(exc: BaseException) -> None:
+            if "failed" not in parts:
+                parts["failed"] = exc
+                self._failed(exc)
+
         run_in_background(
             self,
-            lambda: load_view_data(store, period, by, defs, hall_name=hall_name, hall=hall),
-            success=self._show,
-            failure=self._failed,
+            lambda: load_report(store, period, by, defs, hall_name=hall_name, hall=hall),
+            success=lambda r: arrived("report", r),
+            failure=failed,
             label=f"统计{period.label}",
+        )
+        run_in_background(
+            self,
+            lambda: load_side(store, period, defs, hall=hall),
+            success=lambda r: arrived("side", r),
+            failure=failed,
+            label=f"统计{period.label}趋势与整改",
         )
 
     def _busy(self, delta: int, text: str = "") -> None:
@@ -869,7 +935,7 @@ class SupervisorView(QWidget):
             i for i, f in enumerate(data.report.follow_ups) if f.overdue or f.call_back_overdue
         }
         self.work.set_table(tables[3], overdue_rows)
-        q = quarterly_tables(data.quarterly)[0]
+        q = accountability_table(data.quarter, data.accountable, self.definitions)
         self.accountability.set_table(q, {i for i, r in enumerate(q.rows) if r[-1] == "是"})
         self.charts.show_data(data)
         self.follow_up.show_items(data.queue)
@@ -904,7 +970,7 @@ class SupervisorView(QWidget):
         from hallapp.reports.drill import evaluations_behind
 
         def work() -> list[Any]:
-            with store.engine.connect() as conn:
+            with reading(store) as conn:
                 return evaluations_behind(conn, period, by, key, selection, definitions=defs,
                                           hall=hall)  # fmt: skip
 
@@ -927,7 +993,7 @@ class SupervisorView(QWidget):
         from hallapp.reports.drill import cases_behind
 
         def work() -> list[Any]:
-            with store.engine.connect() as conn:
+            with reading(store) as conn:
                 return cases_behind(conn, period, by, key, figure, hall=hall)
 
         run_in_background(
@@ -955,7 +1021,7 @@ class SupervisorView(QWidget):
             from hallapp.reports.drill import evaluations_behind
 
             def excluded() -> list[Any]:
-                with store.engine.connect() as conn:
+                with reading(store) as conn:
                     return evaluations_behind(conn, period, by, key, "excluded", hall=hall)
 
             title = f"{period.label} 申诉成立已剔除的评价"
@@ -970,7 +1036,7 @@ class SupervisorView(QWidget):
         from hallapp.reports.drill import follow_ups_behind
 
         def work() -> list[Any]:
-            with store.engine.connect() as conn:
+            with reading(store) as conn:
                 return follow_ups_behind(conn, period, by, key, figure, definitions=defs, hall=hall)
 
         title = f"{period.label} {table.rows[row][1]}：{header}"
@@ -980,7 +1046,7 @@ class SupervisorView(QWidget):
     def _drill_accountability(self, row: int, _col: int) -> None:
         if self.data is None:
             return
-        reviews = [r for a in self.data.quarterly.accountable for r in a.reviews]
+        reviews = [r for a in self.data.accountable for r in a.reviews]
         if 0 <= row < len(reviews):
             self.open_rows(case_table([], ""), [reviews[row].case_id], open_first=True)
 

@@ -66,6 +66,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         parse_quarter,
         quarterly_report,
     )
+    from hallapp.reports.sql import reading
     from hallapp.store import Store, StoreError
 
     cfg = load_config(getattr(args, "config", None))
@@ -89,7 +90,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     try:
-        with store.engine.connect() as conn:
+        with reading(store) as conn:
             report = (
                 monthly_report(
                     conn,

@@ -23,7 +23,12 @@ from hallapp.reports.cases import (
     promised_in_force,
 )
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
-from hallapp.reports.followups import call_back_cutoff, describe_flags, step_flags
+from hallapp.reports.followups import (
+    bad_in_period,
+    call_back_cutoff,
+    describe_flags,
+    step_flags,
+)
 from hallapp.reports.periods import Period
 from hallapp.reports.sql import (
     CASES,
@@ -96,7 +101,8 @@ def evaluations_behind(
         raise ValueError(f"selection must be one of {EVALUATION_SELECTIONS}")
     defs = definitions or Definitions()
     dim = dimension(by)
-    e, f = EVALUATIONS, step_flags()
+    e = EVALUATIONS
+    f = step_flags(bad_in_period(period, hall))
     conds: list[Any] = [
         e.c.created_at >= period.start_utc,
         e.c.created_at < period.end_utc,
@@ -173,7 +179,7 @@ def follow_ups_behind(
     overdue, call_back_overdue, appeals_pending)."""
     defs = definitions or Definitions()
     as_of = period.as_of(now or utcnow())
-    f = step_flags()
+    f = step_flags(bad_in_period(period, hall))
     conditions = {
         "bad": True,
         "verified": f.c.verified == 1,
@@ -382,7 +388,9 @@ def case_detail(conn: Connection, case_id: str) -> CaseDetail:
             .order_by(docs_t.c.created_at)
         )
     ]
-    e, f = EVALUATIONS, step_flags()
+    e = EVALUATIONS
+    mine = EVALUATIONS.alias("mine")
+    f = step_flags(select(mine.c.id).where(mine.c.case_id == case_id))
     evaluations = [
         EvaluationRow(
             id=r.id,

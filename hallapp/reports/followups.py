@@ -34,25 +34,42 @@ def _has(kind: FollowUpStepKind) -> Any:
     return func.max(case((STEPS.c.kind == kind.value, 1), else_=0))
 
 
-def step_flags() -> Any:
-    """One row per follow-up: which steps it has, its opening and its due date."""
-    s = STEPS
-    return (
-        select(
-            s.c.evaluation_id.label("evaluation_id"),
-            _has(K.VERIFIED).label("verified"),
-            _has(K.CALLED_BACK).label("called_back"),
-            _has(K.RECTIFIED).label("rectified"),
-            _has(K.CLOSED).label("closed"),
-            _has(K.APPEALED).label("appealed"),
-            _has(K.APPEAL_UPHELD).label("upheld"),
-            _has(K.APPEAL_REJECTED).label("appeal_rejected"),
-            func.max(case((s.c.kind == K.OPENED.value, s.c.due_on))).label("due_on"),
-            func.min(case((s.c.kind == K.OPENED.value, s.c.created_at))).label("opened_at"),
-        )
-        .group_by(s.c.evaluation_id)
-        .subquery("flags")
+def bad_in_period(period: Period, hall: str | None = None, *extra: Any) -> Any:
+    """The ids of the period's 差评 (to keep step_flags to the follow-ups wanted)."""
+    x = EVALUATIONS.alias("bad_ev")
+    conds = [cond(x) for cond in extra]
+    return select(x.c.id).where(
+        x.c.level.in_(BAD_LEVELS),
+        x.c.created_at >= period.start_utc,
+        x.c.created_at < period.end_utc,
+        *in_hall(x, hall),
+        *conds,
     )
+
+
+def step_flags(restrict: Any | None = None) -> Any:
+    """One row per follow-up: which steps it has, its opening and its due date.
+
+    ``restrict``: a SELECT of the evaluation ids wanted; the database cannot
+    push a join's condition into a grouped subquery, so without it every
+    follow-up of the store is grouped.
+    """
+    s = STEPS
+    stmt = select(
+        s.c.evaluation_id.label("evaluation_id"),
+        _has(K.VERIFIED).label("verified"),
+        _has(K.CALLED_BACK).label("called_back"),
+        _has(K.RECTIFIED).label("rectified"),
+        _has(K.CLOSED).label("closed"),
+        _has(K.APPEALED).label("appealed"),
+        _has(K.APPEAL_UPHELD).label("upheld"),
+        _has(K.APPEAL_REJECTED).label("appeal_rejected"),
+        func.max(case((s.c.kind == K.OPENED.value, s.c.due_on))).label("due_on"),
+        func.min(case((s.c.kind == K.OPENED.value, s.c.created_at))).label("opened_at"),
+    ).group_by(s.c.evaluation_id)
+    if restrict is not None:
+        stmt = stmt.where(s.c.evaluation_id.in_(restrict))
+    return stmt.subquery("flags")
 
 
 def call_back_cutoff(as_of: date, days: int, calendar: WorkCalendar | None = None) -> datetime:
@@ -106,7 +123,7 @@ def follow_up_figures(
     dim = dimension(by)
     as_of = period.as_of(now or utcnow())
     cutoff = call_back_cutoff(as_of, defs.call_back_days, calendar)
-    e, f = EVALUATIONS, step_flags()
+    e, f = EVALUATIONS, step_flags(bad_in_period(period, hall))
     group = e.c[dim.evaluation_column]
     live = f.c.upheld == 0
 
@@ -244,7 +261,8 @@ def accountability(
         )
     }
     as_of = period.as_of(now or utcnow())
-    e, f = EVALUATIONS, step_flags()
+    e = EVALUATIONS
+    f = step_flags(bad_in_period(period, hall, lambda x: x.c.staff_id.in_(ids)))
     reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
     for row in conn.execute(
         select(e, f)

@@ -8,11 +8,25 @@ is grouped and filtered in the database; Python only sees the grouped rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, FromClause, Table, and_, exists, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Table,
+    and_,
+    create_engine,
+    event,
+    exists,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
@@ -27,6 +41,7 @@ from hallapp.models import (
     Staff,
     Window,
 )
+from hallapp.store import Store
 
 
 def table(model: Any) -> Table:
@@ -130,3 +145,44 @@ def names_statement(dim: Dimension, keys: list[str]) -> Any:
     if dim.key == "department":
         return select(DEPARTMENTS.c.code, DEPARTMENTS.c.name).where(DEPARTMENTS.c.code.in_(keys))
     return select(ITEMS.c.code, ITEMS.c.name).where(ITEMS.c.code.in_(keys))
+
+
+# ------------------------------------------------------------------ reading
+
+_READERS: dict[int, Any] = {}
+
+
+@contextmanager
+def reading(store: Store) -> Iterator[Connection]:
+    """A connection for the figures that never blocks the window's writers.
+
+    The store's own SQLite connections take the write lock at BEGIN (so two
+    writers never deadlock); a report reading for a second must not hold it,
+    or a key press on the evaluator would wait behind it. Here SQLite runs in
+    autocommit: each SELECT reads its own WAL snapshot and takes no lock.
+    PostgreSQL reads never block writers anyway.
+    """
+    engine = store.engine
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as conn:
+            yield conn
+        return
+    reader = _READERS.get(id(engine))
+    if reader is None or reader[0] is not engine:
+        read_engine = create_engine(
+            engine.url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            poolclass=NullPool,  # closed after each use: nothing outlives the store
+        )
+        event.listen(read_engine, "connect", _reader_pragmas)
+        reader = (engine, read_engine)
+        _READERS[id(engine)] = reader
+    with reader[1].connect() as conn:
+        yield conn
+
+
+def _reader_pragmas(dbapi_conn: Any, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA query_only=1")
+    cur.close()

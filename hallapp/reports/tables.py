@@ -18,6 +18,9 @@ from hallapp.reports.definitions import LEVELS
 
 if TYPE_CHECKING:
     from hallapp.reports import MonthlyReport, QuarterlyReport
+    from hallapp.reports.definitions import Definitions
+    from hallapp.reports.followups import AccountableClerk
+    from hallapp.reports.periods import Period
     from hallapp.reports.tally import Tally, TallyRow
 
 Cell = str | int | float | None
@@ -177,43 +180,47 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
 
 
 def quarterly_tables(report: QuarterlyReport) -> list[ReportTable]:
-    defs = report.definitions
+    return [
+        accountability_table(report.period, report.accountable, report.definitions),
+        tally_table(report.tally),
+    ]
+
+
+def accountability_table(
+    period: Period, accountable: list[AccountableClerk], defs: Definitions
+) -> ReportTable:
     rows: list[list[Cell]] = []
-    for a in report.accountable:
+    for a in accountable:
         for r in a.reviews:
             rows.append([
                 a.staff_no, a.name, a.evaluations, a.bad, a.bad_rate, r.case_no, r.window_code,
                 LEVEL_LABELS[r.level], "、".join(r.reasons), r.state,
                 r.due_on.isoformat() if r.due_on else None, "是" if r.overdue else "",
             ])  # fmt: skip
-    return [
-        ReportTable(
-            key="问责",
-            title=f"{report.period.label}不满意率达到 {defs.accountability_threshold_percent:g}% "
-            "的工作人员",
-            header=[
-                "工号",
-                "姓名",
-                "有效评价数",
-                "差评数",
-                "不满意率（%）",
-                "办件编号",
-                "窗口",
-                "评价",
-                "差评原因",
-                "整改状态",
-                "整改期限",
-                "超期",
-            ],
-            rows=rows,
-            notes=[
-                f"不满意率 =（不满意＋非常不满意）÷ 有效评价数；达到 "
-                f"{defs.accountability_threshold_percent:g}% 的列入问责（中心制度第五条）",
-                *defs.notes()[:1],
-            ],
-        ),
-        tally_table(report.tally),
-    ]
+    return ReportTable(
+        key="问责",
+        title=f"{period.label}不满意率达到 {defs.accountability_threshold_percent:g}% 的工作人员",
+        header=[
+            "工号",
+            "姓名",
+            "有效评价数",
+            "差评数",
+            "不满意率（%）",
+            "办件编号",
+            "窗口",
+            "评价",
+            "差评原因",
+            "整改状态",
+            "整改期限",
+            "超期",
+        ],
+        rows=rows,
+        notes=[
+            f"不满意率 =（不满意＋非常不满意）÷ 有效评价数；达到 "
+            f"{defs.accountability_threshold_percent:g}% 的列入问责（中心制度第五条）",
+            *defs.notes()[:1],
+        ],
+    )
 
 
 # ------------------------------------------------------------------ outputs

@@ -174,6 +174,48 @@ def tally(
     return Tally(period, dim, rows, total, defs, hall)
 
 
+def monthly_totals(
+    conn: Connection,
+    months: list[Period],
+    *,
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+) -> list[TallyRow]:
+    """The whole hall's level counts of each of ``months`` in one scan (for trends).
+
+    Case figures (办结, 评价率) are not part of it: a trend of 满意率 needs levels only.
+    """
+    defs = definitions or Definitions()
+    if not months:
+        return []
+    e = EVALUATIONS
+    bucket = case(
+        *[
+            (and_(e.c.created_at >= m.start_utc, e.c.created_at < m.end_utc), i)
+            for i, m in enumerate(months)
+        ],
+        else_=-1,
+    ).label("bucket")
+    columns = [func.sum(case((e.c.level == v, 1), else_=0)).label(f"l{v}") for v in LEVELS]
+    found = {
+        int(row.bucket): {v: int(getattr(row, f"l{v}") or 0) for v in LEVELS}
+        for row in conn.execute(
+            select(bucket, *columns)
+            .where(
+                e.c.created_at >= min(m.start_utc for m in months),
+                e.c.created_at < max(m.end_utc for m in months),
+                counted(e),
+                *in_hall(e, hall),
+            )
+            .group_by(bucket)
+        )
+    }
+    return [
+        TallyRow(m.key, m.label, found.get(i, dict.fromkeys(LEVELS, 0)), 0, 0, defs)
+        for i, m in enumerate(months)
+    ]
+
+
 # ----------------------------------------------------------------- rankings
 
 

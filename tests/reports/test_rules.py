@@ -149,3 +149,33 @@ def test_history_parameters_are_checked(small_store: Store):
         generate(small_store, HistoryParams(windows=0))
     with pytest.raises(DemoHistoryError, match="每日办件数"):
         generate(small_store, HistoryParams(per_day=0))
+
+
+def test_reading_figures_never_holds_the_windows_write_lock(small_store: Store):
+    """A report reading on a window's SQLite store must not make a key press wait."""
+    import sqlite3
+
+    from hallapp.reports import tally as run_tally
+    from hallapp.reports.sql import reading
+
+    generate(small_store, HistoryParams(windows=1, months=1, per_day=5, end=date(2026, 9, 30)))
+    path = small_store.engine.url.database
+    assert path
+
+    def write_now() -> None:
+        raw = sqlite3.connect(path, timeout=0.3)
+        try:
+            raw.execute("INSERT INTO number_counters (scope, last) VALUES ('probe', 1)")
+            raw.commit()
+        finally:
+            raw.close()
+
+    with reading(small_store) as conn:
+        assert run_tally(conn, parse_month("2026-09"), "window").total.evaluations > 0
+        write_now()  # not blocked while the report's connection is open
+    # The store's own connections take the write lock at BEGIN: that is what
+    # the report must not use.
+    with small_store.engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            write_now()
