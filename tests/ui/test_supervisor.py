@@ -127,14 +127,24 @@ def test_work_a_follow_up_from_the_queue(qtbot, view, history: Store):
     # Overdue ones first, and they stand out.
     assert panel.items[0].overdue
     assert panel.table.model.data(panel.table.model.index(0, 0), Qt.ItemDataRole.BackgroundRole)
-    row = next(i for i, it in enumerate(panel.items) if not it.verified and not it.appeal_pending)
+    # The first open 差评 with a step still to do (核实, 回访 or 整改).
+    todo = [(Action.VERIFY, "verified", "核实"), (Action.CALL_BACK, "called_back", "回访"),
+            (Action.RECTIFY, "rectified", "整改")]  # fmt: skip
+    row, action, flag, label = next(
+        (i, a, f, lb)
+        for i, it in enumerate(panel.items)
+        if not it.appeal_pending
+        for a, f, lb in todo
+        if not getattr(it, f)
+    )
     item = panel.items[row]
     panel.select(row)
-    verify = panel.buttons[Action.VERIFY]
-    assert verify.isEnabled() and not panel.buttons[Action.CLOSE].isEnabled()
+    button = panel.buttons[action]
+    assert button.isEnabled()
+    assert panel.buttons[Action.CLOSE].isEnabled() == (item.called_back and item.rectified)
     # No note: refused with a message, nothing written.
     with qtbot.waitSignal(view.loaded, timeout=3_000, raising=False) as nothing:
-        qtbot.mouseClick(verify, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "请填写" in panel.message.text(), timeout=10_000)
     assert not nothing.signal_triggered
     panel.note.insert("调取排队记录核实，等候 50 分钟属实")  # typed through an input method
@@ -142,17 +152,21 @@ def test_work_a_follow_up_from_the_queue(qtbot, view, history: Store):
         qtbot.waitSignal(panel.acted, timeout=10_000),
         qtbot.waitSignal(view.loaded, timeout=20_000),
     ):
-        qtbot.mouseClick(verify, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     again = next(i for i in panel.items if i.evaluation_id == item.evaluation_id)
-    assert again.verified
-    qtbot.waitUntil(lambda: panel.steps.model.rowCount() >= 2, timeout=10_000)
-    steps = [panel.steps.model.value(r, 1) for r in range(panel.steps.model.rowCount())]
-    assert steps[-1] == "核实"
+    assert getattr(again, flag)
+    qtbot.waitUntil(
+        lambda: (
+            panel.steps.model.rowCount() >= 2
+            and panel.steps.model.value(panel.steps.model.rowCount() - 1, 1) == label
+        ),
+        timeout=10_000,
+    )
     with history.engine.connect() as conn:
         audited = conn.execute(
             sa.select(AuditEntry.__table__).where(AuditEntry.target == item.evaluation_id)
         ).all()
-    assert [a.action for a in audited][-1] == "follow_up.verified"
+    assert [a.action for a in audited][-1] == f"follow_up.{action.value}"
 
 
 def test_export_the_month(qtbot, view, tmp_path: Path):

@@ -1,4 +1,4 @@
-"""indexes for the supervisors' figures (period scans, event kinds, upheld appeals)
+"""indexes for the supervisors' figures (period scans, a case's events by kind, upheld appeals)
 
 Additive: plain CREATE INDEX, no table is recreated, so the append-only
 triggers of the fact tables stay in place.
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "evaluations",
         ["created_at", "window_code", "staff_id", "level"],
     )
-    op.create_index("ix_case_events_kind_created_at", "case_events", ["kind", "created_at"])
+    op.create_index("ix_case_events_case_id_kind", "case_events", ["case_id", "kind"])
     op.create_index(
         "ix_follow_up_steps_kind_evaluation_id", "follow_up_steps", ["kind", "evaluation_id"]
     )
@@ -31,5 +31,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_follow_up_steps_kind_evaluation_id", table_name="follow_up_steps")
-    op.drop_index("ix_case_events_kind_created_at", table_name="case_events")
+    op.drop_index("ix_case_events_case_id_kind", table_name="case_events")
     op.drop_index("ix_evaluations_period", table_name="evaluations")
