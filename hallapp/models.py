@@ -369,9 +369,6 @@ class Case(Fact, Base):
 
 class CaseEvent(Fact, Base):
     __tablename__ = "case_events"
-    # Supervisors' figures: a case's events of a kind (promised date, completion),
-    # looked up per case (migration 0007).
-    __table_args__ = (Index("ix_case_events_case_id_kind", "case_id", "kind"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     # Orders events written in the same instant.

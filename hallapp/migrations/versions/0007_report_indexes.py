@@ -1,4 +1,9 @@
-"""indexes for the supervisors' figures (period scans, a case's events by kind, upheld appeals)
+"""indexes for the supervisors' figures (period scans by window/clerk, upheld appeals)
+
+A case's events are looked up by ``ix_case_events_case_id`` alone: an index
+led by (case_id, kind) would hand SQLite's ``WHERE case_id = ?`` the events
+in kind order instead of the order written, and one on (kind, created_at)
+made SQLite's planner scan ranges for every per-case lookup.
 
 Additive: plain CREATE INDEX, no table is recreated, so the append-only
 triggers of the fact tables stay in place.
@@ -23,7 +28,6 @@ def upgrade() -> None:
         "evaluations",
         ["created_at", "window_code", "staff_id", "level"],
     )
-    op.create_index("ix_case_events_case_id_kind", "case_events", ["case_id", "kind"])
     op.create_index(
         "ix_follow_up_steps_kind_evaluation_id", "follow_up_steps", ["kind", "evaluation_id"]
     )
@@ -31,5 +35,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_follow_up_steps_kind_evaluation_id", table_name="follow_up_steps")
-    op.drop_index("ix_case_events_case_id_kind", table_name="case_events")
     op.drop_index("ix_evaluations_period", table_name="evaluations")
