@@ -97,10 +97,24 @@ SETTINGS: tuple[Setting, ...] = (
         max_len=500,
     ),
     Setting("ui.citizen_screen", str, "auto", "群众屏", ("auto", "window", "off")),
+    # Supervisors' figures: provinces define them differently, so the report
+    # prints whatever is configured here under every table.
+    Setting("reports.satisfied_levels", list, [5, 4, 3], "计入满意率的评价等级（1–5）"),
+    Setting(
+        "reports.points", dict, {}, '评分：各等级的分值，例如 {"5" = 10, "4" = 8}（留空不评分）'
+    ),
+    Setting("reports.accountability_threshold_percent", float, 1.0, "季度不满意率问责阈值（%）"),
+    Setting("reports.ranking_min_evaluations", int, 20, "参加月度排名的最少有效评价数"),
+    Setting("reports.ranking_count", int, 3, "月度排名公布的前后窗口数"),
+    Setting(
+        "reports.ranking_by", str, "satisfaction_rate", "排名依据", ("satisfaction_rate", "score")
+    ),
+    Setting("follow_up.rectify_days", int, 5, "差评整改反馈期限（工作日，5–15）"),
+    Setting("follow_up.call_back_days", int, 1, "差评首次回访期限（工作日）"),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
-_TYPE_NAMES = {str: "文本", int: "整数", dict: "表", bool: "是/否"}
+_TYPE_NAMES = {str: "文本", int: "整数", dict: "表", bool: "是/否", list: "列表", float: "数值"}
 
 
 @dataclass
@@ -192,6 +206,8 @@ def _check(key: str, value: Any) -> Any:
     expected = setting.type
     # TOML has no int/bool confusion, but bool is an int subclass in Python.
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
     if not ok:
         raise ConfigError(
             f"配置项 {key}（{setting.title}）应为{_TYPE_NAMES.get(expected, expected.__name__)}，"
@@ -235,7 +251,47 @@ def _check(key: str, value: Any) -> Any:
                     f"配置项 evaluator.keymap 中 {byte!r} = {level!r} 无效："
                     "键为 0–255 的字节值（写成字符串），值为 1–5 的评价等级，0 表示超时"
                 )
+    if key.startswith(("reports.", "follow_up.")):
+        _check_reports(key, value)
     return value
+
+
+def _check_reports(key: str, value: Any) -> None:
+    """The ranges of the supervisors' settings (local rules: 整改 in 5–15 working days)."""
+    if key == "reports.satisfied_levels" and (
+        not value
+        or any(isinstance(v, bool) or v not in range(1, 6) for v in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ConfigError(
+            f"配置项 reports.satisfied_levels 的值 {value!r} 无效：应为不重复的评价等级 1–5，"
+            "例如 [5, 4, 3]"
+        )
+    if key == "reports.points":
+        for level, points in value.items():
+            number = isinstance(points, int | float) and not isinstance(points, bool)
+            if str(level) not in {"1", "2", "3", "4", "5"} or not number or not 0 <= points <= 100:
+                raise ConfigError(
+                    f"配置项 reports.points 中 {level!r} = {points!r} 无效：键为评价等级 "
+                    '"1"–"5"，值为 0–100 的分值，例如 points = { "5" = 10, "4" = 8, '
+                    '"3" = 6, "2" = 3, "1" = 0 }'
+                )
+        if value and len(value) != 5:
+            raise ConfigError("配置项 reports.points 须为全部五个等级（1–5）各给一个分值")
+    limits = {
+        "reports.accountability_threshold_percent": (0.0, 100.0),
+        "reports.ranking_min_evaluations": (1, 100000),
+        "reports.ranking_count": (1, 50),
+        "follow_up.rectify_days": (5, 15),
+        "follow_up.call_back_days": (1, 5),
+    }
+    if key in limits:
+        low, high = limits[key]
+        if not low <= value <= high or (key.endswith("percent") and value <= 0):
+            raise ConfigError(
+                f"配置项 {key}（{_BY_KEY[key].title}）的值 {value!r} 超出范围，"
+                f"应在 {low}–{high} 之间"
+            )
 
 
 def _example(setting: Setting) -> str:

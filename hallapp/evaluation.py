@@ -610,6 +610,7 @@ def record_evaluation(
     device: str = "",
     channel: str = CHANNEL_WINDOW_EVALUATOR,
     now: datetime | None = None,
+    rectify_days: int = FOLLOW_UP_WORKING_DAYS,
 ) -> RecordedEvaluation:
     """Write the evaluation, its EVALUATED event and (for a 差评) the follow-up.
 
@@ -620,7 +621,7 @@ def record_evaluation(
     lv = parse_level(level)
     cleaned = validate_reasons(lv, reasons)
     when = now or utcnow()
-    due = follow_up_due(session, _local_date(when)) if lv.is_bad else None
+    due = follow_up_due(session, _local_date(when), rectify_days) if lv.is_bad else None
     return _write_evaluation(
         session.connection(),
         opened,
@@ -736,11 +737,12 @@ def _local_date(when: datetime) -> date:
     return hall_date(when)
 
 
-def follow_up_due(session: Session, on: date) -> date:
-    """5 working days after ``on`` on the hall's calendar (loaded schedules included)."""
+def follow_up_due(session: Session, on: date, days: int = FOLLOW_UP_WORKING_DAYS) -> date:
+    """``days`` working days after ``on`` (config follow_up.rectify_days, local rules
+    5–15; default 5) on the hall's calendar (loaded schedules included)."""
     from hallapp.workdays import add_working_days, calendar_from_store
 
-    return add_working_days(on, FOLLOW_UP_WORKING_DAYS, calendar_from_store(session)).date
+    return add_working_days(on, days, calendar_from_store(session)).date
 
 
 class AppealState(enum.StrEnum):
@@ -1070,8 +1072,10 @@ class EvaluationDesk:
         clock: Clock = utcnow,
         auto_expire: bool = True,
         recover: bool = True,
+        rectify_days: int = FOLLOW_UP_WORKING_DAYS,
     ) -> None:
         self.store = store
+        self.rectify_days = rectify_days
         self.window_code = window_code
         self.timeout_s = timeout_s
         self.reasons_timeout_s = reasons_timeout_s
@@ -1447,7 +1451,7 @@ class EvaluationDesk:
                 due = None
                 if lv.is_bad:
                     with Session(bind=conn) as s:
-                        due = follow_up_due(s, _local_date(now))
+                        due = follow_up_due(s, _local_date(now), self.rectify_days)
                 return _write_evaluation(
                     conn,
                     current,

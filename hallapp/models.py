@@ -492,6 +492,9 @@ class Evaluation(Fact, Base):
     __table_args__ = (
         UniqueConstraint("case_id", "encounter_event_id", name="uq_evaluations_case_encounter"),
         Index("ix_evaluations_chain", "origin_window", "chain_seq"),
+        # Supervisors' figures: a period's evaluations grouped by window or clerk
+        # read from the index alone (migration 0007).
+        Index("ix_evaluations_period", "created_at", "window_code", "staff_id", "level"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -519,6 +522,8 @@ class FollowUpStep(Fact, Base):
     """差评 follow-up: opened, verified, called back, rectified, closed; appeals."""
 
     __tablename__ = "follow_up_steps"
+    # Upheld appeals are looked up by kind for every figure (migration 0007).
+    __table_args__ = (Index("ix_follow_up_steps_kind_evaluation_id", "kind", "evaluation_id"),)
 
     evaluation_id: Mapped[str] = mapped_column(ForeignKey("evaluations.id"), index=True)
     kind: Mapped[FollowUpStepKind] = mapped_column(String(20))

@@ -112,6 +112,7 @@ class ClerkConsole(QMainWindow):
         self.preview: PreviewDialog | None = None
         self.pause_dialog: DecisionDialog | None = None
         self.help_dialog: QDialog | None = None
+        self.supervisor_window: QWidget | None = None
         self.last_printed: Printed | None = None
         self.setWindowTitle(f"{ctx.config.hall_name} · {ctx.config.window_code} 窗口")
         self.resize(1480, 900)
@@ -296,6 +297,11 @@ class ClerkConsole(QMainWindow):
     # ------------------------------------------------------------------ duty
 
     def _signed_in(self, staff: StaffView) -> None:
+        from hallapp.models import Role
+
+        if staff.role is not Role.CLERK:
+            self._open_supervisor_view(staff)
+            return
         self.ctx.clerk = staff
         self.stack.setCurrentIndex(self.PAGE_WORK)
         self.tabs.setCurrentWidget(self.intake)
@@ -307,6 +313,15 @@ class ClerkConsole(QMainWindow):
         from hallapp.ui.docworker import document_worker
 
         document_worker().warm_up(self.ctx.printing.font_path)
+
+    def _open_supervisor_view(self, staff: StaffView) -> None:
+        """Supervisors and administrators get their own window; the window stays
+        at sign-in for the next clerk."""
+        from hallapp.ui.supervisor_app import SupervisorWindow
+
+        self.supervisor_window = SupervisorWindow(self.ctx.store, self.ctx.config, staff)
+        self.supervisor_window.show()
+        self.signin.reset()
 
     def _load_duty(self) -> None:
         duty = self.ctx.duty

@@ -120,6 +120,7 @@ class EvaluatorBridge(QObject):
             timeout_s=timeout,
             reasons_timeout_s=timeout,
             recover=False,
+            rectify_days=int(config.get("follow_up.rectify_days")),
         )
         self._driver: EvaluatorDriver | None = None
         self._device_bridge: DeviceBridge | None = None

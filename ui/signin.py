@@ -217,8 +217,13 @@ class SignInPage(QWidget):
         duty = self.ctx.duty
 
         def work() -> StaffView:
+            from hallapp.models import Role
+
             staff = duty.sign_in(staff_no, password)
-            duty.start(staff.id)
+            # A supervisor or administrator does not go on duty: the console
+            # opens the supervisor view for them instead.
+            if staff.role is Role.CLERK:
+                duty.start(staff.id)
             return staff
 
         run_in_background(self, work, success=self._done, failure=self._failed, label="登录")

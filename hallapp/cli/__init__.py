@@ -35,6 +35,7 @@ SUBCOMMAND_MODULES = (
     "hallapp.cli.central",
     "hallapp.cli.sync",
     "hallapp.cli.central_roles",  # after hallapp.cli.central: joins its group
+    "hallapp.cli.report",
 )
 
 

@@ -47,8 +47,12 @@ def test_the_wheel_carries_every_layer_its_data_and_migrations(wheel: zipfile.Zi
         "hallapp/migrations/env.py",
         "hallapp/migrations/script.py.mako",
         "hallapp/migrations/versions/0001_initial_schema.py",
+        "hallapp/reports/__init__.py",
+        "hallapp/printing/report_pdf.py",
     ):
         assert required in names, required
     entry_points = wheel.read("hallapp-0.1.0.dist-info/entry_points.txt").decode()
     assert "hallapp = hallapp.cli:main" in entry_points
-    assert "[gui_scripts]\nhallapp-window = hallapp.ui.app:main" in entry_points
+    gui = entry_points.split("[gui_scripts]\n", 1)[1]
+    assert "hallapp-window = hallapp.ui.app:main" in gui
+    assert "hallapp-supervisor = hallapp.ui.supervisor_app:main" in gui

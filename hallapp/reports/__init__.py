@@ -1,0 +1,146 @@
+"""Supervisors' figures (no Qt): monthly tallies, rankings, case figures,
+差评 work and the quarterly accountability list, with their drill-downs.
+
+Everything is computed where the data is (SQL grouped and filtered in the
+database), on a window's local store or on the central store (``hall``
+keeps one hall's rows there). :func:`monthly_report` and
+:func:`quarterly_report` gather what a published report shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from hallapp.models import utcnow
+from hallapp.reports.cases import CASE_FIGURE_TITLES, CaseFigures, case_figures
+from hallapp.reports.definitions import BAD_LEVELS, LEVELS, Definitions
+from hallapp.reports.followups import (
+    AccountableClerk,
+    BadReview,
+    FollowUpFigures,
+    accountability,
+    follow_up_figures,
+)
+from hallapp.reports.periods import (
+    Period,
+    PeriodError,
+    month,
+    parse_month,
+    parse_period,
+    parse_quarter,
+    previous_months,
+    quarter,
+)
+from hallapp.reports.sql import DIMENSIONS
+from hallapp.reports.tally import RankedWindow, Ranking, Tally, TallyRow, ranking, tally
+
+__all__ = [
+    "BAD_LEVELS",
+    "CASE_FIGURE_TITLES",
+    "DIMENSIONS",
+    "LEVELS",
+    "AccountableClerk",
+    "BadReview",
+    "CaseFigures",
+    "Definitions",
+    "FollowUpFigures",
+    "MonthlyReport",
+    "Period",
+    "PeriodError",
+    "QuarterlyReport",
+    "RankedWindow",
+    "Ranking",
+    "Tally",
+    "TallyRow",
+    "accountability",
+    "case_figures",
+    "follow_up_figures",
+    "month",
+    "monthly_report",
+    "parse_month",
+    "parse_period",
+    "parse_quarter",
+    "previous_months",
+    "quarter",
+    "quarterly_report",
+    "ranking",
+    "tally",
+]
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """What a month's publication (公示) shows."""
+
+    hall_name: str
+    period: Period
+    tally: Tally  # by the chosen dimension
+    window_tally: Tally
+    ranking: Ranking
+    cases: list[CaseFigures]
+    follow_ups: list[FollowUpFigures]
+    definitions: Definitions
+    made_at: datetime = field(default_factory=utcnow)
+
+    def notes(self) -> list[str]:
+        return self.definitions.notes()
+
+
+@dataclass(frozen=True)
+class QuarterlyReport:
+    hall_name: str
+    period: Period
+    tally: Tally  # by clerk
+    accountable: list[AccountableClerk]
+    definitions: Definitions
+    made_at: datetime = field(default_factory=utcnow)
+
+    def notes(self) -> list[str]:
+        return self.definitions.notes()
+
+
+def monthly_report(
+    conn: Connection,
+    period: Period,
+    *,
+    by: str = "window",
+    hall_name: str = "",
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+    now: datetime | None = None,
+) -> MonthlyReport:
+    defs = definitions or Definitions()
+    windows = tally(conn, period, "window", definitions=defs, hall=hall)
+    chosen = windows if by == "window" else tally(conn, period, by, definitions=defs, hall=hall)
+    return MonthlyReport(
+        hall_name=hall_name,
+        period=period,
+        tally=chosen,
+        window_tally=windows,
+        ranking=ranking(windows),
+        cases=case_figures(conn, period, by, hall=hall, now=now),
+        follow_ups=follow_up_figures(conn, period, by, definitions=defs, hall=hall, now=now),
+        definitions=defs,
+    )
+
+
+def quarterly_report(
+    conn: Connection,
+    period: Period,
+    *,
+    hall_name: str = "",
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+    now: datetime | None = None,
+) -> QuarterlyReport:
+    defs = definitions or Definitions()
+    return QuarterlyReport(
+        hall_name=hall_name,
+        period=period,
+        tally=tally(conn, period, "clerk", definitions=defs, hall=hall),
+        accountable=accountability(conn, period, definitions=defs, hall=hall, now=now),
+        definitions=defs,
+    )

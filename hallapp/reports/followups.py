@@ -1,0 +1,305 @@
+"""差评 work: the follow-up of every 差评, its figures and the quarterly accountability list.
+
+A follow-up's state is read from its steps (append-only) in one grouped
+subquery: which steps exist, when it was opened and when 整改 is due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
+
+from hallapp.models import FollowUpStepKind, utcnow
+from hallapp.reports.definitions import BAD_LEVELS, Definitions
+from hallapp.reports.periods import Period, day_start_utc
+from hallapp.reports.sql import (
+    EVALUATIONS,
+    STAFF,
+    STEPS,
+    counted,
+    dimension,
+    in_hall,
+    names_statement,
+)
+from hallapp.reports.tally import percent
+from hallapp.workdays import WorkCalendar, add_working_days, default_calendar
+
+K = FollowUpStepKind
+
+
+def _has(kind: FollowUpStepKind) -> Any:
+    return func.max(case((STEPS.c.kind == kind.value, 1), else_=0))
+
+
+def bad_in_period(period: Period, hall: str | None = None, *extra: Any) -> Any:
+    """The ids of the period's 差评 (to keep step_flags to the follow-ups wanted)."""
+    x = EVALUATIONS.alias("bad_ev")
+    conds = [cond(x) for cond in extra]
+    return select(x.c.id).where(
+        x.c.level.in_(BAD_LEVELS),
+        x.c.created_at >= period.start_utc,
+        x.c.created_at < period.end_utc,
+        *in_hall(x, hall),
+        *conds,
+    )
+
+
+def step_flags(restrict: Any | None = None) -> Any:
+    """One row per follow-up: which steps it has, its opening and its due date.
+
+    ``restrict``: a SELECT of the evaluation ids wanted; the database cannot
+    push a join's condition into a grouped subquery, so without it every
+    follow-up of the store is grouped.
+    """
+    s = STEPS
+    stmt = select(
+        s.c.evaluation_id.label("evaluation_id"),
+        _has(K.VERIFIED).label("verified"),
+        _has(K.CALLED_BACK).label("called_back"),
+        _has(K.RECTIFIED).label("rectified"),
+        _has(K.CLOSED).label("closed"),
+        _has(K.APPEALED).label("appealed"),
+        _has(K.APPEAL_UPHELD).label("upheld"),
+        _has(K.APPEAL_REJECTED).label("appeal_rejected"),
+        func.max(case((s.c.kind == K.OPENED.value, s.c.due_on))).label("due_on"),
+        func.min(case((s.c.kind == K.OPENED.value, s.c.created_at))).label("opened_at"),
+    ).group_by(s.c.evaluation_id)
+    if restrict is not None:
+        stmt = stmt.where(s.c.evaluation_id.in_(restrict))
+    return stmt.subquery("flags")
+
+
+def call_back_cutoff(as_of: date, days: int, calendar: WorkCalendar | None = None) -> datetime:
+    """Follow-ups opened before this instant have their 回访 due before ``as_of``.
+
+    The due date (``days`` working days after the opening day) never moves
+    back when the opening day moves forward, so "due before as_of" is "opened
+    on or before some day D": found here, on the hall's calendar.
+    """
+    cal = calendar or default_calendar()
+    d = as_of
+    while add_working_days(d, days, cal).date >= as_of:
+        d -= timedelta(days=1)
+    return day_start_utc(d + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class FollowUpFigures:
+    key: str
+    name: str
+    bad: int = 0  # counted 差评 of the period
+    verified: int = 0
+    called_back: int = 0
+    rectified: int = 0  # rectified or closed
+    closed: int = 0
+    overdue: int = 0  # not closed, 整改 due date passed
+    call_back_overdue: int = 0  # not called back, 回访 due date passed
+    appeals_pending: int = 0
+    upheld: int = 0  # excluded: shown so that the exclusion is visible
+
+    @property
+    def rectification_rate(self) -> float | None:
+        return percent(self.rectified, self.bad)
+
+    @property
+    def call_back_rate(self) -> float | None:
+        return percent(self.called_back, self.bad)
+
+
+def follow_up_figures(
+    conn: Connection,
+    period: Period,
+    by: str = "window",
+    *,
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+    now: datetime | None = None,
+    calendar: WorkCalendar | None = None,
+) -> list[FollowUpFigures]:
+    defs = definitions or Definitions()
+    dim = dimension(by)
+    as_of = period.as_of(now or utcnow())
+    cutoff = call_back_cutoff(as_of, defs.call_back_days, calendar)
+    e, f = EVALUATIONS, step_flags(bad_in_period(period, hall))
+    group = e.c[dim.evaluation_column]
+    live = f.c.upheld == 0
+
+    def n(cond: Any) -> Any:
+        return func.sum(case((and_(live, cond), 1), else_=0))
+
+    stmt = (
+        select(
+            group.label("key"),
+            n(True).label("bad"),
+            n(f.c.verified == 1).label("verified"),
+            n(f.c.called_back == 1).label("called_back"),
+            n(or_(f.c.rectified == 1, f.c.closed == 1)).label("rectified"),
+            n(f.c.closed == 1).label("closed"),
+            n(and_(f.c.closed == 0, f.c.due_on < as_of)).label("overdue"),
+            n(and_(f.c.called_back == 0, f.c.closed == 0, f.c.opened_at < cutoff)).label(
+                "call_back_overdue"
+            ),
+            n(and_(f.c.appealed == 1, f.c.appeal_rejected == 0)).label("appeals_pending"),
+            func.sum(case((f.c.upheld == 1, 1), else_=0)).label("upheld"),
+        )
+        .select_from(e.join(f, f.c.evaluation_id == e.c.id))
+        .where(
+            e.c.level.in_(BAD_LEVELS),
+            e.c.created_at >= period.start_utc,
+            e.c.created_at < period.end_utc,
+            *in_hall(e, hall),
+        )
+        .group_by(group)
+    )
+    rows = conn.execute(stmt).all()
+    keys = sorted(r.key for r in rows)
+    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
+    return [
+        FollowUpFigures(
+            key=r.key,
+            name=str(names.get(r.key, r.key)),
+            **{k: int(v or 0) for k, v in r._mapping.items() if k != "key"},
+        )
+        for r in sorted(rows, key=lambda r: r.key)
+    ]
+
+
+# ------------------------------------------------------------ accountability
+
+
+@dataclass(frozen=True)
+class BadReview:
+    """One 差评 behind an accountability entry, with its follow-up state."""
+
+    evaluation_id: str
+    case_id: str
+    case_no: str
+    window_code: str
+    level: int
+    reasons: tuple[str, ...]
+    created_at: datetime
+    state: str  # 待核实 / 已核实 / 已回访 / 已整改 / 已办结, with appeal
+    due_on: date | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class AccountableClerk:
+    staff_id: str
+    staff_no: str
+    name: str
+    evaluations: int
+    bad: int
+    reviews: tuple[BadReview, ...]
+
+    @property
+    def bad_rate(self) -> float:
+        return round(100.0 * self.bad / self.evaluations, 2)
+
+
+def describe_flags(row: Any) -> str:
+    if row.closed:
+        state = "已办结"
+    elif row.rectified:
+        state = "已整改，待办结"
+    elif row.called_back:
+        state = "已回访，待整改"
+    elif row.verified:
+        state = "已核实，待回访"
+    else:
+        state = "待核实"
+    if row.appealed and not row.appeal_rejected:
+        state = "申诉审核中；" + state
+    elif row.appeal_rejected:
+        state = "申诉未成立；" + state
+    return state
+
+
+def accountability_statement(
+    period: Period, threshold_percent: float, hall: str | None = None
+) -> Select[Any]:
+    """Clerks whose 不满意率 in the period reached the threshold (in the database: HAVING)."""
+    e = EVALUATIONS
+    bad = func.sum(case((e.c.level.in_(BAD_LEVELS), 1), else_=0))
+    total = func.count()
+    return (
+        select(e.c.staff_id, total.label("evaluations"), bad.label("bad"))
+        .where(
+            e.c.created_at >= period.start_utc,
+            e.c.created_at < period.end_utc,
+            counted(e),
+            *in_hall(e, hall),
+        )
+        .group_by(e.c.staff_id)
+        .having(bad * 100.0 >= total * threshold_percent)
+    )
+
+
+def accountability(
+    conn: Connection,
+    period: Period,
+    *,
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+    now: datetime | None = None,
+) -> list[AccountableClerk]:
+    """The quarter's clerks to be held to account (seed 000 §五), worst first,
+    each with the 差评 behind it and where their follow-up stands."""
+    defs = definitions or Definitions()
+    threshold = defs.accountability_threshold_percent
+    found = conn.execute(accountability_statement(period, threshold, hall)).all()
+    if not found:
+        return []
+    ids = [r.staff_id for r in found]
+    staff = {
+        r.id: (r.staff_no, r.name)
+        for r in conn.execute(
+            select(STAFF.c.id, STAFF.c.staff_no, STAFF.c.name).where(STAFF.c.id.in_(ids))
+        )
+    }
+    as_of = period.as_of(now or utcnow())
+    e = EVALUATIONS
+    f = step_flags(bad_in_period(period, hall, lambda x: x.c.staff_id.in_(ids)))
+    reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
+    for row in conn.execute(
+        select(e, f)
+        .select_from(e.outerjoin(f, f.c.evaluation_id == e.c.id))
+        .where(
+            e.c.staff_id.in_(ids),
+            e.c.level.in_(BAD_LEVELS),
+            e.c.created_at >= period.start_utc,
+            e.c.created_at < period.end_utc,
+            counted(e),
+            *in_hall(e, hall),
+        )
+        .order_by(e.c.created_at)
+    ):
+        reviews[row.staff_id].append(
+            BadReview(
+                evaluation_id=row.id,
+                case_id=row.case_id,
+                case_no=row.case_no,
+                window_code=row.window_code,
+                level=row.level,
+                reasons=tuple(str(r) for r in row.reasons or ()),
+                created_at=row.created_at,
+                state=describe_flags(row) if row.evaluation_id else "未开启整改跟踪",
+                due_on=row.due_on,
+                overdue=bool(row.due_on and not row.closed and row.due_on < as_of),
+            )
+        )
+    out = [
+        AccountableClerk(
+            staff_id=r.staff_id,
+            staff_no=staff.get(r.staff_id, ("", ""))[0],
+            name=staff.get(r.staff_id, ("", r.staff_id))[1],
+            evaluations=int(r.evaluations),
+            bad=int(r.bad),
+            reviews=tuple(reviews[r.staff_id]),
+        )
+        for r in found
+    ]
+    return sorted(out, key=lambda a: (-a.bad_rate, -a.bad, a.staff_no))

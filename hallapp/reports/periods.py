@@ -1,0 +1,109 @@
+"""Report periods: a month (YYYY-MM) or a quarter (YYYY-Qn) on the hall's calendar.
+
+Facts keep their time in UTC; a period is the hall's days (Asia/Shanghai), so
+its bounds are turned into UTC instants once and the database filters with
+plain comparisons on ``created_at`` (which its indexes serve), never with a
+date function per row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from hallapp.workdays import HALL_TZ, hall_date
+
+
+class PeriodError(ValueError):
+    """The period text cannot be read; the message says the form wanted."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The hall's days ``first`` .. ``last`` (inclusive), with a label."""
+
+    first: date
+    last: date
+    label: str  # 2026年9月, 2026年第3季度
+    key: str  # 2026-09, 2026-Q3
+
+    @property
+    def is_quarter(self) -> bool:
+        return "Q" in self.key
+
+    @property
+    def start_utc(self) -> datetime:
+        return day_start_utc(self.first)
+
+    @property
+    def end_utc(self) -> datetime:
+        """The first instant after the period (exclusive bound)."""
+        return day_start_utc(self.last + timedelta(days=1))
+
+    def as_of(self, now: datetime) -> date:
+        """The day the period's open matters are judged on: its last day, or
+        today while it is still running."""
+        today = hall_date(now)
+        return min(self.last, today)
+
+    def months(self) -> list[Period]:
+        if not self.is_quarter:
+            return [self]
+        return [month(self.first.year, m) for m in range(self.first.month, self.first.month + 3)]
+
+
+def day_start_utc(d: date) -> datetime:
+    """The UTC instant the hall's day ``d`` begins."""
+    return datetime.combine(d, time.min, tzinfo=HALL_TZ).astimezone(UTC)
+
+
+def month(year: int, number: int) -> Period:
+    if not 1 <= number <= 12:
+        raise PeriodError(f"月份应为 1–12，收到 {number}")
+    first = date(year, number, 1)
+    nxt = date(year + (number == 12), number % 12 + 1, 1)
+    return Period(first, nxt - timedelta(days=1), f"{year}年{number}月", f"{year}-{number:02d}")
+
+
+def quarter(year: int, number: int) -> Period:
+    if not 1 <= number <= 4:
+        raise PeriodError(f"季度应为 1–4，收到 {number}")
+    first = date(year, 3 * number - 2, 1)
+    last = month(year, 3 * number).last
+    return Period(first, last, f"{year}年第{number}季度", f"{year}-Q{number}")
+
+
+_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+_QUARTER = re.compile(r"^\s*(\d{4})-?[Qq]([1-4])\s*$")
+
+
+def parse_month(text: str) -> Period:
+    m = _MONTH.match(text)
+    if not m or not 2000 <= int(m.group(1)) <= 2100:
+        raise PeriodError(f"月份格式应为 YYYY-MM（例如 2026-09），收到 {text!r}")
+    return month(int(m.group(1)), int(m.group(2)))
+
+
+def parse_quarter(text: str) -> Period:
+    m = _QUARTER.match(text)
+    if not m or not 2000 <= int(m.group(1)) <= 2100:
+        raise PeriodError(f"季度格式应为 YYYY-Qn（例如 2026-Q3），收到 {text!r}")
+    return quarter(int(m.group(1)), int(m.group(2)))
+
+
+def parse_period(text: str) -> Period:
+    """A month or a quarter, whichever the text is."""
+    if "q" in text.lower():
+        return parse_quarter(text)
+    return parse_month(text)
+
+
+def previous_months(period: Period, count: int) -> list[Period]:
+    """The ``count`` months ending with the period's last month, oldest first (for trends)."""
+    y, m = period.last.year, period.last.month
+    out: list[Period] = []
+    for _ in range(count):
+        out.append(month(y, m))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out[::-1]

@@ -1,0 +1,188 @@
+"""The SQL pieces every figure shares, in SQLAlchemy Core.
+
+The same statements run on a window's local SQLite store and on the central
+store (SQLite or PostgreSQL), whose fact tables have the same names and
+columns plus ``hall_code``: pass ``hall`` to keep one hall's rows. Everything
+is grouped and filtered in the database; Python only sees the grouped rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Table,
+    and_,
+    create_engine,
+    event,
+    exists,
+    literal_column,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import String
+
+from hallapp.models import (
+    Case,
+    CaseEvent,
+    Department,
+    Evaluation,
+    FollowUpStep,
+    FollowUpStepKind,
+    ServiceItem,
+    Staff,
+    Window,
+)
+from hallapp.store import Store
+
+
+def table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+EVALUATIONS = table(Evaluation)
+CASES = table(Case)
+EVENTS = table(CaseEvent)
+STEPS = table(FollowUpStep)
+STAFF = table(Staff)
+WINDOWS = table(Window)
+DEPARTMENTS = table(Department)
+ITEMS = table(ServiceItem)
+
+
+def hall_column(t: FromClause) -> ColumnElement[str]:
+    """The ``hall_code`` of a central fact table (the local tables have none)."""
+    if "hall_code" in t.c:
+        return cast(ColumnElement[str], t.c.hall_code)
+    return literal_column(f"{t.name}.hall_code", String)  # type: ignore[attr-defined]
+
+
+def in_hall(t: FromClause, hall: str | None) -> list[ColumnElement[bool]]:
+    return [] if hall is None else [hall_column(t) == hall]
+
+
+def counted(evaluations: FromClause) -> ColumnElement[bool]:
+    """Not excluded by an upheld appeal (误评、恶意差评 found so on review)."""
+    steps = STEPS.alias("upheld")
+    return ~exists().where(
+        and_(
+            steps.c.evaluation_id == evaluations.c.id,
+            steps.c.kind == FollowUpStepKind.APPEAL_UPHELD.value,
+        )
+    )
+
+
+class hall_day(FunctionElement[str]):
+    """The hall's calendar day of a UTC timestamp column, as 'YYYY-MM-DD' text.
+
+    China keeps no daylight saving time, so the hall's day is UTC + 8 hours on
+    every date the law cares about.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(hall_day, "sqlite")
+def _hall_day_sqlite(element: hall_day, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return f"date({compiler.process(arg, **kw)}, '+8 hours')"
+
+
+@compiles(hall_day, "postgresql")
+def _hall_day_pg(element: hall_day, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return f"to_char(({compiler.process(arg, **kw)} AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD')"
+
+
+@compiles(hall_day)
+def _hall_day_default(element: hall_day, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return f"CAST({compiler.process(arg, **kw)} AS DATE)"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """What a table is grouped by, on evaluations and on cases."""
+
+    key: str  # window, clerk, department, item
+    title: str  # 窗口
+    evaluation_column: str
+    case_column: str
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    "window": Dimension("window", "窗口", "window_code", "window_code"),
+    "clerk": Dimension("clerk", "工作人员", "staff_id", "first_responder_id"),
+    "department": Dimension("department", "部门", "department_code", "department_code"),
+    "item": Dimension("item", "事项", "item_code", "item_code"),
+}
+
+
+def dimension(key: str) -> Dimension:
+    try:
+        return DIMENSIONS[key]
+    except KeyError:
+        raise ValueError(f"统计维度应为 {'、'.join(DIMENSIONS)} 之一，收到 {key!r}") from None
+
+
+def names_statement(dim: Dimension, keys: list[str]) -> Any:
+    """(key, display name) of the groups found, from the reference data."""
+    if dim.key == "window":
+        return select(WINDOWS.c.code, WINDOWS.c.name).where(WINDOWS.c.code.in_(keys))
+    if dim.key == "clerk":
+        return select(STAFF.c.id, STAFF.c.name + "（" + STAFF.c.staff_no + "）").where(
+            STAFF.c.id.in_(keys)
+        )
+    if dim.key == "department":
+        return select(DEPARTMENTS.c.code, DEPARTMENTS.c.name).where(DEPARTMENTS.c.code.in_(keys))
+    return select(ITEMS.c.code, ITEMS.c.name).where(ITEMS.c.code.in_(keys))
+
+
+# ------------------------------------------------------------------ reading
+
+_READERS: dict[int, Any] = {}
+
+
+@contextmanager
+def reading(store: Store) -> Iterator[Connection]:
+    """A connection for the figures that never blocks the window's writers.
+
+    The store's own SQLite connections take the write lock at BEGIN (so two
+    writers never deadlock); a report reading for a second must not hold it,
+    or a key press on the evaluator would wait behind it. Here SQLite runs in
+    autocommit: each SELECT reads its own WAL snapshot and takes no lock.
+    PostgreSQL reads never block writers anyway.
+    """
+    engine = store.engine
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as conn:
+            yield conn
+        return
+    reader = _READERS.get(id(engine))
+    if reader is None or reader[0] is not engine:
+        read_engine = create_engine(
+            engine.url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            poolclass=NullPool,  # closed after each use: nothing outlives the store
+        )
+        event.listen(read_engine, "connect", _reader_pragmas)
+        reader = (engine, read_engine)
+        _READERS[id(engine)] = reader
+    with reader[1].connect() as conn:
+        yield conn
+
+
+def _reader_pragmas(dbapi_conn: Any, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA query_only=1")
+    cur.close()

@@ -1,0 +1,270 @@
+"""A report as plain tables (title, header, rows of numbers and text, notes).
+
+One shape for every output: the workbook (one sheet per table), the CSV and
+the PDF for the notice board all lay out these tables, so they always agree.
+Rates are numbers in percent (98.41 for 98.41 %), None where nothing divides.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hallapp.evaluation import LEVEL_LABELS
+from hallapp.reports.definitions import LEVELS
+
+if TYPE_CHECKING:
+    from hallapp.reports import MonthlyReport, QuarterlyReport
+    from hallapp.reports.definitions import Definitions
+    from hallapp.reports.followups import AccountableClerk
+    from hallapp.reports.periods import Period
+    from hallapp.reports.tally import Tally, TallyRow
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    key: str  # sheet name, short
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+    notes: list[str] = field(default_factory=list)
+
+
+def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
+    scored = t.definitions.scored
+    header = [
+        t.dimension.title, "名称", *[LEVEL_LABELS[v] for v in LEVELS], "有效评价数",
+        "满意率（%）", "差评数", "差评率（%）", "办结件数", "已评价件数", "未评价", "评价率（%）",
+    ]  # fmt: skip
+    if scored:
+        header.append("评分")
+
+    def line(r: TallyRow) -> list[Cell]:
+        out: list[Cell] = [
+            r.key or "合计", r.name, *[r.levels.get(v, 0) for v in LEVELS], r.evaluations,
+            r.satisfaction_rate, r.bad, r.bad_rate, r.completed, r.evaluated_cases,
+            r.unevaluated, r.evaluation_rate,
+        ]  # fmt: skip
+        if scored:
+            out.append(r.score)
+        return out
+
+    return ReportTable(
+        key=f"{key}-{t.dimension.title}",
+        title=f"{t.period.label}好差评统计（按{t.dimension.title}）",
+        header=header,
+        rows=[line(r) for r in t.rows] + [line(t.total)],
+        notes=t.notes(),
+    )
+
+
+def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
+    defs = report.definitions
+    tables = [tally_table(report.tally)]
+    rk = report.ranking
+    basis = f"{rk.basis}{'（%）' if rk.basis == '满意率' else ''}"
+    ranking_rows: list[list[Cell]] = []
+    for title, entries in (("满意度最高", rk.best), ("满意度最低", rk.worst)):
+        for x in entries:
+            ranking_rows.append([title, x.rank, x.row.key, x.row.name, x.value, x.row.evaluations])
+    for row in rk.unranked:
+        ranking_rows.append(["不参加排名", None, row.key, row.name, None, row.evaluations])
+    tables.append(
+        ReportTable(
+            key="排名",
+            title=f"{report.period.label}窗口满意度排名",
+            header=["类别", "名次", "窗口", "名称", basis, "有效评价数"],
+            rows=ranking_rows,
+            notes=[
+                f"按{rk.basis}由高到低；有效评价少于 {rk.min_evaluations} 次的窗口不参加排名；"
+                "数值相同者并列同一名次，其后名次顺延；前后各公布 "
+                f"{rk.count} 名，并列者一并列出"
+            ],
+        )
+    )
+    dim_title = report.tally.dimension.title
+    tables.append(
+        ReportTable(
+            key="办件",
+            title=f"{report.period.label}办件情况（按{dim_title}）",
+            header=[
+                dim_title,
+                "名称",
+                "收件",
+                "受理",
+                "办结",
+                "按期办结",
+                "按期办结率（%）",
+                "超期办结",
+                "超期未办结",
+                "一次性告知",
+                "违反一次性告知（倒查）",
+                "延期",
+                "容缺材料逾期",
+            ],
+            rows=[
+                [
+                    c.key,
+                    c.name,
+                    c.received,
+                    c.accepted,
+                    c.completed,
+                    c.on_time,
+                    c.on_time_rate,
+                    c.completed_late,
+                    c.overdue_open,
+                    c.one_time_notices,
+                    c.violations,
+                    c.extensions,
+                    c.deferred_overdue,
+                ]
+                for c in report.cases
+            ],
+            notes=[
+                "收件、受理、办结、一次性告知、违反一次性告知、延期：统计期内发生的次数",
+                "按期办结：办结日不晚于承诺日期（含批准的延期）；超期未办结：统计截止日已过承诺日期仍未办结",
+                "容缺材料逾期：承诺补齐日期在统计期内、到期未补齐的容缺受理办件",
+            ],
+        )
+    )
+    tables.append(
+        ReportTable(
+            key="差评整改",
+            title=f"{report.period.label}差评核实整改情况（按{dim_title}）",
+            header=[
+                dim_title,
+                "名称",
+                "差评数",
+                "已核实",
+                "已回访",
+                "回访率（%）",
+                "已整改",
+                "差评整改率（%）",
+                "已办结",
+                "整改超期",
+                "回访超期",
+                "申诉审核中",
+                "申诉成立已剔除",
+            ],
+            rows=[
+                [
+                    f.key,
+                    f.name,
+                    f.bad,
+                    f.verified,
+                    f.called_back,
+                    f.call_back_rate,
+                    f.rectified,
+                    f.rectification_rate,
+                    f.closed,
+                    f.overdue,
+                    f.call_back_overdue,
+                    f.appeals_pending,
+                    f.upheld,
+                ]
+                for f in report.follow_ups
+            ],
+            notes=[
+                f"整改期限 {defs.rectify_days} 个工作日，"
+                f"首次回访期限 {defs.call_back_days} 个工作日",
+                "申诉成立（误评、恶意差评）的评价不计入任何统计，此处列出件数以备核查",
+            ],
+        )
+    )
+    return tables
+
+
+def quarterly_tables(report: QuarterlyReport) -> list[ReportTable]:
+    return [
+        accountability_table(report.period, report.accountable, report.definitions),
+        tally_table(report.tally),
+    ]
+
+
+def accountability_table(
+    period: Period, accountable: list[AccountableClerk], defs: Definitions
+) -> ReportTable:
+    rows: list[list[Cell]] = []
+    for a in accountable:
+        for r in a.reviews:
+            rows.append([
+                a.staff_no, a.name, a.evaluations, a.bad, a.bad_rate, r.case_no, r.window_code,
+                LEVEL_LABELS[r.level], "、".join(r.reasons), r.state,
+                r.due_on.isoformat() if r.due_on else None, "是" if r.overdue else "",
+            ])  # fmt: skip
+    return ReportTable(
+        key="问责",
+        title=f"{period.label}不满意率达到 {defs.accountability_threshold_percent:g}% 的工作人员",
+        header=[
+            "工号",
+            "姓名",
+            "有效评价数",
+            "差评数",
+            "不满意率（%）",
+            "办件编号",
+            "窗口",
+            "评价",
+            "差评原因",
+            "整改状态",
+            "整改期限",
+            "超期",
+        ],
+        rows=rows,
+        notes=[
+            f"不满意率 =（不满意＋非常不满意）÷ 有效评价数；达到 "
+            f"{defs.accountability_threshold_percent:g}% 的列入问责（中心制度第五条）",
+            *defs.notes()[:1],
+        ],
+    )
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def write_xlsx(tables: list[ReportTable], path: Path, *, title: str = "") -> None:
+    """One sheet per table, header row frozen, numbers as numbers, notes under it."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    for table in tables:
+        ws = wb.create_sheet(table.key[:31])
+        ws.append(table.header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        for row in table.rows:
+            ws.append(row)
+        ws.freeze_panes = "A2"
+        ws.append([])
+        ws.append([table.title])
+        for note in table.notes:
+            ws.append([note])
+        for i, name in enumerate(table.header, start=1):
+            letter = ws.cell(row=1, column=i).column_letter
+            ws.column_dimensions[letter].width = max(8, min(30, 2 * len(name) + 2))
+    wb.properties.title = title or (tables[0].title if tables else "")
+    wb.save(path)
+
+
+def csv_text(table: ReportTable) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(table.header)
+    for row in table.rows:
+        w.writerow(["" if v is None else v for v in row])
+    w.writerow([])
+    for note in [table.title, *table.notes]:
+        w.writerow([note])
+    return buf.getvalue()
+
+
+def write_csv(table: ReportTable, path: Path) -> None:
+    """UTF-8 with a BOM, so that Excel on Windows reads the Chinese right."""
+    path.write_text(csv_text(table), encoding="utf-8-sig", newline="")

@@ -1,0 +1,281 @@
+"""好差评 figures: levels, 满意率, 差评率, 评价率, 未评价 and the score, by group.
+
+One GROUP BY over the evaluations of the period and one over the cases
+completed in it; the rates are arithmetic on those grouped counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, case, exists, func, select
+
+from hallapp.models import CaseEventKind, utcnow
+from hallapp.reports.definitions import BAD_LEVELS, LEVELS, Definitions
+from hallapp.reports.periods import Period
+from hallapp.reports.sql import (
+    CASES,
+    EVALUATIONS,
+    EVENTS,
+    Dimension,
+    counted,
+    dimension,
+    in_hall,
+    names_statement,
+)
+
+
+def percent(part: int, whole: int) -> float | None:
+    """A rate in percent with two decimals; None when there is nothing to divide."""
+    return None if whole == 0 else round(100.0 * part / whole, 2)
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    key: str
+    name: str
+    levels: dict[int, int]  # level -> count of counted evaluations
+    completed: int  # cases completed in the period
+    evaluated_cases: int  # of those, with at least one counted evaluation
+    definitions: Definitions = field(repr=False, compare=False, default_factory=Definitions)
+
+    @property
+    def evaluations(self) -> int:
+        return sum(self.levels.values())
+
+    @property
+    def satisfied(self) -> int:
+        return sum(self.levels.get(v, 0) for v in self.definitions.satisfied_levels)
+
+    @property
+    def bad(self) -> int:
+        return sum(self.levels.get(v, 0) for v in BAD_LEVELS)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return percent(self.satisfied, self.evaluations)
+
+    @property
+    def bad_rate(self) -> float | None:
+        return percent(self.bad, self.evaluations)
+
+    @property
+    def evaluation_rate(self) -> float | None:
+        return percent(self.evaluated_cases, self.completed)
+
+    @property
+    def unevaluated(self) -> int:
+        return self.completed - self.evaluated_cases
+
+    @property
+    def score(self) -> float | None:
+        if not self.definitions.scored or not self.evaluations:
+            return None
+        total = sum(self.definitions.points.get(v, 0.0) * n for v, n in self.levels.items())
+        return round(total / self.evaluations, 2)
+
+
+@dataclass(frozen=True)
+class Tally:
+    period: Period
+    dimension: Dimension
+    rows: list[TallyRow]
+    total: TallyRow
+    definitions: Definitions
+    hall: str | None = None
+    made_at: datetime = field(default_factory=utcnow)
+
+    def notes(self) -> list[str]:
+        return self.definitions.notes()
+
+
+def evaluation_counts_statement(
+    dim: Dimension, period: Period, hall: str | None = None
+) -> Select[Any]:
+    e = EVALUATIONS
+    group = e.c[dim.evaluation_column]
+    columns = [func.sum(case((e.c.level == v, 1), else_=0)).label(f"l{v}") for v in LEVELS]
+    return (
+        select(group.label("key"), *columns)
+        .where(
+            e.c.created_at >= period.start_utc,
+            e.c.created_at < period.end_utc,
+            counted(e),
+            *in_hall(e, hall),
+        )
+        .group_by(group)
+    )
+
+
+def completed_counts_statement(
+    dim: Dimension, period: Period, hall: str | None = None
+) -> Select[Any]:
+    """Cases completed (办结) in the period, and how many of them were evaluated."""
+    c, ev, e = CASES, EVENTS.alias("done"), EVALUATIONS.alias("ev")
+    group = c.c[dim.case_column]
+    evaluated = exists().where(and_(e.c.case_id == c.c.id, counted(e)))
+    return (
+        select(
+            group.label("key"),
+            func.count().label("completed"),
+            func.sum(case((evaluated, 1), else_=0)).label("evaluated"),
+        )
+        .select_from(ev.join(c, c.c.id == ev.c.case_id))
+        .where(
+            ev.c.kind == CaseEventKind.COMPLETED.value,
+            ev.c.created_at >= period.start_utc,
+            ev.c.created_at < period.end_utc,
+            *in_hall(ev, hall),
+        )
+        .group_by(group)
+    )
+
+
+def tally(
+    conn: Connection,
+    period: Period,
+    by: str = "window",
+    *,
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+) -> Tally:
+    """The 好差评 figures of the period per window / clerk / department / item."""
+    defs = definitions or Definitions()
+    dim = dimension(by)
+    levels: dict[str, dict[int, int]] = {}
+    for row in conn.execute(evaluation_counts_statement(dim, period, hall)):
+        levels[row.key] = {v: int(getattr(row, f"l{v}") or 0) for v in LEVELS}
+    completed: dict[str, tuple[int, int]] = {}
+    for row in conn.execute(completed_counts_statement(dim, period, hall)):
+        completed[row.key] = (int(row.completed), int(row.evaluated or 0))
+    keys = sorted(set(levels) | set(completed))
+    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
+    rows = [
+        TallyRow(
+            key=k,
+            name=str(names.get(k, k)),
+            levels=levels.get(k, dict.fromkeys(LEVELS, 0)),
+            completed=completed.get(k, (0, 0))[0],
+            evaluated_cases=completed.get(k, (0, 0))[1],
+            definitions=defs,
+        )
+        for k in keys
+    ]
+    total = TallyRow(
+        key="",
+        name="合计",
+        levels={v: sum(r.levels.get(v, 0) for r in rows) for v in LEVELS},
+        completed=sum(r.completed for r in rows),
+        evaluated_cases=sum(r.evaluated_cases for r in rows),
+        definitions=defs,
+    )
+    return Tally(period, dim, rows, total, defs, hall)
+
+
+def monthly_totals(
+    conn: Connection,
+    months: list[Period],
+    *,
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+) -> list[TallyRow]:
+    """The whole hall's level counts of each of ``months`` in one scan (for trends).
+
+    Case figures (办结, 评价率) are not part of it: a trend of 满意率 needs levels only.
+    """
+    defs = definitions or Definitions()
+    if not months:
+        return []
+    e = EVALUATIONS
+    bucket = case(
+        *[
+            (and_(e.c.created_at >= m.start_utc, e.c.created_at < m.end_utc), i)
+            for i, m in enumerate(months)
+        ],
+        else_=-1,
+    ).label("bucket")
+    columns = [func.sum(case((e.c.level == v, 1), else_=0)).label(f"l{v}") for v in LEVELS]
+    found = {
+        int(row.bucket): {v: int(getattr(row, f"l{v}") or 0) for v in LEVELS}
+        for row in conn.execute(
+            select(bucket, *columns)
+            .where(
+                e.c.created_at >= min(m.start_utc for m in months),
+                e.c.created_at < max(m.end_utc for m in months),
+                counted(e),
+                *in_hall(e, hall),
+            )
+            .group_by(bucket)
+        )
+    }
+    return [
+        TallyRow(m.key, m.label, found.get(i, dict.fromkeys(LEVELS, 0)), 0, 0, defs)
+        for i, m in enumerate(months)
+    ]
+
+
+# ----------------------------------------------------------------- rankings
+
+
+@dataclass(frozen=True)
+class RankedWindow:
+    rank: int
+    row: TallyRow
+    value: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    period: Period
+    ranked: list[RankedWindow]  # every window with enough evaluations, best first
+    unranked: list[TallyRow]  # too few evaluations to be ranked (stated)
+    count: int
+    basis: str  # 满意率 or 评分
+    min_evaluations: int
+
+    @property
+    def best(self) -> list[RankedWindow]:
+        """The top ``count`` ranks (ties at the edge included)."""
+        if not self.ranked:
+            return []
+        edge = self.ranked[min(self.count, len(self.ranked)) - 1].rank
+        return [r for r in self.ranked if r.rank <= edge]
+
+    @property
+    def worst(self) -> list[RankedWindow]:
+        """The bottom ``count`` places, worst first (ties at the edge included)."""
+        if not self.ranked:
+            return []
+        backwards = self.ranked[::-1]
+        edge_value = backwards[min(self.count, len(backwards)) - 1].value
+        return [r for r in backwards if r.value <= edge_value]
+
+
+def ranking(window_tally: Tally) -> Ranking:
+    """Windows by 满意率 (or score), competition ranking: equal values share a
+    rank and the next rank is skipped (1, 2, 2, 4)."""
+    defs = window_tally.definitions
+    by_score = defs.ranking_by == "score" and defs.scored
+    eligible: list[tuple[float, TallyRow]] = []
+    unranked: list[TallyRow] = []
+    for row in window_tally.rows:
+        value = row.score if by_score else row.satisfaction_rate
+        if row.evaluations < defs.ranking_min_evaluations or value is None:
+            unranked.append(row)
+        else:
+            eligible.append((value, row))
+    eligible.sort(key=lambda vr: (-vr[0], -vr[1].evaluations, vr[1].key))
+    ranked: list[RankedWindow] = []
+    for i, (value, row) in enumerate(eligible):
+        rank = ranked[-1].rank if ranked and ranked[-1].value == value else i + 1
+        ranked.append(RankedWindow(rank, row, value))
+    return Ranking(
+        window_tally.period,
+        ranked,
+        unranked,
+        defs.ranking_count,
+        "评分" if by_score else "满意率",
+        defs.ranking_min_evaluations,
+    )

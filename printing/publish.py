@@ -1,0 +1,91 @@
+"""Publish a report as PDF, xlsx or CSV (the `hallapp report` command and the
+supervisor view's export both come here). It lives with printing because the
+PDF layout does; the workbook and CSV are plain writers of the same tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hallapp.reports.tables import (
+    ReportTable,
+    monthly_tables,
+    quarterly_tables,
+    write_csv,
+    write_xlsx,
+)
+
+if TYPE_CHECKING:
+    from hallapp.reports import MonthlyReport, QuarterlyReport
+
+FORMATS = ("pdf", "xlsx", "csv")
+
+
+def tables_of(report: MonthlyReport | QuarterlyReport) -> list[ReportTable]:
+    from hallapp.reports import MonthlyReport
+
+    if isinstance(report, MonthlyReport):
+        return monthly_tables(report)
+    return quarterly_tables(report)
+
+
+def titles(report: MonthlyReport | QuarterlyReport) -> tuple[str, str]:
+    from hallapp.reports import MonthlyReport
+
+    if isinstance(report, MonthlyReport):
+        return (
+            f"{report.period.label}窗口服务好差评情况公示",
+            _span(report),
+        )
+    return (
+        f"{report.period.label}窗口工作人员不满意率问责名单",
+        _span(report),
+    )
+
+
+def _span(report: MonthlyReport | QuarterlyReport) -> str:
+    a, b = report.period.first, report.period.last
+    return f"统计期间：{a.year}年{a.month}月{a.day}日至{b.year}年{b.month}月{b.day}日"
+
+
+def write_report(
+    report: MonthlyReport | QuarterlyReport,
+    fmt: str,
+    path: Path,
+    *,
+    font_path: str | None = None,
+    now: datetime | None = None,
+) -> Path:
+    """Write ``report`` to ``path`` in ``fmt``; returns the path written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"格式应为 {'、'.join(FORMATS)} 之一，收到 {fmt!r}")
+    tables = tables_of(report)
+    title, subtitle = titles(report)
+    if fmt == "xlsx":
+        write_xlsx(tables, path, title=f"{report.hall_name}{title}")
+    elif fmt == "csv":
+        write_csv(tables[0], path)
+    else:
+        from hallapp.printing.report_pdf import render_report_pdf
+
+        pdf_tables = tables
+        from hallapp.reports import MonthlyReport
+        from hallapp.reports.tables import tally_table
+
+        if isinstance(report, MonthlyReport):
+            # The notice board shows the ranking first, then every window.
+            pdf_tables = [tables[1], tally_table(report.window_tally), *tables[2:]]
+            if report.tally.dimension.key != "window":
+                pdf_tables.append(tables[0])
+        path.write_bytes(
+            render_report_pdf(
+                pdf_tables,
+                hall_name=report.hall_name,
+                title=title,
+                subtitle=subtitle,
+                made_at=now or report.made_at,
+                font_path=font_path,
+            )
+        )
+    return path

@@ -1,0 +1,160 @@
+"""差评 follow-up work: the queue, each action with who/when/what, the appeal rules, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from hallapp.demodata import HistoryParams, generate
+from hallapp.evaluation import FollowUpError, open_evaluation, record_evaluation
+from hallapp.followup import Action, act, queue, steps
+from hallapp.models import AuditEntry, CaseEvent, Evaluation, FollowUpStep, Role, Staff
+from hallapp.reports import parse_month, tally
+from hallapp.store import Store
+from hallapp.workdays import add_working_days, hall_date
+
+TODAY = date(2026, 10, 16)
+NOW = datetime(2026, 10, 16, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def hall(small_store: Store) -> Store:
+    generate(small_store, HistoryParams(windows=3, months=1, per_day=30, seed=21, end=TODAY))
+    return small_store
+
+
+def people(store: Store) -> tuple[list[str], dict[str, str]]:
+    with store.session() as s:
+        sups = [p.id for p in s.scalars(sa.select(Staff).where(Staff.role == Role.SUPERVISOR))]
+        names = {p.id: p.staff_no for p in s.scalars(sa.select(Staff))}
+    return sups, names
+
+
+def fresh_item(store: Store):
+    with store.engine.connect() as conn:
+        items = queue(conn, today=TODAY)
+    return next(i for i in items if not i.verified and not i.appeal_pending)
+
+
+def test_queue_puts_overdue_first_and_says_which_step(hall: Store):
+    with hall.engine.connect() as conn:
+        items = queue(conn, today=TODAY)
+    assert items and all(not i.closed and not i.upheld for i in items)
+    flags = [i.overdue for i in items]
+    assert flags == sorted(flags, reverse=True)  # overdue ones first
+    late = [i for i in items if i.overdue]
+    assert late
+    for i in late:
+        assert i.overdue_steps
+        if "回访" in i.overdue_steps:
+            assert not i.called_back and i.call_back_due < TODAY
+        if "整改" in i.overdue_steps:
+            assert i.due_on is not None and i.due_on < TODAY
+    # 回访 is due sooner than 整改.
+    assert all(i.call_back_due < i.due_on for i in items if i.due_on)
+
+
+def test_the_steps_in_order_with_who_when_what_and_audit(hall: Store):
+    sups, _ = people(hall)
+    item = fresh_item(hall)
+    clerk, sup = item.clerk_id, sups[0]
+    with hall.session() as s, pytest.raises(FollowUpError, match="尚未回访、整改"):
+        act(s, item.evaluation_id, Action.CLOSE, staff_id=sup, note="想直接办结", window_code="A01")
+    with hall.session() as s, pytest.raises(FollowUpError, match="只有监督管理人员"):
+        act(s, item.evaluation_id, Action.CLOSE, staff_id=clerk, note="办结", window_code="A01")
+    with hall.session() as s, pytest.raises(FollowUpError, match="请填写"):
+        act(s, item.evaluation_id, Action.VERIFY, staff_id=sup, note="  ", window_code="A01")
+    for action, who, note in [
+        (Action.VERIFY, sup, "调取录像核实，等候约 40 分钟"),
+        (Action.CALL_BACK, sup, "电话回访申请人，已致歉"),
+        (Action.RECTIFY, clerk, "增开午间窗口"),
+        (Action.CLOSE, sup, "整改到位"),
+    ]:
+        with hall.session() as s:
+            act(s, item.evaluation_id, action, staff_id=who, note=note, window_code="A01", now=NOW)
+    with hall.engine.connect() as conn:
+        history = steps(conn, item.evaluation_id)
+        assert [h.label for h in history][-4:] == ["核实", "回访", "整改", "办结"]
+        assert history[-1].note == "整改到位" and history[-1].staff_no
+        audits = conn.execute(
+            sa.select(AuditEntry.__table__).where(AuditEntry.target == item.evaluation_id)
+        ).all()
+        assert [a.action for a in audits][-4:] == [
+            "follow_up.verified", "follow_up.called_back", "follow_up.rectified",
+            "follow_up.closed",
+        ]  # fmt: skip
+        assert all(a.detail["note"] for a in audits)
+        assert item.evaluation_id not in {i.evaluation_id for i in queue(conn, today=TODAY)}
+    with hall.session() as s, pytest.raises(FollowUpError, match="已办结"):
+        act(s, item.evaluation_id, Action.VERIFY, staff_id=sup, note="再核实", window_code="A01")
+
+
+def test_appeal_is_reviewed_by_another_supervisor_and_leaves_every_figure(hall: Store):
+    sups, _ = people(hall)
+    item = fresh_item(hall)
+    period = parse_month(f"{hall_date(item.evaluated_at):%Y-%m}")
+    with hall.engine.connect() as conn:
+        before = tally(conn, period, "window")
+    filer, reviewer = sups[0], sups[1]
+    with hall.session() as s:
+        act(s, item.evaluation_id, Action.APPEAL, staff_id=filer, note="群众来电称误按",
+            window_code="A01")  # fmt: skip
+    with hall.session() as s, pytest.raises(FollowUpError, match="另一位监督管理人员"):
+        act(s, item.evaluation_id, Action.UPHOLD, staff_id=filer, note="成立", window_code="A01")
+    with hall.session() as s, pytest.raises(FollowUpError, match="审核后才能办结"):
+        act(s, item.evaluation_id, Action.CLOSE, staff_id=reviewer, note="办结", window_code="A01")
+    with hall.session() as s, pytest.raises(FollowUpError, match="只有监督管理人员"):
+        act(s, item.evaluation_id, Action.UPHOLD, staff_id=item.clerk_id, note="成立",
+            window_code="A01")  # fmt: skip
+    with hall.session() as s:
+        act(s, item.evaluation_id, Action.UPHOLD, staff_id=reviewer,
+            note="调取监控确认系误按", window_code="A01")  # fmt: skip
+    with hall.engine.connect() as conn:
+        after = tally(conn, period, "window")
+        rows = {r.key: r for r in after.rows}
+        was = {r.key: r for r in before.rows}
+        w = item.window_code
+        assert rows[w].evaluations == was[w].evaluations - 1
+        assert rows[w].levels[item.level] == was[w].levels[item.level] - 1
+        assert item.evaluation_id not in {i.evaluation_id for i in queue(conn, today=TODAY)}
+    with hall.session() as s, pytest.raises(FollowUpError, match="申诉已成立"):
+        act(s, item.evaluation_id, Action.VERIFY, staff_id=reviewer, note="x", window_code="A01")
+
+
+def test_a_refused_appeal_keeps_the_review_and_the_work_goes_on(hall: Store):
+    sups, _ = people(hall)
+    item = fresh_item(hall)
+    with hall.session() as s:
+        act(s, item.evaluation_id, Action.APPEAL, staff_id=item.clerk_id, note="认为评价不实",
+            window_code="A01")  # fmt: skip
+    with hall.session() as s, pytest.raises(FollowUpError, match="已有申诉"):
+        act(s, item.evaluation_id, Action.APPEAL, staff_id=sups[0], note="再申诉",
+            window_code="A01")  # fmt: skip
+    with hall.session() as s:
+        act(s, item.evaluation_id, Action.REFUSE, staff_id=sups[0], note="评价属实",
+            window_code="A01")  # fmt: skip
+    with hall.engine.connect() as conn:
+        found = next(i for i in queue(conn, today=TODAY) if i.evaluation_id == item.evaluation_id)
+    assert found.state.startswith("申诉未成立") and Action.RECTIFY in found.allowed()
+
+
+def test_rectify_days_come_from_the_config(hall: Store):
+    """A 差评 recorded with follow_up.rectify_days = 10 is due 10 working days later."""
+    with hall.session() as s:
+        evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
+        case_id = next(
+            ev.case_id
+            for ev in s.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "evaluation_expired"))
+            if ev.case_id not in evaluated
+        )
+        opened = open_evaluation(s, case_id, "A01", now=NOW)
+        record_evaluation(s, opened, 2, ["办事效率低"], now=NOW + timedelta(seconds=5),
+                          rectify_days=10)  # fmt: skip
+        step = s.scalars(
+            sa.select(FollowUpStep)
+            .join(Evaluation, Evaluation.id == FollowUpStep.evaluation_id)
+            .where(Evaluation.case_id == case_id)
+        ).one()
+    assert step.due_on == add_working_days(hall_date(NOW), 10).date

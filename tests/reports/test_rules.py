@@ -1,0 +1,181 @@
+"""Rankings, definitions and the history generator's own rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from hallapp.demodata import DemoHistoryError, HistoryParams, generate
+from hallapp.evaluation import validate_reasons
+from hallapp.models import CaseEvent, Evaluation, FollowUpStep
+from hallapp.reports import Definitions, follow_up_figures, parse_quarter, ranking
+from hallapp.reports.periods import PeriodError, parse_month, parse_period
+from hallapp.reports.sql import DIMENSIONS
+from hallapp.reports.tally import Tally, TallyRow
+from hallapp.store import Store
+from hallapp.workdays import add_working_days, hall_date
+
+
+def row(key: str, levels: dict[int, int], defs: Definitions) -> TallyRow:
+    full = {v: levels.get(v, 0) for v in (5, 4, 3, 2, 1)}
+    return TallyRow(key, key, full, 0, 0, defs)
+
+
+def window_tally(rows: list[TallyRow], defs: Definitions) -> Tally:
+    total = row("", {}, defs)
+    return Tally(parse_month("2026-09"), DIMENSIONS["window"], rows, total, defs)
+
+
+def test_ranking_ties_share_a_rank_and_small_samples_are_not_ranked():
+    defs = Definitions(ranking_min_evaluations=10, ranking_count=2)
+    rows = [
+        row("A01", {5: 20}, defs),  # 100%
+        row("A02", {5: 9, 2: 1}, defs),  # 90%, but only 10 evaluations
+        row("A03", {5: 18, 2: 2}, defs),  # 90%
+        row("A04", {5: 27, 1: 3}, defs),  # 90%, more evaluations: listed first of the tie
+        row("A05", {5: 8, 3: 1}, defs),  # 9 evaluations: not ranked
+        row("A06", {5: 10, 1: 10}, defs),  # 50%
+    ]
+    r = ranking(window_tally(rows, defs))
+    assert [(x.rank, x.row.key) for x in r.ranked] == [
+        (1, "A01"), (2, "A04"), (2, "A03"), (2, "A02"), (5, "A06"),
+    ]  # fmt: skip
+    assert [x.key for x in r.unranked] == ["A05"]
+    # The top 2 places reach into the tie: all three at rank 2 are shown.
+    assert [x.row.key for x in r.best] == ["A01", "A04", "A03", "A02"]
+    assert [x.row.key for x in r.worst] == ["A06", "A02", "A03", "A04"]
+    text = "\n".join(defs.notes())
+    assert "不少于 10 次" in text and "并列" in text
+
+
+def test_ranking_by_score():
+    defs = Definitions(points={5: 10, 4: 8, 3: 6, 2: 3, 1: 0}, ranking_by="score",
+                       ranking_min_evaluations=1)  # fmt: skip
+    rows = [row("A01", {4: 10}, defs), row("A02", {5: 5, 3: 5}, defs)]
+    r = ranking(window_tally(rows, defs))
+    assert [(x.row.key, x.value) for x in r.ranked] == [("A01", 8.0), ("A02", 8.0)]
+    assert r.ranked[0].rank == r.ranked[1].rank == 1
+    assert r.basis == "评分"
+
+
+def test_no_evaluation_no_rate():
+    defs = Definitions()
+    r = row("A01", {}, defs)
+    assert r.satisfaction_rate is None and r.bad_rate is None and r.score is None
+    assert r.evaluation_rate is None
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026/09", "26-09", "2026-Q5", "", "2026-Q0"])
+def test_bad_periods_are_refused_in_chinese(text: str):
+    with pytest.raises(PeriodError, match=r"格式|应为"):
+        parse_period(text)
+
+
+def test_periods_are_the_halls_days():
+    q = parse_quarter("2026-Q4")
+    assert (q.first, q.last, q.label) == (date(2026, 10, 1), date(2026, 12, 31), "2026年第4季度")
+    # 00:00 in Beijing is 16:00 UTC the day before.
+    assert q.start_utc == datetime(2026, 9, 30, 16, 0, tzinfo=UTC)
+    assert [m.key for m in q.months()] == ["2026-10", "2026-11", "2026-12"]
+
+
+def test_history_follows_the_rules(small_store: Store):
+    params = HistoryParams(windows=4, months=2, per_day=40, seed=3, end=date(2026, 10, 16))
+    summary = generate(small_store, params)
+    assert summary.rows["evaluations"] > 0
+    with small_store.engine.connect() as conn:
+        evaluations = conn.execute(sa.select(Evaluation.__table__)).all()
+        events = conn.execute(sa.select(CaseEvent.__table__)).all()
+        steps = conn.execute(sa.select(FollowUpStep.__table__)).all()
+    # Every 差评 carries reasons the domain accepts and has a follow-up.
+    opened = {s.evaluation_id: s for s in steps if s.kind == "opened"}
+    for e in evaluations:
+        assert validate_reasons(e.level, e.reasons) == list(e.reasons)
+        assert (e.level <= 2) == (e.id in opened)
+    # 未评价 is an event, never an evaluation row.
+    expired = {ev.case_id for ev in events if ev.kind == "evaluation_expired"}
+    assert expired and not expired & {e.case_id for e in evaluations}
+    # Cases are received on working days only (National Day 2026 is not one).
+    received = {hall_date(ev.created_at) for ev in events if ev.kind == "received"}
+    assert date(2026, 10, 1) not in received and date(2026, 10, 5) not in received
+    assert all(d.weekday() < 5 or d == date(2026, 9, 20) or d == date(2026, 10, 10)
+               for d in received)  # fmt: skip
+    # Every state of a follow-up occurs.
+    kinds = {s.kind for s in steps}
+    assert kinds >= {"opened", "verified", "called_back", "rectified", "closed", "appealed",
+                     "appeal_upheld", "appeal_rejected"}  # fmt: skip
+    # Appeals are reviewed by someone else than the clerk who filed them.
+    filed = {s.evaluation_id: s.staff_id for s in steps if s.kind == "appealed"}
+    for s in steps:
+        if s.kind in ("appeal_upheld", "appeal_rejected"):
+            assert s.staff_id != filed[s.evaluation_id]
+
+
+def test_a_quarter_straddling_a_change_of_the_follow_up_rule(small_store: Store):
+    """整改 due in 5 working days until August, 10 from September: each 差评 keeps the
+    due date it was opened with, so the quarter's overdue count mixes both rules."""
+    first = HistoryParams(windows=3, per_day=40, seed=5, start=date(2026, 7, 1),
+                          end=date(2026, 8, 31), rectify_days=5)  # fmt: skip
+    generate(small_store, first)
+    generate(small_store, replace(first, seed=6, start=date(2026, 9, 1), end=date(2026, 9, 30),
+                                  rectify_days=10))  # fmt: skip
+    now = datetime(2026, 9, 30, 9, 0, tzinfo=UTC)
+    with small_store.engine.connect() as conn:
+        steps = conn.execute(sa.select(FollowUpStep.__table__)).all()
+        figures = follow_up_figures(conn, parse_quarter("2026-Q3"), "window", now=now)
+    rules = set()
+    for s in steps:
+        if s.kind == "opened":
+            opened = hall_date(s.created_at)
+            rules.add(next(n for n in (5, 10) if add_working_days(opened, n).date == s.due_on))
+    assert rules == {5, 10}
+    kinds: dict[str, set[str]] = {}
+    for s in steps:
+        kinds.setdefault(s.evaluation_id, set()).add(s.kind)
+    as_of = date(2026, 9, 30)
+    expected = sum(
+        1 for s in steps
+        if s.kind == "opened" and "closed" not in kinds[s.evaluation_id]
+        and "appeal_upheld" not in kinds[s.evaluation_id] and s.due_on < as_of
+    )  # fmt: skip
+    assert sum(f.overdue for f in figures) == expected > 0
+
+
+def test_history_parameters_are_checked(small_store: Store):
+    with pytest.raises(DemoHistoryError, match="窗口数"):
+        generate(small_store, HistoryParams(windows=0))
+    with pytest.raises(DemoHistoryError, match="每日办件数"):
+        generate(small_store, HistoryParams(per_day=0))
+
+
+def test_reading_figures_never_holds_the_windows_write_lock(small_store: Store):
+    """A report reading on a window's SQLite store must not make a key press wait."""
+    import sqlite3
+
+    from hallapp.reports import tally as run_tally
+    from hallapp.reports.sql import reading
+
+    generate(small_store, HistoryParams(windows=1, months=1, per_day=5, end=date(2026, 9, 30)))
+    path = small_store.engine.url.database
+    assert path
+
+    def write_now() -> None:
+        raw = sqlite3.connect(path, timeout=0.3)
+        try:
+            raw.execute("INSERT INTO number_counters (scope, last) VALUES ('probe', 1)")
+            raw.commit()
+        finally:
+            raw.close()
+
+    with reading(small_store) as conn:
+        assert run_tally(conn, parse_month("2026-09"), "window").total.evaluations > 0
+        write_now()  # not blocked while the report's connection is open
+    # The store's own connections take the write lock at BEGIN: that is what
+    # the report must not use.
+    with small_store.engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            write_now()

@@ -1,0 +1,200 @@
+"""``hallapp-supervisor``: the supervisor view on an office PC (no evaluator, no printer).
+
+    hallapp-supervisor                          # the central store of the config
+    hallapp-supervisor --db postgresql+psycopg://hall@central/hall [--hall LC]
+    hallapp-supervisor --db /path/central.sqlite3
+
+A supervisor or administrator signs in (a clerk is refused: the figures and
+the follow-up work are theirs); then :class:`SupervisorWindow` shows the view.
+At a window client the same window opens when a supervisor signs in there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from hallapp.ui.ops import run_in_background
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hallapp.config import Config
+from hallapp.duty import StaffView
+from hallapp.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class SupervisorWindow(QMainWindow):
+    def __init__(
+        self, store: Store, config: Config, supervisor: StaffView, *, hall: str | None = None
+    ) -> None:
+        super().__init__()
+        from hallapp.ui.supervisor import SupervisorView
+
+        self.setWindowTitle(f"{config.hall_name} — 好差评统计与整改督办")
+        self.view = SupervisorView(store, config, supervisor, self, hall=hall)
+        self.setCentralWidget(self.view)
+        self.resize(1500, 900)
+
+
+def _staff_view(staff: Any) -> StaffView:
+    from hallapp.models import Role
+
+    return StaffView(
+        id=staff.id,
+        staff_no=staff.staff_no,
+        name=staff.name,
+        title=staff.title,
+        phone=staff.phone,
+        role=Role(staff.role),
+        department_code=staff.department_code,
+        department_name=staff.department.name if staff.department else "",
+    )
+
+
+def authenticate_supervisor(store: Store, staff_no: str, password: str) -> StaffView:
+    """Check the password and that the person is a supervisor or administrator."""
+    from hallapp import audit
+    from hallapp.models import Role
+    from hallapp.security import PermissionDenied, authenticate
+
+    with store.session() as s:
+        staff = authenticate(s, staff_no, password)
+        if Role(staff.role) not in audit.audited_roles():
+            raise PermissionDenied(
+                "此处只供监督管理人员和系统管理员登录；窗口工作人员请在窗口客户端登录"
+            )
+        return _staff_view(staff)
+
+
+class SupervisorSignIn(QWidget):
+    signed_in = Signal(object)  # StaffView
+
+    def __init__(self, store: Store, config: Config, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle(f"{config.hall_name} — 监督管理登录")
+        self.staff_no = QLineEdit(self)
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.button = QPushButton("登录", self)
+        self.message = QLabel(self)
+        self.message.setStyleSheet("color: #a61b1b;")
+        form = QFormLayout()
+        form.addRow("工号", self.staff_no)
+        form.addRow("密码", self.password)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<h2>{config.hall_name}</h2><p>好差评统计与整改督办</p>", self))
+        layout.addLayout(form)
+        layout.addWidget(self.button)
+        layout.addWidget(self.message)
+        self.button.clicked.connect(self.submit)
+        self.password.returnPressed.connect(self.submit)
+        self.resize(420, 260)
+
+    def submit(self) -> None:
+        staff_no, password = self.staff_no.text().strip(), self.password.text()
+        if not staff_no or not password:
+            self.message.setText("请输入工号和密码")
+            return
+        self.button.setEnabled(False)
+        store = self.store
+
+        def failed(exc: BaseException) -> None:
+            from hallapp.ui.errors import user_message
+
+            self.button.setEnabled(True)
+            self.password.clear()
+            self.message.setText(user_message(exc, "登录"))
+
+        def done(staff: StaffView) -> None:
+            self.button.setEnabled(True)
+            self.password.clear()
+            self.signed_in.emit(staff)
+
+        run_in_background(
+            self,
+            lambda: authenticate_supervisor(store, staff_no, password),
+            success=done,
+            failure=failed,
+            label="登录",
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hallapp-supervisor", description="好差评统计与整改督办（监督管理人员）"
+    )
+    p.add_argument("--config", metavar="FILE", help="配置文件（TOML）")
+    p.add_argument(
+        "--db", metavar="URL", help="中心库地址或 SQLite 文件；默认配置 store.central_url"
+    )
+    p.add_argument("--hall", metavar="CODE", help="中心库中只看这个大厅")
+    p.add_argument("--verbose", action="store_true", help="日志记录调试信息")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(list(argv) if argv is not None else None)
+    from hallapp.ui.errors import install_crash_handler, show_error
+
+    from hallapp.config import ConfigError, load_config
+    from hallapp.logsetup import setup_logging
+    from hallapp.store import StoreError, sqlite_url
+
+    install_crash_handler(setup_logging(verbose=args.verbose))
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0] if sys.argv else "hallapp-supervisor"]
+    )
+    assert isinstance(app, QApplication)
+    app.setApplicationName("HallApp")
+    app.setApplicationDisplayName("好差评统计与整改督办")
+    from hallapp.ui.theme import apply_theme
+
+    apply_theme(app)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        show_error(None, str(exc))
+        return 2
+    url = args.db or str(config.get("store.central_url")) or sqlite_url(config.local_db_path())
+    if "://" not in url:
+        url = sqlite_url(url)
+    try:
+        store = Store.open(url)
+    except StoreError as exc:
+        show_error(None, str(exc))
+        return 3
+    signin = SupervisorSignIn(store, config)
+    windows: list[SupervisorWindow] = []
+
+    def open_view(staff: StaffView) -> None:
+        window = SupervisorWindow(store, config, staff, hall=args.hall)
+        windows.append(window)
+        window.show()
+        signin.close()
+
+    signin.signed_in.connect(open_view)
+    signin.show()
+    try:
+        return int(app.exec())
+    finally:
+        store.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
