@@ -99,11 +99,16 @@ def unclassified_tables() -> list[str]:
 
 
 def _copy_column(col: Column[object]) -> Column[object]:
+    # The defaults' arguments, not the default objects: a ColumnDefault belongs
+    # to one column, and a copied one never fires on the central table.
+    default = getattr(col.default, "arg", None)
+    server_default = getattr(col.server_default, "arg", None)
     return Column(
         col.name,
         col.type,
         nullable=col.nullable if not col.primary_key else False,
-        default=col.default,
+        default=default,
+        server_default=server_default,
     )
 
 
