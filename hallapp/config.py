@@ -104,13 +104,21 @@ SETTINGS: tuple[Setting, ...] = (
         "reports.points", dict, {}, '评分：各等级的分值，例如 {"5" = 10, "4" = 8}（留空不评分）'
     ),
     Setting("reports.accountability_threshold_percent", float, 1.0, "季度不满意率问责阈值（%）"),
-    Setting("reports.ranking_min_evaluations", int, 20, "参加月度排名的最少有效评价数"),
-    Setting("reports.ranking_count", int, 3, "月度排名公布的前后窗口数"),
+    Setting(
+        "reports.ranking_min_evaluations",
+        int,
+        20,
+        "参加月度排名的最少有效评价数",
+        bounds=(0, 100_000),
+    ),
+    Setting("reports.ranking_count", int, 3, "月度排名公布的前后窗口数", bounds=(1, 50)),
     Setting(
         "reports.ranking_by", str, "satisfaction_rate", "排名依据", ("satisfaction_rate", "score")
     ),
-    Setting("follow_up.rectify_days", int, 5, "差评整改反馈期限（工作日，5–15）"),
-    Setting("follow_up.call_back_days", int, 1, "差评首次回访期限（工作日）"),
+    Setting(
+        "follow_up.rectify_days", int, 5, "差评整改反馈期限（工作日，5–15）", bounds=(5, 15)
+    ),
+    Setting("follow_up.call_back_days", int, 1, "差评首次回访期限（工作日）", bounds=(1, 15)),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -301,7 +301,10 @@ class _Writer:
             rows.clear()
 
     def _copy(self, t: Table, rows: list[dict[str, Any]]) -> None:
-        cols = [c.name for c in t.c]
+        # The columns the rows give; the others take the table's own defaults
+        # (COPY writes NULL into a listed column, never its DEFAULT).
+        given = set().union(*(row.keys() for row in rows))
+        cols = [c.name for c in t.c if c.name in given]
         raw = self.conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur, cur.copy(f"COPY {t.name} ({', '.join(cols)}) FROM STDIN") as copy:

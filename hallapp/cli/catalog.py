@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 from hallapp.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_STORE,
     EXIT_USAGE,
     add_staff_argument,
     authenticate_actor,
@@ -130,6 +131,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.catalog import CatalogError, import_catalog
+    from hallapp.dberrors import classify_db_error, problem_message
     from hallapp.security import PermissionDenied
 
     path = _check_file(args.file)
@@ -168,10 +170,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         # all: a county catalog is thousands of rows) has changed nothing.
         log.info("catalog import of %s failed", path, exc_info=True)
         print(
-            f"事项清单 {path.name} 未导入，数据库没有任何改变：{_write_advice(exc)}",
+            f"事项清单 {path.name} 未导入，数据库没有任何改变："
+            f"{problem_message(classify_db_error(exc))}",
             file=sys.stderr,
         )
-        return EXIT_INVALID
+        return EXIT_STORE  # the database could not be written, not a fault of the file
     finally:
         store.dispose()
     print(summary.text())
@@ -183,24 +186,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if codes:
             print(f"  {label}事项：{'、'.join(codes)}")
     return EXIT_OK
-
-
-def _write_advice(exc: Exception) -> str:
-    """What to do about a failed write, from the database's own error code."""
-    orig = getattr(exc, "orig", None)
-    # sqlite3 gives the (extended) result code; its low byte is the primary one.
-    code = getattr(orig, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    pgcode = str(getattr(orig, "sqlstate", "") or "")
-    if primary == 13 or pgcode == "53100":  # SQLITE_FULL, disk_full
-        return "磁盘已满。请清理磁盘空间（或请管理员扩容）后重新导入"
-    if primary == 10:  # SQLITE_IOERR: EFBIG, a failing disk, a file-size limit
-        return "写入磁盘时出错（磁盘可能已满、受限或损坏）。请检查磁盘后重新导入"
-    if primary == 8:  # SQLITE_READONLY
-        return "数据库文件是只读的。请检查文件和文件夹的写权限后重新导入"
-    if primary in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
-        return "数据库正被其他程序占用。请稍后重新导入"
-    return f"数据库写入失败（{exc.__class__.__name__}），详细信息见日志。请处理后重新导入"
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

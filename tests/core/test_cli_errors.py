@@ -81,7 +81,7 @@ def _cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["catalog", "validate", str(fake_xlsx)], 1, "xlsx"),
         (["catalog", "export", f"{not_pdf}/x.xlsx", "--db", db], 1, "无法写入"),
         (["catalog", "search", "sgxk", "--db", sqlite_url(corrupt)], 3, "已损坏"),
-        (["catalog", "search", "sgxk", "--limit", "abc", "--db", db], 2, "应为整数"),
+        (["catalog", "search", "sgxk", "--limit", "abc", "--db", db], 2, "的整数"),
         (
             ["render", "acceptance", "--json", str(tmp / "absent.json"), "--out", "a.pdf"],
             1,

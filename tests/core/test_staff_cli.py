@@ -70,7 +70,10 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
     )
     assert code == 0, out
     assert "hallapp windows add" in out and "--by 9901" in out
-    assert main(["catalog", "import", str(_catalog()), "--db", url]) == 0
+    # Reference data changes are signed by the administrator (issue 9).
+    monkeypatch.setenv("HALLAPP_PASSWORD", "secret123")
+    assert main(["catalog", "import", str(_catalog()), "--db", url, "--staff", "9901"]) == 0
+    monkeypatch.delenv("HALLAPP_PASSWORD")
     capsys.readouterr()
 
     # Windows: signed by the administrator; a wrong password changes nothing.
@@ -212,6 +215,7 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
             }
             actions = sorted(e.action for e in s.query(AuditEntry))
             assert actions == [
+                "catalog.import",  # signed by the administrator (issue 9)
                 "staff.add",
                 "staff.first_administrator",
                 "windows.add",

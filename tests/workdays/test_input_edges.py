@@ -44,6 +44,7 @@ def test_load_with_a_full_width_staff_number(
     import hallapp.logsetup
 
     monkeypatch.setattr(hallapp.logsetup, "_configured", True)
+    monkeypatch.setenv("HALLAPP_PASSWORD", "654321")  # supervisor 9001 proves who acts
     path = tmp_path / "2027.txt"
     path.write_text(fictional_2027_text, encoding="utf-8")
     url = store.engine.url.render_as_string(hide_password=False)

@@ -229,6 +229,7 @@ def test_cli_load_needs_override_and_list_shows_it(
     config = tmp_path / "hallapp.toml"
     config.write_text('[window]\ncode = "A03"\n', encoding="utf-8")
     monkeypatch.setenv("HALLAPP_CONFIG", str(config))
+    monkeypatch.setenv("HALLAPP_PASSWORD", "654321")  # supervisor 9001 proves who acts
     url = store.engine.url.render_as_string(hide_password=False)
 
     code = main(["workdays", "load", str(SAMPLE_2026), "--staff", "9001", "--db", url])
