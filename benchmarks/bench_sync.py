@@ -116,15 +116,19 @@ def fill(store: Store, code: str, clerk: str, n: int, *, start: datetime, day: b
                            "department_code": "ZJJ", "first_responder_id": clerk})
         kinds = ["received", "accepted", "evaluated"] if not day else [
             "received", "accepted", "evaluation_opened", "evaluated", "completed", "handed_over"]
+        accepted = ""
         for k, kind in enumerate(kinds):
-            rows[CaseEvent].append({**base, "id": new_id(), "created_at": at, "case_id": case,
+            event = new_id()
+            accepted = event if kind == "accepted" else accepted
+            rows[CaseEvent].append({**base, "id": event, "created_at": at, "case_id": case,
                                     "seq": k + 1, "kind": kind, "staff_id": clerk, "data": {}})
         seq += 1
         values = {**base, "id": ev, "created_at": at + timedelta(seconds=20), "case_id": case,
                   "case_no": case_no, "item_code": "ZJ-001", "window_code": code,
                   "staff_id": clerk, "department_code": "ZJJ", "channel": "window_evaluator",
                   "device": "framed:/dev/ttyUSB0", "level": 5 if i % 10 else 4, "reasons": [],
-                  "applicant_kind": "person", "chain_seq": seq, "chain_prev": prev,
+                  "applicant_kind": "person", "encounter": "acceptance",  # 一次一评: 受理
+                  "encounter_event_id": accepted, "chain_seq": seq, "chain_prev": prev,
                   "chain_hash": None}
         values["chain_hash"] = prev = row_hash(values)
         rows[Evaluation].append(values)
