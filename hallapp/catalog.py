@@ -546,25 +546,24 @@ def _find_sheets(worksheets: Iterable[Any]) -> dict[str, Any]:
     return found
 
 
+def _unreadable(path: Path, message: str) -> _RawCatalog:
+    """A file that could not be read at all: one problem for the whole file."""
+    return _RawCatalog(path.name, problems=[CatalogProblem(path.name, "", message)])
+
+
 def _read_xlsx(path: Path) -> _RawCatalog:
     try:
         return _read_xlsx_unguarded(path)
-    except Exception as exc:
+    except Exception:
         # A damaged file fails inside openpyxl or the XML parser with whatever
         # error the damage leads to (ParseError, KeyError, ValueError, zlib.error,
         # EOFError …), often only when a sheet is streamed. The file is the
         # problem, not the program: report it, keep the details in the log.
         log.info("cannot read %s", path, exc_info=True)
-        return _RawCatalog(
-            path.name,
-            problems=[
-                CatalogProblem(
-                    path.name,
-                    "",
-                    f"Excel 文件已损坏，无法读取（{exc.__class__.__name__}）。"
-                    "请用 Excel 或 WPS 打开后“另存为”.xlsx 再导入；打不开时请用导出的模板重新填写",
-                )
-            ],
+        return _unreadable(
+            path,
+            "Excel 文件已损坏，无法读取。"
+            "请用 Excel 或 WPS 打开后“另存为”.xlsx 再导入；打不开时请用导出的模板重新填写",
         )
 
 
@@ -761,14 +760,9 @@ def _read_text_file(path: Path) -> _RawCatalog:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        return _RawCatalog(
-            path.name,
-            problems=[CatalogProblem(path.name, "", "文件不是 UTF-8 编码，请另存为 UTF-8")],
-        )
+        return _unreadable(path, "文件不是 UTF-8 编码，请另存为 UTF-8")
     except OSError as exc:
-        return _RawCatalog(
-            path.name, problems=[CatalogProblem(path.name, "", f"无法读取文件：{exc}")]
-        )
+        return _unreadable(path, f"无法读取文件：{exc}")
     import yaml
 
     fmt = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
@@ -781,49 +775,29 @@ def _read_text_file(path: Path) -> _RawCatalog:
             data = json.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         log.info("cannot parse %s: %s", path, exc)
-        return _RawCatalog(
-            path.name, problems=[CatalogProblem(path.name, "", f"{fmt} 格式错误：{exc}")]
-        )
+        return _unreadable(path, f"{fmt} 格式错误：{exc}")
     except RecursionError:
         # The parsers recurse per level; a catalog is four levels deep at most.
         log.info("cannot parse %s: nested too deeply", path)
-        return _RawCatalog(
-            path.name,
-            problems=[
-                CatalogProblem(
-                    path.name,
-                    "",
-                    f"{fmt} 内容嵌套层数过多（事项清单只有 items → materials → 字段 几层），"
-                    "文件不是事项清单或已损坏，请用导出的模板重新生成",
-                )
-            ],
+        return _unreadable(
+            path,
+            f"{fmt} 内容嵌套层数过多（事项清单只有 items → materials → 字段 几层），"
+            "文件不是事项清单或已损坏，请用导出的模板重新生成",
         )
     except ValueError as exc:
         # Python refuses int() of more than 4300 digits (CVE-2020-10735); the
         # parsers let that ValueError through.
         log.info("cannot parse %s: %s", path, exc)
-        return _RawCatalog(
-            path.name,
-            problems=[
-                CatalogProblem(
-                    path.name,
-                    "",
-                    f"{fmt} 文件中有一个数字位数过多（数千位），不可能是时限或份数；"
-                    "请找到并改正这个数字（各项的允许范围见 docs/catalog-format.md）",
-                )
-            ],
+        return _unreadable(
+            path,
+            f"{fmt} 文件中有一个数字位数过多（数千位），不可能是时限或份数；"
+            "请找到并改正这个数字（各项的允许范围见 docs/catalog-format.md）",
         )
     if _depth(data) > _MAX_DEPTH:
-        return _RawCatalog(
-            path.name,
-            problems=[
-                CatalogProblem(
-                    path.name,
-                    "",
-                    f"{fmt} 内容嵌套超过 {_MAX_DEPTH} 层，事项清单用不到这么多层；"
-                    "文件不是事项清单或已损坏，请用导出的模板重新生成",
-                )
-            ],
+        return _unreadable(
+            path,
+            f"{fmt} 内容嵌套超过 {_MAX_DEPTH} 层，事项清单用不到这么多层；"
+            "文件不是事项清单或已损坏，请用导出的模板重新生成",
         )
     return _from_mapping(data, path.name)
 
@@ -862,34 +836,19 @@ def _read_source(source: str | os.PathLike[str] | Mapping[str, Any]) -> _RawCata
     try:
         size = path.stat().st_size
     except OSError as exc:
-        return _RawCatalog(
-            path.name, problems=[CatalogProblem(path.name, "", f"无法读取文件：{exc.strerror}")]
-        )
+        return _unreadable(path, f"无法读取文件：{exc.strerror}")
     if size > MAX_FILE_BYTES:
-        return _RawCatalog(
-            path.name,
-            problems=[
-                CatalogProblem(
-                    path.name,
-                    "",
-                    f"文件大小 {size // (1024 * 1024)} MB，超出事项清单允许的 "
-                    f"{MAX_FILE_BYTES // (1024 * 1024)} MB；请检查是否选错了文件",
-                )
-            ],
+        return _unreadable(
+            path,
+            f"文件大小 {size // (1024 * 1024)} MB，超出事项清单允许的 "
+            f"{MAX_FILE_BYTES // (1024 * 1024)} MB；请检查是否选错了文件",
         )
     if suffix == ".xlsx":
         return _read_xlsx(path)
     if suffix in SUPPORTED_SUFFIXES:
         return _read_text_file(path)
-    return _RawCatalog(
-        path.name,
-        problems=[
-            CatalogProblem(
-                path.name,
-                "",
-                f"不支持的文件类型 {suffix or '（无扩展名）'}；请使用 .xlsx、.toml、.yaml 或 .json",
-            )
-        ],
+    return _unreadable(
+        path, f"不支持的文件类型 {suffix or '（无扩展名）'}；请使用 .xlsx、.toml、.yaml 或 .json"
     )
 
 
