@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
         bounds=(5, 86400),
     ),
     Setting(
+        "store.sync_stall_seconds",
+        int,
+        120,
+        "中心库无响应多久后中止本次同步（秒，下次自动重试，不丢数据）",
+        bounds=(5, 3600),
+    ),
+    Setting(
         "evaluator.port",
         str,
         "",

@@ -92,7 +92,9 @@ def _sqlite_begin_read(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, read_only: bool = False, pre_ping: bool = True
+) -> Engine:
     """The engine of a store; ``read_only`` (SQLite): connections for ``Store.read``."""
     if url.startswith("sqlite"):
         # A connection pool (SQLAlchemy's default QueuePool): each session
@@ -113,7 +115,7 @@ def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Eng
             event.listen(engine, "connect", _on_sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, echo=echo, pool_pre_ping=pre_ping, hide_parameters=True)
 
 
 def _is_file_database(engine: Engine) -> bool:

@@ -91,8 +91,10 @@ class SyncScheduler(QObject):
         window = _state(self.store, WINDOW_KEY) or self.config.window_code
         try:
             return _Outcome(attached=True,
-                            summary=sync_once(self.store, url, hall_code=hall,
-                                              window_code=window))
+                            summary=sync_once(
+                                self.store, url, hall_code=hall, window_code=window,
+                                stall_seconds=float(
+                                    self.config.get("store.sync_stall_seconds"))))
         except SyncError as exc:
             log.warning("background sync: %s", exc)
             return _Outcome(attached=True, error=exc,

@@ -70,7 +70,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         hall = _state(store, HALL_KEY) or cfg.hall_code
         window = _state(store, WINDOW_KEY) or cfg.window_code
-        summary = sync_once(store, url, hall_code=hall, window_code=window)
+        summary = sync_once(store, url, hall_code=hall, window_code=window,
+                            stall_seconds=float(cfg.get("store.sync_stall_seconds")))
     except SyncError as exc:
         log.warning("sync failed: %s", exc)
         print(f"同步失败：{exc}", file=sys.stderr)

@@ -11,6 +11,11 @@ mirrors; a window of another revision is refused before anything is written.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -47,7 +52,11 @@ def central_engine(url: str) -> Engine:
     """An engine on the central store; sslmode/sslrootcert and the like pass
     through in the URL's query to the driver."""
     try:
-        engine = make_engine(_with_connect_timeout(url))
+        # No pre-ping: it would run before a pass's deadline (see
+        # ``deadline``) and could hang on a centre that stopped answering.
+        # The engines of a pass are short-lived, so a stale pooled
+        # connection is rare, and one fails inside the deadline like a cut.
+        engine = make_engine(_with_connect_timeout(url), pre_ping=False)
     except (SQLAlchemyError, ValueError) as exc:
         raise SyncError(f"中心库地址无效：{shown_url_safe(url)}（{type(exc).__name__}）") from exc
     return engine
@@ -67,6 +76,68 @@ def _with_connect_timeout(url: str) -> str:
         return url
     u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
     return u.render_as_string(hide_password=False)
+
+
+# A centre that stops answering once the session is up (a hung server, a
+# link that black-holes packets while both kernels keep the socket open)
+# would hold a statement in flight inside libpq forever: connect_timeout
+# covers only the connect. So every central transaction of a sync pass runs
+# under a deadline; when it passes, the socket is shut down under libpq,
+# whose pending call fails as on a dropped link, and the transaction is
+# lost whole. The local cursor has not moved, so nothing is lost: the next
+# pass sends the batch again. Generous, because a slow link moving a whole
+# batch must not be taken for a dead one.
+STALL_SECONDS = 120.0
+
+
+@contextmanager
+def deadline(cconn: Connection, seconds: float | None, where: str) -> Iterator[None]:
+    """Run the block on ``cconn`` within ``seconds`` or end it as unreachable.
+
+    PostgreSQL only (a SQLite centre is a file: its waits are bounded by the
+    busy timeout). Enter it after the connection is checked out and before
+    the transaction begins, so that the commit is inside the deadline too.
+    """
+    pgconn = getattr(cconn.connection.dbapi_connection, "pgconn", None)
+    if not seconds or pgconn is None:
+        yield
+        return
+    fd = int(pgconn.socket)
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
+
+    def cut() -> None:
+        with lock:
+            if state["done"]:
+                return  # the block ended meanwhile: the fd may be another socket's now
+            state["fired"] = True
+            try:
+                # shutdown acts on the socket, not the descriptor: a duplicate
+                # ends the connection that libpq is waiting on.
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        log.warning("centre %s: no answer within %.0f s; connection cut", where, seconds)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except Exception as exc:
+        if state["fired"]:
+            raise CentreUnreachable(
+                f"中心库 {where} 在 {seconds:.0f} 秒内没有响应，本次同步已中止；"
+                "本窗口照常工作，稍后自动重试"
+            ) from exc
+        raise
+    finally:
+        with lock:
+            state["done"] = True
+        timer.cancel()
+        if state["fired"]:
+            cconn.invalidate()
 
 
 def shown_url_safe(url: str) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from hallapp.models import Base
 from hallapp.store import Store, stored_revision
 from hallapp.sync import CentreUnreachable, SyncError
-from hallapp.sync.centre import check_revision, ref_version, shown_url
+from hallapp.sync.centre import STALL_SECONDS, check_revision, deadline, ref_version, shown_url
 from hallapp.sync.schema import HALL, central_table, fact_tables, reference_tables
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,18 @@ def _apply_facts(conn: Connection, facts: Sequence[tuple[str, dict[str, Any]]]) 
     return added
 
 
-def pull(store: Store, central: Engine, *, hall_code: str, window_code: str) -> PullResult:
-    """One pull pass; see the module's docstring. Raises SyncError subclasses."""
+def pull(
+    store: Store,
+    central: Engine,
+    *,
+    hall_code: str,
+    window_code: str,
+    stall_seconds: float | None = STALL_SECONDS,
+) -> PullResult:
+    """One pull pass; see the module's docstring. Raises SyncError subclasses.
+
+    The central read must finish within ``stall_seconds`` (see
+    :func:`hallapp.sync.centre.deadline`)."""
     if store.engine.dialect.name != "sqlite":
         raise SyncError("只有窗口的本地 SQLite 数据库可以从中心库下载")
     where = shown_url(central)
@@ -212,7 +222,11 @@ def pull(store: Store, central: Engine, *, hall_code: str, window_code: str) -> 
         # One snapshot for the version and the rows it stands for.
         level = "REPEATABLE READ" if central.dialect.name == "postgresql" else None
         opts = {"isolation_level": level} if level else {}
-        with central.connect().execution_options(**opts) as cconn, cconn.begin():
+        with (
+            central.connect().execution_options(**opts) as cconn,
+            deadline(cconn, stall_seconds, where),
+            cconn.begin(),
+        ):
             check_revision(cconn, revision, where)
             version = ref_version(cconn, hall_code)
             data = _read_reference(cconn, hall_code) if version != have_version else None

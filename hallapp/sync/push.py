@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from hallapp.models import new_id
 from hallapp.store import Store, stored_revision
 from hallapp.sync import BadRecord, CentreUnreachable, SyncError
-from hallapp.sync.centre import check_revision, shown_url
+from hallapp.sync.centre import STALL_SECONDS, check_revision, deadline, shown_url
 from hallapp.sync.chain import ChainFault, ChainHead, check_links
 from hallapp.sync.schema import CENTRE_ORIGIN, HALL, central_table, fact_tables
 
@@ -270,12 +271,24 @@ def _record_window(cconn: Connection, hall: str, window: str, revision: str | No
                                           "last_push_at": now}))
 
 
+@contextmanager
+def central_transaction(central: Engine, stall_seconds: float | None) -> Iterator[Connection]:
+    """One central transaction, commit included, under the pass's deadline."""
+    where = shown_url(central)
+    with central.connect() as cconn, deadline(cconn, stall_seconds, where), cconn.begin():
+        yield cconn
+
+
 def _find_bad_record(
-    central: Engine, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]
+    central: Engine,
+    table: Table,
+    hall: str,
+    rows: Sequence[tuple[Any, ...]],
+    stall_seconds: float | None,
 ) -> tuple[str, str] | None:
     """The first row of a refused batch that the centre refuses alone, and why."""
     id_at = [c.name for c in table.columns].index("id") + 1
-    with central.connect() as cconn, cconn.begin():
+    with central_transaction(central, stall_seconds) as cconn:
         for row in rows:
             sp = cconn.begin_nested()
             try:
@@ -312,14 +325,19 @@ def push(
     window_code: str,
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[str, int], None] | None = None,
+    stall_seconds: float | None = STALL_SECONDS,
 ) -> PushResult:
-    """One push pass; see the module's docstring. Raises SyncError subclasses."""
+    """One push pass; see the module's docstring. Raises SyncError subclasses.
+
+    Each central transaction must finish within ``stall_seconds`` (None: no
+    limit), else the pass ends with CentreUnreachable and resumes next time.
+    """
     _require_sqlite(store)
     result = PushResult()
     revision = stored_revision(store.engine)
     where = shown_url(central)
     try:
-        with central.connect() as cconn:
+        with central_transaction(central, stall_seconds) as cconn:
             check_revision(cconn, revision, where)
     except SQLAlchemyError as exc:
         raise CentreUnreachable(f"无法连接中心库 {where}：{_first_line(exc)}") from exc
@@ -335,7 +353,7 @@ def push(
                 _set_cursor(store, table.name, upto)
                 break
             try:
-                with central.begin() as cconn:
+                with central_transaction(central, stall_seconds) as cconn:
                     inserted = _insert(cconn, table, hall_code, rows)
                     if table.name == "evaluations":
                         result.faults += _check_chain(cconn, table, hall_code, rows)
@@ -347,7 +365,7 @@ def push(
                         f"中心库 {where} 不可达：{_first_line(exc)}；本窗口照常工作，稍后自动重试"
                     ) from exc
                 log.exception("centre refused a batch of %s", table.name)
-                bad = _find_bad_record(central, table, hall_code, rows)
+                bad = _find_bad_record(central, table, hall_code, rows, stall_seconds)
                 rid, why = bad if bad else ("?", _first_line(exc))
                 raise BadRecord(
                     f"中心库拒收本窗口的记录：表 {table.name}，记录 {rid}（{why}）。"

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from hallapp.config import Config
 from hallapp.store import Store
-from hallapp.sync.centre import central_engine
+from hallapp.sync.centre import STALL_SECONDS, central_engine
 from hallapp.sync.pull import PullResult, pull
 from hallapp.sync.push import PushResult, pending_count, push
 
@@ -83,20 +83,32 @@ def attach(store: Store, url: str, hall_code: str, window_code: str) -> None:
             )
 
 
-def sync_once(store: Store, url: str, *, hall_code: str, window_code: str) -> SyncSummary:
-    """Push everything pending, then pull; raises SyncError subclasses."""
+def sync_once(
+    store: Store,
+    url: str,
+    *,
+    hall_code: str,
+    window_code: str,
+    stall_seconds: float | None = STALL_SECONDS,
+) -> SyncSummary:
+    """Push everything pending, then pull; raises SyncError subclasses.
+
+    ``stall_seconds`` bounds each central transaction (a centre that stops
+    answering ends the pass; the next one resumes)."""
     from hallapp.sync import BadRecord
 
     engine = central_engine(with_password(url))
     try:
         refused: BadRecord | None = None
         try:
-            pushed = push(store, engine, hall_code=hall_code, window_code=window_code)
+            pushed = push(store, engine, hall_code=hall_code, window_code=window_code,
+                          stall_seconds=stall_seconds)
         except BadRecord as exc:
             # One refused record must not keep the window on stale staff and
             # catalog: pull all the same, then report the record.
             refused = exc
-        pulled = pull(store, engine, hall_code=hall_code, window_code=window_code)
+        pulled = pull(store, engine, hall_code=hall_code, window_code=window_code,
+                      stall_seconds=stall_seconds)
         if refused is not None:
             raise refused
     finally:

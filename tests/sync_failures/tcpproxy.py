@@ -167,6 +167,18 @@ class TcpProxy:
 
         self._call(arm)
 
+    def stall_after(self, to_server_bytes: int) -> None:
+        """Once ``to_server_bytes`` more bytes went to the server, stall every
+        connection (inside whatever message is passing) until passing(): a
+        centre that stops answering with the session up, mid-batch."""
+        self._cut_event.clear()
+
+        def arm() -> None:
+            self._cut_budget = to_server_bytes
+            self._after_cut = Mode.STALL
+
+        self._call(arm)
+
     def wait_cut(self, timeout: float) -> bool:
         """True once the armed cut_after() has fired."""
         return self._cut_event.wait(timeout)
@@ -274,6 +286,22 @@ class TcpProxy:
                 await asyncio.sleep(0.02)
             if pair not in self._pairs:
                 return
+            if (to_server and self._cut_budget is not None and self._after_cut is Mode.STALL
+                    and len(data) >= self._cut_budget):
+                # stall_after(): forward up to the budget, then hold the rest
+                # (and everything after it, both ways) until passing().
+                part, data = data[: self._cut_budget], data[self._cut_budget:]
+                if part:
+                    dst.write(part)
+                    self.counters.to_server += len(part)
+                    await dst.drain()
+                self._cut_budget = None
+                self._mode = Mode.STALL
+                self._cut_event.set()
+                while self._mode is Mode.STALL:
+                    await asyncio.sleep(0.02)
+                if pair not in self._pairs:
+                    return
             if to_server and self._cut_budget is not None:
                 if len(data) >= self._cut_budget:
                     # Forward part of the message, then reset: the server sees

@@ -107,44 +107,101 @@ def test_postgres_centre_away_for_a_long_stretch(
         window.store.dispose()
 
 
+def _outcome_despite_stall(proxy, fn, what: str) -> BaseException | object:
+    """Run ``fn`` while ``proxy`` stalls; it must end by itself within 30 s.
+    The proxy passes again afterwards (releasing a hung ``fn`` either way)."""
+    outcome: list[BaseException | object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fn())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(30)
+    hung = worker.is_alive()
+    proxy.passing()
+    worker.join(30)
+    assert not hung, f"{what} hung on a centre that stopped answering"
+    return outcome[0]
+
+
 @pytest.mark.postgres
-def test_a_stalled_centre_ends_the_pass_instead_of_hanging_it(
-    tcp_proxy, pg_url, tmp_path, window_factory, ids_of
+@pytest.mark.parametrize("stall_at", [None, 2_000, 60_000, 250_000])
+def test_a_centre_that_stops_answering_ends_the_pass(
+    stall_at, tcp_proxy, pg_url, tmp_path, window_factory, ids_of
 ):
-    """A centre that accepts the connection and then answers nothing (a hung
-    server, a half-open VPN): a push must give up within a bounded time so
-    the next pass can run, and lose nothing. (A stall after the session is
-    up, inside a batch, still hangs: see docs/sync.md, open points.)"""
+    """The centre stops answering (a hung server, a half-open VPN, a link
+    that black-holes packets while both kernels keep the socket) before the
+    connect (None) or with the session up and a batch on its way: the pass
+    gives up in bounded time instead of hanging, the window keeps its
+    records and the exact pending count, and the next pass sends
+    everything, once."""
     init_central(pg_url)
     owner = central_engine(pg_url)
     window = window_factory(tmp_path / "a05.sqlite3", "A05")
     through = central_engine(tcp_proxy.url(pg_url))
     try:
-        for _ in range(5):
+        for _ in range(300):
             window.new_case()
-        tcp_proxy.proxy.stall()
-        outcome: list[BaseException | object] = []
-
-        def run() -> None:
-            try:
-                outcome.append(push(window.store, through, hall_code=HALL, window_code="A05"))
-            except BaseException as exc:
-                outcome.append(exc)
-
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        worker.join(30)
-        hung = worker.is_alive()
-        tcp_proxy.proxy.passing()  # release it either way
-        worker.join(30)
-        assert not hung, "push hung on a stalled centre (no client-side timeout)"
-        assert isinstance(outcome[0], CentreUnreachable)
+        before = pending_count(window.store)
+        if stall_at is None:
+            tcp_proxy.proxy.stall()
+        else:
+            tcp_proxy.proxy.stall_after(stall_at)
+        started = time.monotonic()
+        outcome = _outcome_despite_stall(
+            tcp_proxy.proxy,
+            lambda: push(window.store, through, hall_code=HALL, window_code="A05",
+                         batch_size=100, stall_seconds=3),
+            "push",
+        )
+        assert isinstance(outcome, CentreUnreachable), outcome
+        assert time.monotonic() - started < 20
+        if stall_at is not None:
+            assert tcp_proxy.proxy.wait_cut(0), "the proxy never stalled: the test proved nothing"
+            assert "没有响应" in str(outcome)
+        assert 0 < pending_count(window.store) <= before
+        assert_pending_exact(window, owner, ids_of)
         push(window.store, through, hall_code=HALL, window_code="A05")
         assert_all_arrived_once(window, owner, ids_of)
     finally:
         tcp_proxy.proxy.passing()
         through.dispose()
         owner.dispose()
+        window.store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_centre_that_stops_answering_during_a_pull_ends_it(
+    tcp_proxy, pg_url, tmp_path, window_factory
+):
+    """The pull's read is bounded the same way; the window keeps its last
+    pulled reference data and its pull position."""
+    from hallapp.sync.pull import pull
+
+    init_central(pg_url)
+    window = window_factory(tmp_path / "a05.sqlite3", "A05")
+    through = central_engine(tcp_proxy.url(pg_url))
+    try:
+        first = pull(window.store, through, hall_code=HALL, window_code="A05")
+        tcp_proxy.proxy.stall_after(200)
+        outcome = _outcome_despite_stall(
+            tcp_proxy.proxy,
+            lambda: pull(window.store, through, hall_code=HALL, window_code="A05",
+                         stall_seconds=3),
+            "pull",
+        )
+        assert tcp_proxy.proxy.wait_cut(0), "the proxy never stalled: the test proved nothing"
+        assert isinstance(outcome, CentreUnreachable), outcome
+        assert "没有响应" in str(outcome)
+        again = pull(window.store, through, hall_code=HALL, window_code="A05")
+        assert again.version == first.version
+    finally:
+        tcp_proxy.proxy.passing()
+        through.dispose()
         window.store.dispose()
 
 
