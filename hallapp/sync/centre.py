@@ -180,7 +180,7 @@ def _create_guards(conn: Connection) -> None:
 
 
 def reconcile_on(conn: Connection) -> None:
-    """Create missing central tables and add missing columns (never drops)."""
+    """Create missing central tables, columns and indexes (never drops)."""
     md = central_metadata()
     md.create_all(conn, checkfirst=True)
     insp = inspect(conn)
@@ -194,6 +194,14 @@ def reconcile_on(conn: Connection) -> None:
             ddl = col.type.compile(dialect=conn.dialect)
             conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}')
             log.info("central store: added column %s.%s", table.name, col.name)
+        # create_all makes indexes only with a new table: an index that a
+        # later release adds to an existing table (a report's plan) is made
+        # here, by name. One the centre has and the model dropped is kept.
+        have_ix = {ix["name"] for ix in insp.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have_ix:
+                index.create(conn)
+                log.info("central store: added index %s on %s", index.name, table.name)
     _create_guards(conn)
 
 

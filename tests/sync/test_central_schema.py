@@ -75,3 +75,24 @@ def test_init_again_adds_a_column_the_local_schema_gained(central_url: str,
                             {"staff_no": "9001", "role": "supervisor", "action": "test"})
     with pytest.raises(DBAPIError), central.begin() as c:
         c.execute(text("DELETE FROM audit_entries"))
+
+
+def test_init_again_adds_an_index_a_later_release_brought(central_url: str,
+                                                           central: Engine) -> None:
+    """A report's index added to an existing fact table reaches a centre
+    that was made before it; the rows already there stay."""
+    from hallapp.sync.centre import add_fact_for_window
+
+    with central.begin() as c:
+        add_fact_for_window(c, "LC", "A03", "audit_entries",
+                            {"staff_no": "9001", "role": "supervisor", "action": "kept"})
+    wanted = {ix.name for ix in central_metadata().tables["evaluations"].indexes}
+    dropped = sorted(wanted)[0]
+    with central.begin() as c:
+        c.execute(text(f"DROP INDEX {dropped}"))
+    assert dropped not in {ix["name"] for ix in inspect(central).get_indexes("evaluations")}
+    init_central(central_url)
+    central.dispose()
+    assert wanted <= {ix["name"] for ix in inspect(central).get_indexes("evaluations")}
+    with central.connect() as c:
+        assert c.execute(text("SELECT action FROM audit_entries")).scalars().all() == ["kept"]
