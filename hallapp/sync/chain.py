@@ -102,18 +102,24 @@ class ChainHead:
 
 
 def check_links(
-    window_code: str, head: ChainHead, rows: Iterable[Mapping[str, Any]]
+    window_code: str,
+    head: ChainHead,
+    rows: Iterable[Mapping[str, Any]],
+    hashes: Mapping[str, str] | None = None,
 ) -> list[ChainFault]:
     """Check rows (sorted by chain_seq, all after ``head``) against the chain;
     ``head`` advances to the last row. Rows without a chain (written before
-    the chain existed) are skipped."""
+    the chain existed) are skipped. ``hashes`` (id → :func:`row_hash`) may
+    hold the rows' hashes computed beforehand (the push computes them off
+    the central transaction)."""
     faults: list[ChainFault] = []
     for row in rows:
         seq = row.get("chain_seq")
         if seq is None:
             continue
         rid = str(row["id"])
-        if row_hash(row) != row.get("chain_hash"):
+        computed = hashes[rid] if hashes is not None and rid in hashes else row_hash(row)
+        if computed != row.get("chain_hash"):
             faults.append(ChainFault(window_code, rid, "altered", {"chain_seq": seq}))
         if seq != head.last_seq + 1:
             kind = "gap" if seq > head.last_seq + 1 else "reorder"

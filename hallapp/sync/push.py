@@ -25,7 +25,9 @@ Facts pulled from the centre (origin ``@centre``) are not sent back.
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from hallapp.models import new_id
 from hallapp.store import Store, stored_revision
 from hallapp.sync import BadRecord, CentreUnreachable, SyncError
 from hallapp.sync.centre import STALL_SECONDS, check_revision, deadline, shown_url
-from hallapp.sync.chain import ChainFault, ChainHead, check_links
+from hallapp.sync.chain import ChainFault, ChainHead, check_links, row_hash
 from hallapp.sync.schema import CENTRE_ORIGIN, HALL, central_table, fact_tables
 
 log = logging.getLogger(__name__)
@@ -205,17 +207,97 @@ def _typed(table: Table, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]
     return out
 
 
-def _check_chain(
-    cconn: Connection, table: Table, hall: str, rows: Sequence[tuple[Any, ...]]
-) -> list[ChainFault]:
+@dataclass
+class _Batch:
+    """Rows read from one fact table, ready for the centre.
+
+    ``rows`` empty: only facts pulled from the centre remain up to ``upto``.
+    ``typed`` and ``hashes`` (evaluations only): the rows as Python values
+    and their chain hashes, computed while the previous batch was at the
+    centre."""
+
+    table: Table
+    rows: list[tuple[Any, ...]]
+    upto: int
+    typed: list[dict[str, Any]] | None = None
+    hashes: dict[str, str] | None = None
+
+
+def _batches(
+    store: Store, snapshot: dict[str, int], cursors: dict[str, int], batch_size: int
+) -> Iterator[_Batch]:
+    """Every batch of the pass, tables in foreign-key order."""
+    for table in fact_tables():
+        after, upto = cursors.get(table.name, 0), snapshot[table.name]
+        while after < upto:
+            rows = _read_batch(store, table, after, upto, batch_size)
+            if not rows:
+                yield _Batch(table, [], upto)
+                break
+            batch = _Batch(table, rows, upto)
+            if table.name == "evaluations":
+                batch.typed = _typed(table, rows)
+                batch.hashes = {str(t["id"]): row_hash(t) for t in batch.typed
+                                if t.get("chain_seq") is not None}
+            yield batch
+            after = int(rows[-1][0])
+
+
+_DONE = object()
+
+
+def _prefetched(batches: Iterator[_Batch], depth: int = 2) -> Iterator[_Batch]:
+    """``batches``, read ahead in a thread of its own.
+
+    The next batch is read from the window's file and hashed while the
+    centre works on the current one (the GIL is free while this thread waits
+    on the socket), so the pass takes about as long as the central writes
+    alone. At most ``depth`` batches wait in memory; the local cursor is
+    still moved by the caller only after each commit.
+    """
+    out: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # re-raised in the consumer
+            put(exc)
+
+    reader = threading.Thread(target=produce, name="push-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault]:
     heads = central_table("chain_heads")
     faults_t = central_table("chain_faults")
-    names = [c.name for c in table.columns]
-    seq_at, window_at = names.index("chain_seq") + 1, names.index("origin_window") + 1
-    by_window: dict[str, list[tuple[Any, ...]]] = {}
-    for r in rows:
-        if r[seq_at] is not None:
-            by_window.setdefault(str(r[window_at]), []).append(r)
+    by_window: dict[str, list[dict[str, Any]]] = {}
+    for r in batch.typed or ():
+        if r.get("chain_seq") is not None:
+            by_window.setdefault(str(r["origin_window"]), []).append(r)
     found: list[ChainFault] = []
     for window, wrows in by_window.items():
         q = select(heads.c.last_seq, heads.c.last_hash).where(
@@ -226,11 +308,11 @@ def _check_chain(
         got = cconn.execute(q).first()
         head = ChainHead(int(got[0]), str(got[1])) if got else ChainHead()
         # Links the centre has already checked (a batch sent again) are skipped.
-        fresh = sorted((r for r in wrows if int(r[seq_at]) > head.last_seq),
-                       key=lambda r: int(r[seq_at]))
+        fresh = sorted((r for r in wrows if int(r["chain_seq"]) > head.last_seq),
+                       key=lambda r: int(r["chain_seq"]))
         if not fresh:
             continue
-        faults = check_links(window, head, _typed(table, fresh))
+        faults = check_links(window, head, fresh, batch.hashes)
         if got:
             cconn.execute(
                 heads.update()
@@ -344,41 +426,38 @@ def push(
     with store.engine.connect() as conn:
         snapshot = _snapshot(conn)
         cursors = _cursors(conn)
-    for table in fact_tables():
-        after, upto = cursors.get(table.name, 0), snapshot[table.name]
-        while after < upto:
-            rows = _read_batch(store, table, after, upto, batch_size)
-            if not rows:
-                # Only facts pulled from the centre remain in the range.
-                _set_cursor(store, table.name, upto)
-                break
-            try:
-                with central_transaction(central, stall_seconds) as cconn:
-                    inserted = _insert(cconn, table, hall_code, rows)
-                    if table.name == "evaluations":
-                        result.faults += _check_chain(cconn, table, hall_code, rows)
-                    _record_window(cconn, hall_code, window_code, revision)
-            except (SQLAlchemyError, central.dialect.loaded_dbapi.Error) as exc:
-                if _is_connection_error(exc, central):
-                    log.warning("centre unreachable during push: %s", _first_line(exc))
-                    raise CentreUnreachable(
-                        f"中心库 {where} 不可达：{_first_line(exc)}；本窗口照常工作，稍后自动重试"
-                    ) from exc
-                log.exception("centre refused a batch of %s", table.name)
-                bad = _find_bad_record(central, table, hall_code, rows, stall_seconds)
-                rid, why = bad if bad else ("?", _first_line(exc))
-                raise BadRecord(
-                    f"中心库拒收本窗口的记录：表 {table.name}，记录 {rid}（{why}）。"
-                    "本窗口的上传已停止，其他窗口不受影响；请联系管理员处理该记录",
-                    table=table.name,
-                    record_id=rid,
+    for batch in _prefetched(_batches(store, snapshot, cursors, batch_size)):
+        table, rows = batch.table, batch.rows
+        if not rows:
+            # Only facts pulled from the centre remain in the range.
+            _set_cursor(store, table.name, batch.upto)
+            continue
+        try:
+            with central_transaction(central, stall_seconds) as cconn:
+                inserted = _insert(cconn, table, hall_code, rows)
+                if table.name == "evaluations":
+                    result.faults += _check_chain(cconn, hall_code, batch)
+                _record_window(cconn, hall_code, window_code, revision)
+        except (SQLAlchemyError, central.dialect.loaded_dbapi.Error) as exc:
+            if _is_connection_error(exc, central):
+                log.warning("centre unreachable during push: %s", _first_line(exc))
+                raise CentreUnreachable(
+                    f"中心库 {where} 不可达：{_first_line(exc)}；本窗口照常工作，稍后自动重试"
                 ) from exc
-            after = int(rows[-1][0])
-            _set_cursor(store, table.name, after)
-            result.pushed += len(rows)
-            result.inserted += inserted
-            result.by_table[table.name] = result.by_table.get(table.name, 0) + len(rows)
-            if on_batch is not None:
-                on_batch(table.name, len(rows))
+            log.exception("centre refused a batch of %s", table.name)
+            bad = _find_bad_record(central, table, hall_code, rows, stall_seconds)
+            rid, why = bad if bad else ("?", _first_line(exc))
+            raise BadRecord(
+                f"中心库拒收本窗口的记录：表 {table.name}，记录 {rid}（{why}）。"
+                "本窗口的上传已停止，其他窗口不受影响；请联系管理员处理该记录",
+                table=table.name,
+                record_id=rid,
+            ) from exc
+        _set_cursor(store, table.name, int(rows[-1][0]))
+        result.pushed += len(rows)
+        result.inserted += inserted
+        result.by_table[table.name] = result.by_table.get(table.name, 0) + len(rows)
+        if on_batch is not None:
+            on_batch(table.name, len(rows))
     result.pending = pending_count(store)
     return result

