@@ -179,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         show_error(None, str(exc))
         return 3
+    from hallapp.sync.run import with_hall_settings
+
+    # The hall's definitions and limits as set at the centre (central settings).
+    config = with_hall_settings(config, store, hall=args.hall)
     signin = SupervisorSignIn(store, config)
     windows: list[SupervisorWindow] = []
 

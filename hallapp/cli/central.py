@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import os
 import sys
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 PASSWORD_ENV = "HALLAPP_PASSWORD"
 NEW_PASSWORD_ENV = "HALLAPP_NEW_PASSWORD"
 # Hall-wide settings the centre authors (the rest of the config is per window).
-CENTRAL_SETTING_SECTIONS = ("hall", "intake")
+# The report definitions and follow-up limits are the hall's too: every
+# supervisor's figures and every window's follow-up dates must agree.
+CENTRAL_SETTING_SECTIONS = ("hall", "intake", "reports", "follow_up")
 
 
 class _Refused(Exception):
@@ -445,11 +448,15 @@ def _settings_set(args: argparse.Namespace) -> int:
     if key not in known or section not in CENTRAL_SETTING_SECTIONS:
         raise _Refused(f"中心库可设置的大厅设置：{'、'.join(sorted(known))}", EXIT_USAGE)
     value: Any = args.value
-    if known[key].type is int:
+    kind = known[key].type
+    if kind is not str:
+        # Numbers, lists and tables as JSON: 5, 1.5, [5, 4, 3], {"5": 10, …}.
         try:
-            value = int(value)
+            value = json.loads(value)
         except ValueError as exc:
-            raise _Refused(f"{key} 应为整数", EXIT_USAGE) from exc
+            example = {int: "5", float: "1.5", list: "[5, 4, 3]",
+                       dict: '{"5": 10, "4": 8, "3": 6, "2": 3, "1": 0}'}.get(kind, "")
+            raise _Refused(f"{key} 的值应写成 JSON，例如 {example}", EXIT_USAGE) from exc
     try:
         parse_config({section: {key.split(".", 1)[1]: value}})
     except ConfigError as exc:

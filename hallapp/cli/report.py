@@ -68,6 +68,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
     from hallapp.reports.sql import reading
     from hallapp.store import Store, StoreError
+    from hallapp.sync.run import with_hall_settings
 
     cfg = load_config(getattr(args, "config", None))
     try:
@@ -83,12 +84,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if url is None:
         print("本窗口还没有数据库；请用 --db 指定中心库地址", file=sys.stderr)
         return EXIT_INVALID
-    defs = Definitions.from_config(cfg)
     try:
         store = Store.open(url)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    # The definitions the hall set at the centre win over this PC's config.
+    cfg = with_hall_settings(cfg, store, hall=args.hall)
+    defs = Definitions.from_config(cfg)
     try:
         with reading(store) as conn:
             report = (

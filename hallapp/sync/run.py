@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from hallapp.config import Config
@@ -124,11 +125,16 @@ def sync_once(
     )
 
 
-def with_hall_settings(config: Config, store: Store) -> Config:
-    """The config with the hall-wide settings pulled from the centre on top
+def with_hall_settings(config: Config, store: Store, *, hall: str | None = None) -> Config:
+    """The config with the hall-wide settings authored at the centre on top
     (``hallapp central settings set``): the hall's name, hotline, review
-    body, court and intake limits are the same at every window. A pulled
-    value the config rules refuse is left out, with a warning in the log."""
+    body, court, intake limits, the report definitions and the follow-up
+    limits are the same at every window and in every supervisor's figures.
+
+    ``store`` is a window's store (its pulled copy) or the central store
+    itself (the supervisor view, ``hallapp report --db``), where the rows
+    of ``hall`` (default: the config's hall code) are read. A value the
+    config rules refuse is left out, with a warning in the log."""
     import logging
 
     from sqlalchemy import inspect
@@ -137,9 +143,17 @@ def with_hall_settings(config: Config, store: Store) -> Config:
 
     log = logging.getLogger(__name__)
     with store.engine.connect() as conn:
-        if not inspect(conn).has_table("hall_settings"):
+        insp = inspect(conn)
+        if not insp.has_table("hall_settings"):
             return config
-        rows = conn.exec_driver_sql("SELECT key, value FROM hall_settings").all()
+        central = "hall_code" in {c["name"] for c in insp.get_columns("hall_settings")}
+        if central:
+            rows = conn.execute(
+                text("SELECT key, value FROM hall_settings WHERE hall_code = :hall"),
+                {"hall": hall or config.hall_code},
+            ).all()
+        else:
+            rows = conn.exec_driver_sql("SELECT key, value FROM hall_settings").all()
     values = dict(config.values)
     for key, raw in rows:
         section, _, name = str(key).partition(".")

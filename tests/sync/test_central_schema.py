@@ -96,3 +96,19 @@ def test_init_again_adds_an_index_a_later_release_brought(central_url: str,
     assert wanted <= {ix["name"] for ix in inspect(central).get_indexes("evaluations")}
     with central.connect() as c:
         assert c.execute(text("SELECT action FROM audit_entries")).scalars().all() == ["kept"]
+
+
+def test_the_supervisor_side_opens_a_central_store_as_it_is(central_url: str,
+                                                           central: Engine) -> None:
+    """``hallapp-supervisor --db`` and ``hallapp report --db`` open the
+    central store: no local migration is run on it, and a centre that
+    mirrors another release is refused with the command that upgrades it."""
+    from hallapp.store import Store, StoreError
+
+    store = Store.open(central_url)
+    store.dispose()
+    assert not inspect(central).has_table("alembic_version")
+    with central.begin() as c:
+        c.execute(text("UPDATE central_meta SET value = '0001' WHERE key = 'local_revision'"))
+    with pytest.raises(StoreError, match="hallapp central init"):
+        Store.open(central_url)

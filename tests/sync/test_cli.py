@@ -263,3 +263,52 @@ def test_a_refused_record_stops_the_push_but_not_the_pull(
             authenticate(s, "1001", "clerk-pw-1")
     finally:
         store.dispose()
+
+
+def test_report_definitions_set_at_the_centre_are_the_halls_everywhere(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """满意率 has no national formula: the hall sets it once, at the centre,
+    and the report made on the central store and a joined window's config
+    both use it; a wrong value is refused in Chinese and changes nothing."""
+    import csv
+
+    from hallapp.config import parse_config
+    from hallapp.sync.run import with_hall_settings
+
+    setup_hall(capsys, monkeypatch, centre)
+    code, _out, err = run(capsys, "central", "settings", "set", "reports.satisfied_levels",
+                         "[5, 4]", "--url", centre, "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    code, _out, err = run(capsys, "central", "settings", "set", "follow_up.rectify_days", "10",
+                         "--url", centre, "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    code, _out, err = run(capsys, "central", "settings", "set", "reports.satisfied_levels",
+                         "5, 4", "--url", centre, "--hall", "LC", "--staff", "9901")
+    assert code != 0 and "JSON" in err and "Traceback" not in err
+    code, _out, err = run(capsys, "central", "settings", "set", "follow_up.rectify_days", "30",
+                         "--url", centre, "--hall", "LC", "--staff", "9901")
+    assert code != 0 and "rectify_days" in err
+
+    out_csv = tmp_path / "month.csv"
+    code, _out, err = run(capsys, "report", "--month", "2026-11", "--format", "csv",
+                         "--out", str(out_csv), "--db", centre, "--hall", "LC")
+    assert code == 0, err
+    text = out_csv.read_text(encoding="utf-8-sig")
+    notes = " ".join(" ".join(r) for r in csv.reader(text.splitlines()))
+    assert "满意率 =（非常满意＋满意）÷ 有效评价数" in notes
+    assert "整改期限 10 个工作日" in notes
+
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05", "--db", local)
+    assert code == 0, err
+    store = Store.open(local)
+    try:
+        cfg = with_hall_settings(
+            parse_config({"hall": {"code": "LC"}, "window": {"code": "A05"},
+                          "follow_up": {"rectify_days": 5}}), store)
+    finally:
+        store.dispose()
+    assert cfg.get("reports.satisfied_levels") == [5, 4]
+    assert cfg.get("follow_up.rectify_days") == 10
