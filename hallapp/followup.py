@@ -306,20 +306,63 @@ def act(
         staff_id=actor.id,
         note=text,
     )
-    session.add(step)
-    audit.record(
-        session,
-        actor,
-        f"follow_up.{action.value}",
-        evaluation_id,
-        {"case_no": evaluation.case_no, "note": text, "level": evaluation.level},
-        window_code=window_code,
-    )
+    detail = {"case_no": evaluation.case_no, "note": text, "level": evaluation.level}
+    central = _central_place(session, evaluation_id)
+    if central is not None:
+        _act_at_centre(session, central, step, actor, action=action, detail=detail)
+    else:
+        session.add(step)
+        audit.record(session, actor, f"follow_up.{action.value}", evaluation_id, detail,
+                     window_code=window_code)
     session.flush()
     log.info(
         "follow-up %s on %s by %s (%s)", action.value, evaluation.case_no, actor.staff_no, text
     )
     return step
+
+
+def _central_place(session: Session, evaluation_id: str) -> tuple[str, str] | None:
+    """(hall, window) of the evaluation if ``session`` is on the central store
+    (the supervisor view on an office PC), else None (a window's own store)."""
+    from sqlalchemy import inspect, text
+
+    conn = session.connection()
+    if "hall_code" not in {c["name"] for c in inspect(conn).get_columns("evaluations")}:
+        return None
+    row = conn.execute(
+        text("SELECT hall_code, origin_window FROM evaluations WHERE id = :id"),
+        {"id": evaluation_id},
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def _act_at_centre(
+    session: Session,
+    place: tuple[str, str],
+    step: FollowUpStep,
+    actor: Staff,
+    *,
+    action: Action,
+    detail: dict[str, Any],
+) -> None:
+    """Write the step at the centre for the evaluation's window (it arrives
+    there with the next pull, so the clerk's case detail shows it) and the
+    audit entry as the centre's own, keyed by the hall as every central fact."""
+    from hallapp.sync.centre import add_central_fact, add_fact_for_window
+    from hallapp.sync.schema import CENTRE_ORIGIN
+
+    hall, window = place
+    conn = session.connection()
+    step.origin_window = CENTRE_ORIGIN
+    add_fact_for_window(conn, hall, window, "follow_up_steps", {
+        "id": step.id, "created_at": step.created_at, "origin_window": CENTRE_ORIGIN,
+        "evaluation_id": step.evaluation_id, "kind": K(step.kind).value,
+        "staff_id": step.staff_id, "note": step.note,
+    })
+    add_central_fact(conn, hall, "audit_entries", {
+        "staff_no": actor.staff_no, "role": Role(actor.role).value,
+        "action": f"follow_up.{action.value}", "target": step.evaluation_id, "detail": detail,
+    })
 
 
 def _pending_appeal(history: list[FollowUpStep]) -> FollowUpStep | None:

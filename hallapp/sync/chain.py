@@ -80,7 +80,7 @@ def seal(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
 class ChainFault:
     window_code: str
     record_id: str
-    kind: str  # "gap", "reorder", "altered"
+    kind: str  # "gap", "reorder", "altered", "unchained"
     detail: dict[str, Any]
 
     def text(self, hall_code: str) -> str:
@@ -88,6 +88,10 @@ class ChainFault:
             "gap": "缺失记录",
             "reorder": "顺序错乱或链接断开",
             "altered": "记录内容被改动",
+            # No window writes an evaluation without its link (seal()); one
+            # without is from outside the chain (a tool, an edited file), so
+            # nothing vouches for it.
+            "unchained": "不在评价链中（无链序号，无法证明未被改动）",
         }[self.kind]
         return (
             f"大厅 {hall_code} 窗口 {self.window_code} 评价记录 {self.record_id}："

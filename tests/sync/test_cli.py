@@ -312,3 +312,22 @@ def test_report_definitions_set_at_the_centre_are_the_halls_everywhere(
         store.dispose()
     assert cfg.get("reports.satisfied_levels") == [5, 4]
     assert cfg.get("follow_up.rectify_days") == 10
+
+
+def test_demo_data_is_refused_on_a_centre_and_on_a_joined_window(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """An invented history would be counted and published as the hall's own."""
+    setup_hall(capsys, monkeypatch, centre)
+    args = ("demo-data", "--windows", "1", "--months", "1", "--per-day", "2", "--seed", "7")
+    code, _out, err = run(capsys, *args, "--db", centre)
+    assert code == 4 and "不能写入中心库" in err
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05", "--db", local)
+    assert code == 0, err
+    code, _out, err = run(capsys, *args, "--db", local)
+    assert code == 4 and "已加入中心库" in err
+    code, out, err = run(capsys, "sync", "--db", local)
+    assert code == 0, err
+    assert "上传 0 条" in out
