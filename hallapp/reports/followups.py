@@ -16,11 +16,13 @@ from hallapp.models import FollowUpStepKind, utcnow
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
 from hallapp.reports.periods import Period, day_start_utc
 from hallapp.reports.sql import (
+    EVALUATION_TALLIES,
     EVALUATIONS,
     STAFF,
     STEPS,
     counted,
     dimension,
+    in_days,
     in_hall,
     names_statement,
 )
@@ -222,19 +224,14 @@ def accountability_statement(
     period: Period, threshold_percent: float, hall: str | None = None
 ) -> Select[Any]:
     """Clerks whose 不满意率 in the period reached the threshold (in the database: HAVING)."""
-    e = EVALUATIONS
-    bad = func.sum(case((e.c.level.in_(BAD_LEVELS), 1), else_=0))
-    total = func.count()
+    t = EVALUATION_TALLIES
+    bad = func.sum(case((t.c.level.in_(BAD_LEVELS), t.c.n), else_=0))
+    total = func.sum(t.c.n)
     return (
-        select(e.c.staff_id, total.label("evaluations"), bad.label("bad"))
-        .where(
-            e.c.created_at >= period.start_utc,
-            e.c.created_at < period.end_utc,
-            counted(e),
-            *in_hall(e, hall),
-        )
-        .group_by(e.c.staff_id)
-        .having(bad * 100.0 >= total * threshold_percent)
+        select(t.c.staff_id, total.label("evaluations"), bad.label("bad"))
+        .where(*in_days(t, period.first, period.last), *in_hall(t, hall))
+        .group_by(t.c.staff_id)
+        .having(and_(total > 0, bad * 100.0 >= total * threshold_percent))
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -33,8 +34,10 @@ from sqlalchemy.types import String
 from hallapp.models import (
     Case,
     CaseEvent,
+    CompletionTally,
     Department,
     Evaluation,
+    EvaluationTally,
     FollowUpStep,
     FollowUpStepKind,
     ServiceItem,
@@ -56,6 +59,9 @@ STAFF = table(Staff)
 WINDOWS = table(Window)
 DEPARTMENTS = table(Department)
 ITEMS = table(ServiceItem)
+# The counts kept by triggers (hallapp.reports.rollup): what the tallies read.
+EVALUATION_TALLIES = table(EvaluationTally)
+COMPLETION_TALLIES = table(CompletionTally)
 
 
 def hall_column(t: FromClause) -> ColumnElement[str]:
@@ -67,6 +73,12 @@ def hall_column(t: FromClause) -> ColumnElement[str]:
 
 def in_hall(t: FromClause, hall: str | None) -> list[ColumnElement[bool]]:
     return [] if hall is None else [hall_column(t) == hall]
+
+
+def in_days(t: FromClause, first: date, last: date) -> list[ColumnElement[bool]]:
+    """A tally table's rows of the hall days ``first`` to ``last`` (ISO texts
+    compare in date order)."""
+    return [t.c.day >= first.isoformat(), t.c.day <= last.isoformat()]
 
 
 def counted(evaluations: FromClause) -> ColumnElement[bool]:
