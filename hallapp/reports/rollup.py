@@ -106,7 +106,8 @@ class _Sql:
         day = _day(self.dialect, "e.created_at")
         keys = ", ".join(f"e.{k}" for k in EVALUATION_KEYS)
         return (
-            f"INSERT INTO {EVALUATION_TALLIES} ({self.names()}day, {', '.join(EVALUATION_KEYS)}, n) "
+            f"INSERT INTO {EVALUATION_TALLIES} "
+            f"({self.names()}day, {', '.join(EVALUATION_KEYS)}, n) "
             f"SELECT {self.cols('e')}{day}, {keys}, {sign}count(*) FROM {source} "
             f"GROUP BY {self.cols('e')}{day}, {keys} "
             + self.upsert(EVALUATION_TALLIES, EVALUATION_KEYS, {"n": ""})
@@ -122,7 +123,8 @@ class _Sql:
             f"INSERT INTO {COMPLETION_TALLIES} ({self.names()}day, {', '.join(COMPLETION_KEYS)}, "
             f"completed, evaluated) "
             f"SELECT {self.cols('c')}{day}, {keys}, {completed}, {evaluated} "
-            f"FROM {cases} JOIN case_events ev ON ev.case_id = k.case_id{self.same_hall('ev', 'k')} "
+            f"FROM {cases} JOIN case_events ev "
+            f"ON ev.case_id = k.case_id{self.same_hall('ev', 'k')} "
             f"JOIN cases c ON c.id = k.case_id{self.same_hall('c', 'k')} "
             f"WHERE ev.kind = '{COMPLETED}' AND {where} "
             f"GROUP BY {self.cols('c')}{day}, {keys} "
@@ -150,9 +152,7 @@ def _pg_statements(sql: _Sql) -> list[str]:
             "count(*)",
         ),
     ]
-    done = (
-        f"(SELECT {sql.cols('r')}r.case_id, r.id, r.kind, r.created_at FROM new_rows r) AS k"
-    )
+    done = f"(SELECT {sql.cols('r')}r.case_id, r.id, r.kind, r.created_at FROM new_rows r) AS k"
     on_events = [
         # The new completions, joined to their case (aliases: k the new event row itself).
         sql.completion_insert(
