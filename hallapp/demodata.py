@@ -47,6 +47,7 @@ from hallapp.models import (
     CaseEvent,
     CaseEventKind,
     Department,
+    Encounter,
     Evaluation,
     FollowUpStep,
     FollowUpStepKind,
@@ -57,6 +58,7 @@ from hallapp.models import (
     Window,
 )
 from hallapp.store import Store
+from hallapp.sync.chain import ChainHead, link
 from hallapp.validation import id_check_char
 from hallapp.workdays import HALL_TZ, WorkCalendar, add_working_days, calendar_from_store
 
@@ -392,6 +394,7 @@ class _Generator:
         self.ref, self.params, self.days = ref, params, days
         self.rng = random.Random(params.seed)
         self.end = params.end or (datetime.now(HALL_TZ).date() - timedelta(days=1))
+        self.chains: dict[str, ChainHead] = {}
 
     def uuid(self) -> str:
         # Reproducible with the seed (uuid4 would not be).
@@ -460,8 +463,8 @@ class _Generator:
             if roll < 0.06:
                 return self.closing(c, EV.REJECTED, decided)
             self.accept(c, day, decided, instant=True)
-            c.event(EV.COMPLETED, decided, {"instant": True})
-            return self.offer(c, decided)
+            completed = c.event(EV.COMPLETED, decided, {"instant": True})
+            return self.offer(c, decided, Encounter.INSTANT_COMPLETION, completed)
         if roll < 0.04:
             return self.closing(c, EV.REJECTED, decided)
         if roll < 0.07:
@@ -469,7 +472,7 @@ class _Generator:
         accept_day, accept_at = day, decided
         if roll < 0.17:
             # 一次性告知; the applicant comes back with the materials, or not.
-            self.one_time_notice(c, day, decided, ["material-1", "material-2"])
+            notice = self.one_time_notice(c, day, decided, ["material-1", "material-2"])
             if rng.random() < 0.12:
                 second = day + timedelta(days=1)
                 if self.days.is_working(second) and second <= self.end:
@@ -483,11 +486,19 @@ class _Generator:
                     )
             back = self.days.add(day, rng.randrange(1, 6))
             if rng.random() < 0.2 or back > self.end:
-                return self.offer(c, decided)  # evaluated at the notice's encounter
+                # evaluated at the notice's encounter
+                return self.offer(c, decided, Encounter.ONE_TIME_NOTICE, notice)
+            if rng.random() < 0.3:
+                # 一次一评: the notice's encounter was rated too, before the applicant came back.
+                self.offer(c, decided, Encounter.ONE_TIME_NOTICE, notice)
             accept_day, accept_at = back, _at(back, rng.randrange(0, 420))
             c.event(EV.SUPPLEMENT_RECEIVED, accept_at, {"checks": []})
         conditional = rng.random() < 0.1
-        self.accept(c, accept_day, accept_at, conditional=conditional)
+        accepted = self.accept(c, accept_day, accept_at, conditional=conditional)
+        if rng.random() < 0.3:
+            # Some citizens rate the acceptance too; the hand-over gets its own offer.
+            encounter = Encounter.CONDITIONAL_ACCEPTANCE if conditional else Encounter.ACCEPTANCE
+            self.offer(c, accept_at + timedelta(seconds=30), encounter, accepted)
         promised = self.days.add(accept_day, item.promised_days)
         if conditional:
             due = self.days.add(accept_day, 5)
@@ -530,15 +541,19 @@ class _Generator:
         done_at = _at(done, rng.randrange(0, 420))
         c.event(EV.COMPLETED, done_at, {})
         handed = done_at + timedelta(minutes=rng.randrange(10, 120))
-        if handed.astimezone(HALL_TZ).date() == done:
-            c.event(EV.HANDED_OVER, handed, {})
-            self.offer(c, handed)
-        else:
-            self.offer(c, done_at)
+        if handed.astimezone(HALL_TZ).date() != done:
+            # Finished late in the day: the applicant collects it the next working day.
+            next_day = self.days.add(done, 1)
+            if next_day > self.end:
+                return
+            handed = _at(next_day, rng.randrange(0, 420))
+        # 办结 of a 承诺件 happens in the back office; the encounter is the hand-over (出件).
+        over = c.event(EV.HANDED_OVER, handed, {})
+        self.offer(c, handed, Encounter.HAND_OVER, over)
 
     def accept(
         self, c: _Case, day: date, at: datetime, *, instant: bool = False, conditional: bool = False
-    ) -> None:
+    ) -> str:
         item = c.item
         promised = day if instant else self.days.add(day, item.promised_days)
         legal = day if instant else self.days.add(day, item.legal_days)
@@ -563,11 +578,11 @@ class _Generator:
                 "owed": ["容缺材料"],
                 "commitment": "本人承诺在期限内补齐容缺材料",
             }
-        c.event(kind, at, data)
+        return c.event(kind, at, data)
 
-    def one_time_notice(self, c: _Case, day: date, at: datetime, demanded: list[str]) -> None:
+    def one_time_notice(self, c: _Case, day: date, at: datetime, demanded: list[str]) -> str:
         deadline = self.days.add(day, 10)
-        c.event(
+        return c.event(
             EV.SUPPLEMENT_REQUESTED,
             at,
             {
@@ -579,14 +594,21 @@ class _Generator:
         )
 
     def closing(self, c: _Case, kind: CaseEventKind, at: datetime) -> None:
-        c.event(kind, at, {"reasons": ["不符合受理条件"]} if kind is EV.REJECTED else {})
-        self.offer(c, at)
+        event = c.event(kind, at, {"reasons": ["不符合受理条件"]} if kind is EV.REJECTED else {})
+        self.offer(c, at, Encounter.REFUSAL if kind is EV.REJECTED else Encounter.REFERRAL, event)
 
     # -- the evaluation of the encounter
 
-    def offer(self, c: _Case, at: datetime) -> None:
+    def offer(self, c: _Case, at: datetime, encounter: Encounter, encounter_event_id: str) -> None:
+        """The evaluator asks about one encounter (一次一评); the citizen presses a key or not."""
         rng = self.rng
-        opened = c.event(EV.EVALUATION_OPENED, at, {"timeout_s": 60}, staff=c.clerk.id)
+        opened = c.event(
+            EV.EVALUATION_OPENED,
+            at,
+            {"timeout_s": 60, "encounter": encounter.value,
+             "encounter_event_id": encounter_event_id},
+            staff=c.clerk.id,
+        )  # fmt: skip
         when = at + timedelta(seconds=rng.randrange(3, 50))
         if rng.random() < 0.12:
             data: dict[str, Any] = {"why": "timeout", "opened_event_id": opened}
@@ -604,25 +626,28 @@ class _Generator:
             reasons = []
         cleaned = validate_reasons(level, reasons)
         evaluation_id = self.uuid()
-        self.w.add(
-            Evaluation,
-            {
-                "id": evaluation_id,
-                "origin_window": c.window,
-                "created_at": when,
-                "case_id": c.id,
-                "case_no": c.case_no,
-                "item_code": c.item.code,
-                "window_code": c.window,
-                "staff_id": c.clerk.id,
-                "department_code": c.item.department,
-                "channel": "window_evaluator",
-                "device": "demo-data",
-                "level": level,
-                "reasons": cleaned,
-                "applicant_kind": "person",
-            },
-        )
+        row: dict[str, Any] = {
+            "id": evaluation_id,
+            "origin_window": c.window,
+            "created_at": when,
+            "case_id": c.id,
+            "encounter": encounter.value,
+            "encounter_event_id": encounter_event_id,
+            "case_no": c.case_no,
+            "item_code": c.item.code,
+            "window_code": c.window,
+            "staff_id": c.clerk.id,
+            "department_code": c.item.department,
+            "channel": "window_evaluator",
+            "device": "demo-data",
+            "level": level,
+            "reasons": cleaned,
+            "applicant_kind": "person",
+        }
+        # The window's hash chain, in the order the rows are written (as
+        # chain.seal does at a window), so `hallapp central verify` passes.
+        link(row, self.chains.setdefault(c.window, ChainHead()))
+        self.w.add(Evaluation, row)
         c.event(
             EV.EVALUATED,
             when,
@@ -723,7 +748,7 @@ class _Generator:
         # Some follow-ups stop at each state, so the queue has work in every
         # state; old ones mostly reached the end (a few are stuck: overdue).
         recent = (self.end - opened_day).days <= 21
-        edges = ((4, 0.7), (3, 0.8), (2, 0.9), (1, 0.95)) if recent else ((4, 0.96), (3, 0.98))
+        edges = ((4, 0.6), (3, 0.7), (2, 0.8), (1, 0.9)) if recent else ((4, 0.96), (3, 0.98))
         stop = next((n for n, edge in edges if progress < edge), 0)
         for kind, after, staff, note in plan[:stop]:
             if not step(kind, days.add(opened_day, after) if after else opened_day, staff, note):

@@ -113,6 +113,20 @@ class _Sql:
             + self.upsert(EVALUATION_TALLIES, EVALUATION_KEYS, {"n": ""})
         )
 
+    def excluded(self, gone: str) -> list[str]:
+        """Take out the evaluations of ``gone`` (a subquery: their first upheld appeal
+        just arrived) from the level counts, and from 评价率 the completions of a
+        case that lost its last counted evaluation with them."""
+        return [
+            self.evaluation_insert(f"{gone} AS e WHERE true", "-"),
+            self.completion_insert(
+                f"(SELECT DISTINCT {self.cols('g')}g.case_id FROM {gone} AS g) AS k",
+                f"NOT {self.counted_of_case('k')}",
+                "0",
+                "-count(*)",
+            ),
+        ]
+
     def completion_insert(self, cases: str, where: str, completed: str, evaluated: str) -> str:
         """Completion counts for the completed events (alias ev) of the cases in
         ``cases`` (alias k, with case_id and hall_code), joined to their case."""
@@ -172,16 +186,7 @@ def _pg_statements(sql: _Sql) -> list[str]:
         f"WHERE f.evaluation_id = e.id{sql.same_hall('f', 'e')} AND f.kind = '{UPHELD}' "
         f"AND NOT EXISTS ({old_upheld})))"
     )
-    on_steps = [
-        sql.evaluation_insert(f"{gone} AS e", "-"),
-        # A case that lost its last counted evaluation: its completions are no longer evaluated.
-        sql.completion_insert(
-            f"(SELECT DISTINCT {sql.cols('g')}g.case_id FROM {gone} AS g) AS k",
-            f"NOT {sql.counted_of_case('k')}",
-            "0",
-            "-count(*)",
-        ),
-    ]
+    on_steps = sql.excluded(gone)
     out: list[str] = []
     for table, body in (
         ("evaluations", on_evaluations),
@@ -238,15 +243,7 @@ def _sqlite_statements(sql: _Sql) -> list[str]:
         + (" AND e.hall_code = NEW.hall_code" if sql.central else "")
         + ")"
     )
-    on_step = [
-        sql.evaluation_insert(f"{gone} AS e WHERE true", "-"),
-        sql.completion_insert(
-            f"(SELECT g.case_id{', g.hall_code' if sql.central else ''} FROM {gone} AS g) AS k",
-            f"NOT {sql.counted_of_case('k')}",
-            "0",
-            "-count(*)",
-        ),
-    ]
+    on_step = sql.excluded(gone)
     hall = " AND o.hall_code = NEW.hall_code" if sql.central else ""
     first_upheld = (
         f"NEW.kind = '{UPHELD}' AND NOT EXISTS (SELECT 1 FROM follow_up_steps o "
