@@ -36,10 +36,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from hallapp import documents as docs
+from hallapp.config import parse_config
 from hallapp.evaluation import BAD_REVIEW_REASONS, OTHER_REASON, validate_reasons
+from hallapp.identity import mask_document_number
 from hallapp.models import (
     Applicant,
     AuditEntry,
@@ -51,12 +54,15 @@ from hallapp.models import (
     Evaluation,
     FollowUpStep,
     FollowUpStepKind,
+    IssuedDocument,
     ItemKind,
+    NumberCounter,
     Role,
     ServiceItem,
     Staff,
     Window,
 )
+from hallapp.numbering import document_counter, format_document_number
 from hallapp.store import Store
 from hallapp.sync.chain import ChainHead, link
 from hallapp.validation import id_check_char
@@ -141,6 +147,11 @@ class _Reference:
     supervisors: list[str]  # staff ids
     supervisor_nos: dict[str, str]
     staff_nos: dict[str, str]
+    # What the notices print: each clerk, department and item by name.
+    people: dict[str, docs.PersonRef] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    item_names: dict[str, str] = field(default_factory=dict)
+    doc_numbers: dict[str, int] = field(default_factory=dict)
 
 
 def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _Reference:
@@ -255,6 +266,16 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
         supervisors=[p.id for p in supervisors],
         supervisor_nos={p.id: p.staff_no for p in supervisors},
         staff_nos=all_staff,
+        people={
+            p.id: docs.PersonRef(p.name, p.title, p.staff_no, p.phone)
+            for p in session.scalars(select(Staff))
+        },
+        departments={d.code: d for d in session.scalars(select(Department))},
+        item_names={it.code: it.name for it in session.scalars(select(ServiceItem))},
+        doc_numbers={
+            str(c.scope): int(c.last)
+            for c in session.scalars(select(NumberCounter).where(NumberCounter.scope.like("doc:%")))
+        },
     )
 
 
@@ -275,7 +296,7 @@ def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-_ORDER = (Applicant, Case, CaseEvent, Evaluation, FollowUpStep, AuditEntry)
+_ORDER = (Applicant, Case, CaseEvent, IssuedDocument, Evaluation, FollowUpStep, AuditEntry)
 
 
 class _Writer:
@@ -358,8 +379,10 @@ class _Case:
         self, gen: _Generator, window: str, clerk: _Clerk, item: _Item, at: datetime
     ) -> None:
         self.gen, self.window, self.clerk, self.item = gen, window, clerk, item
+        self.received_at = at
         self.id = gen.uuid()
         self.case_no = ""
+        self.applicant = docs.ApplicantRef(name="")
         self.seq = 0
         self.last_at = at
 
@@ -395,6 +418,9 @@ class _Generator:
         self.rng = random.Random(params.seed)
         self.end = params.end or (datetime.now(HALL_TZ).date() - timedelta(days=1))
         self.chains: dict[str, ChainHead] = {}
+        self.config = parse_config({})
+        # number_counters scope -> last document number, continuing the store's own.
+        self.doc_numbers = dict(ref.doc_numbers)
 
     def uuid(self) -> str:
         # Reproducible with the seed (uuid4 would not be).
@@ -425,6 +451,7 @@ class _Generator:
         rng, p = self.rng, self.params
         at = _at(day, minutes)
         applicant = self.uuid()
+        name, id_number = _person_name(rng), _id_number(rng)
         self.w.add(
             Applicant,
             {
@@ -432,8 +459,8 @@ class _Generator:
                 "origin_window": window,
                 "created_at": at,
                 "kind": "person",
-                "name": _person_name(rng),
-                "id_number": _id_number(rng),
+                "name": name,
+                "id_number": id_number,
                 "uscc": None,
                 "phone": f"13{rng.randrange(0, 10**9):09d}",
                 "contact_name": "",
@@ -442,6 +469,7 @@ class _Generator:
         )
         c = _Case(self, window, clerk, item, at)
         c.case_no = f"{p.hall_code}{window}{day:%Y%m%d}{number:04d}"
+        c.applicant = docs.ApplicantRef(name=name, id_masked=mask_document_number(id_number))
         self.w.add(
             Case,
             {
@@ -578,10 +606,38 @@ class _Generator:
                 "owed": ["容缺材料"],
                 "commitment": "本人承诺在期限内补齐容缺材料",
             }
+        if not instant:
+            # 即办件 hand over the result itself; the others get their written notice.
+            fields: dict[str, Any] = {
+                "legal_days": item.legal_days,
+                "promised_days": item.promised_days,
+                "promised_date": promised,
+                "legal_date": legal,
+            }
+            if conditional:
+                fields |= {
+                    "materials_owed": (docs.MaterialLine(name="容缺材料", status="容缺"),),
+                    "supplement_date": self.days.add(day, 5),
+                    "commitment": "本人承诺在期限内补齐容缺材料",
+                }
+            self.document(
+                c,
+                docs.DocumentType.CONDITIONAL if conditional else docs.DocumentType.ACCEPTANCE,
+                at,
+                **fields,
+            )
         return c.event(kind, at, data)
 
     def one_time_notice(self, c: _Case, day: date, at: datetime, demanded: list[str]) -> str:
         deadline = self.days.add(day, 10)
+        self.document(
+            c,
+            docs.DocumentType.ONE_TIME,
+            at,
+            missing_materials=tuple(docs.MaterialLine(name=m, status="缺少") for m in demanded),
+            correction_days=10,
+            correction_deadline=deadline,
+        )
         return c.event(
             EV.SUPPLEMENT_REQUESTED,
             at,
@@ -594,8 +650,73 @@ class _Generator:
         )
 
     def closing(self, c: _Case, kind: CaseEventKind, at: datetime) -> None:
-        event = c.event(kind, at, {"reasons": ["不符合受理条件"]} if kind is EV.REJECTED else {})
+        reasons = ["申请事项不符合受理条件"]
+        event = c.event(kind, at, {"reasons": reasons} if kind is EV.REJECTED else {})
+        if kind is EV.REJECTED:
+            self.document(
+                c,
+                docs.DocumentType.REJECTION,
+                at,
+                reasons=tuple(reasons),
+                legal_basis="《中华人民共和国行政许可法》第三十二条第一款第（一）项",
+                remedies=docs.default_remedies(
+                    str(self.config.get("hall.review_body")), str(self.config.get("hall.court"))
+                ),
+            )
+        else:
+            self.document(c, docs.DocumentType.REFERRAL, at, referral=self.referral_target(c))
         self.offer(c, at, Encounter.REFUSAL if kind is EV.REJECTED else Encounter.REFERRAL, event)
+
+    # -- the written decision of the encounter
+
+    def document(self, c: _Case, doc_type: docs.DocumentType, at: datetime, **fields: Any) -> None:
+        """The numbered written decision handed over at the encounter (行政许可法
+        第三十二条), kept with its full content for 补打, as intake writes it."""
+        day = at.astimezone(HALL_TZ).date()
+        key = document_counter(doc_type, c.window, day.year)
+        self.doc_numbers[key] = seq = self.doc_numbers.get(key, 0) + 1
+        doc_no = format_document_number(self.params.hall_code, c.window, doc_type, day.year, seq)
+        dept = self.ref.departments.get(c.item.department)
+        qr = str(self.config.get("printing.qr_url_template"))
+        notice = docs.Notice(
+            doc_type=doc_type,
+            doc_no=doc_no,
+            hall_name=self.config.hall_name,
+            department_name=dept.name if dept else c.item.department,
+            case_no=c.case_no,
+            applicant=c.applicant,
+            item_code=c.item.code,
+            item_name=self.ref.item_names.get(c.item.code, c.item.code),
+            received_at=c.received_at,
+            issued_on=day,
+            first_responder=self.ref.people[c.clerk.id],
+            complaint_hotline=self.config.complaint_hotline,
+            window_code=c.window,
+            qr_url=docs.qr_url_for(qr, c.case_no) if doc_type.has_qr else None,
+            **fields,
+        )
+        self.w.add(
+            IssuedDocument,
+            {
+                "id": self.uuid(),
+                "origin_window": c.window,
+                "created_at": at,
+                "case_id": c.id,
+                "doc_type": doc_type.value,
+                "doc_no": doc_no,
+                "staff_id": c.clerk.id,
+                "content": notice.to_dict(),
+            },
+        )
+
+    def referral_target(self, c: _Case) -> docs.ReferralTarget:
+        """Another department with a phone: the competent one the notice names."""
+        others = [d for code, d in sorted(self.ref.departments.items())
+                  if code != c.item.department and d.phone]  # fmt: skip
+        d = self.rng.choice(others) if others else None
+        if d is None:
+            return docs.ReferralTarget(department="有权部门", phone=self.config.complaint_hotline)
+        return docs.ReferralTarget(department=d.name, phone=d.phone, address=d.address)
 
     # -- the evaluation of the encounter
 
@@ -800,6 +921,11 @@ def generate(
                         progress(f"{month_of[0]}年{month_of[1]}月已写入")
                     month_of = (d.year, d.month)
         summary.rows = dict(gen.w.counts)
+        with conn.begin():
+            # A window working on this store numbers its next documents after these.
+            for scope, last in gen.doc_numbers.items():
+                conn.execute(delete(NumberCounter).where(NumberCounter.scope == scope))
+                conn.execute(insert(NumberCounter).values(scope=scope, last=last))
     # Fresh statistics, so the planner picks the per-case indexes for the
     # figures' correlated lookups (SQLite without them chose a range scan).
     with store.engine.connect() as conn:

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from hallapp.demodata import DemoHistoryError, HistoryParams, generate
+from hallapp.documents import Notice
 from hallapp.evaluation import encounter_of, validate_reasons
-from hallapp.models import CaseEvent, Evaluation, FollowUpStep
+from hallapp.models import Case, CaseEvent, Evaluation, FollowUpStep, IssuedDocument
 from hallapp.reports import Definitions, follow_up_figures, parse_quarter, ranking
 from hallapp.reports.periods import PeriodError, parse_month, parse_period
 from hallapp.reports.sql import DIMENSIONS
@@ -115,6 +116,33 @@ def test_history_follows_the_rules(small_store: Store):
         assert encounter_of(encounter.kind, encounter.data) == e.encounter
     per_case = Counter(e.case_id for e in evaluations)
     assert max(per_case.values()) >= 2
+    # Every written decision the law asks for (行政许可法 art. 32) was issued and
+    # kept whole for 补打: its content reads back as the notice of its case.
+    with small_store.engine.connect() as conn:
+        documents = conn.execute(sa.select(IssuedDocument.__table__)).all()
+    kept = Counter((d.case_id, d.doc_type) for d in documents)
+    wanted = {"accepted": "acceptance", "conditionally_accepted": "conditional",
+              "supplement_requested": "one-time", "rejected": "rejection",
+              "referred": "referral"}  # fmt: skip
+    needed = Counter((ev.case_id, wanted[ev.kind]) for ev in events
+                     if ev.kind in wanted and not (ev.data or {}).get("instant"))  # fmt: skip
+    assert kept == needed and len({d.doc_no for d in documents}) == len(documents)
+    cases = {c.id: c.case_no for c in conn_rows(small_store, Case)}
+    for d in documents:
+        notice = Notice.from_dict(d.content)
+        assert notice.doc_type.value == d.doc_type and notice.case_no == cases[d.case_id]
+        assert notice.doc_no == d.doc_no and notice.applicant.id_masked.count("*") >= 8
+    # A reprint (补打) of one of each type lays out and reads back (poppler).
+    import subprocess
+
+    from hallapp.printing.render import render_pdf
+
+    for doc_type in sorted({d.doc_type for d in documents}):
+        d = next(x for x in documents if x.doc_type == doc_type)
+        pdf = render_pdf(Notice.from_dict(d.content).as_reprint(datetime.now(UTC)))
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                              check=True).stdout.decode()  # fmt: skip
+        assert cases[d.case_id] in text and "补打" in text, doc_type
     # The windows' hash chains are whole: what `hallapp central verify` checks.
     chains: dict[str, list[Any]] = {}
     for e in sorted(evaluations, key=lambda e: e.chain_seq):
@@ -203,6 +231,11 @@ def test_reading_figures_never_holds_the_windows_write_lock(small_store: Store):
         conn.execute(sa.text("SELECT 1"))
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             write_now()
+
+
+def conn_rows(store: Store, model: Any) -> list[Any]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.select(model.__table__)).all())
 
 
 def test_a_generated_history_pushed_to_a_centre_verifies(small_store: Store, tmp_path):
