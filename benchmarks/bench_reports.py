@@ -313,28 +313,40 @@ def main() -> int:
     p.add_argument("--months", type=int, default=12)
     p.add_argument("--per-day", type=int, default=100)
     p.add_argument("--backend", choices=("postgresql", "sqlite", "both"), default="both")
+    p.add_argument("--keep", metavar="NAME", help="PostgreSQL: keep the database NAME (made "
+                   "and filled if missing, reused as it is if there) and do not drop it")  # fmt: skip
     args = p.parse_args()
     print(f"scale: {args.windows} windows × {args.months} months × {args.per_day} a working day")
     print("hand SQL: the best hand-written SQL over the raw facts (evaluations, case events, "
           "upheld appeals) for the same figures, using the same indexes")  # fmt: skip
     if args.backend in ("postgresql", "both"):
         admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        name = f"hallapp_bench_{uuid.uuid4().hex[:8]}"
+        name = args.keep or f"hallapp_bench_{uuid.uuid4().hex[:8]}"
         with admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            there = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            reuse = there.scalar() is not None
+            if not reuse:
+                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
             store = Store.open(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-            t = time.perf_counter()
-            n = fill(store, args.windows, args.months, args.per_day)
-            print(f"PostgreSQL: {n} evaluations made in {time.perf_counter() - t:.0f} s")
+            if reuse:
+                with store.engine.begin() as conn:
+                    n = conn.execute(sa.text("SELECT count(*) FROM evaluations")).scalar_one()
+                    conn.exec_driver_sql("ANALYZE")
+                print(f"PostgreSQL: reusing {name} with {n} evaluations")
+            else:
+                t = time.perf_counter()
+                n = fill(store, args.windows, args.months, args.per_day)
+                print(f"PostgreSQL: {n} evaluations made in {time.perf_counter() - t:.0f} s")
             measure(store, "PostgreSQL")
             print(
                 f"PostgreSQL: view month change to tables + charts: {view_month_change(store):.0f} ms"
             )
             store.dispose()
         finally:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not args.keep:
+                with admin.connect() as c:
+                    c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(sqlite_url(Path(tmp) / "central.sqlite3"))

@@ -495,6 +495,9 @@ class Evaluation(Fact, Base):
         # Supervisors' figures: a period's evaluations grouped by window or clerk
         # read from the index alone (migration 0007).
         Index("ix_evaluations_period", "created_at", "window_code", "staff_id", "level"),
+        # A period's 差评 (levels 1 and 2) without the other 95 % of the period:
+        # the accountability list and the follow-up figures (migration 0010).
+        Index("ix_evaluations_level_created_at", "level", "created_at"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)

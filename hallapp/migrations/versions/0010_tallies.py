@@ -2,7 +2,8 @@
 
 ``evaluation_tallies`` and ``completion_tallies`` (hallapp.reports.rollup):
 derived from the facts by AFTER INSERT triggers in the transaction that
-writes them, filled here from the facts already stored.
+writes them, filled here from the facts already stored; and an index on evaluations
+(level, created_at) for a period's 差评.
 
 Additive: new tables and triggers; no fact table is recreated, so the
 append-only guards stay in place.
@@ -53,6 +54,7 @@ def upgrade() -> None:
             name=op.f("pk_completion_tallies"),
         ),
     )  # fmt: skip
+    op.create_index("ix_evaluations_level_created_at", "evaluations", ["level", "created_at"])
     conn = op.get_bind()
     install_triggers(conn, central=False)
     rebuild(conn, central=False)
@@ -68,3 +70,4 @@ def downgrade() -> None:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trg_{table}_tally")
     op.drop_table("completion_tallies")
     op.drop_table("evaluation_tallies")
+    op.drop_index("ix_evaluations_level_created_at", table_name="evaluations")
