@@ -307,6 +307,30 @@ def view_month_change(store: Store) -> float:
     return statistics.median(times)
 
 
+def view_parts(store: Store) -> None:
+    """Where a month change spends its time: each query of the view, alone."""
+    from hallapp.followup import queue
+    from hallapp.reports import case_figures, follow_up_figures
+    from hallapp.reports.periods import previous_months
+    from hallapp.reports.sql import reading
+    from hallapp.reports.tally import monthly_totals
+
+    m, q, defs = parse_month("2026-09"), parse_quarter("2026-Q3"), Definitions()
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    parts: dict[str, Callable[[sa.Connection], Any]] = {
+        "tally": lambda c: tally(c, m, "window", definitions=defs),
+        "case figures": lambda c: case_figures(c, m, "window", now=now),
+        "follow-up figures": lambda c: follow_up_figures(c, m, "window", definitions=defs, now=now),
+        "trend (12 months)": lambda c: monthly_totals(c, previous_months(m, 12), definitions=defs),
+        "quarter accountability": lambda c: accountability(c, q, definitions=defs, now=now),
+        "follow-up queue": lambda c: queue(c, today=END),
+    }
+    name = "PostgreSQL" if store.engine.dialect.name == "postgresql" else "SQLite"
+    with reading(store) as conn:
+        for part, fn in parts.items():
+            print(f"{name}: view part {part:24}: {median_ms(lambda fn=fn: fn(conn), runs=3):7.1f} ms")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--windows", type=int, default=200)
@@ -339,6 +363,7 @@ def main() -> int:
                 n = fill(store, args.windows, args.months, args.per_day)
                 print(f"PostgreSQL: {n} evaluations made in {time.perf_counter() - t:.0f} s")
             measure(store, "PostgreSQL")
+            view_parts(store)
             print(
                 f"PostgreSQL: view month change to tables + charts: {view_month_change(store):.0f} ms"
             )
@@ -354,6 +379,7 @@ def main() -> int:
             n = fill(store, args.windows, args.months, args.per_day)
             print(f"SQLite: {n} evaluations made in {time.perf_counter() - t:.0f} s")
             measure(store, "SQLite")
+            view_parts(store)
             if args.backend == "sqlite":
                 print(
                     f"SQLite: view month change to tables + charts: {view_month_change(store):.0f} ms"

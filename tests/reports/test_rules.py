@@ -252,4 +252,19 @@ def test_a_generated_history_pushed_to_a_centre_verifies(small_store: Store, tmp
     assert result.inserted == result.pushed > 0 and result.faults == []
     report = verify_central(centre)
     assert report.chains == 3 and report.records > 0 and report.lines() == []
+    # The centre's counts (its own triggers, per hall) give the window's figures.
+    from hallapp.reports import accountability, tally
+
+    month, q = parse_month("2026-09"), parse_quarter("2026-Q3")
+    with small_store.engine.connect() as local, centre.connect() as conn:
+        for by in ("window", "clerk", "department", "item"):
+            here, there = tally(local, month, by), tally(conn, month, by, hall="LC")
+            assert [(r.key, r.levels, r.completed, r.evaluated_cases) for r in there.rows] == [
+                (r.key, r.levels, r.completed, r.evaluated_cases) for r in here.rows
+            ]
+            assert there.total.evaluations > 0
+            assert tally(conn, month, by, hall="XX").rows == []
+        assert [a.staff_id for a in accountability(conn, q, hall="LC")] == [
+            a.staff_id for a in accountability(local, q)
+        ]
     centre.dispose()
