@@ -21,8 +21,8 @@ Made through the domain's own rules, not by typing numbers in:
   upheld, refused), reviewers being supervisors other than the filer;
 - supervisor actions are written to the audit log, as the domain does.
 
-Rows are written in bulk: COPY on PostgreSQL, executemany elsewhere, a month
-at a time so memory stays flat.
+Rows are written in bulk: COPY on PostgreSQL, executemany elsewhere, at
+most FLUSH_ROWS at a time so memory stays flat.
 """
 
 from __future__ import annotations
@@ -299,6 +299,10 @@ def _table(model: Any) -> Table:
 _ORDER = (Applicant, Case, CaseEvent, IssuedDocument, Evaluation, FollowUpStep, AuditEntry)
 
 
+#: Rows held before they are written (about 150 MB of Python objects).
+FLUSH_ROWS = 200_000
+
+
 class _Writer:
     """Collects rows per table and writes them in bulk (COPY on PostgreSQL)."""
 
@@ -309,6 +313,9 @@ class _Writer:
 
     def add(self, model: Any, row: dict[str, Any]) -> None:
         self.rows[_table(model).name].append(row)
+
+    def pending(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
 
     def flush(self) -> None:
         for model in _ORDER:
@@ -915,6 +922,8 @@ def generate(
                         counters[w][0] = 0
                         gen.day(w, d, counters[w])
                 d += timedelta(days=1)
+                if gen.w.pending() > FLUSH_ROWS:
+                    gen.w.flush()  # a county's month is millions of rows: memory stays flat
                 if (d.year, d.month) != month_of or d > gen.end:
                     gen.w.flush()
                     if progress:
