@@ -261,8 +261,12 @@ def accountability(
     e = EVALUATIONS
     f = step_flags(bad_in_period(period, hall, lambda x: x.c.staff_id.in_(ids)))
     reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
+    shown = [e.c[n] for n in ("id", "case_id", "case_no", "window_code", "staff_id", "level",
+                              "reasons", "created_at")]  # fmt: skip
     for row in conn.execute(
-        select(e, f)
+        # The columns the list shows, not the whole row (hashes, device…): a
+        # quarter of a county is tens of thousands of 差评, sorted in memory.
+        select(*shown, f)
         .select_from(e.outerjoin(f, f.c.evaluation_id == e.c.id))
         .where(
             e.c.staff_id.in_(ids),
