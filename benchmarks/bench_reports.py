@@ -290,9 +290,13 @@ def view_month_change(store: Store) -> float:
     view.loaded.connect(loaded.append)
 
     def wait(n: int) -> None:
+        # A load that failed never emits `loaded`: give up instead of spinning forever.
+        deadline = time.monotonic() + 300
         while len(loaded) < n:
             QCoreApplication.processEvents()
             time.sleep(0.001)
+            if time.monotonic() > deadline:
+                raise TimeoutError("the supervisor view did not finish loading in 300 s")
 
     wait(1)  # the first load at start
     times = []
