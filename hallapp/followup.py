@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.orm import Session
 
 from hallapp import audit
@@ -138,6 +138,18 @@ class QueueItem:
         return tuple(acts)
 
 
+def open_follow_ups(hall: str | None = None) -> Any:
+    """The evaluation ids of the follow-ups opened and neither closed nor excluded
+    by an upheld appeal."""
+    o, done = STEPS.alias("o"), STEPS.alias("done")
+    ended = exists().where(
+        done.c.evaluation_id == o.c.evaluation_id,
+        done.c.kind.in_((K.CLOSED.value, K.APPEAL_UPHELD.value)),
+        *in_hall(done, hall),
+    )
+    return select(o.c.evaluation_id).where(o.c.kind == K.OPENED.value, *in_hall(o, hall), ~ended)
+
+
 def queue(
     conn: Connection,
     *,
@@ -154,7 +166,9 @@ def queue(
     if calendar is None:
         with Session(conn) as s:
             calendar = calendar_from_store(s)
-    e, f = EVALUATIONS, step_flags()
+    # Open follow-ups only: found from the steps' (kind, evaluation_id) index,
+    # so the queue does not group every step the store ever kept.
+    e, f = EVALUATIONS, step_flags(None if include_closed else open_follow_ups(hall))
     conds: list[Any] = [e.c.level <= 2, *in_hall(e, hall)]
     if not include_closed:
         conds += [f.c.closed == 0, f.c.upheld == 0]

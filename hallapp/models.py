@@ -495,6 +495,9 @@ class Evaluation(Fact, Base):
         # Supervisors' figures: a period's evaluations grouped by window or clerk
         # read from the index alone (migration 0007).
         Index("ix_evaluations_period", "created_at", "window_code", "staff_id", "level"),
+        # A period's 差评 (levels 1 and 2) without the other 95 % of the period:
+        # the accountability list and the follow-up figures (migration 0010).
+        Index("ix_evaluations_level_created_at", "level", "created_at"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -551,6 +554,41 @@ class HallSetting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class EvaluationTally(Base):
+    """Counted evaluations per hall day, window, clerk, department, item and level.
+
+    Derived, not a fact: the database's triggers keep it equal to the count
+    over ``evaluations`` less upheld appeals (hallapp.reports.rollup); never
+    synced, each store keeps its own.
+    """
+
+    __tablename__ = "evaluation_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # hall day, YYYY-MM-DD
+    window_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CompletionTally(Base):
+    """Completed (办结) case events per hall day, window, first responder,
+    department and item, and how many are of a case with a counted evaluation
+    (the 评价率's numerator). Derived like :class:`EvaluationTally`."""
+
+    __tablename__ = "completion_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    window_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first_responder_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    evaluated: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SyncState(Base):

@@ -10,7 +10,7 @@ screen and the published figures cannot disagree.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -1080,6 +1080,9 @@ class SupervisorView(QWidget):
             return
         data = self.data
         report = data.report
+        if data.period.is_quarter:
+            # The quarter on screen shows its accountability list: so does the export.
+            report = replace(report, accountable=list(data.accountable))
         font = str(self.config.get("printing.font_path")) or None
         from hallapp.printing.publish import write_report
 

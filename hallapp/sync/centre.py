@@ -25,10 +25,12 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hallapp.models import new_id
+from hallapp.reports.rollup import install_triggers, rebuild
 from hallapp.store import make_engine
 from hallapp.sync import CentreUnreachable, SchemaMismatch, SyncError
 from hallapp.sync.schema import (
     CENTRE_ORIGIN,
+    DERIVED_TABLES,
     HALL,
     central_metadata,
     central_table,
@@ -182,6 +184,7 @@ def _create_guards(conn: Connection) -> None:
 def reconcile_on(conn: Connection) -> None:
     """Create missing central tables, columns and indexes (never drops)."""
     md = central_metadata()
+    new_tallies = not all(inspect(conn).has_table(t) for t in DERIVED_TABLES)
     md.create_all(conn, checkfirst=True)
     insp = inspect(conn)
     for table in md.sorted_tables:
@@ -203,6 +206,10 @@ def reconcile_on(conn: Connection) -> None:
                 index.create(conn)
                 log.info("central store: added index %s on %s", index.name, table.name)
     _create_guards(conn)
+    install_triggers(conn, central=True)
+    if new_tallies:
+        # A centre made before the counts: count what it already holds.
+        rebuild(conn, central=True)
 
 
 def init_central(url: str) -> str:
