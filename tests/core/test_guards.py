@@ -20,10 +20,10 @@ from hallapp.models import (
     Applicant,
     ApplicantKind,
     AuditEntry,
+    Base,
     Bundle,
     BundleCase,
     BundleCaseMember,
-    Base,
     Case,
     CaseEvent,
     CaseEventKind,
@@ -144,21 +144,34 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
         # The bundles' facts (0008) exist only from that revision on.
         if sa.inspect(s.connection()).has_table("bundle_cases"):
             bundle = Bundle(
-                code="B-1", name="一件事", lead_department_code="ZJJ", form_name="一表通",
-                promised_days=2, legal_days=7,
+                code="B-1",
+                name="一件事",
+                lead_department_code="ZJJ",
+                form_name="一表通",
+                promised_days=2,
+                legal_days=7,
             )
             s.add(bundle)
             s.flush()
             bcase = BundleCase(
-                origin_window="A03", bundle_no="LCA03202601050001Y", bundle_code="B-1",
-                applicant_id=applicant.id, window_code="A03", lead_case_id=case.id,
+                origin_window="A03",
+                bundle_no="LCA03202601050001Y",
+                bundle_code="B-1",
+                applicant_id=applicant.id,
+                window_code="A03",
+                lead_case_id=case.id,
                 first_responder_id=ref.clerk_id,
             )
             s.add(bcase)
             s.flush()
             member = BundleCaseMember(
-                origin_window="A03", bundle_case_id=bcase.id, case_id=case.id, seq=1,
-                item_code=ref.item_code, department_code="ZJJ", limit_days=2,
+                origin_window="A03",
+                bundle_case_id=bcase.id,
+                case_id=case.id,
+                seq=1,
+                item_code=ref.item_code,
+                department_code="ZJJ",
+                limit_days=2,
             )
             s.add(member)
             s.flush()

@@ -109,7 +109,9 @@ def upgrade() -> None:
         sa.Column("lead_case_id", sa.String(length=36), nullable=False),
         sa.Column("first_responder_id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
-            ["applicant_id"], ["applicants.id"], name=op.f("fk_bundle_cases_applicant_id_applicants")
+            ["applicant_id"],
+            ["applicants.id"],
+            name=op.f("fk_bundle_cases_applicant_id_applicants"),
         ),
         sa.ForeignKeyConstraint(
             ["bundle_code"], ["bundles.code"], name=op.f("fk_bundle_cases_bundle_code_bundles")
@@ -153,6 +155,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     drop_guards(op.get_bind(), FACTS)
-    for table in ("bundle_case_members", "bundle_cases", "bundle_materials", "bundle_members",
-                  "bundles"):
+    for table in (
+        "bundle_case_members",
+        "bundle_cases",
+        "bundle_materials",
+        "bundle_members",
+        "bundles",
+    ):
         op.drop_table(table)
