@@ -671,6 +671,9 @@ class BundleCaseMember(Fact, Base):
     item_code: Mapped[str] = mapped_column(String(64))
     department_code: Mapped[str] = mapped_column(String(32), index=True)
     limit_days: Mapped[int] = mapped_column(Integer)
+    # The department's deadline (limit_days working days after acceptance),
+    # fixed when the sub-case is routed: the bundle promised one date.
+    deadline: Mapped[date] = mapped_column(Date)
 
 
 class HallSetting(Base):

@@ -6,6 +6,7 @@ replica), the statement is refused and the row is unchanged."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,7 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
                 item_code=ref.item_code,
                 department_code="ZJJ",
                 limit_days=2,
+                deadline=date(2026, 1, 7),
             )
             s.add(member)
             s.flush()

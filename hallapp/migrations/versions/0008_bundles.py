@@ -138,6 +138,7 @@ def upgrade() -> None:
         sa.Column("item_code", sa.String(length=64), nullable=False),
         sa.Column("department_code", sa.String(length=32), nullable=False),
         sa.Column("limit_days", sa.Integer(), nullable=False),
+        sa.Column("deadline", sa.Date(), nullable=False),
         sa.ForeignKeyConstraint(
             ["bundle_case_id"],
             ["bundle_cases.id"],
