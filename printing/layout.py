@@ -674,7 +674,7 @@ def _members_block(n: Notice, s: Styles, *, results: bool = False) -> list[Flowa
                 Paragraph(_x(tail[1]), s.cell if results else s.cell_center),
             ]
         )
-    fixed = [11 * mm, 0.0, 42 * mm, 22 * mm, (48 if results else 30) * mm]
+    fixed = [11 * mm, 0.0, 40 * mm, 20 * mm, (48 if results else 34) * mm]
     fixed[1] = s.m.width - sum(fixed)
     out.append(
         Table(

@@ -7,6 +7,9 @@ central file and a fresh PostgreSQL database.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from hallapp.bundles import backoffice
 from hallapp.bundles.backoffice import BackOfficeError
 from hallapp.bundles.desk import BundleCheck, BundleDesk
 from hallapp.bundles.state import SubCaseState
+from hallapp.documents import Notice
 from hallapp.evaluation import open_evaluation, record_evaluation
 from hallapp.intake import ApplicantInput, Intake, IntakeError, MaterialStatus
 from hallapp.models import ApplicantKind, Bundle, Evaluation, IssuedDocument, Staff
@@ -84,8 +88,33 @@ def checks(store: Store, *, missing: tuple[str, ...] = ()) -> list[BundleCheck]:
         ]
 
 
+def check_pdfs(tmp_path: Path, accepted: Notice, handed: Notice) -> None:
+    """The real notices as printed: every member and department in the text, fonts embedded."""
+    from hallapp.printing.render import render_pdf
+
+    for name, notice, needles in (
+        ("acceptance", accepted, ["受理通知书", "并联审批事项（共5项", "连城县公安局",
+                                  "国家税务总局连城县税务局", "2026年11月17日", "开办企业一件事"]),
+        ("hand-over", handed, ["一窗出件办理结果告知书", "部分办结", "不予许可",
+                               "单位尚未招用职工", "龙岩市住房公积金中心连城管理部"]),
+    ):  # fmt: skip
+        for size in ("a4", "slip"):
+            path = tmp_path / f"{name}-{size}.pdf"
+            path.write_bytes(render_pdf(notice, size))  # type: ignore[arg-type]
+            if os.environ.get("HALLAPP_BUNDLE_DOCS"):  # docs/documents/make.sh
+                shutil.copy(path, Path(os.environ["HALLAPP_BUNDLE_DOCS"]) / f"bundle-{path.name}")
+            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                  text=True, check=True).stdout  # fmt: skip
+            flat = "".join(text.split())
+            for needle in needles:
+                assert needle in flat, (name, size, needle)
+            fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()[2:]  # fmt: skip
+            assert fonts and all(" yes " in f for f in fonts), fonts
+
+
 def test_one_window_takes_the_bundle_departments_decide_in_parallel_one_hand_over(
-    hall: tuple[Store, Engine, Clock],
+    hall: tuple[Store, Engine, Clock], tmp_path: Path
 ) -> None:
     store, central, clock = hall
     intake = Intake(store, config(), clock=clock)
@@ -105,6 +134,7 @@ def test_one_window_takes_the_bundle_departments_decide_in_parallel_one_hand_ove
     desk.record_correction(opened.id, me)
     view, notice, doc_id = desk.decide(opened.id, me, checks(store))
     assert view.accepted and notice.title == "受理通知书"
+    accepted_notice = notice
     # One notice: every member with its department and limit, one promised date.
     assert [(m.department, m.limit_days) for m in notice.members][:2] == [
         ("连城县市场监督管理局", 1),
@@ -176,6 +206,7 @@ def test_one_window_takes_the_bundle_departments_decide_in_parallel_one_hand_ove
     assert [m.result for m in notice.members].count("不予许可") == 1
     with pytest.raises(IntakeError, match="已经出件"):
         desk.hand_over(opened.id, me)
+    check_pdfs(tmp_path, accepted_notice, notice)
     # The evaluation follows as for any hand-over (一次一评).
     with store.session() as s:
         opened_ev = open_evaluation(s, view.lead_case_id, WINDOW, 60)
