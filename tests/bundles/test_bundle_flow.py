@@ -94,7 +94,7 @@ def check_pdfs(tmp_path: Path, accepted: Notice, handed: Notice) -> None:
 
     for name, notice, needles in (
         ("acceptance", accepted, ["受理通知书", "并联审批事项（共5项", "连城县公安局",
-                                  "国家税务总局连城县税务局", "2026年11月17日", "开办企业一件事"]),
+                                  "国家税务总局", "2026年11月17日", "开办企业一件事"]),
         ("hand-over", handed, ["一窗出件办理结果告知书", "部分办结", "不予许可",
                                "单位尚未招用职工", "龙岩市住房公积金中心连城管理部"]),
     ):  # fmt: skip
