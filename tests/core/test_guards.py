@@ -6,8 +6,8 @@ replica), the statement is refused and the row is unchanged."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
