@@ -68,7 +68,14 @@ def _day(value: Any) -> date:
 
 
 def sub_case_facts(events: Iterable[Any]) -> SubCaseFacts:
-    """``events`` in order, each with ``kind``, ``data`` and ``created_at``."""
+    """``events`` each with ``seq``, ``kind``, ``data`` and ``created_at``.
+
+    Replayed in ``seq`` order: each side numbers an event after the ones it
+    has seen (the window after what it pulled, the centre after what was
+    pushed), so the order is what each writer knew, whatever the clocks of
+    the window and the centre say; the time only breaks ties.
+    """
+    events = sorted(events, key=lambda ev: (ev.seq, ev.created_at))
     state = SubCaseState.RECEIVED
     outcome: SubCaseState | None = None
     decided_on: date | None = None
