@@ -6,7 +6,7 @@ written, with the count restarted after a material it asked for was
 forwarded), late when it decided after, and overdue when still undecided
 after the routed deadline (unless it asked for a material: then it is judged
 at its decision). The month's 倒查 list names every sub-case a department
-sat on past its limit (seed 000 §二: 倒查; §七: 限时办结).
+sat on past its limit (seed 000 §五: 每月…汇总、梳理、倒查; §七: 限时办结).
 
 Grouped in the database, on the local or the central store alike.
 """
@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 from hallapp.models import BundleCase, BundleCaseMember, CaseEventKind
 from hallapp.reports.periods import Period
 from hallapp.reports.sql import CASES, DEPARTMENTS, EVENTS, ITEMS, hall_column, in_hall, table
+from hallapp.reports.tables import Cell, ReportTable
 
 MEMBERS = table(BundleCaseMember)
 BUNDLE_CASES = table(BundleCase)
@@ -212,3 +213,70 @@ def late_list(
         )
         for r in conn.execute(q)
     ]
+
+
+def figures_table(rows: list[DepartmentBundleFigures]) -> ReportTable:
+    """The per-department table as the supervisor view and the exports show it."""
+    header = [
+        "部门编码",
+        "部门",
+        "子件数",
+        "按时办结",
+        "超期办结",
+        "超期未办",
+        "办理中",
+        "催办次数",
+        "违反一次性告知",
+    ]
+    body: list[list[Cell]] = [
+        [
+            r.department_code,
+            r.department_name,
+            r.sub_cases,
+            r.on_time,
+            r.late,
+            r.overdue,
+            r.open,
+            r.urges,
+            r.violations,
+        ]
+        for r in rows
+    ]
+    return ReportTable(
+        "并联审批",
+        "并联审批分部门办理情况",
+        header,
+        body,
+        [
+            "子件：一件事受理后分送各部门的办件（抄告相关）；时限为该事项在一件事中的承诺时限，"
+            "部门要求补充材料的，自窗口转交之日起重新计算。",
+            "超期未办：截至统计日仍未作出决定且已过办结期限。",
+        ],
+    )
+
+
+def late_table(rows: list[LateSubCase]) -> ReportTable:
+    """倒查: the sub-cases departments sat on past their limit."""
+    header = ["部门", "办件编号", "一件事编号", "事项", "办结期限", "现状", "催办次数"]
+    body: list[list[Cell]] = [
+        [
+            r.department_name,
+            r.case_no,
+            r.bundle_no,
+            r.item_name,
+            r.deadline.isoformat(),
+            "超期办结" if r.decided else "超期未办",
+            r.urges,
+        ]
+        for r in rows
+    ]
+    return ReportTable(
+        "倒查",
+        "超期子件倒查名单",
+        header,
+        body,
+        [
+            "《连城县优化营商环境工作十项机制（试行）》五、首办负责制：“县行政服务中心每月"
+            "对各窗口办理事项进行汇总、梳理、倒查”。"
+        ],
+    )

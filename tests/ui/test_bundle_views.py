@@ -7,6 +7,7 @@ them; the window syncs by push and pull as it does in the hall.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def test_window_and_back_office_views_take_decide_urge_and_hand_over(
         me = backoffice.sign_in(central, HALL, SCJ_NO, PASSWORD)
         officer = backoffice.BackOfficer(me.staff_id, me.staff_no, me.name, dep, dep)
         (sub,) = backoffice.queue(central, HALL, officer)
-        backoffice.approve(central, HALL, officer, sub.case_id)
+        backoffice.approve(central, HALL, officer, sub.case_id, now=at(1, 2))
     sync(store, central)
 
     clock.now = at(2)
@@ -167,3 +168,24 @@ def test_window_and_back_office_views_take_decide_urge_and_hand_over(
     assert issued.args[0].outcome.startswith("全部办结")
     wait_idle(qtbot)
     assert "已出件" in view.summary.text()
+    sync(store, central)
+
+    # The supervisors' tab. The back offices here decided on the real clock,
+    # after the deadlines of November 2026: both are late, 市场监管 urged.
+    from hallapp.ui.supervisor import SupervisorView
+
+    sv = SupervisorView(store, config(), None, today=date(2026, 11, 30))
+    qtbot.addWidget(sv)
+    sv.choose("2026-11")
+    wait_idle(qtbot, timeout=30_000)
+    rows = {r[0]: r for r in sv.bundles.model.table.rows}
+    assert rows["SCJ"][4] == 1 and rows["SCJ"][7] == 1, rows  # 超期办结, 催办次数
+    assert rows["GJJ"][4] == 1 and rows["GJJ"][8] == 1  # 超期办结, 违反一次性告知
+    assert sorted(rows) == ["GAJ", "GJJ", "RSJ", "SCJ", "SWJ"]
+    assert all(r[2] == 1 for r in rows.values())  # one sub-case each
+    assert all(rows[d][3] == 1 for d in ("GAJ", "SWJ", "RSJ"))  # decided by their deadline
+    late = sv.bundles_late.model.table.rows
+    assert [(r[0], r[5], r[6]) for r in late] == [
+        ("龙岩市住房公积金中心连城管理部", "超期办结", 0),
+        ("连城县市场监督管理局", "超期办结", 1),
+    ]
