@@ -70,9 +70,15 @@ def bundle_materials(desk: BundleDesk, code: str) -> list[tuple[str, str, bool]]
 
 
 class BundleView(QWidget):
-    """The window's bundle cases and their steps; ``notice_issued`` carries each document."""
+    """The window's bundle cases and their steps.
 
-    notice_issued = Signal(object)
+    ``notice_issued`` (notice, document id, lead case id) carries each
+    document to print, and the case whose encounter the citizen may evaluate;
+    ``available`` says whether this window takes bundles at all.
+    """
+
+    notice_issued = Signal(object, str, str)
+    available = Signal(bool)
 
     def __init__(self, desk: BundleDesk, clerk_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -171,6 +177,7 @@ class BundleView(QWidget):
 
     def _show(self, result: tuple[list[tuple[str, str]], list[BundleCaseView]]) -> None:
         bundles, cases = result
+        self.available.emit(bool(bundles or cases))
         if self.bundle_combo.count() != len(bundles):
             self.bundle_combo.clear()
             for code, name in bundles:
@@ -244,7 +251,8 @@ class BundleView(QWidget):
     def _after(self, label: str) -> Callable[[Any], None]:
         def done(result: object) -> None:
             if isinstance(result, tuple) and len(result) == 3:
-                self.notice_issued.emit(result[1])
+                view, notice, document_id = result
+                self.notice_issued.emit(notice, document_id, view.lead_case_id)
             self.summary.setText(self.summary.text() + f"（已{label}）")
             self.refresh()
 
