@@ -16,12 +16,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 
+from hallapp.ui.bundle_view import cn_date, fill_row, row_table
 from hallapp.ui.errors import show_error
 from hallapp.ui.ops import run_in_background
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
     QFormLayout,
@@ -30,8 +29,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,11 +41,6 @@ from hallapp.bundles.state import SubCaseState
 log = logging.getLogger(__name__)
 
 COLUMNS = ("办件编号", "一件事", "事项", "申请人", "窗口", "时限", "办结期限", "状态", "催办")
-LATE = QColor(200, 40, 40)
-
-
-def _cn(d: date | None) -> str:
-    return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
 class QueueView(QWidget):
@@ -64,12 +56,7 @@ class QueueView(QWidget):
         self.rows: list[SubCase] = []
         self.title = QLabel(f"{officer.department_name} — 并联审批待办（{officer.name}）")
         self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(COLUMNS)
         self.text = QLineEdit()
         self.text.setPlaceholderText("不予许可的理由，或需要补充的材料（多项用顿号分隔）")
         self.approve_button = QPushButton("准予许可")
@@ -108,7 +95,7 @@ class QueueView(QWidget):
         self.rows = rows
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            urged = f"{r.urges} 次（{_cn(r.last_urged_on)}）" if r.urges else ""
+            urged = f"{r.urges} 次（{cn_date(r.last_urged_on)}）" if r.urges else ""
             state = r.state.label + ("，已超期" if r.late and not r.state.decided else "")
             if r.state is SubCaseState.MATERIAL_REQUESTED:
                 state += "：" + "、".join(r.requested)
@@ -119,15 +106,11 @@ class QueueView(QWidget):
                 r.applicant_name,
                 r.window_code,
                 f"{r.limit_days} 个工作日",
-                _cn(r.deadline),
+                cn_date(r.deadline),
                 state,
                 urged,
             )
-            for j, v in enumerate(values):
-                item = QTableWidgetItem(v)
-                if r.late and not r.state.decided:
-                    item.setForeground(LATE)
-                self.table.setItem(i, j, item)
+            fill_row(self.table, i, values, late=r.late and not r.state.decided)
         self.table.resizeColumnsToContents()
         late = sum(1 for r in rows if r.late and not r.state.decided)
         self.status.setText(

@@ -49,8 +49,27 @@ MEMBER_COLUMNS = ("事项", "承办部门", "时限", "办结期限", "状态", 
 LATE = QColor(200, 40, 40)
 
 
-def _cn(d: date | None) -> str:
+def cn_date(d: date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+def row_table(columns: tuple[str, ...]) -> QTableWidget:
+    """A read-only table of whole-row single selection (the bundle views' lists)."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def fill_row(table: QTableWidget, row: int, values: tuple[str, ...], *, late: bool) -> None:
+    for j, v in enumerate(values):
+        item = QTableWidgetItem(v)
+        if late:
+            item.setForeground(LATE)
+        table.setItem(row, j, item)
 
 
 def bundle_materials(desk: BundleDesk, code: str) -> list[tuple[str, str, bool]]:
@@ -91,12 +110,7 @@ class BundleView(QWidget):
         self.heading = QLabel("")
         self.heading.setStyleSheet("font-size: 17px; font-weight: bold;")
         self.summary = QLabel("")
-        self.members = QTableWidget(0, len(MEMBER_COLUMNS))
-        self.members.setHorizontalHeaderLabels(list(MEMBER_COLUMNS))
-        self.members.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.members.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.members.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.members.horizontalHeader().setStretchLastSection(True)
+        self.members = row_table(MEMBER_COLUMNS)
         self.urge_text = QLineEdit()
         self.urge_text.setPlaceholderText("催办内容，例如：已超过承诺时限，请今日办结")
         self.urge_button = QPushButton("催办")
@@ -204,7 +218,7 @@ class BundleView(QWidget):
             self.members.setRowCount(0)
             self._enable()
             return
-        promised = f"，承诺办结 {_cn(c.promised_date)}" if c.promised_date else ""
+        promised = f"，承诺办结 {cn_date(c.promised_date)}" if c.promised_date else ""
         broken = f"；违反一次性告知：{'；'.join(c.violations)}" if c.violations else ""
         self.summary.setText(f"申请人：{c.applicant_name}；{c.status_label}{promised}{broken}")
         self.members.setRowCount(len(c.members))
@@ -219,16 +233,12 @@ class BundleView(QWidget):
                 m.item_name,
                 m.department_name,
                 f"{m.limit_days} 个工作日",
-                _cn(m.deadline),
+                cn_date(m.deadline),
                 state,
                 f"{m.urges} 次" if m.urges else "",
                 note,
             )
-            for j, v in enumerate(values):
-                item = QTableWidgetItem(v)
-                if m.late and not m.state.decided:
-                    item.setForeground(LATE)
-                self.members.setItem(i, j, item)
+            fill_row(self.members, i, values, late=m.late and not m.state.decided)
         self.members.resizeColumnsToContents()
         self._enable()
 
