@@ -101,13 +101,21 @@ class Role(enum.StrEnum):
     CLERK = "clerk"
     SUPERVISOR = "supervisor"
     ADMINISTRATOR = "administrator"
+    # A department's back office (并联审批): decides the sub-cases of bundles
+    # routed to its department, on the central store; never serves at a window.
+    BACK_OFFICE = "back_office"
 
     @property
     def label(self) -> str:
         return ROLE_TITLES[self.value]
 
 
-ROLE_TITLES = {"clerk": "窗口工作人员", "supervisor": "监督管理人员", "administrator": "系统管理员"}
+ROLE_TITLES = {
+    "clerk": "窗口工作人员",
+    "supervisor": "监督管理人员",
+    "administrator": "系统管理员",
+    "back_office": "部门后台审批人员",
+}
 
 
 class ItemKind(enum.StrEnum):
@@ -153,6 +161,13 @@ class CaseEventKind(enum.StrEnum):
     EVALUATION_EXPIRED = "evaluation_expired"  # 未评价 (never a default rating)
     EVALUATION_CANCELLED = "evaluation_cancelled"
     ONE_TIME_VIOLATION = "one_time_violation"  # 二次告知 (breaks the one-time rule)
+    # Sub-cases of a bundle (并联审批, hallapp.bundles): written by a
+    # department's back office at the centre, or by the 综合窗口.
+    DEPARTMENT_APPROVED = "department_approved"  # 部门审批通过
+    DEPARTMENT_REFUSED = "department_refused"  # 部门不予许可（附理由）
+    MATERIAL_REQUESTED = "material_requested"  # 部门要求补充材料（经窗口转告）
+    MATERIAL_FORWARDED = "material_forwarded"  # 窗口已将补充材料转交部门
+    URGED = "urged"  # 催办
 
 
 class Encounter(enum.StrEnum):
@@ -354,6 +369,89 @@ class MaterialRequirement(Base):
     item: Mapped[ServiceItem] = relationship(back_populates="materials")
 
 
+class BundleKind(enum.StrEnum):
+    ONE_THING = "one_thing"  # 一件事
+    JOINT = "joint"  # 联合审批
+
+    @property
+    def label(self) -> str:
+        return {"one_thing": "一件事", "joint": "联合审批"}[self.value]
+
+
+class Bundle(Base):
+    """一件事 / 联合审批: member items of several departments taken at one window.
+
+    One lead department, one guide (the guide fields), one form, one merged
+    materials list (seed 000 §七 "七个一"); ``promised_days`` is the bundle's one
+    deadline, counted like an item's.
+    """
+
+    __tablename__ = "bundles"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[BundleKind] = mapped_column(String(20), default=BundleKind.ONE_THING)
+    lead_department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    form_name: Mapped[str] = mapped_column(String(200))  # 一张表单
+    promised_days: Mapped[int] = mapped_column(Integer)
+    legal_days: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    procedure: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    fees: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    pinyin: Mapped[str] = mapped_column(String(200), default="", index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    lead_department: Mapped[Department] = relationship()
+    members: Mapped[list[BundleMember]] = relationship(
+        back_populates="bundle", order_by="BundleMember.seq", cascade="all, delete-orphan"
+    )
+    materials: Mapped[list[BundleMaterial]] = relationship(
+        back_populates="bundle", order_by="BundleMaterial.seq", cascade="all, delete-orphan"
+    )
+
+
+class BundleMember(Base):
+    """A member item of a bundle, with its limit inside the bundle (working days)."""
+
+    __tablename__ = "bundle_members"
+    __table_args__ = (
+        UniqueConstraint("bundle_code", "seq"),
+        UniqueConstraint("bundle_code", "item_code", name="uq_bundle_members_bundle_item"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    bundle_code: Mapped[str] = mapped_column(ForeignKey("bundles.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"), index=True)
+    promised_days: Mapped[int] = mapped_column(Integer)
+
+    bundle: Mapped[Bundle] = relationship(back_populates="members")
+    item: Mapped[ServiceItem] = relationship()
+
+
+class BundleMaterial(Base):
+    """One line of a bundle's merged materials list: asked once for every member needing it."""
+
+    __tablename__ = "bundle_materials"
+    __table_args__ = (UniqueConstraint("bundle_code", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    bundle_code: Mapped[str] = mapped_column(ForeignKey("bundles.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    form: Mapped[MaterialForm] = mapped_column(String(20), default=MaterialForm.ORIGINAL)
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    deferrable: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The member items (codes) that need this material.
+    item_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    bundle: Mapped[Bundle] = relationship(back_populates="materials")
+
+
 class HolidaySchedule(Base):
     """A year's holidays and make-up workdays, loaded by a supervisor from the notice."""
 
@@ -547,6 +645,40 @@ class AuditEntry(Fact, Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class BundleCase(Fact, Base):
+    """一窗受理 of a bundle: one intake at a 综合窗口, fanned out to member cases (抄告相关).
+
+    Each member item gets an ordinary :class:`Case` of its own department
+    (the sub-case); ``lead_case_id`` is the lead department's, which carries
+    the bundle's documents and its evaluations.
+    """
+
+    __tablename__ = "bundle_cases"
+
+    bundle_no: Mapped[str] = mapped_column(String(40), unique=True)
+    bundle_code: Mapped[str] = mapped_column(ForeignKey("bundles.code"), index=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"))
+    window_code: Mapped[str] = mapped_column(String(8), index=True)
+    lead_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    first_responder_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+
+
+class BundleCaseMember(Fact, Base):
+    """A sub-case of a bundle case, routed to one member department."""
+
+    __tablename__ = "bundle_case_members"
+
+    bundle_case_id: Mapped[str] = mapped_column(ForeignKey("bundle_cases.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(String(64))
+    department_code: Mapped[str] = mapped_column(String(32), index=True)
+    limit_days: Mapped[int] = mapped_column(Integer)
+    # The department's deadline (limit_days working days after acceptance),
+    # fixed when the sub-case is routed: the bundle promised one date.
+    deadline: Mapped[date] = mapped_column(Date)
+
+
 class HallSetting(Base):
     """A hall-wide setting authored at the central store and pulled (central settings)."""
 
@@ -617,6 +749,8 @@ APPEND_ONLY: tuple[type[Base], ...] = (
     Evaluation,
     FollowUpStep,
     AuditEntry,
+    BundleCase,
+    BundleCaseMember,
 )
 
 

@@ -15,6 +15,13 @@ cluster-wide):
   was granted for one), and adds what a supervisor's actions write: follow-up
   steps and appeal decisions, audit entries, and the outbox rows that carry
   them to the window (always as the centre, ``origin_window = '@centre'``).
+- ``<db>_back_office``: a department's back office (并联审批, hallapp.bundles)
+  of one hall. It reads the hall's reference data and, of the facts, only the
+  sub-cases routed to its own department (``bundle_case_members``), their
+  cases, case events, bundle cases and applicants; it adds case events on
+  those cases only, as the centre, of the kinds a back office writes
+  (decisions, material requests, the one-time violations they cause), and
+  the outbox rows that carry them to the case's window.
 
 Each login (``grant_window``, ``grant_supervisor``) is a member of one group;
 the table ``central_logins`` maps it to its hall and window, and the
@@ -69,6 +76,15 @@ _OWN = f"(SELECT l.{{col}} FROM {LOGINS_TABLE} l WHERE l.role_name = current_use
 OWN_HALL = _OWN.format(col=HALL)
 OWN_WINDOW = _OWN.format(col="window_code")
 OWN_KIND = _OWN.format(col="kind")
+OWN_DEPARTMENT = _OWN.format(col="department_code")
+
+#: What a back office may write at the centre (case events of these kinds).
+BACK_OFFICE_EVENT_KINDS = (
+    "department_approved",
+    "department_refused",
+    "material_requested",
+    "one_time_violation",
+)
 
 
 class GrantError(Exception):
@@ -79,6 +95,7 @@ class GrantError(Exception):
 class Groups:
     window: str
     supervisor: str
+    back_office: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +125,9 @@ def role_base(database: str) -> str:
 
 def groups_for(database: str) -> Groups:
     base = role_base(database)
-    return Groups(window=f"{base}_window", supervisor=f"{base}_supervisor")
+    return Groups(
+        window=f"{base}_window", supervisor=f"{base}_supervisor", back_office=f"{base}_back_office"
+    )
 
 
 def default_window_login(database: str, hall_code: str, window_code: str) -> str:
@@ -197,7 +216,7 @@ def prepare_roles(conn: Connection) -> Groups:
     again after ``central init`` has added tables."""
     database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
     groups = groups_for(str(database))
-    for role in (groups.window, groups.supervisor):
+    for role in (groups.window, groups.supervisor, groups.back_office):
         exists = conn.execute(
             text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
         ).scalar()
@@ -212,6 +231,20 @@ def prepare_roles(conn: Connection) -> Groups:
             granted_at timestamptz NOT NULL DEFAULT now(),
             CHECK (kind = 'supervisor' OR ({HALL} IS NOT NULL AND window_code IS NOT NULL))
         )"""
+    )
+    # Back-office logins (hallapp.bundles) are tied to a department of a hall;
+    # a logins table made before them gets the column and the wider checks.
+    conn.exec_driver_sql(
+        f"ALTER TABLE {LOGINS_TABLE} ADD COLUMN IF NOT EXISTS department_code varchar(32)"
+    )
+    conn.exec_driver_sql(
+        f"ALTER TABLE {LOGINS_TABLE} DROP CONSTRAINT IF EXISTS {LOGINS_TABLE}_kind_check, "
+        f"DROP CONSTRAINT IF EXISTS {LOGINS_TABLE}_check, "
+        f"ADD CONSTRAINT {LOGINS_TABLE}_kind_check "
+        "CHECK (kind IN ('window', 'supervisor', 'back_office')), "
+        f"ADD CONSTRAINT {LOGINS_TABLE}_check CHECK (kind = 'supervisor' "
+        f"OR (kind = 'back_office' AND {HALL} IS NOT NULL AND department_code IS NOT NULL) "
+        f"OR ({HALL} IS NOT NULL AND window_code IS NOT NULL))"
     )
     w, s = _q(groups.window), _q(groups.supervisor)
     db = _q(str(database))
@@ -317,6 +350,8 @@ def prepare_roles(conn: Connection) -> Groups:
                 f"FOR INSERT TO {s} WITH CHECK ({_supervisor_hall()})",
             )
 
+    _back_office_policies(conn, groups, plan)
+
     # Serial columns of what each group may insert into need their sequence.
     for table, group in [(t, w) for t in plan.facts + plan.bookkeeping] + [
         (t, s) for t in SUPERVISOR_INSERTS if t in plan.columns
@@ -328,6 +363,135 @@ def prepare_roles(conn: Connection) -> Groups:
             if seq:
                 conn.exec_driver_sql(f"GRANT USAGE ON SEQUENCE {seq} TO {group}")
     return groups
+
+
+def _back_office_policies(conn: Connection, groups: Groups, plan: TablePlan) -> None:
+    """A department's back office: its own sub-cases only (see the module's docstring)."""
+    b = _q(groups.back_office)
+    db = _q(str(conn.exec_driver_sql("SELECT current_database()").scalar_one()))
+    conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {db} TO {b}")
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {b}")
+    for table in (*plan.facts, *plan.reference, *plan.bookkeeping, *plan.versions):
+        conn.exec_driver_sql(f"REVOKE ALL ON {_q(table)} FROM {b}")
+    for table in plan.versions:
+        conn.exec_driver_sql(f"GRANT SELECT ON {_q(table)} TO {b}")
+    if "bundle_case_members" not in plan.columns:
+        return
+    own_hall = f"{HALL} = {OWN_HALL} AND {OWN_KIND} = 'back_office'"
+    members = (
+        f"SELECT m.case_id FROM bundle_case_members m WHERE m.{HALL} = {OWN_HALL} "
+        f"AND m.department_code = {OWN_DEPARTMENT}"
+    )
+    bundles = (
+        f"SELECT m.bundle_case_id FROM bundle_case_members m WHERE m.{HALL} = {OWN_HALL} "
+        f"AND m.department_code = {OWN_DEPARTMENT}"
+    )
+    readable = {
+        "bundle_case_members": f"department_code = {OWN_DEPARTMENT}",
+        "cases": f"id IN ({members})",
+        "case_events": f"case_id IN ({members})",
+        "bundle_cases": f"id IN ({bundles})",
+        "applicants": (
+            f"id IN (SELECT c.applicant_id FROM cases c WHERE c.{HALL} = {OWN_HALL} "
+            f"AND c.id IN ({members}))"
+        ),
+    }
+    for table, rows in readable.items():
+        if table not in plan.columns:
+            continue
+        conn.exec_driver_sql(f"GRANT SELECT ON {_q(table)} TO {b}")
+        _policy(
+            conn,
+            table,
+            "hallapp_back_office_select",
+            f"FOR SELECT TO {b} USING ({own_hall} AND {rows})",
+        )
+    kinds = ", ".join(_lit(k) for k in BACK_OFFICE_EVENT_KINDS)
+    conn.exec_driver_sql(f"GRANT INSERT ON case_events TO {b}")
+    _policy(
+        conn,
+        "case_events",
+        "hallapp_back_office_insert",
+        f"FOR INSERT TO {b} WITH CHECK ({own_hall} AND origin_window = {_lit(CENTRE_ORIGIN)} "
+        f"AND kind IN ({kinds}) AND case_id IN ({members}))",
+    )
+    for table in plan.reference:
+        conn.exec_driver_sql(f"GRANT SELECT ON {_q(table)} TO {b}")
+        _policy(conn, table, "hallapp_back_office_select", f"FOR SELECT TO {b} USING ({own_hall})")
+    conn.exec_driver_sql(f"GRANT SELECT ON {LOGINS_TABLE} TO {b}")
+    if "centre_outbox" in plan.columns:
+        # INSERT … RETURNING seq (SQLAlchemy) needs the new row readable too.
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT ON centre_outbox TO {b}")
+        own_event = (
+            f"{own_hall} AND table_name = 'case_events' AND row_id IN (SELECT e.id FROM "
+            f"case_events e WHERE e.{HALL} = {OWN_HALL} AND e.case_id IN ({members}))"
+        )
+        _policy(
+            conn,
+            "centre_outbox",
+            "hallapp_back_office_insert",
+            f"FOR INSERT TO {b} WITH CHECK ({own_event})",
+        )
+        _policy(
+            conn,
+            "centre_outbox",
+            "hallapp_back_office_select",
+            f"FOR SELECT TO {b} USING ({own_event})",
+        )
+        for col in plan.columns["centre_outbox"]:
+            seq = conn.execute(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": "centre_outbox", "c": col}
+            ).scalar()
+            if seq:
+                conn.exec_driver_sql(f"GRANT USAGE ON SEQUENCE {seq} TO {b}")
+
+
+def grant_back_office(
+    engine: Engine, hall_code: str, department_code: str, password: str, *, login: str | None = None
+) -> GrantedLogin:
+    """A login for one department's back office of one hall (hallapp.bundles)."""
+    _require_postgres(engine)
+    _check_codes(hall_code, None)
+    if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,32}", department_code):
+        raise GrantError(f"部门编码 {department_code!r} 不合法")
+    _check_password(password)
+    database = str(engine.url.database)
+    login = login or (
+        f"{role_base(database)}_{hall_code.lower()}_bo_"
+        + re.sub(r"[^a-z0-9_]", "_", department_code.lower())
+    )
+    _check_login_name(login)
+    with engine.begin() as conn:
+        if inspect(conn).has_table("departments"):
+            known = conn.execute(
+                text(f"SELECT 1 FROM departments WHERE {HALL} = :h AND code = :d"),
+                {"h": hall_code, "d": department_code},
+            ).scalar()
+            if not known:
+                raise GrantError(
+                    f"中心库没有大厅 {hall_code} 的部门 {department_code}："
+                    "请先导入事项清单（含部门）"
+                )
+        groups = prepare_roles(conn)
+        _upsert_login(
+            conn,
+            login=login,
+            group=groups.back_office,
+            password=password,
+            kind="back_office",
+            hall_code=hall_code,
+            window_code=None,
+            department_code=department_code,
+        )
+        bound = conn.execute(
+            text(f"SELECT department_code FROM {LOGINS_TABLE} WHERE role_name = :r"), {"r": login}
+        ).scalar()
+        if bound != department_code:
+            raise GrantError(f"登录 {login} 已发给部门 {bound}，不能改发给别的部门")
+    log.info(
+        "central roles: back-office login %s granted for %s/%s", login, hall_code, department_code
+    )
+    return GrantedLogin(login, groups.back_office, hall_code, None)
 
 
 def refresh_roles(conn: Connection) -> bool:
@@ -373,6 +537,7 @@ def _upsert_login(
     kind: str,
     hall_code: str | None,
     window_code: str | None,
+    department_code: str | None = None,
 ) -> None:
     verifier = _verifier(conn, login, password)
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).scalar()
@@ -399,10 +564,10 @@ def _upsert_login(
     conn.exec_driver_sql(f"GRANT {_q(group)} TO {_q(login)}")
     conn.execute(
         text(
-            f"INSERT INTO {LOGINS_TABLE} (role_name, kind, {HALL}, window_code) "
-            "VALUES (:r, :k, :h, :w) ON CONFLICT (role_name) DO NOTHING"
+            f"INSERT INTO {LOGINS_TABLE} (role_name, kind, {HALL}, window_code, department_code) "
+            "VALUES (:r, :k, :h, :w, :d) ON CONFLICT (role_name) DO NOTHING"
         ),
-        {"r": login, "k": kind, "h": hall_code, "w": window_code},
+        {"r": login, "k": kind, "h": hall_code, "w": window_code, "d": department_code},
     )
 
 
@@ -501,7 +666,7 @@ def drop_all_roles(engine: Engine) -> list[str]:
         logins: list[str] = []
         if inspect(conn).has_table(LOGINS_TABLE):
             logins = list(conn.execute(text(f"SELECT role_name FROM {LOGINS_TABLE}")).scalars())
-        for role in [*logins, groups.window, groups.supervisor]:
+        for role in [*logins, groups.window, groups.supervisor, groups.back_office]:
             if conn.execute(
                 text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
             ).scalar():

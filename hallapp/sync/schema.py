@@ -67,6 +67,10 @@ REFERENCE_TABLES: tuple[str, ...] = (
     "staff",
     "service_items",
     "material_requirements",
+    # The catalog's bundles (一件事 / 联合审批, hallapp.bundles), with the catalog.
+    "bundles",
+    "bundle_members",
+    "bundle_materials",
     "holiday_schedules",
     "hall_settings",
 )

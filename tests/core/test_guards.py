@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from hallapp.models import (
     ApplicantKind,
     AuditEntry,
     Base,
+    Bundle,
+    BundleCase,
+    BundleCaseMember,
     Case,
     CaseEvent,
     CaseEventKind,
@@ -127,7 +131,7 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
         )
         s.add_all([printed, follow])
         s.flush()
-        return {
+        ids = {
             "applicants": applicant.id,
             "cases": case.id,
             "case_events": event.id,
@@ -138,6 +142,43 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
             "document_prints": printed.id,
             "follow_up_steps": follow.id,
         }
+        # The bundles' facts (0008) exist only from that revision on.
+        if sa.inspect(s.connection()).has_table("bundle_cases"):
+            bundle = Bundle(
+                code="B-1",
+                name="一件事",
+                lead_department_code="ZJJ",
+                form_name="一表通",
+                promised_days=2,
+                legal_days=7,
+            )
+            s.add(bundle)
+            s.flush()
+            bcase = BundleCase(
+                origin_window="A03",
+                bundle_no="LCA03202601050001Y",
+                bundle_code="B-1",
+                applicant_id=applicant.id,
+                window_code="A03",
+                lead_case_id=case.id,
+                first_responder_id=ref.clerk_id,
+            )
+            s.add(bcase)
+            s.flush()
+            member = BundleCaseMember(
+                origin_window="A03",
+                bundle_case_id=bcase.id,
+                case_id=case.id,
+                seq=1,
+                item_code=ref.item_code,
+                department_code="ZJJ",
+                limit_days=2,
+                deadline=date(2026, 1, 7),
+            )
+            s.add(member)
+            s.flush()
+            ids |= {"bundle_cases": bcase.id, "bundle_case_members": member.id}
+        return ids
 
 
 def _columns(table: str) -> list[str]:
