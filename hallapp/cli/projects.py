@@ -1,0 +1,1 @@
+"""hallapp projects CLI."""
