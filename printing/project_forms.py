@@ -47,7 +47,7 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _grid(data: list[list[Any]], widths: list[float], *, head_row: bool) -> Table:
     t = Table(data, colWidths=widths, repeatRows=1 if head_row else 0)
-    style = [
+    style: list[Any] = [
         ("GRID", (0, 0), (-1, -1), 0.6, GRID),
         # Plain-string cells (a spanned one) are drawn in the table's font:
         # never the non-embedded Helvetica.
@@ -68,7 +68,7 @@ def _header(c: dict[str, Any], s: dict[str, ParagraphStyle], width: float) -> Ta
     def p(v: object, style: str = "cell") -> Paragraph:
         return Paragraph(_x(v) if v not in (None, "") else "—", s[style])
 
-    rows = [
+    rows: list[list[Any]] = [
         [p("项目编号", "key"), p(c["project_no"]), p("受理日期", "key"), p(c["accepted_on"])],
         [p("项目名称", "key"), p(c["project_name"]), p("指挥长", "key"), p(c["leader"])],
         [

@@ -42,7 +42,7 @@ class FormType(enum.StrEnum):
     HANDOVER = "project_handover"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return FORM_TITLES[self]
 
     @property
@@ -128,7 +128,7 @@ def build_content(
     handed = d.handed_over or {}
     return {
         "form": form.value,
-        "title": form.title,
+        "title": form.label,
         "hall_name": hall_name,
         "project_no": p["project_no"],
         "project_name": p["name"],

@@ -118,8 +118,11 @@ class ProjectActor:
         return self.role in OVERSEEING_ROLES
 
 
-def sign_in(conn: Connection, hall: str, staff_no: str, password: str) -> ProjectActor:
-    """A 代办员, supervisor or administrator of the hall with the right password."""
+def sign_in(
+    conn: Connection, hall: str, staff_no: str, password: str, *, clerk: bool = False
+) -> ProjectActor:
+    """A 代办员, supervisor or administrator of the hall with the right password;
+    ``clerk``: a 窗口工作人员 too (entering a paper 测评表, nothing else)."""
     st = central_table("staff")
     row = conn.execute(
         select(st).where(st.c[HALL] == hall, st.c.staff_no == staff_no.strip())
@@ -127,7 +130,7 @@ def sign_in(conn: Connection, hall: str, staff_no: str, password: str) -> Projec
     if row is None or not row.active or not verify_password(row.password_hash, password):
         log.warning("project sign-in refused for staff_no=%r of hall %s", staff_no, hall)
         raise ProjectNotAllowed("工号或密码不正确")
-    if row.role not in PROJECT_ROLES:
+    if row.role not in PROJECT_ROLES and not (clerk and row.role == Role.CLERK.value):
         raise ProjectNotAllowed(
             f"工号 {staff_no} 是{Role(row.role).label}，重点项目代办只供代办员和监督管理人员使用"
         )
