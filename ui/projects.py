@@ -308,6 +308,8 @@ class ProjectsView(QWidget):
         )
         if actor.oversees:
             self.tabs.addTab(self.discipline_table, "测评处理（警告 / 诫勉谈话）")
+        else:  # the list is for supervisors
+            self.discipline_table.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -433,10 +435,11 @@ class ProjectsView(QWidget):
         self.survey_button.setEnabled(True)
         p = d.project
         seconds = "；".join(f"{k}：{v}" for k, v in d.second_agents.items()) or "—"
+        leader = p["leader_name"] + (f"（{p['leader_title']}）" if p["leader_title"] else "")
         self.header.setText(
             f"<b>{p['project_no']}　{p['name']}</b>　{d.state.label}<br/>"
             f"投资方：{p['investor']}（联系人 {p['contact_name']} {p['contact_phone']}）　"
-            f"指挥长：{p['leader_name']}{p['leader_title']}　"
+            f"指挥长：{leader}　"
             f"责任单位：{d.department_names.get(p['lead_unit'], p['lead_unit'])}<br/>"
             f"一级代办员：{d.agent_name}　二级代办员：{seconds}"
         )
