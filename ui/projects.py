@@ -230,7 +230,7 @@ class ProjectsView(QWidget):
         self.handover_form_button = QPushButton("手续代办移交表", self)
         self.survey_button = QPushButton("满意度测评（企业代表填写）", self)
         # The buttons that act on the chosen project (off while there is none).
-        self.actions = (
+        self.project_buttons = (
             self.step_button,
             self.intake_button,
             self.record_button,
@@ -238,7 +238,7 @@ class ProjectsView(QWidget):
             self.handover_form_button,
             self.survey_button,
         )
-        for b in (self.refresh_button, *self.actions):
+        for b in (self.refresh_button, *self.project_buttons):
             bar.addWidget(b)
         bar.addStretch(1)
 
@@ -420,7 +420,7 @@ class ProjectsView(QWidget):
 
     def _show_detail(self, d: ProjectDetail | None) -> None:
         if d is None:
-            for b in self.actions:
+            for b in self.project_buttons:
                 b.setEnabled(False)
             self.header.setText("还没有代办项目。")
             _fill(self.nodes_table, [])
