@@ -241,6 +241,10 @@ class ProjectsView(QWidget):
         for b in (self.refresh_button, *self.project_buttons):
             bar.addWidget(b)
         bar.addStretch(1)
+        # 代办员: the weekly report (每周四); supervisors: the half-monthly one.
+        self.report_kind = "half-month" if actor.oversees else "weekly"
+        self.report_button = QPushButton("导出半月通报" if actor.oversees else "导出本周周报", self)
+        bar.addWidget(self.report_button)
 
         self.projects_table = _table(
             self,
@@ -325,6 +329,8 @@ class ProjectsView(QWidget):
         self.handover_form_button.clicked.connect(lambda: self.issue_form("project_handover"))
         self.handover_button.clicked.connect(self.open_handover)
         self.survey_button.clicked.connect(self.open_survey)
+        # clicked(bool) would hand its flag over as the path: ask for one instead.
+        self.report_button.clicked.connect(lambda: self.export_report())  # noqa: PLW0108
         self.reload()
 
     # ------------------------------------------------------------ loading
@@ -495,6 +501,14 @@ class ProjectsView(QWidget):
 
         run_in_background(self, work, success=ok, failure=self._failed, label=label)
 
+    def _ask_path(self, title: str, name: str, filters: str) -> Path | None:
+        chosen, _ = QFileDialog.getSaveFileName(self, title, name, filters)
+        return Path(chosen) if chosen else None
+
+    def _context(self) -> tuple[Engine, str, ProjectActor, date, str]:
+        """What a background job needs, read on the GUI thread (never from the worker)."""
+        return self.engine, self.hall, self.actor, self.today(), self.hall_name
+
     def open_step_dialog(self) -> None:
         if self.data is None or self.data.detail is None:
             return
@@ -551,22 +565,11 @@ class ProjectsView(QWidget):
         if self.selected is None:
             return
         kind = FormType(form)
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, f"保存{kind.label}", f"{kind.label}.pdf", "PDF (*.pdf)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
-        engine, hall, actor, today, name = (
-            self.engine,
-            self.hall,
-            self.actor,
-            self.today(),
-            self.hall_name,
-        )
+        target = path or self._ask_path(f"保存{kind.label}", f"{kind.label}.pdf", "PDF (*.pdf)")
+        if target is None:
+            return
+        engine, hall, actor, today, name = self._context()
         project_id = self.selected
-        target = path
 
         def work() -> str:
             with engine.begin() as c:
@@ -628,3 +631,32 @@ class ProjectsView(QWidget):
             self._failed(exc)
 
         run_in_background(self, work, success=ok, failure=bad, label="满意度测评")
+
+    def export_report(self, path: Path | None = None) -> None:
+        """The weekly or half-monthly report as PDF or xlsx (by the file's suffix)."""
+        from hallapp.printing.publish import write_tables
+
+        from hallapp.reports.projects import build_report
+
+        target = path or self._ask_path(
+            "导出报表", "重点项目代办.pdf", "PDF (*.pdf);;Excel (*.xlsx)"
+        )
+        if target is None:
+            return
+        engine, hall, actor, today, name = self._context()
+        kind = self.report_kind
+
+        def work() -> str:
+            with engine.connect() as c:
+                period, tables, title, subtitle = build_report(
+                    c, hall, actor, kind, today, today=today
+                )
+            write_tables(tables, target, hall_name=name, title=title, subtitle=subtitle)
+            return f"已导出{title}（{period.label}）到 {target}"
+
+        def ok(done: str) -> None:
+            self.status.setStyleSheet("color: #1b6e2a;")
+            self.status.setText(done)
+            self.acted.emit(done)
+
+        run_in_background(self, work, success=ok, failure=self._failed, label="导出报表")

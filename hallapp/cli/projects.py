@@ -469,42 +469,17 @@ def _discipline(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from hallapp.cli.central import _Refused
-    from hallapp.reports.projects import half_month_status, weekly_report
+    from hallapp.reports.projects import build_report
 
-    suffix = args.out.suffix.lower()
-    if suffix not in (".pdf", ".xlsx"):
+    if args.out.suffix.lower() not in (".pdf", ".xlsx"):
         raise _Refused("--out 应为 .pdf 或 .xlsx 文件", EXIT_USAGE)
-    on = args.on or _today(args)
     config = _config(args)
     with _session(args, write=False) as (c, hall, actor):
-        if args.kind == "weekly":
-            period, tables = weekly_report(c, hall, actor, on, today=_today(args))
-            title = "代办员工作周报"
-            subtitle = (
-                f"代办员 {actor.name}（{actor.staff_no}）　{period.label}　报送日 {period.due}"
-            )
-        else:
-            period, tables = half_month_status(c, hall, on, today=_today(args))
-            title = "重点项目代办半月通报"
-            subtitle = f"{period.label}　报送日 {period.due}"
-    write(tables, args.out, hall_name=config.hall_name, title=title, subtitle=subtitle)
+        period, tables, title, subtitle = build_report(
+            c, hall, actor, args.kind, args.on or _today(args), today=_today(args)
+        )
+    from hallapp.printing.publish import write_tables
+
+    write_tables(tables, args.out, hall_name=config.hall_name, title=title, subtitle=subtitle)
     print(f"已写入 {args.out}（{title}，{period.label}）")
     return EXIT_OK
-
-
-def write(tables: list[Any], out: Path, *, hall_name: str, title: str, subtitle: str) -> None:
-    """The report as PDF (A4 landscape, embedded font) or xlsx, by the file's suffix."""
-    from datetime import UTC, datetime
-
-    if out.suffix.lower() == ".xlsx":
-        from hallapp.reports.tables import write_xlsx
-
-        write_xlsx(tables, out, title=f"{hall_name}{title}")
-        return
-    from hallapp.printing.report_pdf import render_report_pdf
-
-    out.write_bytes(
-        render_report_pdf(
-            tables, hall_name=hall_name, title=title, subtitle=subtitle, made_at=datetime.now(UTC)
-        )
-    )

@@ -367,3 +367,22 @@ def discipline_table(conn: Connection, hall: str) -> ReportTable:
             "第一次给予警告，连续两次及以上给予诫勉谈话并写出书面检查（示范区代办员制度 六）。",
         ],
     )
+
+
+def build_report(
+    conn: Connection, hall: str, actor: ProjectActor, kind: str, on: date, *, today: date
+) -> tuple[Period, list[ReportTable], str, str]:
+    """``weekly`` (the actor's own 周报) or ``half-month`` (半月通报): the period, the
+    tables, the title and the subtitle, as the CLI and the view export them."""
+    if kind == "weekly":
+        period, tables = weekly_report(conn, hall, actor, on, today=today)
+        return (
+            period,
+            tables,
+            "代办员工作周报",
+            (f"代办员 {actor.name}（{actor.staff_no}）　{period.label}　报送日 {_cn(period.due)}"),
+        )
+    if kind == "half-month":
+        period, tables = half_month_status(conn, hall, on, today=today)
+        return period, tables, "重点项目代办半月通报", (f"{period.label}　报送日 {_cn(period.due)}")
+    raise ValueError(f"unknown report kind {kind!r}")

@@ -16,7 +16,10 @@ from hallapp.projects.register import (
     NodeInput,
     ProjectActor,
     ProjectInput,
+    StepKind,
     actor_by_no,
+    detail,
+    record_step,
     register_project,
 )
 from hallapp.security import hash_password
@@ -114,6 +117,24 @@ class Hall:
         # Read once up front: on SQLite a second connection inside a test's
         # write transaction would wait for its lock.
         return self.people[staff_no]
+
+    def steps(
+        self, project_id: str, today: date, *lines: tuple[str, int, StepKind, str, date]
+    ) -> None:
+        """Record (staff_no, node index, kind, note, day) lines in one transaction."""
+        with self.engine.begin() as c:
+            nodes = detail(c, HALL_CODE, project_id, today).nodes
+            for staff_no, index, kind, note, day in lines:
+                record_step(
+                    c,
+                    HALL_CODE,
+                    self.people[staff_no],
+                    nodes[index].id,
+                    kind=kind,
+                    note=note,
+                    happened_on=day,
+                    today=today,
+                )
 
 
 @pytest.fixture

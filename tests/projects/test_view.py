@@ -162,3 +162,30 @@ def test_supervisors_see_the_admonition_list(qtbot, hall: Hall) -> None:
     assert view.tabs.count() == 3
     agent = shown(qtbot, hall, "8001")
     assert agent.tabs.count() == 2  # the list is for supervisors
+
+
+def test_the_agent_exports_the_weekly_report_and_a_supervisor_the_half_month(
+    qtbot, hall: Hall, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    register_sample(hall)
+    agent = shown(qtbot, hall, "8001")
+    pdf = tmp_path / "weekly.pdf"
+    with qtbot.waitSignal(agent.acted, timeout=20_000) as blocker:
+        agent.export_report(pdf)
+    assert "代办员工作周报" in blocker.args[0]
+    text = "".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    # Friday 20 March 2026 starts the week reported on Thursday 26 March.
+    assert "2026年3月20日至2026年3月26日" in text and "用地预审与选址意见书" in text
+    sup = shown(qtbot, hall, "9001")
+    xlsx = tmp_path / "half.xlsx"
+    with qtbot.waitSignal(sup.acted, timeout=20_000):
+        sup.export_report(xlsx)
+    wb = openpyxl.load_workbook(xlsx)
+    rows = [[c.value for c in r] for r in wb["卡点倒查"].iter_rows(min_row=2, max_row=3)]
+    assert rows[0][:4] == ["连城县发展和改革局", "陈建国", 1, 1]
