@@ -189,3 +189,41 @@ def test_the_agent_exports_the_weekly_report_and_a_supervisor_the_half_month(
     wb = openpyxl.load_workbook(xlsx)
     rows = [[c.value for c in r] for r in wb["卡点倒查"].iter_rows(min_row=2, max_row=3)]
     assert rows[0][:4] == ["连城县发展和改革局", "陈建国", 1, 1]
+
+
+def test_an_agent_signs_in_to_hallapp_supervisor_and_gets_the_projects_window(
+    qtbot, hall: Hall, central_url: str
+) -> None:
+    from hallapp.ui.supervisor_app import (
+        ProjectsWindow,
+        SupervisorWindow,
+        authenticate_supervisor,
+        is_central_store,
+    )
+
+    from hallapp.config import parse_config
+    from hallapp.store import Store
+    from tests.projects.hallfixtures import PASSWORD
+
+    register_sample(hall)
+    store = Store.open(central_url, run_migrations=False)
+    try:
+        assert is_central_store(store)
+        config = parse_config({"hall": {"code": "LC", "name": "连城县行政服务中心"}})
+        agent = authenticate_supervisor(store, "8001", PASSWORD)
+        window = ProjectsWindow(store, config, agent)
+        qtbot.addWidget(window)
+        qtbot.waitUntil(lambda: window.view.data is not None, timeout=15_000)
+        assert [p.project_no for p in window.view.data.projects] == ["LCXM20260001"]
+        with pytest.raises(Exception, match="窗口工作人员请在窗口客户端登录"):
+            authenticate_supervisor(store, "1001", PASSWORD)
+        supervisor = authenticate_supervisor(store, "9001", PASSWORD)
+        sup = SupervisorWindow(store, config, supervisor, projects=True)
+        qtbot.addWidget(sup)
+        qtbot.waitUntil(lambda: sup.projects.data is not None, timeout=15_000)
+        assert sup.centralWidget().tabText(1) == "重点项目代办"
+        from hallapp.ui import ops
+
+        ops.wait_idle(qtbot, timeout=15_000)
+    finally:
+        store.dispose()

@@ -1,5 +1,6 @@
 """Key projects end to end, the real way: separate ``hallapp`` processes on the real
-PostgreSQL, as the centre, a supervisor and two 代办员 run them.
+PostgreSQL (and on a SQLite central file), as the centre, a supervisor and two
+代办员 run them.
 
 The hall is set up with the central commands (departments, an administrator, a
 supervisor, 一级 and 二级代办员); a 代办员 registers a key project with four
@@ -19,7 +20,18 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def central_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The real PostgreSQL server, and the SQLite central file a small hall uses."""
+    if request.param == "sqlite":
+        from hallapp.store import sqlite_url
+
+        return sqlite_url(tmp_path / "central.sqlite3")
+    return str(request.getfixturevalue("pg_url"))
+
 
 PASSWORD = "daiban-2026"
 
@@ -43,7 +55,8 @@ def ok(*args: str) -> str:
     return str(out)
 
 
-def test_a_key_project_end_to_end_in_separate_processes(pg_url: str, tmp_path: Path) -> None:
+def test_a_key_project_end_to_end_in_separate_processes(central_url: str, tmp_path: Path) -> None:
+    pg_url = central_url
     c = ["--url", pg_url, "--hall", "LC"]
     ok("central", "init", "--url", pg_url)
     for code, name in (
