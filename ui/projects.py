@@ -50,7 +50,7 @@ from hallapp.projects.register import (
     StepKind,
     StuckPoint,
 )
-from hallapp.projects.survey import DisciplineEntry
+from hallapp.projects.survey import Channel, DisciplineEntry
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,7 @@ class ProjectsView(QWidget):
         self.handover_button = QPushButton("手续代办移交", self)
         self.handover_form_button = QPushButton("手续代办移交表", self)
         self.survey_button = QPushButton("满意度测评（企业代表填写）", self)
+        self.paper_button = QPushButton("录入纸质测评表", self)
         # The buttons that act on the chosen project (off while there is none).
         self.project_buttons = (
             self.step_button,
@@ -237,6 +238,7 @@ class ProjectsView(QWidget):
             self.handover_button,
             self.handover_form_button,
             self.survey_button,
+            self.paper_button,
         )
         for b in (self.refresh_button, *self.project_buttons):
             bar.addWidget(b)
@@ -328,7 +330,8 @@ class ProjectsView(QWidget):
         self.record_button.clicked.connect(lambda: self.issue_form("project_record"))
         self.handover_form_button.clicked.connect(lambda: self.issue_form("project_handover"))
         self.handover_button.clicked.connect(self.open_handover)
-        self.survey_button.clicked.connect(self.open_survey)
+        self.survey_button.clicked.connect(lambda: self.open_survey())  # noqa: PLW0108
+        self.paper_button.clicked.connect(lambda: self.open_survey(paper=True))
         # clicked(bool) would hand its flag over as the path: ask for one instead.
         self.report_button.clicked.connect(lambda: self.export_report())  # noqa: PLW0108
         self.reload()
@@ -439,6 +442,8 @@ class ProjectsView(QWidget):
         self.handover_button.setEnabled(mine and d.state is ProjectState.READY)
         self.handover_form_button.setEnabled(mine and d.state is ProjectState.HANDED_OVER)
         self.survey_button.setEnabled(True)
+        # Never the rated 代办员 entering a paper survey of themself.
+        self.paper_button.setEnabled(str(d.project["agent_id"]) != self.actor.staff_id)
         p = d.project
         seconds = "；".join(f"{k}：{v}" for k, v in d.second_agents.items()) or "—"
         leader = p["leader_name"] + (f"（{p['leader_title']}）" if p["leader_title"] else "")
@@ -585,16 +590,22 @@ class ProjectsView(QWidget):
 
         run_in_background(self, work, success=ok, failure=self._failed, label=kind.label)
 
-    def open_survey(self) -> None:
-        """The 测评表 on the citizen-facing screen, for the enterprise's representative."""
+    def open_survey(self, *, paper: bool = False) -> None:
+        """The 测评表 on the citizen-facing screen, for the enterprise's representative
+        (``paper``: here, to enter a paper form, marked as such)."""
         from hallapp.ui.projects_survey import SurveyScreen
 
         if self.data is None or self.data.detail is None:
             return
         d = self.data.detail
-        screen = SurveyScreen(d.project["name"], d.agent_name, self.hall_name, today=self.today())
+        screen = SurveyScreen(
+            d.project["name"], d.agent_name, self.hall_name, today=self.today(), paper=paper
+        )
         screen.submitted.connect(self.record_survey)
         self.survey_screen = screen
+        if paper:
+            screen.show()
+            return
         from PySide6.QtGui import QGuiApplication
 
         screens = QGuiApplication.screens()
@@ -611,9 +622,11 @@ class ProjectsView(QWidget):
         project_id = self.selected
         assert project_id is not None
 
+        entered_by = self.actor if survey.channel is Channel.PAPER else None
+
         def work() -> None:
             with engine.begin() as c:
-                record_survey(c, hall, project_id, survey, today=today)
+                record_survey(c, hall, project_id, survey, entered_by=entered_by, today=today)
 
         def ok(_r: Any) -> None:
             if self.survey_screen is not None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QDateEdit,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -51,6 +52,7 @@ class SurveyScreen(QWidget):
         hall_name: str,
         *,
         today: date,
+        paper: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -59,7 +61,9 @@ class SurveyScreen(QWidget):
         self.setStyleSheet(STYLE)
         self.setWindowTitle(f"{hall_name} — 代办员满意度测评表")
         self.today = today
-        title = QLabel("代办员满意度测评表", self)
+        # A paper form entered by a clerk: marked so, with the date on the form.
+        self.paper = paper
+        title = QLabel("代办员满意度测评表" + ("（纸质测评表录入）" if paper else ""), self)
         title.setObjectName("title")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         intro = QLabel(
@@ -101,7 +105,11 @@ class SurveyScreen(QWidget):
         who.addWidget(self.name)
         who.addWidget(QLabel("联系电话：", self))
         who.addWidget(self.phone)
-        who.addWidget(QLabel(f"日期：{today.year}年{today.month}月{today.day}日", self))
+        self.filled_on = QDateEdit(QDate(today.year, today.month, today.day), self)
+        self.filled_on.setDisplayFormat("yyyy年M月d日")
+        self.filled_on.setEnabled(paper)  # on the screen it is today
+        who.addWidget(QLabel("日期：", self))
+        who.addWidget(self.filled_on)
         self.message = QLabel(self)
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
@@ -144,12 +152,16 @@ class SurveyScreen(QWidget):
             SurveyInput(
                 answers=answers,
                 respondent_name=self.name.text(),
-                filled_on=self.today,
-                channel=Channel.SCREEN,
+                filled_on=self._filled_on(),
+                channel=Channel.PAPER if self.paper else Channel.SCREEN,
                 respondent_phone=self.phone.text(),
                 comment=self.comment.toPlainText(),
             )
         )
+
+    def _filled_on(self) -> date:
+        d = self.filled_on.date()
+        return date(d.year(), d.month(), d.day())
 
     def thank(self) -> None:
         self.message.setObjectName("thanks")

@@ -227,3 +227,29 @@ def test_an_agent_signs_in_to_hallapp_supervisor_and_gets_the_projects_window(
         ops.wait_idle(qtbot, timeout=15_000)
     finally:
         store.dispose()
+
+
+def test_a_paper_survey_is_entered_by_someone_else_and_marked_as_paper(qtbot, hall: Hall) -> None:
+    from hallapp.projects.survey import surveys_of
+
+    pid = register_sample(hall)
+    agent = shown(qtbot, hall, "8001")
+    assert not agent.paper_button.isEnabled()  # the rated 代办员 may not enter it
+    sup = shown(qtbot, hall, "9001")
+    assert sup.paper_button.isEnabled()
+    sup.open_survey(paper=True)
+    screen = sup.survey_screen
+    qtbot.addWidget(screen)
+    assert "纸质测评表录入" in screen.windowTitle() or screen.paper
+    for key in ITEM_KEYS:
+        screen.choose(key, 3)
+    screen.name.setText("王强")
+    from PySide6.QtCore import QDate
+
+    screen.filled_on.setDate(QDate(2026, 3, 18))
+    with qtbot.waitSignal(sup.acted, timeout=15_000):
+        screen.submit()
+    with hall.engine.connect() as c:
+        (row,) = surveys_of(c, HALL_CODE, pid)
+    assert row["channel"] == "paper" and row["entered_by"] == hall.actor("9001").staff_id
+    assert str(row["filled_on"]) == "2026-03-18"
