@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Date, Row, and_, func, literal, or_, select, text
@@ -419,6 +420,7 @@ def add_node(
     calendar: WorkCalendar | None = None,
 ) -> str:
     _lead_project(conn, hall, actor, project_id)
+    calendar = calendar or hall_calendar(conn, hall)
     name = _text(node.name, "节点（审批事项）名称", 200)
     _department(conn, hall, node.department_code, f"节点“{name}”的责任单位")
     responsible = _text(node.responsible_name, f"节点“{name}”的责任人", 50)
@@ -447,6 +449,26 @@ def add_node(
             "added_by": actor.staff_id,
         },
     )
+
+
+def hall_calendar(conn: Connection, hall: str) -> WorkCalendar:
+    """The built-in schedules plus the hall's, as loaded at the centre
+    (``hallapp central workdays load``): a node's due date is counted on it."""
+    from hallapp.workdays import ScheduleError, parse_schedule
+
+    hs = central_table("holiday_schedules")
+    schedules = []
+    for year, source in conn.execute(
+        select(hs.c.year, hs.c.source_text).where(hs.c[HALL] == hall).order_by(hs.c.year)
+    ):
+        try:
+            schedule = parse_schedule(source)
+        except ScheduleError:
+            log.exception("central holiday schedule %s of hall %s does not parse", year, hall)
+            continue
+        if schedule.year == year:
+            schedules.append(schedule)
+    return WorkCalendar(schedules)
 
 
 def node_row(conn: Connection, hall: str, node_id: str) -> Row[Any]:
@@ -602,6 +624,18 @@ def _done_subquery(hall: str) -> Any:
     )
 
 
+@lru_cache(maxsize=4096)
+def _default_days_between(a: date, b: date) -> int:
+    # Many nodes share a due date: the hall's calendar is walked once per pair.
+    return working_days_between(a, b)
+
+
+def _days_between(a: date, b: date, calendar: WorkCalendar | None) -> int:
+    if calendar is None:
+        return _default_days_between(a, b)
+    return working_days_between(a, b, calendar)
+
+
 def _node_view(row: Row[Any], today: date, calendar: WorkCalendar | None) -> NodeView:
     due = _as_date(row.due_on)
     finished = _as_date(row.done_on)
@@ -609,13 +643,13 @@ def _node_view(row: Row[Any], today: date, calendar: WorkCalendar | None) -> Nod
     late = 0
     left = 0
     if finished is not None:
-        late = max(0, working_days_between(due, finished, calendar))
+        late = max(0, _days_between(due, finished, calendar))
         state = NodeState.DONE_LATE if finished > due else NodeState.DONE
     elif today > due:
-        late = max(1, working_days_between(due, today, calendar))
+        late = max(1, _days_between(due, today, calendar))
         state = NodeState.LATE
     else:
-        left = working_days_between(today, due, calendar)
+        left = _days_between(today, due, calendar)
         state = NodeState.DUE_SOON if left <= DUE_SOON_DAYS else NodeState.OPEN
     starts = _as_date(row.starts_on)
     assert starts is not None

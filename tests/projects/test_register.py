@@ -330,3 +330,44 @@ def test_project_facts_cannot_be_changed_or_removed_at_the_centre(hall: Hall) ->
         assert (
             len(detail(c, HALL_CODE, projects(c, HALL_CODE, None, TODAY)[0].id, TODAY).nodes) == 4
         )
+
+
+def test_a_nodes_limit_is_counted_on_the_halls_schedule_loaded_at_the_centre(
+    hall: Hall,
+) -> None:
+    from hallapp.sync.schema import central_table
+
+    # 2027 is not built in: the hall loaded its schedule (春节 8–14 Feb 2027 off,
+    # Saturday 20 Feb a make-up workday).
+    text_2027 = "年份 2027\n春节 2027-02-08~2027-02-14 调休上班 2027-02-20\n"
+    from hallapp.workdays import parse_schedule
+
+    parse_schedule(text_2027)  # the format the centre accepts
+    from datetime import UTC, datetime
+
+    with hall.engine.begin() as c:
+        c.execute(
+            central_table("holiday_schedules")
+            .insert()
+            .values(
+                hall_code=HALL_CODE,
+                year=2027,
+                source_text=text_2027,
+                loaded_at=datetime.now(UTC),
+                loaded_by="9001",
+                override_of="",
+                override_reason="",
+            )
+        )
+    pid = register_sample(hall, accepted_on=date(2027, 2, 5))
+    with hall.engine.begin() as c:
+        add_node(
+            c,
+            HALL_CODE,
+            hall.actor("8001"),
+            pid,
+            NodeInput("春节后的节点", "ZJJ", "刘明", date(2027, 2, 5), limit_days=3),
+        )
+        node = detail(c, HALL_CODE, pid, date(2027, 2, 5)).nodes[-1]
+    # Friday 5 Feb; 8–14 off; then 15, 16, 17 February.
+    assert node.due_on == date(2027, 2, 17)
