@@ -104,6 +104,9 @@ class Role(enum.StrEnum):
     # A department's back office (并联审批): decides the sub-cases of bundles
     # routed to its department, on the central store; never serves at a window.
     BACK_OFFICE = "back_office"
+    # 代办员 of key projects (seed 002): works the projects assigned to them
+    # at the central store, never at a window.
+    AGENT = "agent"
 
     @property
     def label(self) -> str:
@@ -115,6 +118,7 @@ ROLE_TITLES = {
     "supervisor": "监督管理人员",
     "administrator": "系统管理员",
     "back_office": "部门后台审批人员",
+    "agent": "代办员",
 }
 
 
@@ -679,6 +683,119 @@ class BundleCaseMember(Fact, Base):
     deadline: Mapped[date] = mapped_column(Date)
 
 
+# ------------------------------------------------------ key projects (hallapp.projects)
+#
+# 重点项目代办 (seed 000 §二 §三, seed 002): facts written at the central store
+# by 代办员 and supervisors (origin ``@centre``); a window never writes them.
+# They are facts like the rest (append-only, central twins, guards), so the
+# register's history is kept and every status is derived from events.
+
+
+class KeyProject(Fact, Base):
+    """A key project's registration (代办受理表): who invests, who leads, who runs it."""
+
+    __tablename__ = "key_projects"
+
+    project_no: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    investor: Mapped[str] = mapped_column(String(200))
+    investor_uscc: Mapped[str] = mapped_column(String(18), default="")
+    contact_name: Mapped[str] = mapped_column(String(50))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    leader_name: Mapped[str] = mapped_column(String(50))  # 指挥长 / 县级领导
+    leader_title: Mapped[str] = mapped_column(String(50), default="")
+    lead_unit: Mapped[str] = mapped_column(String(32))  # 责任单位 (department code)
+    agent_id: Mapped[str] = mapped_column(String(36), index=True)  # 一级代办员
+    registered_by: Mapped[str] = mapped_column(String(36))
+    accepted_on: Mapped[date] = mapped_column()
+    summary: Mapped[str] = mapped_column(Text, default="")  # 项目概况 / 代办事项
+
+
+class ProjectAgent(Fact, Base):
+    """二级代办员 of one approving department for a project; a later row replaces it."""
+
+    __tablename__ = "project_agents"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_code: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[str] = mapped_column(String(36), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(36))
+
+
+class ProjectNode(Fact, Base):
+    """One node of a project's approvals: its unit, its person, its time limit."""
+
+    __tablename__ = "project_nodes"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    item_code: Mapped[str] = mapped_column(String(64), default="")
+    department_code: Mapped[str] = mapped_column(String(32), index=True)  # 责任单位
+    responsible_name: Mapped[str] = mapped_column(String(50))  # 责任人
+    responsible_phone: Mapped[str] = mapped_column(String(40), default="")
+    starts_on: Mapped[date] = mapped_column()
+    # Working days after starts_on (hallapp.workdays), or None when a date was set.
+    limit_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    due_on: Mapped[date] = mapped_column(index=True)
+    added_by: Mapped[str] = mapped_column(String(36))
+
+
+class ProjectStep(Fact, Base):
+    """督导代办情况记录: one step an agent records on a node (or the project)."""
+
+    __tablename__ = "project_steps"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    node_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # hallapp.projects.register.StepKind
+    staff_id: Mapped[str] = mapped_column(String(36))
+    happened_on: Mapped[date] = mapped_column()
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProjectEvent(Fact, Base):
+    """A project-level event: 手续代办移交 (handed over), 撤销 (withdrawn)."""
+
+    __tablename__ = "project_events"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[str] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AgentSurvey(Fact, Base):
+    """代办员满意度测评表 (seed 002 附件3), as the enterprise's representative filled it."""
+
+    __tablename__ = "agent_surveys"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    agent_id: Mapped[str] = mapped_column(String(36), index=True)
+    # Item key -> level 1..5 (hallapp.projects.survey.SURVEY_ITEMS), all seven.
+    answers: Mapped[dict[str, Any]] = mapped_column()
+    # The lowest of the seven: 1 = rated 非常不满意 (seed 002 六).
+    worst_level: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(20))  # "screen" or "paper"
+    respondent_name: Mapped[str] = mapped_column(String(50))
+    respondent_phone: Mapped[str] = mapped_column(String(40), default="")
+    filled_on: Mapped[date] = mapped_column()
+    entered_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # paper: the clerk
+
+
+class ProjectDocument(Fact, Base):
+    """A numbered form of the 代办 workflow, kept as issued for 补打."""
+
+    __tablename__ = "project_documents"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    doc_type: Mapped[str] = mapped_column(String(30))
+    doc_no: Mapped[str] = mapped_column(String(60), unique=True)
+    staff_id: Mapped[str] = mapped_column(String(36))
+    content: Mapped[dict[str, Any]] = mapped_column()
+
+
 class HallSetting(Base):
     """A hall-wide setting authored at the central store and pulled (central settings)."""
 
@@ -751,6 +868,13 @@ APPEND_ONLY: tuple[type[Base], ...] = (
     AuditEntry,
     BundleCase,
     BundleCaseMember,
+    KeyProject,
+    ProjectAgent,
+    ProjectNode,
+    ProjectStep,
+    ProjectEvent,
+    AgentSurvey,
+    ProjectDocument,
 )
 
 

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection
 
 #: The fact tables (models.APPEND_ONLY), named here so that a migration keeps
 #: meaning what it meant when it was written even if the models change.
-FACT_TABLES: tuple[str, ...] = (
+CORE_FACT_TABLES: tuple[str, ...] = (
     "duty_events",
     "applicants",
     "cases",
@@ -57,6 +57,17 @@ FACT_TABLES: tuple[str, ...] = (
     "bundle_cases",
     "bundle_case_members",
 )
+#: Key projects' facts (migration 0009).
+PROJECT_FACT_TABLES: tuple[str, ...] = (
+    "key_projects",
+    "project_agents",
+    "project_nodes",
+    "project_steps",
+    "project_events",
+    "agent_surveys",
+    "project_documents",
+)
+FACT_TABLES: tuple[str, ...] = CORE_FACT_TABLES + PROJECT_FACT_TABLES
 
 PG_FUNCTION = "hallapp_refuse_change"
 

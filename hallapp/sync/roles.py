@@ -22,9 +22,16 @@ cluster-wide):
   those cases only, as the centre, of the kinds a back office writes
   (decisions, material requests, the one-time violations they cause), and
   the outbox rows that carry them to the case's window.
+- ``<db>_agent``: a 代办员 of key projects (hallapp.projects). Reads the
+  reference data of its hall, and of the key projects' facts only those of
+  the projects it works on (as 一级 or 二级代办员); adds steps and surveys to
+  those, and registers, extends and hands over only the projects it leads
+  (``agent_id``), always as the centre. Nothing of cases, evaluations or
+  any window's facts. Windows get no privilege on the key projects' tables
+  at all (they never write them).
 
-Each login (``grant_window``, ``grant_supervisor``) is a member of one group;
-the table ``central_logins`` maps it to its hall and window, and the
+Each login (``grant_window``, ``grant_supervisor``, ``grant_back_office``,
+``grant_agent``) is a member of one group; the table ``central_logins`` maps it to its hall and window, and the
 policies look the current user up there (an uncorrelated sub-select, which
 PostgreSQL evaluates once per statement, not once per row).
 
@@ -51,8 +58,21 @@ HALL = "hall_code"
 CENTRE_ORIGIN = "@centre"
 LOGINS_TABLE = "central_logins"
 
+# The key projects' facts (hallapp.projects), written at the centre only.
+PROJECT_TABLES = (
+    "key_projects",
+    "project_agents",
+    "project_nodes",
+    "project_steps",
+    "project_events",
+    "agent_surveys",
+    "project_documents",
+)
+# What only a project's 一级代办员 adds (the rest: any of its 代办员).
+_LEAD_ONLY = ("project_agents", "project_nodes", "project_events", "project_documents")
+
 # What a supervisor's actions write at the centre.
-SUPERVISOR_INSERTS = ("follow_up_steps", "audit_entries", "centre_outbox")
+SUPERVISOR_INSERTS = ("follow_up_steps", "audit_entries", "centre_outbox", *PROJECT_TABLES)
 
 # Central-only bookkeeping: (window may SELECT, window may write its own rows,
 # column naming the window in it). Facts and reference data are recognised by
@@ -85,6 +105,7 @@ BACK_OFFICE_EVENT_KINDS = (
     "material_requested",
     "one_time_violation",
 )
+OWN_STAFF = _OWN.format(col="staff_id")
 
 
 class GrantError(Exception):
@@ -95,6 +116,7 @@ class GrantError(Exception):
 class Groups:
     window: str
     supervisor: str
+    agent: str = ""
     back_office: str = ""
 
 
@@ -126,7 +148,8 @@ def role_base(database: str) -> str:
 def groups_for(database: str) -> Groups:
     base = role_base(database)
     return Groups(
-        window=f"{base}_window", supervisor=f"{base}_supervisor", back_office=f"{base}_back_office"
+        window=f"{base}_window", supervisor=f"{base}_supervisor", agent=f"{base}_agent",
+        back_office=f"{base}_back_office",
     )
 
 
@@ -216,7 +239,7 @@ def prepare_roles(conn: Connection) -> Groups:
     again after ``central init`` has added tables."""
     database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
     groups = groups_for(str(database))
-    for role in (groups.window, groups.supervisor, groups.back_office):
+    for role in (groups.window, groups.supervisor, groups.agent, groups.back_office):
         exists = conn.execute(
             text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
         ).scalar()
@@ -232,38 +255,35 @@ def prepare_roles(conn: Connection) -> Groups:
             CHECK (kind = 'supervisor' OR ({HALL} IS NOT NULL AND window_code IS NOT NULL))
         )"""
     )
-    # Back-office logins (hallapp.bundles) are tied to a department of a hall;
-    # a logins table made before them gets the column and the wider checks.
+    # Back-office logins (hallapp.bundles) are tied to a department of a hall,
+    # agent logins (hallapp.projects) to a staff member: see _login_kinds.
     conn.exec_driver_sql(
         f"ALTER TABLE {LOGINS_TABLE} ADD COLUMN IF NOT EXISTS department_code varchar(32)"
     )
-    conn.exec_driver_sql(
-        f"ALTER TABLE {LOGINS_TABLE} DROP CONSTRAINT IF EXISTS {LOGINS_TABLE}_kind_check, "
-        f"DROP CONSTRAINT IF EXISTS {LOGINS_TABLE}_check, "
-        f"ADD CONSTRAINT {LOGINS_TABLE}_kind_check "
-        "CHECK (kind IN ('window', 'supervisor', 'back_office')), "
-        f"ADD CONSTRAINT {LOGINS_TABLE}_check CHECK (kind = 'supervisor' "
-        f"OR (kind = 'back_office' AND {HALL} IS NOT NULL AND department_code IS NOT NULL) "
-        f"OR ({HALL} IS NOT NULL AND window_code IS NOT NULL))"
-    )
+    _agent_logins(conn)
     w, s = _q(groups.window), _q(groups.supervisor)
     db = _q(str(database))
     # Only HallApp's own roles may connect to this database (superusers always can).
     conn.exec_driver_sql(f"REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC")
     # TEMPORARY: the bulk path COPYs into a temporary staging table.
+    a = _q(groups.agent)
     conn.exec_driver_sql(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {w}, {s}")
-    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {w}, {s}")
+    conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {db} TO {a}")
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {w}, {s}, {a}")
 
     plan = table_plan(conn)
     for table in (*plan.facts, *plan.reference, *plan.bookkeeping, *plan.versions):
-        conn.exec_driver_sql(f"REVOKE ALL ON {_q(table)} FROM {w}, {s}")
+        conn.exec_driver_sql(f"REVOKE ALL ON {_q(table)} FROM {w}, {s}, {a}")
 
     for table in plan.versions:
-        conn.exec_driver_sql(f"GRANT SELECT ON {_q(table)} TO {w}, {s}")
+        conn.exec_driver_sql(f"GRANT SELECT ON {_q(table)} TO {w}, {s}, {a}")
 
     for table in plan.facts:
         t, cols = _q(table), plan.columns[table]
         conn.exec_driver_sql(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
+        if table in PROJECT_TABLES:
+            _project_policies(conn, table, groups, supervisor_hall=_supervisor_hall())
+            continue
         conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {t} TO {w}")
         mine = _window_match(cols)
         # What the centre wrote for this window (follow-up steps, appeal
@@ -301,9 +321,12 @@ def prepare_roles(conn: Connection) -> Groups:
     for table in plan.reference:
         t = _q(table)
         conn.exec_driver_sql(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
-        conn.exec_driver_sql(f"GRANT SELECT ON {t} TO {w}, {s}")
+        conn.exec_driver_sql(f"GRANT SELECT ON {t} TO {w}, {s}, {a}")
         _policy(
             conn, table, "hallapp_window_select", f"FOR SELECT TO {w} USING ({HALL} = {OWN_HALL})"
+        )
+        _policy(
+            conn, table, "hallapp_agent_select", f"FOR SELECT TO {a} USING ({HALL} = {OWN_HALL})"
         )
         _policy(
             conn,
@@ -318,12 +341,12 @@ def prepare_roles(conn: Connection) -> Groups:
         if table == LOGINS_TABLE:
             # Each login reads its own row only (the policies look it up).
             conn.exec_driver_sql(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
-            conn.exec_driver_sql(f"GRANT SELECT ON {t} TO {w}, {s}")
+            conn.exec_driver_sql(f"GRANT SELECT ON {t} TO {w}, {s}, {a}")
             _policy(conn, table, "hallapp_own_login", "FOR SELECT USING (role_name = current_user)")
             continue
         if HALL not in cols:
             # Hall-less metadata (the schema version): readable, never writable.
-            conn.exec_driver_sql(f"GRANT SELECT ON {t} TO {w}, {s}")
+            conn.exec_driver_sql(f"GRANT SELECT ON {t} TO {w}, {s}, {a}")
             continue
         conn.exec_driver_sql(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
         mine = f"{HALL} = {OWN_HALL}" + (
@@ -494,6 +517,83 @@ def grant_back_office(
     return GrantedLogin(login, groups.back_office, hall_code, None)
 
 
+def _agent_logins(conn: Connection) -> None:
+    """central_logins also holds 代办员 logins (their hall and staff id, no
+    window) and back-office logins (their hall and department)."""
+    conn.exec_driver_sql(
+        f"ALTER TABLE {LOGINS_TABLE} ADD COLUMN IF NOT EXISTS staff_id varchar(36)"
+    )
+    for name in ("central_logins_kind_check", "central_logins_check"):
+        conn.exec_driver_sql(f"ALTER TABLE {LOGINS_TABLE} DROP CONSTRAINT IF EXISTS {name}")
+    conn.exec_driver_sql(
+        f"ALTER TABLE {LOGINS_TABLE} ADD CONSTRAINT central_logins_kind_check "
+        "CHECK (kind IN ('window', 'supervisor', 'back_office', 'agent'))"
+    )
+    conn.exec_driver_sql(
+        f"ALTER TABLE {LOGINS_TABLE} ADD CONSTRAINT central_logins_check CHECK ("
+        f"(kind <> 'window' OR ({HALL} IS NOT NULL AND window_code IS NOT NULL)) AND "
+        f"(kind <> 'back_office' OR ({HALL} IS NOT NULL AND department_code IS NOT NULL)) AND "
+        f"(kind <> 'agent' OR ({HALL} IS NOT NULL AND staff_id IS NOT NULL)))"
+    )
+    # The projects a 代办员 login works on. SECURITY DEFINER: a policy on
+    # key_projects that read key_projects and project_agents under their own
+    # policies would recurse. It answers only for the session's own login
+    # (pg_has_role), so no login can ask about another agent's projects.
+    if not inspect(conn).has_table("key_projects"):
+        return
+    conn.exec_driver_sql(
+        f"""CREATE OR REPLACE FUNCTION hallapp_agent_projects(who name, lead_only boolean)
+        RETURNS SETOF varchar LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+            SELECT k.id FROM key_projects k JOIN {LOGINS_TABLE} l
+              ON l.role_name = who AND l.kind = 'agent' AND k.{HALL} = l.{HALL}
+            WHERE pg_has_role(session_user, who, 'MEMBER')
+              AND (k.agent_id = l.staff_id OR (NOT lead_only AND k.id IN (
+                  SELECT p.project_id FROM project_agents p
+                  WHERE p.{HALL} = l.{HALL} AND p.staff_id = l.staff_id)))
+        $$"""
+    )
+    conn.exec_driver_sql("REVOKE ALL ON FUNCTION hallapp_agent_projects(name, boolean) FROM PUBLIC")
+
+
+def _project_policies(
+    conn: Connection, table: str, groups: Groups, *, supervisor_hall: str
+) -> None:
+    """Key projects' facts: supervisors read and add (as the centre), a 代办员
+    reads its projects' rows and adds what its part allows; windows nothing."""
+    t, s, a = _q(table), _q(groups.supervisor), _q(groups.agent)
+    centre = f"origin_window = {_lit(CENTRE_ORIGIN)}"
+    conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {t} TO {s}")
+    _policy(
+        conn, table, "hallapp_supervisor_select", f"FOR SELECT TO {s} USING ({supervisor_hall})"
+    )
+    _policy(
+        conn,
+        table,
+        "hallapp_supervisor_insert",
+        f"FOR INSERT TO {s} WITH CHECK ({supervisor_hall} AND {centre})",
+    )
+    conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {t} TO {a}")
+    conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION hallapp_agent_projects(name, boolean) TO {a}")
+    key = "id" if table == "key_projects" else "project_id"
+    works_on = f"{key} IN (SELECT hallapp_agent_projects(current_user, false))"
+    _policy(conn, table, "hallapp_agent_select", f"FOR SELECT TO {a} USING ({works_on})")
+    if table == "key_projects":
+        allowed = f"agent_id = {OWN_STAFF}"  # registers only as its 一级代办员
+    elif table in _LEAD_ONLY:
+        allowed = "project_id IN (SELECT hallapp_agent_projects(current_user, true))"
+    else:
+        allowed = works_on
+    if table == "agent_surveys":
+        # A paper survey is never entered by the 代办员 it rates.
+        allowed += " AND (entered_by IS NULL OR entered_by IS DISTINCT FROM agent_id)"
+    _policy(
+        conn,
+        table,
+        "hallapp_agent_insert",
+        f"FOR INSERT TO {a} WITH CHECK ({HALL} = {OWN_HALL} AND {centre} AND ({allowed}))",
+    )
+
+
 def refresh_roles(conn: Connection) -> bool:
     """Bring the grants and policies up to date if logins were ever granted
     here (``central init`` calls it after adding tables). False if not."""
@@ -538,6 +638,7 @@ def _upsert_login(
     hall_code: str | None,
     window_code: str | None,
     department_code: str | None = None,
+    staff_id: str | None = None,
 ) -> None:
     verifier = _verifier(conn, login, password)
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).scalar()
@@ -564,10 +665,12 @@ def _upsert_login(
     conn.exec_driver_sql(f"GRANT {_q(group)} TO {_q(login)}")
     conn.execute(
         text(
-            f"INSERT INTO {LOGINS_TABLE} (role_name, kind, {HALL}, window_code, department_code) "
-            "VALUES (:r, :k, :h, :w, :d) ON CONFLICT (role_name) DO NOTHING"
+            f"INSERT INTO {LOGINS_TABLE} (role_name, kind, {HALL}, window_code, "
+            "department_code, staff_id) VALUES (:r, :k, :h, :w, :d, :s) "
+            "ON CONFLICT (role_name) DO NOTHING"
         ),
-        {"r": login, "k": kind, "h": hall_code, "w": window_code, "d": department_code},
+        {"r": login, "k": kind, "h": hall_code, "w": window_code, "d": department_code,
+         "s": staff_id},
     )
 
 
@@ -637,6 +740,45 @@ def grant_supervisor(
     return GrantedLogin(login, groups.supervisor, hall_code, None)
 
 
+def grant_agent(
+    engine: Engine, login: str, password: str, *, hall_code: str, staff_no: str
+) -> GrantedLogin:
+    """A login for one 代办员 (a staff member of the hall with the role ``agent``)."""
+    _require_postgres(engine)
+    _check_codes(hall_code, None)
+    _check_password(password)
+    _check_login_name(login)
+    with engine.begin() as conn:
+        staff_id = conn.execute(
+            text(f"SELECT id FROM staff WHERE {HALL} = :h AND staff_no = :n AND role = 'agent'"),
+            {"h": hall_code, "n": staff_no},
+        ).scalar()
+        if staff_id is None:
+            raise GrantError(
+                f"大厅 {hall_code} 没有工号为 {staff_no} 的代办员：请先在中心库以 agent 角色添加"
+            )
+        groups = prepare_roles(conn)
+        _upsert_login(
+            conn,
+            login=login,
+            group=groups.agent,
+            password=password,
+            kind="agent",
+            hall_code=hall_code,
+            window_code=None,
+            staff_id=str(staff_id),
+        )
+        other = conn.execute(
+            text(f"SELECT staff_id FROM {LOGINS_TABLE} WHERE role_name = :r"), {"r": login}
+        ).scalar()
+        if other != staff_id:
+            raise GrantError(f"登录 {login} 已发给另一位代办员；请先收回或换一个登录名")
+    log.info(
+        "central roles: agent login %s granted (hall %s, staff %s)", login, hall_code, staff_no
+    )
+    return GrantedLogin(login, groups.agent, hall_code, None)
+
+
 def revoke_login(engine: Engine, login: str) -> bool:
     """Remove a login granted here; False if there was none."""
     _require_postgres(engine)
@@ -666,7 +808,8 @@ def drop_all_roles(engine: Engine) -> list[str]:
         logins: list[str] = []
         if inspect(conn).has_table(LOGINS_TABLE):
             logins = list(conn.execute(text(f"SELECT role_name FROM {LOGINS_TABLE}")).scalars())
-        for role in [*logins, groups.window, groups.supervisor, groups.back_office]:
+        for role in [*logins, groups.window, groups.supervisor, groups.agent,
+                     groups.back_office]:
             if conn.execute(
                 text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
             ).scalar():

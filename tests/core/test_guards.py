@@ -15,9 +15,16 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from hallapp.migrations.guards import FACT_TABLES, install_guards, missing_guards, unique_keys
+from hallapp.migrations.guards import (
+    CORE_FACT_TABLES,
+    FACT_TABLES,
+    install_guards,
+    missing_guards,
+    unique_keys,
+)
 from hallapp.models import (
     APPEND_ONLY,
+    AgentSurvey,
     Applicant,
     ApplicantKind,
     AuditEntry,
@@ -35,6 +42,12 @@ from hallapp.models import (
     FollowUpStep,
     FollowUpStepKind,
     IssuedDocument,
+    KeyProject,
+    ProjectAgent,
+    ProjectDocument,
+    ProjectEvent,
+    ProjectNode,
+    ProjectStep,
     new_id,
 )
 from hallapp.store import Store, alembic_config, make_engine, sqlite_url
@@ -63,8 +76,10 @@ def _foreign_key_columns(table: str) -> set[str]:
     return {fk.parent.name for fk in Base.metadata.tables[table].foreign_keys}
 
 
-def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str, str]:
-    """One row in every fact table; returns table → id."""
+def make_facts(
+    store: Store, make_reference: Callable[[Store], Any], *, with_projects: bool = True
+) -> dict[str, str]:
+    """One row in every fact table (the key projects' only from 0009 on); returns table → id."""
     ref = make_reference(store)
     with store.session() as s:
         applicant = Applicant(
@@ -178,7 +193,87 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
             s.add(member)
             s.flush()
             ids |= {"bundle_cases": bcase.id, "bundle_case_members": member.id}
-        return ids
+        if not with_projects:
+            return ids
+        project = KeyProject(
+            origin_window="@centre",
+            project_no="LCXM20260001",
+            name="年产5万吨新材料项目",
+            investor="连城新材料有限公司",
+            contact_name="王强",
+            contact_phone="13905971234",
+            leader_name="林副县长",
+            lead_unit="FGJ",
+            agent_id=ref.supervisor_id,
+            registered_by=ref.supervisor_id,
+            accepted_on=date(2026, 3, 2),
+        )
+        s.add(project)
+        s.flush()
+        node = ProjectNode(
+            origin_window="@centre",
+            project_id=project.id,
+            seq=1,
+            name="项目备案",
+            department_code="FGJ",
+            responsible_name="陈科长",
+            starts_on=date(2026, 3, 2),
+            limit_days=5,
+            due_on=date(2026, 3, 9),
+            added_by=ref.supervisor_id,
+        )
+        s.add(node)
+        s.flush()
+        project_facts: list[Any] = [
+            ProjectAgent(
+                origin_window="@centre",
+                project_id=project.id,
+                department_code="ZJJ",
+                staff_id=ref.clerk_id,
+                assigned_by=ref.supervisor_id,
+            ),
+            ProjectStep(
+                origin_window="@centre",
+                project_id=project.id,
+                node_id=node.id,
+                kind="progress",
+                staff_id=ref.supervisor_id,
+                happened_on=date(2026, 3, 3),
+            ),
+            ProjectEvent(
+                origin_window="@centre",
+                project_id=project.id,
+                kind="handed_over",
+                staff_id=ref.supervisor_id,
+                data={"recipient": "王强"},
+            ),
+            AgentSurvey(
+                origin_window="@centre",
+                project_id=project.id,
+                agent_id=ref.supervisor_id,
+                answers={"attitude": 5},
+                worst_level=5,
+                channel="screen",
+                respondent_name="王强",
+                filled_on=date(2026, 3, 20),
+            ),
+            ProjectDocument(
+                origin_window="@centre",
+                project_id=project.id,
+                doc_type="project_intake",
+                doc_no="LC代受字〔2026〕0001号",
+                staff_id=ref.supervisor_id,
+                content={"title": "代办受理表"},
+            ),
+        ]
+        s.add_all(project_facts)
+        s.flush()
+        return {
+            **ids,
+            "key_projects": project.id,
+            "project_nodes": node.id,
+            **{type(f).__table__.name: f.id for f in project_facts},
+        }
 
 
 def _columns(table: str) -> list[str]:
@@ -512,7 +607,8 @@ def revision_before(revision: str, engine: Any) -> str:
 def test_downgrade_of_0002_leaves_0001s_guards(migrated: sa.Engine) -> None:
     command.downgrade(alembic_config(migrated), revision_before("0002", migrated))
     with migrated.connect() as conn:
-        problems = missing_guards(conn)
+        # The key projects' tables (0009) are gone at that revision.
+        problems = missing_guards(conn, CORE_FACT_TABLES)
     if migrated.dialect.name == "sqlite":
         assert sorted(p.split(": ")[1] for p in problems if p.startswith("cases")) == [
             "trigger trg_cases_no_replace missing",
@@ -544,7 +640,7 @@ def test_0002_guards_an_existing_database_with_its_facts(
     at_0001: sa.Engine, reference_factory: Callable[[Store], Any]
 ) -> None:
     # A window that already has facts: before 0002 a REPLACE rewrote them.
-    ids = make_facts(Store(at_0001), reference_factory)
+    ids = make_facts(Store(at_0001), reference_factory, with_projects=False)
     cols, same = _copy_select("evaluations", {"origin_window": "'HACK'"})
     verb = "INSERT OR REPLACE" if at_0001.dialect.name == "sqlite" else "INSERT"
     tail = "" if at_0001.dialect.name == "sqlite" else " ON CONFLICT (id) DO NOTHING"
