@@ -155,8 +155,8 @@ def _run(args: argparse.Namespace, kind: str) -> int:
 
     from hallapp.sync.roles import (
         GrantError,
-        grant_back_office,
         grant_agent,
+        grant_back_office,
         grant_supervisor,
         grant_window,
         login_url,

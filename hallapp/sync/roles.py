@@ -31,8 +31,9 @@ cluster-wide):
   at all (they never write them).
 
 Each login (``grant_window``, ``grant_supervisor``, ``grant_back_office``,
-``grant_agent``) is a member of one group; the table ``central_logins`` maps it to its hall and window, and the
-policies look the current user up there (an uncorrelated sub-select, which
+``grant_agent``) is a member of one group; the table ``central_logins`` maps
+it to its hall and window (or department, or staff member), and the policies
+look the current user up there (an uncorrelated sub-select, which
 PostgreSQL evaluates once per statement, not once per row).
 
 Passwords: the server only ever receives the SCRAM-SHA-256 verifier, which
