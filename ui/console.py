@@ -346,7 +346,8 @@ class ClerkConsole(QMainWindow):
         self.duty = state
         clerk = self.ctx.clerk
         if clerk is not None:
-            self.clerk_badge.setText(f"{clerk.name}（工号 {clerk.staff_no}，{clerk.title}）")
+            title = f"，{clerk.title}" if clerk.title else ""
+            self.clerk_badge.setText(f"{clerk.name}（工号 {clerk.staff_no}{title}）")
             self.clerk_status.setText(f"当班：{clerk.name}")
         paused = bool(state and state.paused)
         self.duty_badge.setObjectName("pausedBadge" if paused else "onDutyBadge")
