@@ -141,6 +141,28 @@ def test_sync_to_an_unreachable_centre_fails_in_chinese_without_a_traceback(
     assert "Top-Secret-9" not in logs
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("127.0.0.1:9/central", "连接不上中心库服务器"),
+        ("127.0.0.1:5432/hallapp_no_such_centre", "服务器上没有这个中心库"),
+    ],
+)
+def test_why_the_centre_cannot_be_reached_is_told_in_chinese(
+    capsys: Any, tmp_path: Path, where: str, reason: str
+) -> None:
+    """The driver's English stays in the log; the user reads what it means,
+    and the URL is shown as written (no timeout of ours, no password)."""
+    url = f"postgresql+psycopg://postgres:Top-Secret-9@{where}"
+    code, out, err = run(capsys, "sync", "--central", url,
+                         "--db", sqlite_url(tmp_path / "w.sqlite3"))
+    assert code != 0
+    assert reason in err, err
+    assert "connect_timeout" not in err and "Top-Secret-9" not in err + out
+    assert "failed" not in err and "FATAL" not in err
+
+
 def test_schema_mismatch_at_sync_names_both_versions(
     capsys: Any, tmp_path: Path, centre: str
 ) -> None:
