@@ -109,6 +109,18 @@ BACK_OFFICE_EVENT_KINDS = (
 OWN_STAFF = _OWN.format(col="staff_id")
 
 
+def login_place(conn: Connection) -> tuple[str, str | None, str | None] | None:
+    """(kind, hall, window) of the login ``conn`` runs as, if this centre
+    granted it (None: the owner, or a SQLite centre)."""
+    if conn.dialect.name != "postgresql" or not inspect(conn).has_table(LOGINS_TABLE):
+        return None
+    row = conn.execute(
+        text(f"SELECT kind, {HALL}, window_code FROM {LOGINS_TABLE} "
+             "WHERE role_name = current_user")
+    ).first()
+    return None if row is None else (str(row[0]), row[1], row[2])
+
+
 class GrantError(Exception):
     """A login cannot be granted; the message says why in Chinese."""
 
