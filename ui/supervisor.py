@@ -972,6 +972,8 @@ class SupervisorView(QWidget):
     # -- drill-down
 
     def _key(self, table: ReportTable, row: int) -> str | None:
+        if table.row_keys:
+            return table.row_keys[row] if row < len(table.row_keys) else None
         key = table.rows[row][0]
         return None if key in ("合计", None) else str(key)
 

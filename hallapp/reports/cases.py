@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 
 from hallapp.models import CaseEventKind, utcnow
 from hallapp.reports.periods import Period
-from hallapp.reports.sql import CASES, EVENTS, dimension, hall_day, in_hall, names_statement
+from hallapp.reports.sql import CASES, EVENTS, dimension, group_names, hall_day, in_hall
 from hallapp.reports.tally import percent
 
 ACCEPTING = (CaseEventKind.ACCEPTED.value, CaseEventKind.CONDITIONALLY_ACCEPTED.value)
@@ -62,6 +62,7 @@ def promised_in_force(case_id: Any, before: datetime) -> Any:
 class CaseFigures:
     key: str
     name: str
+    code: str = ""  # what a table shows for the key (a clerk's 工号)
     received: int = 0
     accepted: int = 0
     completed: int = 0
@@ -185,5 +186,5 @@ def case_figures(
         .group_by(group)
     )
     keys = sorted(found)
-    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
-    return [CaseFigures(key=k, name=str(names.get(k, k)), **found[k]) for k in keys]
+    names = group_names(conn, dim, keys)
+    return [CaseFigures(key=k, name=names[k][0], code=names[k][1], **found[k]) for k in keys]

@@ -22,9 +22,9 @@ from hallapp.reports.sql import (
     STEPS,
     counted,
     dimension,
+    group_names,
     in_days,
     in_hall,
-    names_statement,
 )
 from hallapp.reports.tally import percent
 from hallapp.workdays import WorkCalendar, add_working_days, default_calendar
@@ -92,6 +92,7 @@ def call_back_cutoff(as_of: date, days: int, calendar: WorkCalendar | None = Non
 class FollowUpFigures:
     key: str
     name: str
+    code: str = ""  # what a table shows for the key (a clerk's 工号)
     bad: int = 0  # counted 差评 of the period
     verified: int = 0
     called_back: int = 0
@@ -158,11 +159,12 @@ def follow_up_figures(
     )
     rows = conn.execute(stmt).all()
     keys = sorted(r.key for r in rows)
-    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
+    names = group_names(conn, dim, keys)
     return [
         FollowUpFigures(
             key=r.key,
-            name=str(names.get(r.key, r.key)),
+            name=names[r.key][0],
+            code=names[r.key][1],
             **{k: int(v or 0) for k, v in r._mapping.items() if k != "key"},
         )
         for r in sorted(rows, key=lambda r: r.key)

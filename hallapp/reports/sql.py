@@ -144,16 +144,29 @@ def dimension(key: str) -> Dimension:
 
 
 def names_statement(dim: Dimension, keys: list[str]) -> Any:
-    """(key, display name) of the groups found, from the reference data."""
+    """(key, display name, shown code) of the groups found, from the reference
+    data. A clerk's key is the staff id (what the facts hold); what a table
+    shows is the 工号, never the id."""
     if dim.key == "window":
-        return select(WINDOWS.c.code, WINDOWS.c.name).where(WINDOWS.c.code.in_(keys))
-    if dim.key == "clerk":
-        return select(STAFF.c.id, STAFF.c.name + "（" + STAFF.c.staff_no + "）").where(
-            STAFF.c.id.in_(keys)
+        return select(WINDOWS.c.code, WINDOWS.c.name, WINDOWS.c.code).where(
+            WINDOWS.c.code.in_(keys)
         )
+    if dim.key == "clerk":
+        return select(STAFF.c.id, STAFF.c.name, STAFF.c.staff_no).where(STAFF.c.id.in_(keys))
     if dim.key == "department":
-        return select(DEPARTMENTS.c.code, DEPARTMENTS.c.name).where(DEPARTMENTS.c.code.in_(keys))
-    return select(ITEMS.c.code, ITEMS.c.name).where(ITEMS.c.code.in_(keys))
+        return select(DEPARTMENTS.c.code, DEPARTMENTS.c.name, DEPARTMENTS.c.code).where(
+            DEPARTMENTS.c.code.in_(keys)
+        )
+    return select(ITEMS.c.code, ITEMS.c.name, ITEMS.c.code).where(ITEMS.c.code.in_(keys))
+
+
+def group_names(conn: Connection, dim: Dimension, keys: list[str]) -> dict[str, tuple[str, str]]:
+    """key → (name, shown code) for ``keys``; a key unknown to the reference
+    data shows as itself."""
+    found = {
+        str(k): (str(n), str(c)) for k, n, c in conn.execute(names_statement(dim, keys))
+    } if keys else {}
+    return {k: found.get(k, (k, k)) for k in keys}
 
 
 # ------------------------------------------------------------------ reading

@@ -33,6 +33,9 @@ class ReportTable:
     header: list[str]
     rows: list[list[Cell]]
     notes: list[str] = field(default_factory=list)
+    #: Each row's group key for the drill-down (a clerk's staff id), where the
+    #: first column shows something else (the 工号); None for the total.
+    row_keys: list[str | None] = field(default_factory=list)
 
 
 def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
@@ -46,7 +49,8 @@ def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
 
     def line(r: TallyRow) -> list[Cell]:
         out: list[Cell] = [
-            r.key or "合计", r.name, *[r.levels.get(v, 0) for v in LEVELS], r.evaluations,
+            (r.code or r.key) or "合计", r.name, *[r.levels.get(v, 0) for v in LEVELS],
+            r.evaluations,
             r.satisfaction_rate, r.bad, r.bad_rate, r.completed, r.evaluated_cases,
             r.unevaluated, r.evaluation_rate,
         ]  # fmt: skip
@@ -60,6 +64,7 @@ def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
         header=header,
         rows=[line(r) for r in t.rows] + [line(t.total)],
         notes=t.notes(),
+        row_keys=[r.key for r in t.rows] + [None],
     )
 
 
@@ -109,7 +114,7 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             ],
             rows=[
                 [
-                    c.key,
+                    c.code or c.key,
                     c.name,
                     c.received,
                     c.accepted,
@@ -125,6 +130,7 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
                 ]
                 for c in report.cases
             ],
+            row_keys=[c.key for c in report.cases],
             notes=[
                 "收件、受理、办结、一次性告知、违反一次性告知、延期：统计期内发生的次数",
                 "按期办结：办结日不晚于承诺日期（含批准的延期）；超期未办结：统计截止日已过承诺日期仍未办结",
@@ -153,7 +159,7 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             ],
             rows=[
                 [
-                    f.key,
+                    f.code or f.key,
                     f.name,
                     f.bad,
                     f.verified,
@@ -169,6 +175,7 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
                 ]
                 for f in report.follow_ups
             ],
+            row_keys=[f.key for f in report.follow_ups],
             notes=[
                 f"整改期限 {defs.rectify_days} 个工作日，"
                 f"首次回访期限 {defs.call_back_days} 个工作日",

@@ -20,9 +20,9 @@ from hallapp.reports.sql import (
     EVALUATION_TALLIES,
     Dimension,
     dimension,
+    group_names,
     in_days,
     in_hall,
-    names_statement,
 )
 
 
@@ -39,6 +39,7 @@ class TallyRow:
     completed: int  # cases completed in the period
     evaluated_cases: int  # of those, with at least one counted evaluation
     definitions: Definitions = field(repr=False, compare=False, default_factory=Definitions)
+    code: str = ""  # what a table shows for the key (a clerk's 工号)
 
     @property
     def evaluations(self) -> int:
@@ -143,11 +144,12 @@ def tally(
     for row in conn.execute(completed_counts_statement(dim, period, hall)):
         completed[row.key] = (int(row.completed), int(row.evaluated or 0))
     keys = sorted(set(levels) | set(completed))
-    names = {k: n for k, n in conn.execute(names_statement(dim, keys))} if keys else {}
+    names = group_names(conn, dim, keys)
     rows = [
         TallyRow(
             key=k,
-            name=str(names.get(k, k)),
+            name=names[k][0],
+            code=names[k][1],
             levels=levels.get(k, dict.fromkeys(LEVELS, 0)),
             completed=completed.get(k, (0, 0))[0],
             evaluated_cases=completed.get(k, (0, 0))[1],

@@ -77,7 +77,10 @@ def test_xlsx_has_a_sheet_per_table_with_numbers(db: str, tmp_path: Path):
     t = window_tally(db, "clerk")
     rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True) if r[0]}
     for row in t.rows:
-        got = rows[row.key]
+        # A clerk is shown by 工号 and name, never by the internal staff id.
+        assert row.code and row.code != row.key and row.key not in rows
+        got = rows[row.code]
+        assert got[header.index("名称")] == row.name
         assert got[header.index("有效评价数")] == row.evaluations
         assert isinstance(got[header.index("有效评价数")], int)
         assert got[header.index("满意率（%）")] == row.satisfaction_rate
