@@ -235,10 +235,14 @@ class Ranking:
 
     @property
     def worst(self) -> list[RankedWindow]:
-        """The bottom ``count`` places, worst first (ties at the edge included)."""
-        if not self.ranked:
+        """The bottom ``count`` places, worst first (ties at the edge included),
+        among the windows not already on the best list: with few windows (or
+        all tied) no window is published as both the most and the least
+        satisfactory."""
+        best = {r.row.key for r in self.best}
+        backwards = [r for r in self.ranked[::-1] if r.row.key not in best]
+        if not backwards:
             return []
-        backwards = self.ranked[::-1]
         edge_value = backwards[min(self.count, len(backwards)) - 1].value
         return [r for r in backwards if r.value <= edge_value]
 

@@ -50,9 +50,28 @@ def test_ranking_ties_share_a_rank_and_small_samples_are_not_ranked():
     assert [x.key for x in r.unranked] == ["A05"]
     # The top 2 places reach into the tie: all three at rank 2 are shown.
     assert [x.row.key for x in r.best] == ["A01", "A04", "A03", "A02"]
-    assert [x.row.key for x in r.worst] == ["A06", "A02", "A03", "A04"]
+    # The windows on the best list are not also published as the least
+    # satisfactory: the bottom list draws from the rest.
+    assert [x.row.key for x in r.worst] == ["A06"]
     text = "\n".join(defs.notes())
     assert "不少于 10 次" in text and "并列" in text
+
+
+@pytest.mark.parametrize(
+    ("rates", "best", "worst"),
+    [
+        ({"A01": 20}, ["A01"], []),  # a hall with one window
+        ({"A01": 20, "A02": 20}, ["A01", "A02"], []),  # all tied
+        ({"A01": 20, "A02": 19, "A03": 18, "A04": 17, "A05": 16},
+         ["A01", "A02", "A03"], ["A05", "A04"]),  # 5 windows, 3 each way
+    ],
+)
+def test_no_window_is_both_the_most_and_the_least_satisfactory(rates, best, worst):
+    defs = Definitions(ranking_min_evaluations=1, ranking_count=3)
+    rows = [row(k, {5: n, 1: 20 - n}, defs) for k, n in rates.items()]
+    r = ranking(window_tally(rows, defs))
+    assert [x.row.key for x in r.best] == best
+    assert [x.row.key for x in r.worst] == worst
 
 
 def test_ranking_by_score():
