@@ -54,9 +54,11 @@ def verify_central(engine: Engine, *, hall_code: str | None = None) -> VerifyRep
         )
         if hall_code:
             outside = outside.where(ev.c[HALL] == hall_code)
-        for hall, window, rid in conn.execute(
+        for found in conn.execute(
             outside.order_by(ev.c[HALL], ev.c.origin_window, ev.c.created_at)
-        ).tuples():
+        ):
             records += 1
-            faults.append((str(hall), ChainFault(str(window), str(rid), "unchained", {})))
+            faults.append(
+                (str(found[0]), ChainFault(str(found[1]), str(found[2]), "unchained", {}))
+            )
     return VerifyReport(chains=len(chains), records=records, faults=faults)
