@@ -431,7 +431,8 @@ def grant_window(
             if not known:
                 raise GrantError(
                     f"中心库没有大厅 {hall_code} 的窗口 {window_code}：请先在中心库登记该窗口"
-                    "（hallapp central windows），再发放登录"
+                    "（hallapp central windows add 窗口编号 --name 名称 --department 部门代码），"
+                    "再发放登录"
                 )
         groups = prepare_roles(conn)
         _upsert_login(
@@ -458,6 +459,11 @@ def grant_supervisor(
     _check_password(password)
     _check_login_name(login)
     with engine.begin() as conn:
+        if hall_code is not None and not _hall_known(conn, hall_code):
+            raise GrantError(
+                f"中心库中没有大厅 {hall_code}：请检查大厅代码，"
+                "或先为该大厅建立部门、工作人员和窗口（hallapp central …）"
+            )
         groups = prepare_roles(conn)
         _upsert_login(
             conn,
@@ -470,6 +476,16 @@ def grant_supervisor(
         )
     log.info("central roles: supervisor login %s granted (hall %s)", login, hall_code or "all")
     return GrantedLogin(login, groups.supervisor, hall_code, None)
+
+
+def _hall_known(conn: Connection, hall_code: str) -> bool:
+    """Whether the centre holds anything of this hall."""
+    return any(
+        conn.execute(
+            text(f"SELECT 1 FROM {table} WHERE {HALL} = :h LIMIT 1"), {"h": hall_code}
+        ).first()
+        for table in ("ref_versions", "staff", "windows", "departments")
+    )
 
 
 def revoke_login(engine: Engine, login: str) -> bool:
