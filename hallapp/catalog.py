@@ -580,9 +580,11 @@ def _read_xlsx_unguarded(path: Path) -> _RawCatalog:
         # The class is for the log; the user is told what is wrong with the file.
         log.info("cannot read %s: %s: %s", path, exc.__class__.__name__, exc)
         what = (
-            f"无法读取文件：{exc.strerror or '无法打开'}"
-            if isinstance(exc, OSError) and not isinstance(exc, zipfile.BadZipFile)
-            else "不是有效的 .xlsx 工作簿（文件已损坏或不是 Excel 文件）"
+            "无法读取 Excel 文件：没有读取该文件的权限"
+            if isinstance(exc, PermissionError)
+            else "无法读取 Excel 文件：文件无法打开"
+            if isinstance(exc, OSError)
+            else "无法读取 Excel 文件：不是有效的 .xlsx 工作簿（文件已损坏或不是 Excel 文件）"
         )
         raw.problems.append(
             CatalogProblem(
