@@ -62,7 +62,7 @@ import os
 import re
 import tomllib
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,6 +86,8 @@ from hallapp.security import require_role
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
+    from hallapp.bundles.catalog import BundleSpec, RawBundle
+
 # openpyxl (12 MB), pypinyin (55 MB) and PyYAML are imported where they are
 # used: the window client only searches the stored catalog, and loading them
 # at start-up cost it 0.7 s and most of its memory.
@@ -100,6 +102,10 @@ SHEET_MATERIALS = "申请材料"
 SHEET_DEPARTMENTS = "部门"
 SHEET_CONTACTS = "部门联系人"
 SHEET_HELP = "填写说明"
+# 一件事 / 联合审批: read and checked by hallapp.bundles.catalog.
+SHEET_BUNDLES = "一件事"
+SHEET_MEMBERS = "一件事成员"
+SHEET_BUNDLE_MATERIALS = "一件事材料"
 
 KIND_LABELS = {ItemKind.INSTANT: "即办件", ItemKind.PROMISED: "承诺件"}
 _KIND_WORDS = {
@@ -212,6 +218,8 @@ class CatalogData:
 
     departments: tuple[DepartmentSpec, ...] = ()
     items: tuple[ItemSpec, ...] = ()
+    #: 一件事 / 联合审批 (hallapp.bundles.catalog.BundleSpec)
+    bundles: tuple[BundleSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The text-format dict structure (what a TOML/YAML/JSON file holds)."""
@@ -234,7 +242,12 @@ class CatalogData:
             d["department"] = d.pop("department_code")
             d["materials"] = [clean(asdict(m)) for m in item.materials]
             items.append(d)
-        return {"departments": deps, "items": items}
+        out: dict[str, Any] = {"departments": deps, "items": items}
+        if self.bundles:
+            from hallapp.bundles.catalog import bundle_dict
+
+            out["bundles"] = [bundle_dict(b) for b in self.bundles]
+        return out
 
 
 @dataclass(frozen=True)
@@ -277,6 +290,9 @@ class ImportSummary:
     items_updated: list[str] = field(default_factory=list)
     items_unchanged: list[str] = field(default_factory=list)
     items_deactivated: list[str] = field(default_factory=list)
+    bundles_added: list[str] = field(default_factory=list)
+    bundles_updated: list[str] = field(default_factory=list)
+    bundles_unchanged: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -287,6 +303,8 @@ class ImportSummary:
             or self.items_added
             or self.items_updated
             or self.items_deactivated
+            or self.bundles_added
+            or self.bundles_updated
         )
 
     def text(self) -> str:
@@ -296,6 +314,12 @@ class ImportSummary:
             f"更新 {len(self.departments_updated)}；事项新增 {len(self.items_added)}、"
             f"更新 {len(self.items_updated)}、未变 {len(self.items_unchanged)}、"
             f"停用 {len(self.items_deactivated)}"
+            + (
+                f"；一件事新增 {len(self.bundles_added)}、更新 {len(self.bundles_updated)}、"
+                f"未变 {len(self.bundles_unchanged)}"
+                if self.bundles_added or self.bundles_updated or self.bundles_unchanged
+                else ""
+            )
         )
 
     def as_detail(self) -> dict[str, Any]:
@@ -306,6 +330,8 @@ class ImportSummary:
             "items_added": self.items_added,
             "items_updated": self.items_updated,
             "items_deactivated": self.items_deactivated,
+            "bundles_added": self.bundles_added,
+            "bundles_updated": self.bundles_updated,
         }
 
 
@@ -444,6 +470,7 @@ class _RawCatalog:
     departments: list[_RawDepartment] = field(default_factory=list)
     items: list[_RawItem] = field(default_factory=list)
     problems: list[CatalogProblem] = field(default_factory=list)
+    bundles: list[RawBundle] = field(default_factory=list)
 
 
 def _norm_header(text: Any) -> str:
@@ -534,6 +561,9 @@ _SHEET_ALIASES = {
     SHEET_MATERIALS: ("申请材料", "材料", "材料清单", "申请材料清单"),
     SHEET_DEPARTMENTS: ("部门", "部门信息", "实施部门"),
     SHEET_CONTACTS: ("部门联系人", "联系人", "联系人名录"),
+    SHEET_BUNDLES: ("一件事", "一件事清单", "联合审批", "主题事项"),
+    SHEET_MEMBERS: ("一件事成员", "一件事成员事项", "联合审批成员"),
+    SHEET_BUNDLE_MATERIALS: ("一件事材料", "一件事申请材料", "联合审批材料"),
 }
 
 
@@ -670,6 +700,9 @@ def _read_xlsx_unguarded(path: Path) -> _RawCatalog:
                     path.name, "", f"有“{SHEET_CONTACTS}”表但缺少“{SHEET_DEPARTMENTS}”表"
                 )
             )
+        from hallapp.bundles.catalog import read_bundle_sheets
+
+        read_bundle_sheets(path, sheets, raw)
     finally:
         wb.close()
     return raw
@@ -691,7 +724,7 @@ _ITEM_KEYS = set(_ITEM_FIELDS) | {"materials"}
 _MATERIAL_KEYS = set(_MATERIAL_FIELDS) - {"item"}
 _DEPARTMENT_KEYS = set(_DEPARTMENT_FIELDS) | {"contacts"}
 _CONTACT_KEYS = set(_CONTACT_FIELDS) - {"department"}
-_TOP_KEYS = {"departments", "items", "format", "version", "title", "description"}
+_TOP_KEYS = {"departments", "items", "bundles", "format", "version", "title", "description"}
 
 
 def _table_list(
@@ -762,6 +795,10 @@ def _from_mapping(data: Any, source: str) -> _RawCatalog:
             _unknown_keys(m, _MATERIAL_KEYS, mwhere, raw.problems)
             ri.materials.append(_Record(mwhere, _MATERIAL_LABELS, {"seq": j, **m}))
         raw.items.append(ri)
+    if "bundles" in data:
+        from hallapp.bundles.catalog import bundles_from_mapping
+
+        bundles_from_mapping(data["bundles"], source, raw)
     return raw
 
 
@@ -1231,14 +1268,27 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
             seen_item[code] = ri.record.where
         if item is not None:
             items.append(item)
-    if not raw.items and not raw.departments and not raw.problems:
+    bundles: list[BundleSpec] = []
+    if raw.bundles:
+        # Members may be items of the file or items already in the store.
+        known_items: dict[str, ItemSpec] = {}
+        if session is not None:
+            for stored in session.scalars(
+                select(ServiceItem).options(selectinload(ServiceItem.materials))
+            ):
+                known_items[stored.code] = _item_spec(stored)
+        known_items.update({i.code: i for i in items})
+        from hallapp.bundles.catalog import check_bundles
+
+        bundles = check_bundles(c, raw.bundles, known_items, resolve)
+    if not raw.items and not raw.departments and not raw.bundles and not raw.problems:
         c.problems.append(CatalogProblem(raw.source, "", "文件中没有任何部门或事项"))
     if c.problems:
         log.info("catalog %s refused: %d problems", raw.source, len(c.problems))
         for p in c.problems:
             log.info("catalog problem: %s", p)
         raise CatalogError(raw.source, c.problems)
-    return CatalogData(tuple(departments), tuple(items))
+    return CatalogData(tuple(departments), tuple(items), tuple(bundles))
 
 
 def load_catalog(
@@ -1304,21 +1354,35 @@ def _upsert_item(
     item.scope, item.procedure, item.conditions = spec.scope, spec.procedure, spec.conditions
     item.fees, item.legal_basis, item.active = spec.fees, spec.legal_basis, spec.active
     item.pinyin = effective_pinyin(spec)
-    # Update lines in place by 序号, so the (item, seq) key never collides and
-    # unchanged lines keep their ids.
-    existing = {m.seq: m for m in item.materials}
-    wanted = {m.seq for m in spec.materials}
+    update_lines(item.materials, spec.materials, MaterialRequirement, MATERIAL_LINE_FIELDS)
+
+
+#: What a stored material line takes from its MaterialSpec.
+MATERIAL_LINE_FIELDS = ("name", "form", "copies", "required", "deferrable", "note")
+
+
+def update_lines(
+    rows: list[Any], specs: Sequence[Any], new: Callable[..., Any], fields: Sequence[str]
+) -> None:
+    """Make a list of numbered lines (materials, members) what ``specs`` say.
+
+    Lines are updated in place by 序号 (``seq``), so an (owner, seq) unique key
+    never collides and unchanged lines keep their ids; lines no longer given
+    leave the list (the relationship deletes orphans).
+    """
+    existing = {r.seq: r for r in rows}
+    wanted = {sp.seq for sp in specs}
     for seq, row in existing.items():
         if seq not in wanted:
-            item.materials.remove(row)  # delete-orphan
-    for ms in spec.materials:
-        mrow = existing.get(ms.seq)
-        if mrow is None:
-            mrow = MaterialRequirement(seq=ms.seq)
-            item.materials.append(mrow)
-        row = mrow
-        row.name, row.form, row.copies = ms.name, ms.form, ms.copies
-        row.required, row.deferrable, row.note = ms.required, ms.deferrable, ms.note
+            rows.remove(row)
+    for sp in specs:
+        row = existing.get(sp.seq)
+        if row is None:
+            row = new(seq=sp.seq)
+            rows.append(row)
+        for name in fields:
+            value = getattr(sp, name)
+            setattr(row, name, list(value) if isinstance(value, tuple) else value)
 
 
 def apply_catalog(
@@ -1372,6 +1436,12 @@ def apply_catalog(
                     item.active = False
     if not dry_run:
         session.flush()
+    if data.bundles:
+        from hallapp.bundles.catalog import apply_bundles
+
+        bs = apply_bundles(session, data.bundles, dry_run=dry_run)
+        summary.bundles_added, summary.bundles_updated = bs.added, bs.updated
+        summary.bundles_unchanged = bs.unchanged
     return summary
 
 

@@ -331,10 +331,23 @@ def store_error(exc: BaseException, url: str | URL | None = None) -> StoreError:
     if isinstance(exc, StoreError):
         return exc
     problem = _refine(classify_db_error(exc), sqlite_path(url))
+    if problem is DbProblem.PERMISSION and _from_server(exc):
+        # A server's refusal (a role without the grant, a row-level security
+        # policy) is not a file permission: say which login to check.
+        return StoreError(
+            "数据库服务器拒绝了这项操作：当前登录没有相应的权限。"
+            "请联系管理员核对这个中心库登录的授权（hallapp central grant-window / "
+            "grant-supervisor），详细信息见日志。",
+            problem,
+        )
     revision = ""
     if problem is DbProblem.NEWER_SCHEMA:
         revision = next((str(e.revision) for e in _chain(exc) if hasattr(e, "revision")), "")
     return StoreError(problem_message(problem, display_url(url), revision=revision), problem)
+
+
+def _from_server(exc: BaseException) -> bool:
+    return any(type(e).__module__.startswith("psycopg") for e in _chain(exc))
 
 
 def writable_problem(path: Path) -> DbProblem | None:

@@ -21,8 +21,8 @@ Made through the domain's own rules, not by typing numbers in:
   upheld, refused), reviewers being supervisors other than the filer;
 - supervisor actions are written to the audit log, as the domain does.
 
-Rows are written in bulk: COPY on PostgreSQL, executemany elsewhere, a month
-at a time so memory stays flat.
+Rows are written in bulk: COPY on PostgreSQL, executemany elsewhere, at
+most FLUSH_ROWS at a time so memory stays flat.
 """
 
 from __future__ import annotations
@@ -36,10 +36,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from hallapp import documents as docs
+from hallapp.config import parse_config
 from hallapp.evaluation import BAD_REVIEW_REASONS, OTHER_REASON, validate_reasons
+from hallapp.identity import mask_document_number
 from hallapp.models import (
     Applicant,
     AuditEntry,
@@ -47,16 +50,21 @@ from hallapp.models import (
     CaseEvent,
     CaseEventKind,
     Department,
+    Encounter,
     Evaluation,
     FollowUpStep,
     FollowUpStepKind,
+    IssuedDocument,
     ItemKind,
+    NumberCounter,
     Role,
     ServiceItem,
     Staff,
     Window,
 )
+from hallapp.numbering import document_counter, format_document_number
 from hallapp.store import Store
+from hallapp.sync.chain import ChainHead, link
 from hallapp.validation import id_check_char
 from hallapp.workdays import HALL_TZ, WorkCalendar, add_working_days, calendar_from_store
 
@@ -139,6 +147,11 @@ class _Reference:
     supervisors: list[str]  # staff ids
     supervisor_nos: dict[str, str]
     staff_nos: dict[str, str]
+    # What the notices print: each clerk, department and item by name.
+    people: dict[str, docs.PersonRef] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    item_names: dict[str, str] = field(default_factory=dict)
+    doc_numbers: dict[str, int] = field(default_factory=dict)
 
 
 def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _Reference:
@@ -253,6 +266,16 @@ def _reference(session: Session, params: HistoryParams, rng: random.Random) -> _
         supervisors=[p.id for p in supervisors],
         supervisor_nos={p.id: p.staff_no for p in supervisors},
         staff_nos=all_staff,
+        people={
+            p.id: docs.PersonRef(p.name, p.title, p.staff_no, p.phone)
+            for p in session.scalars(select(Staff))
+        },
+        departments={d.code: d for d in session.scalars(select(Department))},
+        item_names={it.code: it.name for it in session.scalars(select(ServiceItem))},
+        doc_numbers={
+            str(c.scope): int(c.last)
+            for c in session.scalars(select(NumberCounter).where(NumberCounter.scope.like("doc:%")))
+        },
     )
 
 
@@ -273,7 +296,11 @@ def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-_ORDER = (Applicant, Case, CaseEvent, Evaluation, FollowUpStep, AuditEntry)
+_ORDER = (Applicant, Case, CaseEvent, IssuedDocument, Evaluation, FollowUpStep, AuditEntry)
+
+
+#: Rows held before they are written (about 150 MB of Python objects).
+FLUSH_ROWS = 200_000
 
 
 class _Writer:
@@ -286,6 +313,9 @@ class _Writer:
 
     def add(self, model: Any, row: dict[str, Any]) -> None:
         self.rows[_table(model).name].append(row)
+
+    def pending(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
 
     def flush(self) -> None:
         for model in _ORDER:
@@ -356,8 +386,10 @@ class _Case:
         self, gen: _Generator, window: str, clerk: _Clerk, item: _Item, at: datetime
     ) -> None:
         self.gen, self.window, self.clerk, self.item = gen, window, clerk, item
+        self.received_at = at
         self.id = gen.uuid()
         self.case_no = ""
+        self.applicant = docs.ApplicantRef(name="")
         self.seq = 0
         self.last_at = at
 
@@ -392,6 +424,10 @@ class _Generator:
         self.ref, self.params, self.days = ref, params, days
         self.rng = random.Random(params.seed)
         self.end = params.end or (datetime.now(HALL_TZ).date() - timedelta(days=1))
+        self.chains: dict[str, ChainHead] = {}
+        self.config = parse_config({})
+        # number_counters scope -> last document number, continuing the store's own.
+        self.doc_numbers = dict(ref.doc_numbers)
 
     def uuid(self) -> str:
         # Reproducible with the seed (uuid4 would not be).
@@ -422,6 +458,7 @@ class _Generator:
         rng, p = self.rng, self.params
         at = _at(day, minutes)
         applicant = self.uuid()
+        name, id_number = _person_name(rng), _id_number(rng)
         self.w.add(
             Applicant,
             {
@@ -429,8 +466,8 @@ class _Generator:
                 "origin_window": window,
                 "created_at": at,
                 "kind": "person",
-                "name": _person_name(rng),
-                "id_number": _id_number(rng),
+                "name": name,
+                "id_number": id_number,
                 "uscc": None,
                 "phone": f"13{rng.randrange(0, 10**9):09d}",
                 "contact_name": "",
@@ -439,6 +476,7 @@ class _Generator:
         )
         c = _Case(self, window, clerk, item, at)
         c.case_no = f"{p.hall_code}{window}{day:%Y%m%d}{number:04d}"
+        c.applicant = docs.ApplicantRef(name=name, id_masked=mask_document_number(id_number))
         self.w.add(
             Case,
             {
@@ -460,8 +498,8 @@ class _Generator:
             if roll < 0.06:
                 return self.closing(c, EV.REJECTED, decided)
             self.accept(c, day, decided, instant=True)
-            c.event(EV.COMPLETED, decided, {"instant": True})
-            return self.offer(c, decided)
+            completed = c.event(EV.COMPLETED, decided, {"instant": True})
+            return self.offer(c, decided, Encounter.INSTANT_COMPLETION, completed)
         if roll < 0.04:
             return self.closing(c, EV.REJECTED, decided)
         if roll < 0.07:
@@ -469,7 +507,7 @@ class _Generator:
         accept_day, accept_at = day, decided
         if roll < 0.17:
             # 一次性告知; the applicant comes back with the materials, or not.
-            self.one_time_notice(c, day, decided, ["material-1", "material-2"])
+            notice = self.one_time_notice(c, day, decided, ["material-1", "material-2"])
             if rng.random() < 0.12:
                 second = day + timedelta(days=1)
                 if self.days.is_working(second) and second <= self.end:
@@ -483,11 +521,19 @@ class _Generator:
                     )
             back = self.days.add(day, rng.randrange(1, 6))
             if rng.random() < 0.2 or back > self.end:
-                return self.offer(c, decided)  # evaluated at the notice's encounter
+                # evaluated at the notice's encounter
+                return self.offer(c, decided, Encounter.ONE_TIME_NOTICE, notice)
+            if rng.random() < 0.3:
+                # 一次一评: the notice's encounter was rated too, before the applicant came back.
+                self.offer(c, decided, Encounter.ONE_TIME_NOTICE, notice)
             accept_day, accept_at = back, _at(back, rng.randrange(0, 420))
             c.event(EV.SUPPLEMENT_RECEIVED, accept_at, {"checks": []})
         conditional = rng.random() < 0.1
-        self.accept(c, accept_day, accept_at, conditional=conditional)
+        accepted = self.accept(c, accept_day, accept_at, conditional=conditional)
+        if rng.random() < 0.3:
+            # Some citizens rate the acceptance too; the hand-over gets its own offer.
+            encounter = Encounter.CONDITIONAL_ACCEPTANCE if conditional else Encounter.ACCEPTANCE
+            self.offer(c, accept_at + timedelta(seconds=30), encounter, accepted)
         promised = self.days.add(accept_day, item.promised_days)
         if conditional:
             due = self.days.add(accept_day, 5)
@@ -530,15 +576,19 @@ class _Generator:
         done_at = _at(done, rng.randrange(0, 420))
         c.event(EV.COMPLETED, done_at, {})
         handed = done_at + timedelta(minutes=rng.randrange(10, 120))
-        if handed.astimezone(HALL_TZ).date() == done:
-            c.event(EV.HANDED_OVER, handed, {})
-            self.offer(c, handed)
-        else:
-            self.offer(c, done_at)
+        if handed.astimezone(HALL_TZ).date() != done:
+            # Finished late in the day: the applicant collects it the next working day.
+            next_day = self.days.add(done, 1)
+            if next_day > self.end:
+                return
+            handed = _at(next_day, rng.randrange(0, 420))
+        # 办结 of a 承诺件 happens in the back office; the encounter is the hand-over (出件).
+        over = c.event(EV.HANDED_OVER, handed, {})
+        self.offer(c, handed, Encounter.HAND_OVER, over)
 
     def accept(
         self, c: _Case, day: date, at: datetime, *, instant: bool = False, conditional: bool = False
-    ) -> None:
+    ) -> str:
         item = c.item
         promised = day if instant else self.days.add(day, item.promised_days)
         legal = day if instant else self.days.add(day, item.legal_days)
@@ -563,11 +613,39 @@ class _Generator:
                 "owed": ["容缺材料"],
                 "commitment": "本人承诺在期限内补齐容缺材料",
             }
-        c.event(kind, at, data)
+        if not instant:
+            # 即办件 hand over the result itself; the others get their written notice.
+            fields: dict[str, Any] = {
+                "legal_days": item.legal_days,
+                "promised_days": item.promised_days,
+                "promised_date": promised,
+                "legal_date": legal,
+            }
+            if conditional:
+                fields |= {
+                    "materials_owed": (docs.MaterialLine(name="容缺材料", status="容缺"),),
+                    "supplement_date": self.days.add(day, 5),
+                    "commitment": "本人承诺在期限内补齐容缺材料",
+                }
+            self.document(
+                c,
+                docs.DocumentType.CONDITIONAL if conditional else docs.DocumentType.ACCEPTANCE,
+                at,
+                **fields,
+            )
+        return c.event(kind, at, data)
 
-    def one_time_notice(self, c: _Case, day: date, at: datetime, demanded: list[str]) -> None:
+    def one_time_notice(self, c: _Case, day: date, at: datetime, demanded: list[str]) -> str:
         deadline = self.days.add(day, 10)
-        c.event(
+        self.document(
+            c,
+            docs.DocumentType.ONE_TIME,
+            at,
+            missing_materials=tuple(docs.MaterialLine(name=m, status="缺少") for m in demanded),
+            correction_days=10,
+            correction_deadline=deadline,
+        )
+        return c.event(
             EV.SUPPLEMENT_REQUESTED,
             at,
             {
@@ -579,14 +657,86 @@ class _Generator:
         )
 
     def closing(self, c: _Case, kind: CaseEventKind, at: datetime) -> None:
-        c.event(kind, at, {"reasons": ["不符合受理条件"]} if kind is EV.REJECTED else {})
-        self.offer(c, at)
+        reasons = ["申请事项不符合受理条件"]
+        event = c.event(kind, at, {"reasons": reasons} if kind is EV.REJECTED else {})
+        if kind is EV.REJECTED:
+            self.document(
+                c,
+                docs.DocumentType.REJECTION,
+                at,
+                reasons=tuple(reasons),
+                legal_basis="《中华人民共和国行政许可法》第三十二条第一款第（一）项",
+                remedies=docs.default_remedies(
+                    str(self.config.get("hall.review_body")), str(self.config.get("hall.court"))
+                ),
+            )
+        else:
+            self.document(c, docs.DocumentType.REFERRAL, at, referral=self.referral_target(c))
+        self.offer(c, at, Encounter.REFUSAL if kind is EV.REJECTED else Encounter.REFERRAL, event)
+
+    # -- the written decision of the encounter
+
+    def document(self, c: _Case, doc_type: docs.DocumentType, at: datetime, **fields: Any) -> None:
+        """The numbered written decision handed over at the encounter (行政许可法
+        第三十二条), kept with its full content for 补打, as intake writes it."""
+        day = at.astimezone(HALL_TZ).date()
+        key = document_counter(doc_type, c.window, day.year)
+        self.doc_numbers[key] = seq = self.doc_numbers.get(key, 0) + 1
+        doc_no = format_document_number(self.params.hall_code, c.window, doc_type, day.year, seq)
+        dept = self.ref.departments.get(c.item.department)
+        qr = str(self.config.get("printing.qr_url_template"))
+        notice = docs.Notice(
+            doc_type=doc_type,
+            doc_no=doc_no,
+            hall_name=self.config.hall_name,
+            department_name=dept.name if dept else c.item.department,
+            case_no=c.case_no,
+            applicant=c.applicant,
+            item_code=c.item.code,
+            item_name=self.ref.item_names.get(c.item.code, c.item.code),
+            received_at=c.received_at,
+            issued_on=day,
+            first_responder=self.ref.people[c.clerk.id],
+            complaint_hotline=self.config.complaint_hotline,
+            window_code=c.window,
+            qr_url=docs.qr_url_for(qr, c.case_no) if doc_type.has_qr else None,
+            **fields,
+        )
+        self.w.add(
+            IssuedDocument,
+            {
+                "id": self.uuid(),
+                "origin_window": c.window,
+                "created_at": at,
+                "case_id": c.id,
+                "doc_type": doc_type.value,
+                "doc_no": doc_no,
+                "staff_id": c.clerk.id,
+                "content": notice.to_dict(),
+            },
+        )
+
+    def referral_target(self, c: _Case) -> docs.ReferralTarget:
+        """Another department with a phone: the competent one the notice names."""
+        others = [d for code, d in sorted(self.ref.departments.items())
+                  if code != c.item.department and d.phone]  # fmt: skip
+        d = self.rng.choice(others) if others else None
+        if d is None:
+            return docs.ReferralTarget(department="有权部门", phone=self.config.complaint_hotline)
+        return docs.ReferralTarget(department=d.name, phone=d.phone, address=d.address)
 
     # -- the evaluation of the encounter
 
-    def offer(self, c: _Case, at: datetime) -> None:
+    def offer(self, c: _Case, at: datetime, encounter: Encounter, encounter_event_id: str) -> None:
+        """The evaluator asks about one encounter (一次一评); the citizen presses a key or not."""
         rng = self.rng
-        opened = c.event(EV.EVALUATION_OPENED, at, {"timeout_s": 60}, staff=c.clerk.id)
+        opened = c.event(
+            EV.EVALUATION_OPENED,
+            at,
+            {"timeout_s": 60, "encounter": encounter.value,
+             "encounter_event_id": encounter_event_id},
+            staff=c.clerk.id,
+        )  # fmt: skip
         when = at + timedelta(seconds=rng.randrange(3, 50))
         if rng.random() < 0.12:
             data: dict[str, Any] = {"why": "timeout", "opened_event_id": opened}
@@ -604,25 +754,28 @@ class _Generator:
             reasons = []
         cleaned = validate_reasons(level, reasons)
         evaluation_id = self.uuid()
-        self.w.add(
-            Evaluation,
-            {
-                "id": evaluation_id,
-                "origin_window": c.window,
-                "created_at": when,
-                "case_id": c.id,
-                "case_no": c.case_no,
-                "item_code": c.item.code,
-                "window_code": c.window,
-                "staff_id": c.clerk.id,
-                "department_code": c.item.department,
-                "channel": "window_evaluator",
-                "device": "demo-data",
-                "level": level,
-                "reasons": cleaned,
-                "applicant_kind": "person",
-            },
-        )
+        row: dict[str, Any] = {
+            "id": evaluation_id,
+            "origin_window": c.window,
+            "created_at": when,
+            "case_id": c.id,
+            "encounter": encounter.value,
+            "encounter_event_id": encounter_event_id,
+            "case_no": c.case_no,
+            "item_code": c.item.code,
+            "window_code": c.window,
+            "staff_id": c.clerk.id,
+            "department_code": c.item.department,
+            "channel": "window_evaluator",
+            "device": "demo-data",
+            "level": level,
+            "reasons": cleaned,
+            "applicant_kind": "person",
+        }
+        # The window's hash chain, in the order the rows are written (as
+        # chain.seal does at a window), so `hallapp central verify` passes.
+        link(row, self.chains.setdefault(c.window, ChainHead()))
+        self.w.add(Evaluation, row)
         c.event(
             EV.EVALUATED,
             when,
@@ -723,7 +876,7 @@ class _Generator:
         # Some follow-ups stop at each state, so the queue has work in every
         # state; old ones mostly reached the end (a few are stuck: overdue).
         recent = (self.end - opened_day).days <= 21
-        edges = ((4, 0.7), (3, 0.8), (2, 0.9), (1, 0.95)) if recent else ((4, 0.96), (3, 0.98))
+        edges = ((4, 0.6), (3, 0.7), (2, 0.8), (1, 0.9)) if recent else ((4, 0.96), (3, 0.98))
         stop = next((n for n, edge in edges if progress < edge), 0)
         for kind, after, staff, note in plan[:stop]:
             if not step(kind, days.add(opened_day, after) if after else opened_day, staff, note):
@@ -769,12 +922,19 @@ def generate(
                         counters[w][0] = 0
                         gen.day(w, d, counters[w])
                 d += timedelta(days=1)
+                if gen.w.pending() > FLUSH_ROWS:
+                    gen.w.flush()  # a county's month is millions of rows: memory stays flat
                 if (d.year, d.month) != month_of or d > gen.end:
                     gen.w.flush()
                     if progress:
                         progress(f"{month_of[0]}年{month_of[1]}月已写入")
                     month_of = (d.year, d.month)
         summary.rows = dict(gen.w.counts)
+        with conn.begin():
+            # A window working on this store numbers its next documents after these.
+            for scope, last in gen.doc_numbers.items():
+                conn.execute(delete(NumberCounter).where(NumberCounter.scope == scope))
+                conn.execute(insert(NumberCounter).values(scope=scope, last=last))
     # Fresh statistics, so the planner picks the per-case indexes for the
     # figures' correlated lookups (SQLite without them chose a range scan).
     with store.engine.connect() as conn:

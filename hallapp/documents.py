@@ -40,6 +40,8 @@ class DocumentType(StrEnum):
     ONE_TIME = "one-time"
     REJECTION = "rejection"
     REFERRAL = "referral"
+    #: 一窗出件: every member's result of a bundle, handed out at once
+    HAND_OVER = "hand-over"
     DUTY_CARD = "duty-card"
 
     @property
@@ -64,6 +66,7 @@ _TITLES: dict[DocumentType, str] = {
     DocumentType.ONE_TIME: "补正材料一次性告知书",
     DocumentType.REJECTION: "不予受理决定书",
     DocumentType.REFERRAL: "非本部门职责告知书",
+    DocumentType.HAND_OVER: "一窗出件办理结果告知书",
     DocumentType.DUTY_CARD: "当班首办负责人公示",
 }
 
@@ -73,6 +76,7 @@ _PREFIXES: dict[DocumentType, str] = {
     DocumentType.ONE_TIME: "补",
     DocumentType.REJECTION: "不受",
     DocumentType.REFERRAL: "告",
+    DocumentType.HAND_OVER: "出",
     DocumentType.DUTY_CARD: "岗",
 }
 
@@ -182,6 +186,32 @@ class MaterialLine:
 
 
 @dataclass(frozen=True)
+class MemberLine:
+    """One member item of a bundle (一件事) on its notices: who decides it, by when, how."""
+
+    item_name: str
+    department: str
+    limit_days: int
+    deadline: date | None = None
+    result: str = ""  # on the hand-over: 准予许可 / 不予许可
+    note: str = ""  # the reasons of a refusal; what a material is needed for
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "deadline": _iso(self.deadline)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            item_name=_str(data, "item_name", required=True),
+            department=_str(data, "department", required=True),
+            limit_days=_opt_int(data, "limit_days") or 0,
+            deadline=_date(data, "deadline"),
+            result=_str(data, "result"),
+            note=_str(data, "note"),
+        )
+
+
+@dataclass(frozen=True)
 class ReferralTarget:
     """The competent department a 非本部门职责 matter is referred to."""
 
@@ -255,6 +285,10 @@ class Notice:
     # progress query / evaluation link printed as a QR code
     qr_url: str | None = None
     remarks: str = ""
+    # 一件事 / 联合审批 (hallapp.bundles): the member items, and on the hand-over
+    # the bundle's outcome in words (every member approved, or which refused).
+    members: tuple[MemberLine, ...] = ()
+    outcome: str = ""
     #: set only on a reprint (补打): when it was reprinted
     reprint_at: datetime | None = None
 
@@ -311,6 +345,8 @@ class Notice:
             "referral": self.referral.to_dict() if self.referral else None,
             "qr_url": self.qr_url,
             "remarks": self.remarks,
+            "members": [m.to_dict() for m in self.members],
+            "outcome": self.outcome,
             "reprint_at": self.reprint_at.isoformat() if self.reprint_at else None,
         }
 
@@ -353,6 +389,8 @@ class Notice:
             referral=ReferralTarget.from_dict(referral) if referral else None,
             qr_url=data.get("qr_url") or None,
             remarks=_str(data, "remarks"),
+            members=tuple(MemberLine.from_dict(m) for m in data.get("members") or ()),
+            outcome=_str(data, "outcome"),
             reprint_at=_datetime(data, "reprint_at"),
         )
 
@@ -627,6 +665,7 @@ def sample(
         DocumentType.ONE_TIME,
         DocumentType.REJECTION,
         DocumentType.REFERRAL,
+        DocumentType.HAND_OVER,
     ],
     *,
     long: bool = False,
@@ -664,6 +703,7 @@ def sample(doc_type: DocumentType | str, *, long: bool = False) -> Notice | Duty
         DocumentType.ONE_TIME: 342,
         DocumentType.REJECTION: 17,
         DocumentType.REFERRAL: 29,
+        DocumentType.HAND_OVER: 7,
     }[kind]
     case_no = "LC-A03-20261120-0042"
     base = Notice(
@@ -711,6 +751,43 @@ def sample(doc_type: DocumentType | str, *, long: bool = False) -> Notice | Duty
             missing_materials=_long_missing() if long else _MISSING_MATERIALS,
             correction_days=20,
             correction_deadline=date(2026, 12, 18),
+        )
+    if kind is DocumentType.HAND_OVER:
+        members = (
+            MemberLine(
+                "企业设立登记（有限责任公司）",
+                "连城县市场监督管理局",
+                1,
+                date(2026, 11, 23),
+                "准予许可",
+                "核发营业执照",
+            ),
+            MemberLine(
+                "印章刻制备案（新办企业公章）",
+                "连城县公安局",
+                1,
+                date(2026, 11, 23),
+                "准予许可",
+                "公章、财务专用章、发票专用章各一枚",
+            ),
+            MemberLine(
+                "单位住房公积金缴存登记",
+                "龙岩市住房公积金中心连城管理部",
+                1,
+                date(2026, 11, 23),
+                "不予许可",
+                "单位未招用职工，暂不具备缴存登记条件；招用职工后可以另行申请",
+            ),
+        ) * (4 if long else 1)
+        return dataclasses.replace(
+            base,
+            item_code="LC-YJS-001",
+            item_name="开办企业一件事",
+            members=members,
+            outcome=(
+                "部分办结：2 个事项准予许可，1 个事项不予许可"
+                "（单位住房公积金缴存登记：龙岩市住房公积金中心连城管理部）"
+            ),
         )
     if kind is DocumentType.REJECTION:
         reasons: tuple[str, ...] = (

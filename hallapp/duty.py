@@ -158,6 +158,16 @@ class Duty:
                 "系统管理员请用 hallapp 命令维护窗口和工作人员"
                 "（hallapp windows add、hallapp staff add）"
             )
+        if role is Role.BACK_OFFICE:
+            raise DutyError(
+                f"{staff.name}（工号 {staff.staff_no}）是部门后台审批人员，不在窗口当班。"
+                "请在部门后台审批端（hallapp-backoffice）登录，办理分送本部门的并联审批子件"
+            )
+        if role is Role.AGENT:
+            raise DutyError(
+                f"{staff.name}（工号 {staff.staff_no}）是重点项目代办员，不在窗口当班。"
+                "代办员请在中心端（hallapp-supervisor）登录，办理重点项目代办"
+            )
         window = window_info(s, self.window_code)
         if window is None:
             raise DutyError(

@@ -217,6 +217,13 @@ _NOT_SERVICE_EVENTS = frozenset(
         CaseEventKind.EVALUATION_EXPIRED,
         CaseEventKind.EVALUATION_CANCELLED,
         CaseEventKind.ONE_TIME_VIOLATION,
+        # A bundle's sub-case moving in a department's back office, or the
+        # window urging it: no service to the citizen at the window.
+        CaseEventKind.DEPARTMENT_APPROVED,
+        CaseEventKind.DEPARTMENT_REFUSED,
+        CaseEventKind.MATERIAL_REQUESTED,
+        CaseEventKind.MATERIAL_FORWARDED,
+        CaseEventKind.URGED,
     }
 )
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.orm import Session
 
 from hallapp import audit
@@ -138,6 +138,18 @@ class QueueItem:
         return tuple(acts)
 
 
+def open_follow_ups(hall: str | None = None) -> Any:
+    """The evaluation ids of the follow-ups opened and neither closed nor excluded
+    by an upheld appeal."""
+    o, done = STEPS.alias("o"), STEPS.alias("done")
+    ended = exists().where(
+        done.c.evaluation_id == o.c.evaluation_id,
+        done.c.kind.in_((K.CLOSED.value, K.APPEAL_UPHELD.value)),
+        *in_hall(done, hall),
+    )
+    return select(o.c.evaluation_id).where(o.c.kind == K.OPENED.value, *in_hall(o, hall), ~ended)
+
+
 def queue(
     conn: Connection,
     *,
@@ -154,7 +166,9 @@ def queue(
     if calendar is None:
         with Session(conn) as s:
             calendar = calendar_from_store(s)
-    e, f = EVALUATIONS, step_flags()
+    # Open follow-ups only: found from the steps' (kind, evaluation_id) index,
+    # so the queue does not group every step the store ever kept.
+    e, f = EVALUATIONS, step_flags(None if include_closed else open_follow_ups(hall))
     conds: list[Any] = [e.c.level <= 2, *in_hall(e, hall)]
     if not include_closed:
         conds += [f.c.closed == 0, f.c.upheld == 0]
@@ -306,20 +320,63 @@ def act(
         staff_id=actor.id,
         note=text,
     )
-    session.add(step)
-    audit.record(
-        session,
-        actor,
-        f"follow_up.{action.value}",
-        evaluation_id,
-        {"case_no": evaluation.case_no, "note": text, "level": evaluation.level},
-        window_code=window_code,
-    )
+    detail = {"case_no": evaluation.case_no, "note": text, "level": evaluation.level}
+    central = _central_place(session, evaluation_id)
+    if central is not None:
+        _act_at_centre(session, central, step, actor, action=action, detail=detail)
+    else:
+        session.add(step)
+        audit.record(session, actor, f"follow_up.{action.value}", evaluation_id, detail,
+                     window_code=window_code)
     session.flush()
     log.info(
         "follow-up %s on %s by %s (%s)", action.value, evaluation.case_no, actor.staff_no, text
     )
     return step
+
+
+def _central_place(session: Session, evaluation_id: str) -> tuple[str, str] | None:
+    """(hall, window) of the evaluation if ``session`` is on the central store
+    (the supervisor view on an office PC), else None (a window's own store)."""
+    from sqlalchemy import inspect, text
+
+    conn = session.connection()
+    if "hall_code" not in {c["name"] for c in inspect(conn).get_columns("evaluations")}:
+        return None
+    row = conn.execute(
+        text("SELECT hall_code, origin_window FROM evaluations WHERE id = :id"),
+        {"id": evaluation_id},
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def _act_at_centre(
+    session: Session,
+    place: tuple[str, str],
+    step: FollowUpStep,
+    actor: Staff,
+    *,
+    action: Action,
+    detail: dict[str, Any],
+) -> None:
+    """Write the step at the centre for the evaluation's window (it arrives
+    there with the next pull, so the clerk's case detail shows it) and the
+    audit entry as the centre's own, keyed by the hall as every central fact."""
+    from hallapp.sync.centre import add_central_fact, add_fact_for_window
+    from hallapp.sync.schema import CENTRE_ORIGIN
+
+    hall, window = place
+    conn = session.connection()
+    step.origin_window = CENTRE_ORIGIN
+    add_fact_for_window(conn, hall, window, "follow_up_steps", {
+        "id": step.id, "created_at": step.created_at, "origin_window": CENTRE_ORIGIN,
+        "evaluation_id": step.evaluation_id, "kind": K(step.kind).value,
+        "staff_id": step.staff_id, "note": step.note,
+    })
+    add_central_fact(conn, hall, "audit_entries", {
+        "staff_no": actor.staff_no, "role": Role(actor.role).value,
+        "action": f"follow_up.{action.value}", "target": step.evaluation_id, "detail": detail,
+    })
 
 
 def _pending_appeal(history: list[FollowUpStep]) -> FollowUpStep | None:

@@ -1027,9 +1027,7 @@ class Intake:
         if problems:
             raise IntakeError("；".join(problems))
         person = applicant.kind is ApplicantKind.PERSON
-        number = (
-            validate_document(applicant.id_type, applicant.id_number).value if person else ""
-        )
+        number = validate_document(applicant.id_type, applicant.id_number).value if person else ""
         # Reserve the number first, in its own transaction: a crash later
         # leaves a gap, never a reused number.
         case_no = numbering.case_number(
@@ -1120,7 +1118,12 @@ class Intake:
                     "告诉申请人到有权部门办理"
                 )
             result = self._decide(
-                s, case=case, clerk=clerk, item=item, decision=decision, doc_no=doc_no,
+                s,
+                case=case,
+                clerk=clerk,
+                item=item,
+                decision=decision,
+                doc_no=doc_no,
                 window=window,
             )
             s.flush()
@@ -1400,7 +1403,6 @@ class Intake:
         extra: dict[str, Any],
     ) -> docs.Notice:
         applicant = case.applicant
-        person = ApplicantKind(applicant.kind) is ApplicantKind.PERSON
         qr = (
             docs.qr_url_for(str(self.config.get("printing.qr_url_template")), case.case_no)
             if doc_type.has_qr
@@ -1412,26 +1414,12 @@ class Intake:
             doc_no=doc_no,
             hall_name=self.config.hall_name,
             case_no=case.case_no,
-            applicant=docs.ApplicantRef(
-                name=applicant.name,
-                kind=docs.ApplicantKind(applicant.kind),
-                id_masked=mask_document_number(applicant.id_number or "")
-                if person
-                else (applicant.uscc or ""),
-                id_type_label=_id_type_label(applicant) if person else "",
-                phone=applicant.phone,
-                agent_name=applicant.contact_name,
-            ),
+            applicant=applicant_ref(applicant),
             item_code=item.code,
             item_name=item.name,
             received_at=case.created_at,
             issued_on=self.today(),
-            first_responder=docs.PersonRef(
-                name=case.first_responder.name,
-                title=case.first_responder.title,
-                staff_no=case.first_responder.staff_no,
-                phone=case.first_responder.phone,
-            ),
+            first_responder=person_ref(case.first_responder),
             complaint_hotline=self.config.complaint_hotline,
             window_code=self.window_code,
             qr_url=qr,
@@ -1596,6 +1584,28 @@ class Intake:
                     reprint=reprint,
                 )
             )
+
+
+def applicant_ref(applicant: Applicant) -> docs.ApplicantRef:
+    """The applicant as a notice names them (the ID number masked)."""
+    person = ApplicantKind(applicant.kind) is ApplicantKind.PERSON
+    return docs.ApplicantRef(
+        name=applicant.name,
+        kind=docs.ApplicantKind(applicant.kind),
+        id_masked=mask_document_number(applicant.id_number or "")
+        if person
+        else (applicant.uscc or ""),
+        id_type_label=_id_type_label(applicant) if person else "",
+        phone=applicant.phone,
+        agent_name=applicant.contact_name,
+    )
+
+
+def person_ref(staff: Staff) -> docs.PersonRef:
+    """The first responder as a notice names them."""
+    return docs.PersonRef(
+        name=staff.name, title=staff.title, staff_no=staff.staff_no, phone=staff.phone
+    )
 
 
 def _id_type_label(applicant: Applicant) -> str:

@@ -101,13 +101,25 @@ class Role(enum.StrEnum):
     CLERK = "clerk"
     SUPERVISOR = "supervisor"
     ADMINISTRATOR = "administrator"
+    # A department's back office (并联审批): decides the sub-cases of bundles
+    # routed to its department, on the central store; never serves at a window.
+    BACK_OFFICE = "back_office"
+    # 代办员 of key projects (seed 002): works the projects assigned to them
+    # at the central store, never at a window.
+    AGENT = "agent"
 
     @property
     def label(self) -> str:
         return ROLE_TITLES[self.value]
 
 
-ROLE_TITLES = {"clerk": "窗口工作人员", "supervisor": "监督管理人员", "administrator": "系统管理员"}
+ROLE_TITLES = {
+    "clerk": "窗口工作人员",
+    "supervisor": "监督管理人员",
+    "administrator": "系统管理员",
+    "back_office": "部门后台审批人员",
+    "agent": "代办员",
+}
 
 
 class ItemKind(enum.StrEnum):
@@ -153,6 +165,13 @@ class CaseEventKind(enum.StrEnum):
     EVALUATION_EXPIRED = "evaluation_expired"  # 未评价 (never a default rating)
     EVALUATION_CANCELLED = "evaluation_cancelled"
     ONE_TIME_VIOLATION = "one_time_violation"  # 二次告知 (breaks the one-time rule)
+    # Sub-cases of a bundle (并联审批, hallapp.bundles): written by a
+    # department's back office at the centre, or by the 综合窗口.
+    DEPARTMENT_APPROVED = "department_approved"  # 部门审批通过
+    DEPARTMENT_REFUSED = "department_refused"  # 部门不予许可（附理由）
+    MATERIAL_REQUESTED = "material_requested"  # 部门要求补充材料（经窗口转告）
+    MATERIAL_FORWARDED = "material_forwarded"  # 窗口已将补充材料转交部门
+    URGED = "urged"  # 催办
 
 
 class Encounter(enum.StrEnum):
@@ -354,6 +373,89 @@ class MaterialRequirement(Base):
     item: Mapped[ServiceItem] = relationship(back_populates="materials")
 
 
+class BundleKind(enum.StrEnum):
+    ONE_THING = "one_thing"  # 一件事
+    JOINT = "joint"  # 联合审批
+
+    @property
+    def label(self) -> str:
+        return {"one_thing": "一件事", "joint": "联合审批"}[self.value]
+
+
+class Bundle(Base):
+    """一件事 / 联合审批: member items of several departments taken at one window.
+
+    One lead department, one guide (the guide fields), one form, one merged
+    materials list (seed 000 §七 "七个一"); ``promised_days`` is the bundle's one
+    deadline, counted like an item's.
+    """
+
+    __tablename__ = "bundles"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[BundleKind] = mapped_column(String(20), default=BundleKind.ONE_THING)
+    lead_department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    form_name: Mapped[str] = mapped_column(String(200))  # 一张表单
+    promised_days: Mapped[int] = mapped_column(Integer)
+    legal_days: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    procedure: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    fees: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    pinyin: Mapped[str] = mapped_column(String(200), default="", index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    lead_department: Mapped[Department] = relationship()
+    members: Mapped[list[BundleMember]] = relationship(
+        back_populates="bundle", order_by="BundleMember.seq", cascade="all, delete-orphan"
+    )
+    materials: Mapped[list[BundleMaterial]] = relationship(
+        back_populates="bundle", order_by="BundleMaterial.seq", cascade="all, delete-orphan"
+    )
+
+
+class BundleMember(Base):
+    """A member item of a bundle, with its limit inside the bundle (working days)."""
+
+    __tablename__ = "bundle_members"
+    __table_args__ = (
+        UniqueConstraint("bundle_code", "seq"),
+        UniqueConstraint("bundle_code", "item_code", name="uq_bundle_members_bundle_item"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    bundle_code: Mapped[str] = mapped_column(ForeignKey("bundles.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"), index=True)
+    promised_days: Mapped[int] = mapped_column(Integer)
+
+    bundle: Mapped[Bundle] = relationship(back_populates="members")
+    item: Mapped[ServiceItem] = relationship()
+
+
+class BundleMaterial(Base):
+    """One line of a bundle's merged materials list: asked once for every member needing it."""
+
+    __tablename__ = "bundle_materials"
+    __table_args__ = (UniqueConstraint("bundle_code", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    bundle_code: Mapped[str] = mapped_column(ForeignKey("bundles.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    form: Mapped[MaterialForm] = mapped_column(String(20), default=MaterialForm.ORIGINAL)
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    deferrable: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The member items (codes) that need this material.
+    item_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    bundle: Mapped[Bundle] = relationship(back_populates="materials")
+
+
 class HolidaySchedule(Base):
     """A year's holidays and make-up workdays, loaded by a supervisor from the notice."""
 
@@ -495,6 +597,9 @@ class Evaluation(Fact, Base):
         # Supervisors' figures: a period's evaluations grouped by window or clerk
         # read from the index alone (migration 0007).
         Index("ix_evaluations_period", "created_at", "window_code", "staff_id", "level"),
+        # A period's 差评 (levels 1 and 2) without the other 95 % of the period:
+        # the accountability list and the follow-up figures (migration 0010).
+        Index("ix_evaluations_level_created_at", "level", "created_at"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -544,6 +649,153 @@ class AuditEntry(Fact, Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class BundleCase(Fact, Base):
+    """一窗受理 of a bundle: one intake at a 综合窗口, fanned out to member cases (抄告相关).
+
+    Each member item gets an ordinary :class:`Case` of its own department
+    (the sub-case); ``lead_case_id`` is the lead department's, which carries
+    the bundle's documents and its evaluations.
+    """
+
+    __tablename__ = "bundle_cases"
+
+    bundle_no: Mapped[str] = mapped_column(String(40), unique=True)
+    bundle_code: Mapped[str] = mapped_column(ForeignKey("bundles.code"), index=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"))
+    window_code: Mapped[str] = mapped_column(String(8), index=True)
+    lead_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    first_responder_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+
+
+class BundleCaseMember(Fact, Base):
+    """A sub-case of a bundle case, routed to one member department."""
+
+    __tablename__ = "bundle_case_members"
+
+    bundle_case_id: Mapped[str] = mapped_column(ForeignKey("bundle_cases.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(String(64))
+    department_code: Mapped[str] = mapped_column(String(32), index=True)
+    limit_days: Mapped[int] = mapped_column(Integer)
+    # The department's deadline (limit_days working days after acceptance),
+    # fixed when the sub-case is routed: the bundle promised one date.
+    deadline: Mapped[date] = mapped_column(Date)
+
+
+# ------------------------------------------------------ key projects (hallapp.projects)
+#
+# 重点项目代办 (seed 000 §二 §三, seed 002): facts written at the central store
+# by 代办员 and supervisors (origin ``@centre``); a window never writes them.
+# They are facts like the rest (append-only, central twins, guards), so the
+# register's history is kept and every status is derived from events.
+
+
+class KeyProject(Fact, Base):
+    """A key project's registration (代办受理表): who invests, who leads, who runs it."""
+
+    __tablename__ = "key_projects"
+
+    project_no: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    investor: Mapped[str] = mapped_column(String(200))
+    investor_uscc: Mapped[str] = mapped_column(String(18), default="")
+    contact_name: Mapped[str] = mapped_column(String(50))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    leader_name: Mapped[str] = mapped_column(String(50))  # 指挥长 / 县级领导
+    leader_title: Mapped[str] = mapped_column(String(50), default="")
+    lead_unit: Mapped[str] = mapped_column(String(32))  # 责任单位 (department code)
+    agent_id: Mapped[str] = mapped_column(String(36), index=True)  # 一级代办员
+    registered_by: Mapped[str] = mapped_column(String(36))
+    accepted_on: Mapped[date] = mapped_column()
+    summary: Mapped[str] = mapped_column(Text, default="")  # 项目概况 / 代办事项
+
+
+class ProjectAgent(Fact, Base):
+    """二级代办员 of one approving department for a project; a later row replaces it."""
+
+    __tablename__ = "project_agents"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_code: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[str] = mapped_column(String(36), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(36))
+
+
+class ProjectNode(Fact, Base):
+    """One node of a project's approvals: its unit, its person, its time limit."""
+
+    __tablename__ = "project_nodes"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    item_code: Mapped[str] = mapped_column(String(64), default="")
+    department_code: Mapped[str] = mapped_column(String(32), index=True)  # 责任单位
+    responsible_name: Mapped[str] = mapped_column(String(50))  # 责任人
+    responsible_phone: Mapped[str] = mapped_column(String(40), default="")
+    starts_on: Mapped[date] = mapped_column()
+    # Working days after starts_on (hallapp.workdays), or None when a date was set.
+    limit_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    due_on: Mapped[date] = mapped_column(index=True)
+    added_by: Mapped[str] = mapped_column(String(36))
+
+
+class ProjectStep(Fact, Base):
+    """督导代办情况记录: one step an agent records on a node (or the project)."""
+
+    __tablename__ = "project_steps"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    node_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # hallapp.projects.register.StepKind
+    staff_id: Mapped[str] = mapped_column(String(36))
+    happened_on: Mapped[date] = mapped_column()
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProjectEvent(Fact, Base):
+    """A project-level event: 手续代办移交 (handed over), 撤销 (withdrawn)."""
+
+    __tablename__ = "project_events"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[str] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AgentSurvey(Fact, Base):
+    """代办员满意度测评表 (seed 002 附件3), as the enterprise's representative filled it."""
+
+    __tablename__ = "agent_surveys"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    agent_id: Mapped[str] = mapped_column(String(36), index=True)
+    # Item key -> level 1..5 (hallapp.projects.survey.SURVEY_ITEMS), all seven.
+    answers: Mapped[dict[str, Any]] = mapped_column()
+    # The lowest of the seven: 1 = rated 非常不满意 (seed 002 六).
+    worst_level: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(20))  # "screen" or "paper"
+    respondent_name: Mapped[str] = mapped_column(String(50))
+    respondent_phone: Mapped[str] = mapped_column(String(40), default="")
+    filled_on: Mapped[date] = mapped_column()
+    entered_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # paper: the clerk
+
+
+class ProjectDocument(Fact, Base):
+    """A numbered form of the 代办 workflow, kept as issued for 补打."""
+
+    __tablename__ = "project_documents"
+
+    project_id: Mapped[str] = mapped_column(String(36), index=True)
+    doc_type: Mapped[str] = mapped_column(String(30))
+    doc_no: Mapped[str] = mapped_column(String(60), unique=True)
+    staff_id: Mapped[str] = mapped_column(String(36))
+    content: Mapped[dict[str, Any]] = mapped_column()
+
+
 class HallSetting(Base):
     """A hall-wide setting authored at the central store and pulled (central settings)."""
 
@@ -551,6 +803,41 @@ class HallSetting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class EvaluationTally(Base):
+    """Counted evaluations per hall day, window, clerk, department, item and level.
+
+    Derived, not a fact: the database's triggers keep it equal to the count
+    over ``evaluations`` less upheld appeals (hallapp.reports.rollup); never
+    synced, each store keeps its own.
+    """
+
+    __tablename__ = "evaluation_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # hall day, YYYY-MM-DD
+    window_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CompletionTally(Base):
+    """Completed (办结) case events per hall day, window, first responder,
+    department and item, and how many are of a case with a counted evaluation
+    (the 评价率's numerator). Derived like :class:`EvaluationTally`."""
+
+    __tablename__ = "completion_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    window_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first_responder_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    evaluated: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SyncState(Base):
@@ -579,6 +866,15 @@ APPEND_ONLY: tuple[type[Base], ...] = (
     Evaluation,
     FollowUpStep,
     AuditEntry,
+    BundleCase,
+    BundleCaseMember,
+    KeyProject,
+    ProjectAgent,
+    ProjectNode,
+    ProjectStep,
+    ProjectEvent,
+    AgentSurvey,
+    ProjectDocument,
 )
 
 

@@ -50,5 +50,16 @@ def document_number(
     engine: Engine, hall_code: str, window_code: str, doc_type: DocumentType, year: int
 ) -> str:
     """E.g. LC受字〔2026〕A03-0001号: per type, window and year."""
-    seq = reserve(engine, f"doc:{doc_type.value}:{window_code}:{year}")
+    seq = reserve(engine, document_counter(doc_type, window_code, year))
+    return format_document_number(hall_code, window_code, doc_type, year, seq)
+
+
+def document_counter(doc_type: DocumentType, window_code: str, year: int) -> str:
+    """The number_counters key of a document type's numbers at a window in a year."""
+    return f"doc:{doc_type.value}:{window_code}:{year}"
+
+
+def format_document_number(
+    hall_code: str, window_code: str, doc_type: DocumentType, year: int, seq: int
+) -> str:
     return f"{hall_code}{doc_type.number_prefix}字〔{year}〕{window_code}-{seq:04d}号"

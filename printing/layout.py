@@ -350,6 +350,7 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
         DocumentType.ONE_TIME: "告知日期",
         DocumentType.REJECTION: "决定日期",
         DocumentType.REFERRAL: "告知日期",
+        DocumentType.HAND_OVER: "出件日期",
     }[notice.doc_type]
     rows.append((issued_label, cn_date(notice.issued_on), False))
     if notice.promised_date:
@@ -363,7 +364,8 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
     if notice.correction_deadline:
         rows.append(("补正期限", cn_date(notice.correction_deadline), False))
     if notice.window_code:
-        rows.append(("受理窗口", f"{notice.hall_name} {notice.window_code} 窗口", True))
+        where = "出件窗口" if notice.doc_type is DocumentType.HAND_OVER else "受理窗口"
+        rows.append((where, f"{notice.hall_name} {notice.window_code} 窗口", True))
     return rows
 
 
@@ -626,9 +628,92 @@ def _acceptance(n: Notice, s: Styles) -> list[Flowable]:
     )
     story.append(_para(_deadline_sentence(n), s))
     story += _info_block(n, s)
+    story += _members_block(n, s)
     story += _materials_block("已收申请材料", n.materials_received, s)
     story += _remarks(n, s)
     story += _closing(n, s, ["本通知书一式两份，申请人和受理机关各执一份。"])
+    return story
+
+
+def _members_block(n: Notice, s: Styles, *, results: bool = False) -> list[Flowable]:
+    """一件事: every member item with its department and limit (并联审批), or its result."""
+    if not n.members:
+        return []
+    heading = (
+        "各部门办理结果" if results else f"并联审批事项（共{len(n.members)}项，各部门同步办理）"
+    )
+    out: list[Flowable] = _section(heading, s, 28 * mm)
+    if s.m.slip:
+        for i, m in enumerate(n.members, 1):
+            out.append(Paragraph(f"{i}. {_x(m.item_name)}（{_x(m.department)}）", s.hanging))
+            detail = (
+                "：".join(p for p in (m.result, m.note) if p)
+                if results
+                else f"{m.limit_days}个工作日，{cn_date(m.deadline)}前"
+                if m.deadline
+                else ""
+            )
+            if detail:
+                out.append(Paragraph(_x(detail), s.note))
+        return out
+    last = ("办理结果", "说明") if results else ("时限", "办结期限")
+    header: list[Flowable] = [Paragraph(t, s.head) for t in ("序号", "事项", "承办部门", *last)]
+    data: list[list[Flowable]] = [header]
+    for i, m in enumerate(n.members, 1):
+        tail = (
+            (m.result, m.note)
+            if results
+            else (f"{m.limit_days}个工作日", cn_date(m.deadline) if m.deadline else "")
+        )
+        data.append(
+            [
+                Paragraph(str(i), s.cell_center),
+                Paragraph(_x(m.item_name), s.cell),
+                Paragraph(_x(m.department), s.cell),
+                Paragraph(_x(tail[0]), s.cell_center),
+                Paragraph(_x(tail[1]), s.cell if results else s.cell_center),
+            ]
+        )
+    fixed = [11 * mm, 0.0, 40 * mm, 20 * mm, (48 if results else 34) * mm]
+    fixed[1] = s.m.width - sum(fixed)
+    out.append(
+        Table(
+            data,
+            colWidths=fixed,
+            repeatRows=1,
+            style=_grid_style([("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.93, 0.93, 0.93))]),
+            hAlign="LEFT",
+        )
+    )
+    return out
+
+
+def _hand_over(n: Notice, s: Styles) -> list[Flowable]:
+    """一窗出件: the results of every member department, handed out at once."""
+    story = _lead(n, s)
+    story.append(
+        _para(
+            f"你（单位）于{cn_datetime(n.received_at)}提交的{clause(n.item_name)}申请，"
+            "由本窗口统一受理、抄告各相关部门同步审批，现已全部办结，办理结果一次交付如下。",
+            s,
+        )
+    )
+    if n.outcome:
+        story.append(_para(f"办理结果：{sentence(n.outcome)}", s))
+    story += _info_block(n, s)
+    story += _members_block(n, s, results=True)
+    if any(m.result == "不予许可" for m in n.members):
+        story.append(
+            _para(
+                "对不予许可的决定不服的，可以依法申请行政复议或者提起行政诉讼；"
+                "各部门的不予许可决定书随本告知书一并交付。",
+                s,
+            )
+        )
+    story += _remarks(n, s)
+    story += _closing(
+        n, s, ["申请人已领取上述全部办理结果。本告知书一式两份，申请人和窗口各执一份。"]
+    )
     return story
 
 
@@ -712,6 +797,7 @@ def _one_time(n: Notice, s: Styles) -> list[Flowable]:
         )
     )
     story += _info_block(n, s)
+    story += _members_block(n, s)
     story += _materials_block(
         f"需补正的全部材料（共{len(n.missing_materials)}项）",
         n.missing_materials,
@@ -1004,6 +1090,7 @@ _BUILDERS: dict[DocumentType, Callable[[Notice, Styles], list[Flowable]]] = {
     DocumentType.ONE_TIME: _one_time,
     DocumentType.REJECTION: _rejection,
     DocumentType.REFERRAL: _referral,
+    DocumentType.HAND_OVER: _hand_over,
 }
 
 _STYLES: dict[Size, Styles] = {}

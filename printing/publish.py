@@ -89,3 +89,37 @@ def write_report(
             )
         )
     return path
+
+
+def write_tables(
+    tables: list[ReportTable],
+    path: Path,
+    *,
+    hall_name: str,
+    title: str,
+    subtitle: str,
+    font_path: str | None = None,
+    now: datetime | None = None,
+) -> Path:
+    """Any report's tables (the key projects' weekly and half-monthly ones) as PDF
+    or xlsx, by the file's suffix."""
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(tables, path, title=f"{hall_name}{title}")
+        return path
+    if path.suffix.lower() != ".pdf":
+        raise ValueError(f"文件 {path.name} 应以 .pdf 或 .xlsx 结尾")
+    from datetime import UTC
+
+    from hallapp.printing.report_pdf import render_report_pdf
+
+    path.write_bytes(
+        render_report_pdf(
+            tables,
+            hall_name=hall_name,
+            title=title,
+            subtitle=subtitle,
+            made_at=now or datetime.now(UTC),
+            font_path=font_path,
+        )
+    )
+    return path

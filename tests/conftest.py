@@ -33,6 +33,7 @@ from hallapp.models import (
 )
 from hallapp.security import hash_password
 from hallapp.store import Store, sqlite_url
+from hallapp.sync.centre import central_engine, init_central
 
 PG_ADMIN_URL = os.environ.get(
     "HALLAPP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -291,3 +292,25 @@ def reference(store: Store) -> Reference:
 def reference_factory():
     """make_reference, for tests that build reference data in another store."""
     return make_reference
+
+
+# The central store, on each backend: a SQLite file, and a fresh PostgreSQL
+# database (tests of sync, of bundles...).
+CENTRAL_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=CENTRAL_BACKENDS)
+def central_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "central.sqlite3")
+    else:
+        url = str(request.getfixturevalue("pg_url"))
+    init_central(url)
+    return url
+
+
+@pytest.fixture
+def central(central_url: str) -> Iterator[sa.Engine]:
+    engine = central_engine(central_url)
+    yield engine
+    engine.dispose()

@@ -123,6 +123,14 @@ class ClerkConsole(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.intake, "收件受理  [F2]")
         self.tabs.addTab(self.cases, "本窗口办件  [F4]")
+        # 一件事 (综合窗口 only): the tab appears once the window is seen to take bundles.
+        from hallapp.ui.bundle_view import BundleView
+
+        from hallapp.bundles.desk import BundleDesk
+
+        self.bundles = BundleView(BundleDesk(ctx.intake), "")
+        self.bundles.available.connect(self._bundles_available)
+        self.bundles.notice_issued.connect(self._bundle_notice)
 
         work = QWidget()
         work_layout = QVBoxLayout(work)
@@ -307,6 +315,8 @@ class ClerkConsole(QMainWindow):
         self.tabs.setCurrentWidget(self.intake)
         self.intake.new_case()
         self.cases.refresh()
+        self.bundles.clerk_id = staff.id
+        self.bundles.refresh()
         self._load_duty()
         # The document process loads reportlab and the fonts while the clerk
         # greets the first applicant: the first preview is then as quick as any.
@@ -336,7 +346,8 @@ class ClerkConsole(QMainWindow):
         self.duty = state
         clerk = self.ctx.clerk
         if clerk is not None:
-            self.clerk_badge.setText(f"{clerk.name}（工号 {clerk.staff_no}，{clerk.title}）")
+            title = f"，{clerk.title}" if clerk.title else ""
+            self.clerk_badge.setText(f"{clerk.name}（工号 {clerk.staff_no}{title}）")
             self.clerk_status.setText(f"当班：{clerk.name}")
         paused = bool(state and state.paused)
         self.duty_badge.setObjectName("pausedBadge" if paused else "onDutyBadge")
@@ -374,8 +385,12 @@ class ClerkConsole(QMainWindow):
 
         def go() -> None:
             text = reason.currentText().strip()
-            run_in_background(self, lambda: duty.pause(staff_id, text),
-                              success=lambda _s: self._load_duty(), label="暂停服务")  # fmt: skip
+            run_in_background(
+                self,
+                lambda: duty.pause(staff_id, text),
+                success=lambda _s: self._load_duty(),
+                label="暂停服务",
+            )
 
         dialog.accepted.connect(go)
         dialog.finished.connect(lambda _r: setattr(self, "pause_dialog", None))
@@ -426,6 +441,21 @@ class ClerkConsole(QMainWindow):
         # Every decision is an encounter at the window (受理, 容缺, 一次性告知,
         # 不予受理, 非本部门职责告知, 即办): the citizen is asked to evaluate it.
         self._offer_evaluation(case)
+
+    def _bundles_available(self, available: bool) -> None:
+        if available and self.tabs.indexOf(self.bundles) < 0:
+            self.tabs.addTab(self.bundles, "一件事（综合窗口）")
+
+    def _bundle_notice(self, notice: Notice, document_id: str, lead_case_id: str) -> None:
+        """A bundle's notice: print it, and offer the evaluation of that encounter."""
+        self.open_preview(notice, document_id)
+        intake = self.ctx.intake
+        run_in_background(
+            self,
+            lambda: intake.case_view(lead_case_id),
+            success=self._offer_evaluation,
+            label="读取一件事办件",
+        )
 
     def _continue_correction(self, case: CaseView) -> None:
         self.tabs.setCurrentWidget(self.intake)

@@ -51,10 +51,11 @@ def _expected_types() -> tuple[type[BaseException], ...]:
         SignInError,
         StoreError,
     ]
+    from hallapp.projects import ProjectError
     from hallapp.staffing import StaffSetupError
     from hallapp.windows import WindowSetupError
 
-    types += [StaffSetupError, WindowSetupError]
+    types += [ProjectError, StaffSetupError, WindowSetupError]
     try:
         from hallapp.printing.printer import PrintError
 

@@ -432,7 +432,11 @@ class EvaluatorBridge(QObject):
             if citizen is not None:
                 detail = f"您的评价：{LEVEL_LABELS[event.level]}"
                 if event.follow_up_due is not None:
-                    detail += "\n我们将核实整改，并在 5 个工作日内回访"
+                    # The hall's own limits (follow_up.*), never a number of ours.
+                    days = int(self.config.get("follow_up.call_back_days"))
+                    due = event.follow_up_due
+                    detail += (f"\n我们将在 {days} 个工作日内回访您，"
+                               f"并于 {due.month} 月 {due.day} 日前核实整改")
                 citizen.close_evaluation(THANKS, detail)
             self.evaluation_recorded.emit(event.case_id, event.level)
         elif isinstance(event, Expired):

@@ -10,7 +10,7 @@ screen and the published figures cannot disagree.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -789,6 +789,14 @@ class SupervisorView(QWidget):
         self.charts = Charts(self)
         self.accountability = TablePanel(self)
         self.follow_up = FollowUpPanel(self)
+        # 并联审批 (hallapp.bundles): per department on time / late, 催办, and the 倒查 list.
+        self.bundles = TablePanel(self)
+        self.bundles_late = TablePanel(self)
+        bundles_tab = QWidget(self)
+        bundles_layout = QVBoxLayout(bundles_tab)
+        bundles_layout.addWidget(self.bundles, 1)
+        bundles_layout.addWidget(QLabel("超期子件倒查名单", bundles_tab))
+        bundles_layout.addWidget(self.bundles_late, 1)
         self.tabs.addTab(self.tally, "好差评统计")
         self.tabs.addTab(self.ranking, "窗口排名")
         self.tabs.addTab(self.charts, "趋势与分布")
@@ -796,6 +804,7 @@ class SupervisorView(QWidget):
         self.tabs.addTab(self.work, "差评整改统计")
         self.tabs.addTab(self.accountability, "季度问责名单")
         self.tabs.addTab(self.follow_up, "整改工作")
+        self.tabs.addTab(bundles_tab, "并联审批")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.tabs, 1)
@@ -901,6 +910,13 @@ class SupervisorView(QWidget):
             failure=failed,
             label=f"统计{period.label}",
         )
+        today = self._today
+        run_in_background(
+            self,
+            lambda: load_bundle_tables(store, period, as_of=min(period.last, today), hall=hall),
+            success=self._show_bundles,
+            label=f"统计{period.label}并联审批",
+        )
         run_in_background(
             self,
             lambda: load_side(store, period, defs, hall=hall),
@@ -908,6 +924,11 @@ class SupervisorView(QWidget):
             failure=failed,
             label=f"统计{period.label}趋势与整改",
         )
+
+    def _show_bundles(self, tables: tuple[ReportTable, ReportTable]) -> None:
+        figures, late = tables
+        self.bundles.set_table(figures)
+        self.bundles_late.set_table(late)
 
     def _busy(self, delta: int, text: str = "") -> None:
         self._loading = max(0, self._loading + delta)
@@ -1080,6 +1101,9 @@ class SupervisorView(QWidget):
             return
         data = self.data
         report = data.report
+        if data.period.is_quarter:
+            # The quarter on screen shows its accountability list: so does the export.
+            report = replace(report, accountable=list(data.accountable))
         font = str(self.config.get("printing.font_path")) or None
         from hallapp.printing.publish import write_report
 
@@ -1094,3 +1118,17 @@ class SupervisorView(QWidget):
 
         run_in_background(self, lambda: write_report(report, fmt, path, font_path=font),
                           success=done, failure=failed, label="导出报表")  # fmt: skip
+
+
+def load_bundle_tables(
+    store: Store, period: Period, *, as_of: date, hall: str | None
+) -> tuple[ReportTable, ReportTable]:
+    """Worker thread: the 并联审批 figures and the 倒查 list of the period."""
+    from hallapp.reports import bundles
+
+    with store.read() as s:
+        conn = s.connection()
+        return (
+            bundles.figures_table(bundles.department_figures(conn, period, as_of=as_of, hall=hall)),
+            bundles.late_table(bundles.late_list(conn, period, as_of=as_of, hall=hall)),
+        )

@@ -38,15 +38,68 @@ log = logging.getLogger(__name__)
 
 class SupervisorWindow(QMainWindow):
     def __init__(
-        self, store: Store, config: Config, supervisor: StaffView, *, hall: str | None = None
+        self,
+        store: Store,
+        config: Config,
+        supervisor: StaffView,
+        *,
+        hall: str | None = None,
+        projects: bool = False,
     ) -> None:
         super().__init__()
         from hallapp.ui.supervisor import SupervisorView
 
         self.setWindowTitle(f"{config.hall_name} — 好差评统计与整改督办")
         self.view = SupervisorView(store, config, supervisor, self, hall=hall)
+        self.projects: Any = None
+        if not projects:
+            self.setCentralWidget(self.view)
+        else:
+            # On the central store supervisors also see the key projects'
+            # 卡点 (倒查) and the 测评 discipline list.
+            from PySide6.QtWidgets import QTabWidget
+
+            tabs = QTabWidget(self)
+            tabs.addTab(self.view, "好差评统计与整改督办")
+            self.projects = _projects_view(store, config, supervisor, hall, tabs)
+            tabs.addTab(self.projects, "重点项目代办")
+            self.setCentralWidget(tabs)
+        self.resize(1500, 900)
+
+
+def _projects_view(
+    store: Store, config: Config, staff: StaffView, hall: str | None, parent: QWidget
+) -> Any:
+    from hallapp.ui.projects import ProjectsView
+
+    from hallapp.projects.register import ProjectActor
+
+    actor = ProjectActor(
+        staff_id=staff.id, staff_no=staff.staff_no, name=staff.name, role=staff.role.value,
+        department_code=staff.department_code,
+    )
+    return ProjectsView(store.engine, hall or config.hall_code, config.hall_name, actor, parent)
+
+
+class ProjectsWindow(QMainWindow):
+    """What a 代办员 signs in to: their key projects (重点项目代办)."""
+
+    def __init__(
+        self, store: Store, config: Config, agent: StaffView, *, hall: str | None = None
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(f"{config.hall_name} — 重点项目代办")
+        self.view = _projects_view(store, config, agent, hall, self)
         self.setCentralWidget(self.view)
         self.resize(1500, 900)
+
+
+def is_central_store(store: Store) -> bool:
+    """Whether ``store`` is a central store (key projects live only there)."""
+    from hallapp.sync.centre import central_revision
+
+    with store.engine.connect() as conn:
+        return central_revision(conn) is not None
 
 
 def _staff_view(staff: Any) -> StaffView:
@@ -72,9 +125,10 @@ def authenticate_supervisor(store: Store, staff_no: str, password: str) -> Staff
 
     with store.session() as s:
         staff = authenticate(s, staff_no, password)
-        if Role(staff.role) not in audit.audited_roles():
+        if Role(staff.role) not in {*audit.audited_roles(), Role.AGENT}:
             raise PermissionDenied(
-                "此处只供监督管理人员和系统管理员登录；窗口工作人员请在窗口客户端登录"
+                "此处只供监督管理人员、系统管理员和重点项目代办员登录；"
+                "窗口工作人员请在窗口客户端登录"
             )
         return _staff_view(staff)
 
@@ -184,10 +238,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The hall's definitions and limits as set at the centre (central settings).
     config = with_hall_settings(config, store, hall=args.hall)
     signin = SupervisorSignIn(store, config)
-    windows: list[SupervisorWindow] = []
+    windows: list[QMainWindow] = []
+    try:
+        central = is_central_store(store)
+    except Exception as exc:  # a store that cannot be read: said once, at start
+        log.exception("cannot tell whether %s is a central store", url)
+        from hallapp.ui.errors import user_message
+
+        show_error(None, user_message(exc, "打开数据库"))
+        return 3
 
     def open_view(staff: StaffView) -> None:
-        window = SupervisorWindow(store, config, staff, hall=args.hall)
+        from hallapp.models import Role
+
+        window: QMainWindow
+        if staff.role is Role.AGENT:
+            if not central:
+                signin.message.setText("重点项目代办只在中心库上办理：请用 --db 指定中心库地址")
+                return
+            window = ProjectsWindow(store, config, staff, hall=args.hall)
+        else:
+            window = SupervisorWindow(store, config, staff, hall=args.hall, projects=central)
         windows.append(window)
         window.show()
         signin.close()

@@ -34,7 +34,10 @@ class _Outcome:
 
 
 def _hhmm(when: datetime | None = None) -> str:
-    return (when or datetime.now()).astimezone().strftime("%H:%M")
+    # The hall's time, as on every notice, whatever zone the PC is set to.
+    from hallapp.workdays import HALL_TZ
+
+    return (when or datetime.now(HALL_TZ)).astimezone(HALL_TZ).strftime("%H:%M")
 
 
 class SyncScheduler(QObject):

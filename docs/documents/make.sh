@@ -8,7 +8,7 @@ HALLAPP=${HALLAPP:-../../.venv/bin/hallapp}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -f ./*.png
-for type in acceptance conditional one-time rejection referral duty-card; do
+for type in acceptance conditional one-time rejection referral hand-over duty-card; do
   for size in a4 slip; do
     "$HALLAPP" render "$type" --sample --size "$size" --out "$tmp/$type-$size.pdf" >/dev/null
     pdftoppm -r 90 -gray -png "$tmp/$type-$size.pdf" "$type-$size"
@@ -22,4 +22,11 @@ pdftoppm -r 90 -gray -png "$tmp/long-slip.pdf" one-time-long-slip
 # A reprint (补打) carries its mark and time.
 "$HALLAPP" render acceptance --sample --reprint 2026-11-23T14:05 --size a4 --out "$tmp/reprint.pdf" >/dev/null
 pdftoppm -r 90 -gray -png "$tmp/reprint.pdf" acceptance-reprint-a4
+# A bundle (开办企业一件事) taken at a 综合窗口, as the bundle test issues it: the
+# 受理通知书 listing every member department and the 一窗出件 result.
+HALLAPP_BUNDLE_DOCS="$tmp" ../../.venv/bin/pytest -q -p no:cacheprovider \
+  ../../tests/bundles/test_bundle_flow.py -k "sqlite and parallel" >/dev/null
+for f in "$tmp"/bundle-*.pdf; do
+  pdftoppm -r 90 -gray -png "$f" "$(basename "$f" .pdf)"
+done
 ls -1 ./*.png

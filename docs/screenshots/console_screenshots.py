@@ -23,30 +23,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
+from qtwait import pump, settle
 
 OUT = Path(__file__).resolve().parent
-
-
-def pump(until: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not until():  # type: ignore[operator]
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-        if time.monotonic() > deadline:
-            raise TimeoutError(str(until))
-
-
-def settle(seconds: float = 0.4) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
 
 
 def root_shot(name: str) -> None:

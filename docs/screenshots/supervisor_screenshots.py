@@ -16,11 +16,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+import qtwait
 from PySide6.QtWidgets import QApplication
 
 OUT = Path(__file__).resolve().parent
@@ -28,31 +27,23 @@ DOCS = OUT.parent / "documents"
 
 
 def pump(until: object, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not until():  # type: ignore[operator]
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-        if time.monotonic() > deadline:
-            raise TimeoutError(str(until))
+    qtwait.pump(until, timeout)  # the supervisor view's first load is a whole history
 
 
 def settle(seconds: float = 0.5) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
+    qtwait.settle(seconds)
 
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
     import sqlalchemy as sa
+    from hallapp.ui.supervisor_app import SupervisorWindow, _staff_view
+    from hallapp.ui.theme import apply_theme
 
     from hallapp.config import parse_config
     from hallapp.demodata import HistoryParams, generate
     from hallapp.models import Role, Staff
     from hallapp.store import Store, sqlite_url
-    from hallapp.ui.supervisor_app import SupervisorWindow, _staff_view
-    from hallapp.ui.theme import apply_theme
 
     apply_theme(app)
     tmp = Path(tempfile.mkdtemp(prefix="hallapp-shots-"))

@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES = (
     "hallapp.cli.sync",
     "hallapp.cli.central_roles",  # after hallapp.cli.central: joins its group
     "hallapp.cli.report",
+    "hallapp.cli.projects",
 )
 
 

@@ -1,4 +1,5 @@
-"""``hallapp central grant-window | grant-supervisor | revoke-login``: database logins.
+"""``hallapp central grant-window | grant-supervisor | grant-back-office | grant-agent |
+revoke-login``: logins.
 
 On a PostgreSQL central store (hallapp.sync.roles): a login for one window
 that adds facts of its own hall and window and reads reference data, a
@@ -76,6 +77,25 @@ def add_role_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _password_options(gs)
     gs.set_defaults(func=_cmd_grant_supervisor)
 
+    gb = sub.add_parser(
+        "grant-back-office",
+        help="为一个部门的后台发放中心库登录：只能查看、办理分送本部门的并联审批子件",
+    )
+    gb.add_argument("--hall", required=True, help="大厅代码，例如 LC")
+    gb.add_argument("--department", required=True, help="部门编码，例如 SCJ")
+    gb.add_argument("--login", help="登录名；默认 <中心库名>_<大厅>_bo_<部门>")
+    _password_options(gb)
+    gb.set_defaults(func=_cmd_grant_back_office)
+
+    ga = sub.add_parser(
+        "grant-agent", help="发放重点项目代办员的中心库登录：只看、只写本人代办的项目"
+    )
+    ga.add_argument("staff_no", help="代办员工号（中心库中角色为 agent）")
+    ga.add_argument("--login", required=True, help="登录名，例如 lc_agent_8001")
+    ga.add_argument("--hall", required=True, help="大厅代码")
+    _password_options(ga)
+    ga.set_defaults(func=lambda a: _run(a, "agent"))
+
     rv = sub.add_parser("revoke-login", help="收回一个中心库登录")
     rv.add_argument("login", help="登录名")
     rv.add_argument(
@@ -141,6 +161,8 @@ def _run(args: argparse.Namespace, kind: str) -> int:
 
     from hallapp.sync.roles import (
         GrantError,
+        grant_agent,
+        grant_back_office,
         grant_supervisor,
         grant_window,
         login_url,
@@ -169,6 +191,16 @@ def _run(args: argparse.Namespace, kind: str) -> int:
                 engine, args.hall, args.window, password, login=args.login or None
             )
             whom = f"大厅 {granted.hall_code} 窗口 {granted.window_code} "
+        elif kind == "back_office":
+            granted = grant_back_office(
+                engine, args.hall, args.department, password, login=args.login or None
+            )
+            whom = f"大厅 {granted.hall_code} 部门 {args.department} 的后台"
+        elif kind == "agent":
+            granted = grant_agent(
+                engine, args.login, password, hall_code=args.hall, staff_no=args.staff_no
+            )
+            whom = f"大厅 {granted.hall_code} 代办员 {args.staff_no} "
         else:
             granted = grant_supervisor(engine, args.login, password, hall_code=args.hall or None)
             whom = f"监督管理人员（{granted.hall_code or '全部大厅'}）"
@@ -229,6 +261,10 @@ def _cmd_grant_window(args: argparse.Namespace) -> int:
 
 def _cmd_grant_supervisor(args: argparse.Namespace) -> int:
     return _run(args, "supervisor")
+
+
+def _cmd_grant_back_office(args: argparse.Namespace) -> int:
+    return _run(args, "back_office")
 
 
 def _cmd_revoke(args: argparse.Namespace) -> int:

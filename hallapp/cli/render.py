@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-_TYPES = ("acceptance", "conditional", "one-time", "rejection", "referral", "duty-card")
+_TYPES = (
+    "acceptance",
+    "conditional",
+    "one-time",
+    "rejection",
+    "referral",
+    "hand-over",
+    "duty-card",
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,8 +13,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, store_url
+from hallapp.cli.common import EXIT_DENIED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, store_url
+
+if TYPE_CHECKING:
+    from hallapp.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -169,15 +173,20 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    refusal = _not_for_demo_data(store)
+    if refusal:
+        store.dispose()
+        print(refusal, file=sys.stderr)
+        return EXIT_DENIED
     try:
         summary = generate(store, params, progress=lambda text: print(text, flush=True))
     except DemoHistoryError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError:
         log.exception("demo-data failed on %s", store.engine.url.render_as_string())
         print(
-            f"写入数据库失败（{exc.__class__.__name__}）：该数据库可能已有同一时段的演示数据，"
+            "写入数据库失败：该数据库可能已有同一时段的演示数据，"
             "请换一个空数据库或其他日期；详细信息见日志",
             file=sys.stderr,
         )
@@ -186,3 +195,23 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
         store.dispose()
     print(summary.text())
     return EXIT_OK
+
+
+def _not_for_demo_data(store: Store) -> str | None:
+    """Why ``store`` must not receive an invented history, or None.
+
+    Invented cases and staff in a hall's central store, or in a window that
+    pushes to one, would be counted and published as the hall's own."""
+    from sqlalchemy import inspect
+
+    with store.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "central_meta" in tables:
+            return ("演示数据不能写入中心库：生成的办件和人员会被当作大厅的真实数据统计和公示。"
+                    "请写入一个单独的空数据库，例如 --db sqlite:///演示.sqlite3")
+        joined = "sync_state" in tables and conn.exec_driver_sql(
+            "SELECT 1 FROM sync_state WHERE key = 'central_url'").first()
+    if joined:
+        return ("本窗口已加入中心库，演示数据会随同步上传为大厅的真实数据，因此不予生成。"
+                "请用 --db 写入一个单独的空数据库，例如 --db sqlite:///演示.sqlite3")
+    return None

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from hallapp.cli.common import (
     EXIT_INVALID,
@@ -133,6 +134,7 @@ def _cmd_join(args: argparse.Namespace) -> int:
     engine = None
     try:
         engine = central_engine(with_password(central_url))
+        _check_login_is_for(engine, hall, window)
         result = pull(store, engine, hall_code=hall, window_code=window)
         with store.session() as s:
             known = s.get(Window, window)
@@ -202,3 +204,39 @@ def _remove_sqlite_file(path: Path) -> None:
             p.unlink(missing_ok=True)
         except OSError:
             log.warning("cannot remove %s after a failed join", p, exc_info=True)
+
+
+def _check_login_is_for(engine: Any, hall: str, window: str) -> None:
+    """A window login granted for another window would join and then have
+    every push refused: refuse the join instead, naming whose login it is."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.sync import CentreUnreachable, SyncError
+    from hallapp.sync.centre import shown_url, unreachable_reason
+    from hallapp.sync.roles import login_place
+
+    try:
+        with engine.connect() as conn:
+            place = login_place(conn)
+            user = conn.exec_driver_sql("SELECT current_user").scalar() if place else None
+    except SQLAlchemyError as exc:
+        log.warning("join: centre unreachable: %s", exc)
+        raise CentreUnreachable(
+            f"无法连接中心库 {shown_url(engine)}：{unreachable_reason(exc)}"
+        ) from exc
+    if place is None:
+        return
+    kind, login_hall, login_window = place
+    if kind != "window" or (login_hall, login_window) != (hall, window):
+        whose = (
+            f"大厅 {login_hall} 窗口 {login_window}"
+            if kind == "window"
+            else {"supervisor": "监督管理人员", "back_office": "部门后台", "agent": "代办员"}.get(
+                kind, kind
+            )
+        )
+        raise SyncError(
+            f"登录 {user} 是发给{whose} 的，不能用来加入大厅 {hall} 窗口 {window}。"
+            f"请管理员为本窗口发放登录：hallapp central grant-window --hall {hall} "
+            f"--window {window}"
+        )

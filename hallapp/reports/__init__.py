@@ -84,6 +84,8 @@ class MonthlyReport:
     follow_ups: list[FollowUpFigures]
     definitions: Definitions
     made_at: datetime = field(default_factory=utcnow)
+    # A quarter's report carries its accountability list (None: not asked for).
+    accountable: list[AccountableClerk] | None = None
 
     def notes(self) -> list[str]:
         return self.definitions.notes()

@@ -16,11 +16,13 @@ from hallapp.models import FollowUpStepKind, utcnow
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
 from hallapp.reports.periods import Period, day_start_utc
 from hallapp.reports.sql import (
+    EVALUATION_TALLIES,
     EVALUATIONS,
     STAFF,
     STEPS,
     counted,
     dimension,
+    in_days,
     in_hall,
     names_statement,
 )
@@ -222,19 +224,14 @@ def accountability_statement(
     period: Period, threshold_percent: float, hall: str | None = None
 ) -> Select[Any]:
     """Clerks whose 不满意率 in the period reached the threshold (in the database: HAVING)."""
-    e = EVALUATIONS
-    bad = func.sum(case((e.c.level.in_(BAD_LEVELS), 1), else_=0))
-    total = func.count()
+    t = EVALUATION_TALLIES
+    bad = func.sum(case((t.c.level.in_(BAD_LEVELS), t.c.n), else_=0))
+    total = func.sum(t.c.n)
     return (
-        select(e.c.staff_id, total.label("evaluations"), bad.label("bad"))
-        .where(
-            e.c.created_at >= period.start_utc,
-            e.c.created_at < period.end_utc,
-            counted(e),
-            *in_hall(e, hall),
-        )
-        .group_by(e.c.staff_id)
-        .having(bad * 100.0 >= total * threshold_percent)
+        select(t.c.staff_id, total.label("evaluations"), bad.label("bad"))
+        .where(*in_days(t, period.first, period.last), *in_hall(t, hall))
+        .group_by(t.c.staff_id)
+        .having(and_(total > 0, bad * 100.0 >= total * threshold_percent))
     )
 
 
@@ -264,8 +261,12 @@ def accountability(
     e = EVALUATIONS
     f = step_flags(bad_in_period(period, hall, lambda x: x.c.staff_id.in_(ids)))
     reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
+    shown = [e.c[n] for n in ("id", "case_id", "case_no", "window_code", "staff_id", "level",
+                              "reasons", "created_at")]  # fmt: skip
     for row in conn.execute(
-        select(e, f)
+        # The columns the list shows, not the whole row (hashes, device…): a
+        # quarter of a county is tens of thousands of 差评, sorted in memory.
+        select(*shown, f)
         .select_from(e.outerjoin(f, f.c.evaluation_id == e.c.id))
         .where(
             e.c.staff_id.in_(ids),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -19,22 +20,21 @@ from sqlalchemy import (
     FromClause,
     Table,
     and_,
-    create_engine,
-    event,
     exists,
     literal_column,
     select,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
 from hallapp.models import (
     Case,
     CaseEvent,
+    CompletionTally,
     Department,
     Evaluation,
+    EvaluationTally,
     FollowUpStep,
     FollowUpStepKind,
     ServiceItem,
@@ -56,6 +56,9 @@ STAFF = table(Staff)
 WINDOWS = table(Window)
 DEPARTMENTS = table(Department)
 ITEMS = table(ServiceItem)
+# The counts kept by triggers (hallapp.reports.rollup): what the tallies read.
+EVALUATION_TALLIES = table(EvaluationTally)
+COMPLETION_TALLIES = table(CompletionTally)
 
 
 def hall_column(t: FromClause) -> ColumnElement[str]:
@@ -67,6 +70,12 @@ def hall_column(t: FromClause) -> ColumnElement[str]:
 
 def in_hall(t: FromClause, hall: str | None) -> list[ColumnElement[bool]]:
     return [] if hall is None else [hall_column(t) == hall]
+
+
+def in_days(t: FromClause, first: date, last: date) -> list[ColumnElement[bool]]:
+    """A tally table's rows of the hall days ``first`` to ``last`` (ISO texts
+    compare in date order)."""
+    return [t.c.day >= first.isoformat(), t.c.day <= last.isoformat()]
 
 
 def counted(evaluations: FromClause) -> ColumnElement[bool]:
@@ -149,40 +158,15 @@ def names_statement(dim: Dimension, keys: list[str]) -> Any:
 
 # ------------------------------------------------------------------ reading
 
-_READERS: dict[int, Any] = {}
-
 
 @contextmanager
 def reading(store: Store) -> Iterator[Connection]:
-    """A connection for the figures that never blocks the window's writers.
+    """A connection for the figures: the store's read transaction (Store.read).
 
-    The store's own SQLite connections take the write lock at BEGIN (so two
-    writers never deadlock); a report reading for a second must not hold it,
-    or a key press on the evaluator would wait behind it. Here SQLite runs in
-    autocommit: each SELECT reads its own WAL snapshot and takes no lock.
-    PostgreSQL reads never block writers anyway.
+    One consistent snapshot for all the statements of a report, on a
+    connection that never blocks the window's writers (SQLite: a deferred
+    BEGIN on a query_only connection in WAL mode; PostgreSQL: READ ONLY),
+    and a write through it is refused by the database.
     """
-    engine = store.engine
-    if engine.dialect.name != "sqlite":
-        with engine.connect() as conn:
-            yield conn
-        return
-    reader = _READERS.get(id(engine))
-    if reader is None or reader[0] is not engine:
-        read_engine = create_engine(
-            engine.url,
-            connect_args={"check_same_thread": False, "isolation_level": None},
-            poolclass=NullPool,  # closed after each use: nothing outlives the store
-        )
-        event.listen(read_engine, "connect", _reader_pragmas)
-        reader = (engine, read_engine)
-        _READERS[id(engine)] = reader
-    with reader[1].connect() as conn:
-        yield conn
-
-
-def _reader_pragmas(dbapi_conn: Any, _record: object) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA query_only=1")
-    cur.close()
+    with store.read() as session:
+        yield session.connection()

@@ -176,6 +176,9 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             ],
         )
     )
+    if report.accountable is not None:
+        # A quarter's figures come with its accountability list (seed 000 §五).
+        tables.append(accountability_table(report.period, report.accountable, defs))
     return tables
 
 

@@ -10,18 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, exists, func, select
+from sqlalchemy import Connection, Select, and_, case, func, select
 
-from hallapp.models import CaseEventKind, utcnow
+from hallapp.models import utcnow
 from hallapp.reports.definitions import BAD_LEVELS, LEVELS, Definitions
 from hallapp.reports.periods import Period
 from hallapp.reports.sql import (
-    CASES,
-    EVALUATIONS,
-    EVENTS,
+    COMPLETION_TALLIES,
+    EVALUATION_TALLIES,
     Dimension,
-    counted,
     dimension,
+    in_days,
     in_hall,
     names_statement,
 )
@@ -94,18 +93,17 @@ class Tally:
 def evaluation_counts_statement(
     dim: Dimension, period: Period, hall: str | None = None
 ) -> Select[Any]:
-    e = EVALUATIONS
-    group = e.c[dim.evaluation_column]
-    columns = [func.sum(case((e.c.level == v, 1), else_=0)).label(f"l{v}") for v in LEVELS]
+    """Counted evaluations by level, from the counts the triggers keep
+    (hallapp.reports.rollup): upheld appeals are already taken out."""
+    t = EVALUATION_TALLIES
+    group = t.c[dim.evaluation_column]
+    columns = [func.sum(case((t.c.level == v, t.c.n), else_=0)).label(f"l{v}") for v in LEVELS]
     return (
         select(group.label("key"), *columns)
-        .where(
-            e.c.created_at >= period.start_utc,
-            e.c.created_at < period.end_utc,
-            counted(e),
-            *in_hall(e, hall),
-        )
+        .where(*in_days(t, period.first, period.last), *in_hall(t, hall))
         .group_by(group)
+        # A group whose every evaluation was excluded since is not shown.
+        .having(func.sum(t.c.n) != 0)
     )
 
 
@@ -113,23 +111,17 @@ def completed_counts_statement(
     dim: Dimension, period: Period, hall: str | None = None
 ) -> Select[Any]:
     """Cases completed (办结) in the period, and how many of them were evaluated."""
-    c, ev, e = CASES, EVENTS.alias("done"), EVALUATIONS.alias("ev")
-    group = c.c[dim.case_column]
-    evaluated = exists().where(and_(e.c.case_id == c.c.id, counted(e)))
+    t = COMPLETION_TALLIES
+    group = t.c[dim.case_column]
     return (
         select(
             group.label("key"),
-            func.count().label("completed"),
-            func.sum(case((evaluated, 1), else_=0)).label("evaluated"),
+            func.sum(t.c.completed).label("completed"),
+            func.sum(t.c.evaluated).label("evaluated"),
         )
-        .select_from(ev.join(c, c.c.id == ev.c.case_id))
-        .where(
-            ev.c.kind == CaseEventKind.COMPLETED.value,
-            ev.c.created_at >= period.start_utc,
-            ev.c.created_at < period.end_utc,
-            *in_hall(ev, hall),
-        )
+        .where(*in_days(t, period.first, period.last), *in_hall(t, hall))
         .group_by(group)
+        .having(func.sum(t.c.completed) != 0)
     )
 
 
@@ -188,24 +180,20 @@ def monthly_totals(
     defs = definitions or Definitions()
     if not months:
         return []
-    e = EVALUATIONS
+    t = EVALUATION_TALLIES
     bucket = case(
-        *[
-            (and_(e.c.created_at >= m.start_utc, e.c.created_at < m.end_utc), i)
-            for i, m in enumerate(months)
-        ],
+        *[(and_(*in_days(t, m.first, m.last)), i) for i, m in enumerate(months)],
         else_=-1,
     ).label("bucket")
-    columns = [func.sum(case((e.c.level == v, 1), else_=0)).label(f"l{v}") for v in LEVELS]
+    columns = [func.sum(case((t.c.level == v, t.c.n), else_=0)).label(f"l{v}") for v in LEVELS]
     found = {
         int(row.bucket): {v: int(getattr(row, f"l{v}") or 0) for v in LEVELS}
         for row in conn.execute(
             select(bucket, *columns)
             .where(
-                e.c.created_at >= min(m.start_utc for m in months),
-                e.c.created_at < max(m.end_utc for m in months),
-                counted(e),
-                *in_hall(e, hall),
+                t.c.day >= min(m.first for m in months).isoformat(),
+                t.c.day <= max(m.last for m in months).isoformat(),
+                *in_hall(t, hall),
             )
             .group_by(bucket)
         )

@@ -25,10 +25,12 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hallapp.models import new_id
+from hallapp.reports.rollup import install_triggers, rebuild
 from hallapp.store import make_engine
 from hallapp.sync import CentreUnreachable, SchemaMismatch, SyncError
 from hallapp.sync.schema import (
     CENTRE_ORIGIN,
+    DERIVED_TABLES,
     HALL,
     central_metadata,
     central_table,
@@ -41,10 +43,13 @@ LOCAL_REVISION_KEY = "local_revision"
 
 
 def shown_url(url: str | Engine) -> str:
-    """A URL fit for a message or a log line: never its password."""
+    """A URL fit for a message or a log line: never its password, nor the
+    connect timeout this program adds to every central URL."""
     from sqlalchemy.engine import make_url
 
     u = url.url if isinstance(url, Engine) else make_url(url)
+    if u.query.get("connect_timeout") == str(CONNECT_TIMEOUT_SECONDS):
+        u = u.difference_update_query(["connect_timeout"])
     return u.render_as_string(hide_password=True)
 
 
@@ -182,6 +187,7 @@ def _create_guards(conn: Connection) -> None:
 def reconcile_on(conn: Connection) -> None:
     """Create missing central tables, columns and indexes (never drops)."""
     md = central_metadata()
+    new_tallies = not all(inspect(conn).has_table(t) for t in DERIVED_TABLES)
     md.create_all(conn, checkfirst=True)
     insp = inspect(conn)
     for table in md.sorted_tables:
@@ -203,6 +209,10 @@ def reconcile_on(conn: Connection) -> None:
                 index.create(conn)
                 log.info("central store: added index %s on %s", index.name, table.name)
     _create_guards(conn)
+    install_triggers(conn, central=True)
+    if new_tallies:
+        # A centre made before the counts: count what it already holds.
+        rebuild(conn, central=True)
 
 
 def init_central(url: str) -> str:
@@ -231,7 +241,7 @@ def init_central(url: str) -> str:
         except OperationalError as exc:
             log.exception("central init failed for %s", shown_url(engine))
             raise CentreUnreachable(
-                f"无法连接中心库 {shown_url(engine)}：{_reason(exc)}"
+                f"无法连接中心库 {shown_url(engine)}：{unreachable_reason(exc)}"
             ) from exc
     finally:
         engine.dispose()
@@ -244,6 +254,40 @@ def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return first[:200]
+
+
+# What a connect failure means, by the driver's words where the server sent
+# no SQLSTATE (a refused port, a name that does not resolve, a timeout).
+_UNREACHABLE_WORDS = ("connection refused", "could not connect", "timeout expired",
+                      "no route to host", "name or service not known", "could not translate",
+                      "server closed the connection", "network is unreachable",
+                      "connection timed out", "temporary failure in name resolution")
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why the centre could not be used, in Chinese with what to do; the
+    driver's own words go to the log (callers log ``exc``)."""
+    from hallapp.dberrors import DbProblem, classify_db_error
+
+    problem = classify_db_error(exc)
+    first = _reason(exc).lower()
+    if "ssl" in first or "certificate" in first:
+        return ("中心库服务器与本窗口的加密连接（SSL）没有建立：请核对地址中的 sslmode、"
+                "sslrootcert 等设置和服务器的证书")
+    if problem is DbProblem.OTHER and any(w in first for w in _UNREACHABLE_WORDS):
+        problem = DbProblem.UNREACHABLE
+    if problem is DbProblem.OTHER and "role" in first and "does not exist" in first:
+        problem = DbProblem.LOGIN_REFUSED
+    return {
+        DbProblem.UNREACHABLE: "连接不上中心库服务器（网络不通、服务器未开启，或地址、端口不对）",
+        DbProblem.LOGIN_REFUSED: "中心库拒绝登录（登录名或密码不对，或该登录已被收回；"
+                                 "请管理员用 hallapp central grant-window 重新发放）",
+        DbProblem.MISSING: "服务器上没有这个中心库（数据库名不对，"
+                           "或尚未建立：hallapp central init --url …）",
+        DbProblem.LOCKED: "中心库正被占用（另一个窗口正在同步，或文件被其他程序锁定）",
+        DbProblem.PERMISSION: "没有访问中心库的权限（共享文件夹只读，或登录没有授权）",
+        DbProblem.DISK_FULL: "中心库所在的磁盘已满",
+    }.get(problem, "连接中心库失败，详细信息见日志")
 
 
 def _set_meta(conn: Connection, key: str, value: str) -> None:
@@ -346,6 +390,19 @@ def add_fact_for_window(
     (a supervisor's follow-up step, an appeal decision), in the caller's
     transaction. ``values`` are the local table's columns; id, origin and
     time are filled in when missing. Returns the fact's id."""
+    fact_id = add_central_fact(conn, hall_code, table, values)
+    conn.execute(
+        central_table("centre_outbox")
+        .insert()
+        .values({HALL: hall_code, "window_code": window_code, "table_name": table,
+                 "row_id": fact_id})
+    )
+    return fact_id
+
+
+def add_central_fact(conn: Connection, hall_code: str, table: str, values: dict[str, Any]) -> str:
+    """Write a fact of the centre's own (origin ``@centre``) in the caller's
+    transaction, for no window (an audit entry of a supervisor's action)."""
     t = central_table(table)
     if table not in {f.name for f in fact_tables()}:
         raise ValueError(f"{table} is not a fact table")
@@ -359,10 +416,4 @@ def add_fact_for_window(
             row[col.name] = arg(None) if callable(arg) else arg
     row[HALL] = hall_code
     conn.execute(t.insert().values(row))
-    conn.execute(
-        central_table("centre_outbox")
-        .insert()
-        .values({HALL: hall_code, "window_code": window_code, "table_name": table,
-                 "row_id": row["id"]})
-    )
     return str(row["id"])

@@ -46,7 +46,7 @@ def row_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def _evaluations(conn: Connection) -> Table:
+def _evaluations() -> Table:
     from hallapp.models import Evaluation
 
     return Evaluation.__table__  # type: ignore[return-value]
@@ -58,21 +58,29 @@ def seal(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     ``values`` holds the row's columns (defaults filled here when missing);
     it is changed in place and returned.
     """
-    table = _evaluations(conn)
-    for col in table.columns:
-        if col.name not in values and col.default is not None:
-            arg = col.default.arg  # type: ignore[attr-defined]
-            values[col.name] = arg(None) if callable(arg) else arg
+    table = _evaluations()
     head = conn.execute(
         select(table.c.chain_seq, table.c.chain_hash)
         .where(table.c.origin_window == values["origin_window"], table.c.chain_seq.is_not(None))
         .order_by(table.c.chain_seq.desc())
         .limit(1)
     ).first()
-    values["chain_seq"] = (int(head[0]) + 1) if head else 1
-    values["chain_prev"] = str(head[1]) if head else GENESIS
+    return link(values, ChainHead(int(head[0]), str(head[1])) if head else ChainHead())
+
+
+def link(values: dict[str, Any], head: ChainHead) -> dict[str, Any]:
+    """Make ``values`` the link after ``head`` (its window's last evaluation) and
+    advance ``head`` to it. For writers that know the head already (the demo
+    history writes a window's evaluations in bulk, in chain order)."""
+    for col in _evaluations().columns:
+        if col.name not in values and col.default is not None:
+            arg = col.default.arg  # type: ignore[attr-defined]
+            values[col.name] = arg(None) if callable(arg) else arg
+    values["chain_seq"] = head.last_seq + 1
+    values["chain_prev"] = head.last_hash
     values["chain_hash"] = None
     values["chain_hash"] = row_hash(values)
+    head.last_seq, head.last_hash = values["chain_seq"], values["chain_hash"]
     return values
 
 
@@ -80,7 +88,7 @@ def seal(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
 class ChainFault:
     window_code: str
     record_id: str
-    kind: str  # "gap", "reorder", "altered"
+    kind: str  # "gap", "reorder", "altered", "unchained"
     detail: dict[str, Any]
 
     def text(self, hall_code: str) -> str:
@@ -88,6 +96,10 @@ class ChainFault:
             "gap": "缺失记录",
             "reorder": "顺序错乱或链接断开",
             "altered": "记录内容被改动",
+            # No window writes an evaluation without its link (seal()); one
+            # without is from outside the chain (a tool, an edited file), so
+            # nothing vouches for it.
+            "unchained": "不在评价链中（无链序号，无法证明未被改动）",
         }[self.kind]
         return (
             f"大厅 {hall_code} 窗口 {self.window_code} 评价记录 {self.record_id}："

@@ -28,7 +28,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from hallapp.models import Base
 from hallapp.store import Store, stored_revision
 from hallapp.sync import CentreUnreachable, SyncError
-from hallapp.sync.centre import STALL_SECONDS, check_revision, deadline, ref_version, shown_url
+from hallapp.sync.centre import (
+    STALL_SECONDS,
+    check_revision,
+    deadline,
+    ref_version,
+    shown_url,
+    unreachable_reason,
+)
 from hallapp.sync.schema import HALL, central_table, fact_tables, reference_tables
 
 log = logging.getLogger(__name__)
@@ -235,8 +242,9 @@ def pull(
         raise
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
-        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
-        raise CentreUnreachable(f"无法连接中心库 {where}：{first}") from exc
+        log.warning("centre %s unreachable: %s",
+                    where, (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200])
+        raise CentreUnreachable(f"无法连接中心库 {where}：{unreachable_reason(exc)}") from exc
     rows = 0
     added = 0
     try:

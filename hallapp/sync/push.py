@@ -40,7 +40,13 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from hallapp.models import new_id
 from hallapp.store import Store, stored_revision
 from hallapp.sync import BadRecord, CentreUnreachable, SyncError
-from hallapp.sync.centre import STALL_SECONDS, check_revision, deadline, shown_url
+from hallapp.sync.centre import (
+    STALL_SECONDS,
+    check_revision,
+    deadline,
+    shown_url,
+    unreachable_reason,
+)
 from hallapp.sync.chain import ChainFault, ChainHead, check_links, row_hash
 from hallapp.sync.schema import CENTRE_ORIGIN, HALL, central_table, fact_tables
 
@@ -173,9 +179,10 @@ def _insert_sqlite(
     )
     cur = cconn.connection.cursor()
     try:
-        before = cconn.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
         cur.executemany(sql, [(hall, *row, hall, row[id_at]) for row in rows])
-        return int(cconn.connection.dbapi_connection.total_changes - before)  # type: ignore[union-attr]
+        # The rows this statement inserted: sqlite3_changes, summed over the
+        # batch, leaves out what triggers wrote (the tallies), unlike total_changes.
+        return int(cur.rowcount)
     finally:
         cur.close()
 
@@ -422,7 +429,8 @@ def push(
         with central_transaction(central, stall_seconds) as cconn:
             check_revision(cconn, revision, where)
     except SQLAlchemyError as exc:
-        raise CentreUnreachable(f"无法连接中心库 {where}：{_first_line(exc)}") from exc
+        log.warning("centre %s unreachable: %s", where, _first_line(exc))
+        raise CentreUnreachable(f"无法连接中心库 {where}：{unreachable_reason(exc)}") from exc
     with store.engine.connect() as conn:
         snapshot = _snapshot(conn)
         cursors = _cursors(conn)
@@ -442,7 +450,8 @@ def push(
             if _is_connection_error(exc, central):
                 log.warning("centre unreachable during push: %s", _first_line(exc))
                 raise CentreUnreachable(
-                    f"中心库 {where} 不可达：{_first_line(exc)}；本窗口照常工作，稍后自动重试"
+                    f"中心库 {where} 不可达：{unreachable_reason(exc)}；"
+                    "本窗口照常工作，稍后自动重试"
                 ) from exc
             log.exception("centre refused a batch of %s", table.name)
             bad = _find_bad_record(central, table, hall_code, rows, stall_seconds)

@@ -67,12 +67,20 @@ REFERENCE_TABLES: tuple[str, ...] = (
     "staff",
     "service_items",
     "material_requirements",
+    # The catalog's bundles (一件事 / 联合审批, hallapp.bundles), with the catalog.
+    "bundles",
+    "bundle_members",
+    "bundle_materials",
     "holiday_schedules",
     "hall_settings",
 )
 
 # Never synced: per-window counters and the sync bookkeeping itself.
 LOCAL_ONLY_TABLES: tuple[str, ...] = ("number_counters", "sync_state")
+
+# Never synced either: counts each store derives from its own facts with
+# its own triggers (hallapp.reports.rollup); the centre's carry hall_code.
+DERIVED_TABLES: tuple[str, ...] = ("evaluation_tallies", "completion_tallies")
 
 # Facts written at the centre (a supervisor's follow-up step, an appeal
 # decision) carry this origin: not a window code (those are alphanumeric),
@@ -94,7 +102,12 @@ def reference_tables() -> list[Table]:
 
 
 def unclassified_tables() -> list[str]:
-    known = {t.name for t in fact_tables()} | set(REFERENCE_TABLES) | set(LOCAL_ONLY_TABLES)
+    known = (
+        {t.name for t in fact_tables()}
+        | set(REFERENCE_TABLES)
+        | set(LOCAL_ONLY_TABLES)
+        | set(DERIVED_TABLES)
+    )
     return sorted(t.name for t in Base.metadata.sorted_tables if t.name not in known)
 
 
@@ -242,7 +255,7 @@ def central_metadata() -> MetaData:
     for table in Base.metadata.sorted_tables:
         if table.name in facts:
             _central_table(md, table, fact=True)
-        elif table.name in REFERENCE_TABLES:
+        elif table.name in REFERENCE_TABLES or table.name in DERIVED_TABLES:
             _central_table(md, table, fact=False)
     _central_only(md)
     return md
@@ -257,6 +270,7 @@ CENTRAL_ONLY = ("central_meta", "ref_versions", "centre_outbox", "chain_heads", 
 __all__ = [
     "CENTRAL_ONLY",
     "CENTRE_ORIGIN",
+    "DERIVED_TABLES",
     "HALL",
     "LOCAL_ONLY_TABLES",
     "REFERENCE_TABLES",

@@ -3,7 +3,10 @@
 Reads each (hall, window)'s evaluations in chain order, a window at a time,
 and reports every gap (a link missing), reordering (a link that does not
 follow its predecessor) and altered record (a hash that no longer matches
-the row), naming hall, window and record.
+the row), naming hall, window and record. An evaluation that carries no
+link at all is reported too: every window seals each evaluation it writes,
+so one without a link did not come through a window's chain, and a check
+that skipped it would pass what it never checked.
 """
 
 from __future__ import annotations
@@ -46,4 +49,14 @@ def verify_central(engine: Engine, *, hall_code: str | None = None) -> VerifyRep
             batch = [dict(r) for r in rows]
             records += len(batch)
             faults += [(hall, f) for f in check_links(window, head, batch)]
+        outside = select(ev.c[HALL], ev.c.origin_window, ev.c.id).where(
+            ev.c.chain_seq.is_(None)
+        )
+        if hall_code:
+            outside = outside.where(ev.c[HALL] == hall_code)
+        for hall, window, rid in conn.execute(
+            outside.order_by(ev.c[HALL], ev.c.origin_window, ev.c.created_at)
+        ).tuples():
+            records += 1
+            faults.append((str(hall), ChainFault(str(window), str(rid), "unchained", {})))
     return VerifyReport(chains=len(chains), records=records, faults=faults)

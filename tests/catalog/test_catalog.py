@@ -703,4 +703,4 @@ def test_the_sample_catalog_imports_without_the_pinyin_dictionary(
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=False)  # fmt: skip
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["16", "False"]
+    assert res.stdout.split() == ["22", "False"]

@@ -355,6 +355,19 @@ def test_supervisor_is_refused(central, what):
         _run(central, central.supervisor.login, sql)
 
 
+@pytest.mark.parametrize("what", ["forge a window's fact", "change an evaluation"])
+def test_a_refusal_by_the_server_is_told_as_a_login_without_the_grant(central, what):
+    """Not as a read-only file: the user is told which login to have checked."""
+    from hallapp.dberrors import store_error
+
+    sql, error = FORBIDDEN_FOR_SUPERVISOR[what]
+    with pytest.raises(error) as refused:
+        _run(central, central.supervisor.login, sql)
+    text = str(store_error(refused.value))
+    assert "数据库服务器拒绝了这项操作" in text and "grant-supervisor" in text
+    assert "文件" not in text
+
+
 def test_hall_supervisor_cannot_act_in_another_hall(central):
     with pytest.raises(errors.InsufficientPrivilege):
         _run(central, central.hall_supervisor.login, _follow_up("@centre", hall="LD"))

@@ -157,3 +157,24 @@ def test_a_supervisors_follow_up_as_the_supervisor_login(a05, seeded_central):
     result = pull(window.store, as_window, hall_code="LC", window_code="A05")
     assert result.facts == 1
     assert counts(owner, "audit_entries", "origin_window = '@centre' AND hall_code = 'LC'") == 1
+
+
+def test_join_with_another_windows_login_is_refused_naming_whose_it_is(
+    seeded_central, tmp_path, monkeypatch, capsys
+):
+    """Not accepted and then refused at every push, in English."""
+    from hallapp.cli import main
+
+    owner = central_engine(seeded_central)
+    try:
+        granted = grant_window(owner, "LC", "A05", PASSWORD)
+    finally:
+        owner.dispose()
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    local = tmp_path / "a01.sqlite3"
+    code = main(["window", "join", "--central", login_url(seeded_central, granted.login),
+                 "--hall", "LC", "--window", "A06", "--db", f"sqlite:///{local}"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert f"登录 {granted.login} 是发给大厅 LC 窗口 A05 的" in err
+    assert "grant-window --hall LC --window A06" in err

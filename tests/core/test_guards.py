@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,23 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from hallapp.migrations.guards import FACT_TABLES, install_guards, missing_guards, unique_keys
+from hallapp.migrations.guards import (
+    CORE_FACT_TABLES,
+    FACT_TABLES,
+    install_guards,
+    missing_guards,
+    unique_keys,
+)
 from hallapp.models import (
     APPEND_ONLY,
+    AgentSurvey,
     Applicant,
     ApplicantKind,
     AuditEntry,
     Base,
+    Bundle,
+    BundleCase,
+    BundleCaseMember,
     Case,
     CaseEvent,
     CaseEventKind,
@@ -31,6 +42,12 @@ from hallapp.models import (
     FollowUpStep,
     FollowUpStepKind,
     IssuedDocument,
+    KeyProject,
+    ProjectAgent,
+    ProjectDocument,
+    ProjectEvent,
+    ProjectNode,
+    ProjectStep,
     new_id,
 )
 from hallapp.store import Store, alembic_config, make_engine, sqlite_url
@@ -59,8 +76,10 @@ def _foreign_key_columns(table: str) -> set[str]:
     return {fk.parent.name for fk in Base.metadata.tables[table].foreign_keys}
 
 
-def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str, str]:
-    """One row in every fact table; returns table → id."""
+def make_facts(
+    store: Store, make_reference: Callable[[Store], Any], *, with_projects: bool = True
+) -> dict[str, str]:
+    """One row in every fact table (the key projects' only from 0009 on); returns table → id."""
     ref = make_reference(store)
     with store.session() as s:
         applicant = Applicant(
@@ -127,7 +146,7 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
         )
         s.add_all([printed, follow])
         s.flush()
-        return {
+        ids = {
             "applicants": applicant.id,
             "cases": case.id,
             "case_events": event.id,
@@ -137,6 +156,123 @@ def make_facts(store: Store, make_reference: Callable[[Store], Any]) -> dict[str
             "audit_entries": audit.id,
             "document_prints": printed.id,
             "follow_up_steps": follow.id,
+        }
+        # The bundles' facts (0008) exist only from that revision on.
+        if sa.inspect(s.connection()).has_table("bundle_cases"):
+            bundle = Bundle(
+                code="B-1",
+                name="一件事",
+                lead_department_code="ZJJ",
+                form_name="一表通",
+                promised_days=2,
+                legal_days=7,
+            )
+            s.add(bundle)
+            s.flush()
+            bcase = BundleCase(
+                origin_window="A03",
+                bundle_no="LCA03202601050001Y",
+                bundle_code="B-1",
+                applicant_id=applicant.id,
+                window_code="A03",
+                lead_case_id=case.id,
+                first_responder_id=ref.clerk_id,
+            )
+            s.add(bcase)
+            s.flush()
+            member = BundleCaseMember(
+                origin_window="A03",
+                bundle_case_id=bcase.id,
+                case_id=case.id,
+                seq=1,
+                item_code=ref.item_code,
+                department_code="ZJJ",
+                limit_days=2,
+                deadline=date(2026, 1, 7),
+            )
+            s.add(member)
+            s.flush()
+            ids |= {"bundle_cases": bcase.id, "bundle_case_members": member.id}
+        if not with_projects:
+            return ids
+        project = KeyProject(
+            origin_window="@centre",
+            project_no="LCXM20260001",
+            name="年产5万吨新材料项目",
+            investor="连城新材料有限公司",
+            contact_name="王强",
+            contact_phone="13905971234",
+            leader_name="林副县长",
+            lead_unit="FGJ",
+            agent_id=ref.supervisor_id,
+            registered_by=ref.supervisor_id,
+            accepted_on=date(2026, 3, 2),
+        )
+        s.add(project)
+        s.flush()
+        node = ProjectNode(
+            origin_window="@centre",
+            project_id=project.id,
+            seq=1,
+            name="项目备案",
+            department_code="FGJ",
+            responsible_name="陈科长",
+            starts_on=date(2026, 3, 2),
+            limit_days=5,
+            due_on=date(2026, 3, 9),
+            added_by=ref.supervisor_id,
+        )
+        s.add(node)
+        s.flush()
+        project_facts: list[Any] = [
+            ProjectAgent(
+                origin_window="@centre",
+                project_id=project.id,
+                department_code="ZJJ",
+                staff_id=ref.clerk_id,
+                assigned_by=ref.supervisor_id,
+            ),
+            ProjectStep(
+                origin_window="@centre",
+                project_id=project.id,
+                node_id=node.id,
+                kind="progress",
+                staff_id=ref.supervisor_id,
+                happened_on=date(2026, 3, 3),
+            ),
+            ProjectEvent(
+                origin_window="@centre",
+                project_id=project.id,
+                kind="handed_over",
+                staff_id=ref.supervisor_id,
+                data={"recipient": "王强"},
+            ),
+            AgentSurvey(
+                origin_window="@centre",
+                project_id=project.id,
+                agent_id=ref.supervisor_id,
+                answers={"attitude": 5},
+                worst_level=5,
+                channel="screen",
+                respondent_name="王强",
+                filled_on=date(2026, 3, 20),
+            ),
+            ProjectDocument(
+                origin_window="@centre",
+                project_id=project.id,
+                doc_type="project_intake",
+                doc_no="LC代受字〔2026〕0001号",
+                staff_id=ref.supervisor_id,
+                content={"title": "代办受理表"},
+            ),
+        ]
+        s.add_all(project_facts)
+        s.flush()
+        return {
+            **ids,
+            "key_projects": project.id,
+            "project_nodes": node.id,
+            **{type(f).__table__.name: f.id for f in project_facts},
         }
 
 
@@ -471,7 +607,8 @@ def revision_before(revision: str, engine: Any) -> str:
 def test_downgrade_of_0002_leaves_0001s_guards(migrated: sa.Engine) -> None:
     command.downgrade(alembic_config(migrated), revision_before("0002", migrated))
     with migrated.connect() as conn:
-        problems = missing_guards(conn)
+        # The key projects' tables (0009) are gone at that revision.
+        problems = missing_guards(conn, CORE_FACT_TABLES)
     if migrated.dialect.name == "sqlite":
         assert sorted(p.split(": ")[1] for p in problems if p.startswith("cases")) == [
             "trigger trg_cases_no_replace missing",
@@ -503,7 +640,7 @@ def test_0002_guards_an_existing_database_with_its_facts(
     at_0001: sa.Engine, reference_factory: Callable[[Store], Any]
 ) -> None:
     # A window that already has facts: before 0002 a REPLACE rewrote them.
-    ids = make_facts(Store(at_0001), reference_factory)
+    ids = make_facts(Store(at_0001), reference_factory, with_projects=False)
     cols, same = _copy_select("evaluations", {"origin_window": "'HACK'"})
     verb = "INSERT OR REPLACE" if at_0001.dialect.name == "sqlite" else "INSERT"
     tail = "" if at_0001.dialect.name == "sqlite" else " ON CONFLICT (id) DO NOTHING"

@@ -21,7 +21,9 @@ NOW = datetime(2026, 10, 16, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 def hall(small_store: Store) -> Store:
-    generate(small_store, HistoryParams(windows=3, months=1, per_day=30, seed=21, end=TODAY))
+    # The seed gives a 差评 not yet verified among the month's (with the sample
+    # catalog as it is: its 一件事 member items changed what seed 21 drew).
+    generate(small_store, HistoryParams(windows=3, months=1, per_day=30, seed=24, end=TODAY))
     return small_store
 
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from hallapp.demodata import DemoHistoryError, HistoryParams, generate
-from hallapp.evaluation import validate_reasons
-from hallapp.models import CaseEvent, Evaluation, FollowUpStep
+from hallapp.documents import Notice
+from hallapp.evaluation import encounter_of, validate_reasons
+from hallapp.models import Case, CaseEvent, Evaluation, FollowUpStep, IssuedDocument
 from hallapp.reports import Definitions, follow_up_figures, parse_quarter, ranking
 from hallapp.reports.periods import PeriodError, parse_month, parse_period
 from hallapp.reports.sql import DIMENSIONS
 from hallapp.reports.tally import Tally, TallyRow
 from hallapp.store import Store
+from hallapp.sync.chain import ChainHead, check_links
 from hallapp.workdays import add_working_days, hall_date
 
 
@@ -95,9 +99,57 @@ def test_history_follows_the_rules(small_store: Store):
     for e in evaluations:
         assert validate_reasons(e.level, e.reasons) == list(e.reasons)
         assert (e.level <= 2) == (e.id in opened)
-    # 未评价 is an event, never an evaluation row.
-    expired = {ev.case_id for ev in events if ev.kind == "evaluation_expired"}
-    assert expired and not expired & {e.case_id for e in evaluations}
+    # 未评价 is an event, never an evaluation row: an offer that expired has no
+    # evaluation of its encounter (一次一评: the case's other encounters may have one).
+    by_id = {ev.id: ev for ev in events}
+    rated = {e.encounter_event_id for e in evaluations}
+    expired = [ev for ev in events if ev.kind == "evaluation_expired"]
+    assert expired
+    for ev in expired:
+        opened = by_id[ev.data["opened_event_id"]]
+        assert opened.data["encounter_event_id"] not in rated
+    # Each evaluation rates an encounter of its own case, of the kind it names;
+    # some cases carry several (acceptance and hand-over, notice and hand-over).
+    for e in evaluations:
+        encounter = by_id[e.encounter_event_id]
+        assert encounter.case_id == e.case_id
+        assert encounter_of(encounter.kind, encounter.data) == e.encounter
+    per_case = Counter(e.case_id for e in evaluations)
+    assert max(per_case.values()) >= 2
+    # Every written decision the law asks for (行政许可法 art. 32) was issued and
+    # kept whole for 补打: its content reads back as the notice of its case.
+    with small_store.engine.connect() as conn:
+        documents = conn.execute(sa.select(IssuedDocument.__table__)).all()
+    kept = Counter((d.case_id, d.doc_type) for d in documents)
+    wanted = {"accepted": "acceptance", "conditionally_accepted": "conditional",
+              "supplement_requested": "one-time", "rejected": "rejection",
+              "referred": "referral"}  # fmt: skip
+    needed = Counter((ev.case_id, wanted[ev.kind]) for ev in events
+                     if ev.kind in wanted and not (ev.data or {}).get("instant"))  # fmt: skip
+    assert kept == needed and len({d.doc_no for d in documents}) == len(documents)
+    cases = {c.id: c.case_no for c in conn_rows(small_store, Case)}
+    for d in documents:
+        notice = Notice.from_dict(d.content)
+        assert notice.doc_type.value == d.doc_type and notice.case_no == cases[d.case_id]
+        assert notice.doc_no == d.doc_no and notice.applicant.id_masked.count("*") >= 8
+    # A reprint (补打) of one of each type lays out and reads back (poppler).
+    import subprocess
+
+    from hallapp.printing.render import render_pdf
+
+    for doc_type in sorted({d.doc_type for d in documents}):
+        d = next(x for x in documents if x.doc_type == doc_type)
+        pdf = render_pdf(Notice.from_dict(d.content).as_reprint(datetime.now(UTC)))
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                              check=True).stdout.decode()  # fmt: skip
+        assert cases[d.case_id] in text and "补打" in text, doc_type
+    # The windows' hash chains are whole: what `hallapp central verify` checks.
+    chains: dict[str, list[Any]] = {}
+    for e in sorted(evaluations, key=lambda e: e.chain_seq):
+        chains.setdefault(e.origin_window, []).append(dict(e._mapping))
+    assert len(chains) == 4
+    for window, rows in chains.items():
+        assert check_links(window, ChainHead(), rows) == []
     # Cases are received on working days only (National Day 2026 is not one).
     received = {hall_date(ev.created_at) for ev in events if ev.kind == "received"}
     assert date(2026, 10, 1) not in received and date(2026, 10, 5) not in received
@@ -179,3 +231,40 @@ def test_reading_figures_never_holds_the_windows_write_lock(small_store: Store):
         conn.execute(sa.text("SELECT 1"))
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             write_now()
+
+
+def conn_rows(store: Store, model: Any) -> list[Any]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.select(model.__table__)).all())
+
+
+def test_a_generated_history_pushed_to_a_centre_verifies(small_store: Store, tmp_path):
+    from hallapp.sync.centre import init_central
+    from hallapp.sync.push import push
+    from hallapp.sync.verify import verify_central
+
+    generate(small_store, HistoryParams(windows=3, months=1, per_day=20, seed=1,
+                                        end=date(2026, 9, 30)))  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'centre.sqlite3'}"
+    init_central(url)
+    centre = sa.create_engine(url)
+    result = push(small_store, centre, hall_code="LC", window_code="A01")
+    assert result.inserted == result.pushed > 0 and result.faults == []
+    report = verify_central(centre)
+    assert report.chains == 3 and report.records > 0 and report.lines() == []
+    # The centre's counts (its own triggers, per hall) give the window's figures.
+    from hallapp.reports import accountability, tally
+
+    month, q = parse_month("2026-09"), parse_quarter("2026-Q3")
+    with small_store.engine.connect() as local, centre.connect() as conn:
+        for by in ("window", "clerk", "department", "item"):
+            here, there = tally(local, month, by), tally(conn, month, by, hall="LC")
+            assert [(r.key, r.levels, r.completed, r.evaluated_cases) for r in there.rows] == [
+                (r.key, r.levels, r.completed, r.evaluated_cases) for r in here.rows
+            ]
+            assert there.total.evaluations > 0
+            assert tally(conn, month, by, hall="XX").rows == []
+        assert [a.staff_id for a in accountability(conn, q, hall="LC")] == [
+            a.staff_id for a in accountability(local, q)
+        ]
+    centre.dispose()

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from hallapp.evaluation import open_evaluation, record_evaluation
 from hallapp.models import (
@@ -26,12 +25,9 @@ from hallapp.models import (
 )
 from hallapp.security import hash_password
 from hallapp.store import Store, sqlite_url
-from hallapp.sync.centre import central_engine, init_central
 
 HALL = "LC"
 PASSWORD_HASH = hash_password("123456")
-
-CENTRAL_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @dataclass
@@ -114,20 +110,3 @@ def window(tmp_path: Path) -> Iterator[WindowFixture]:
     w = make_window(tmp_path / "window-A03.sqlite3")
     yield w
     w.store.dispose()
-
-
-@pytest.fixture(params=CENTRAL_BACKENDS)
-def central_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "central.sqlite3")
-    else:
-        url = str(request.getfixturevalue("pg_url"))
-    init_central(url)
-    return url
-
-
-@pytest.fixture
-def central(central_url: str) -> Iterator[Engine]:
-    engine = central_engine(central_url)
-    yield engine
-    engine.dispose()

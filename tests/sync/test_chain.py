@@ -78,6 +78,29 @@ def test_a_deleted_record_is_a_gap(window: Any, central: Engine) -> None:
     assert [(f.record_id, f.kind) for _, f in report.faults] == [(after, "gap")]
 
 
+def test_an_evaluation_taken_out_of_the_chain_is_reported_not_passed(
+    window: Any, central: Engine
+) -> None:
+    """The last 非常不满意 turned into 非常满意 and its link erased (no later
+    link would show a gap): verify must not pass what it could not check."""
+    ids = [window.new_case(level=lv) for lv in (5, 4, 1)]
+    raw = _raw(window)
+    raw.execute("DROP TRIGGER trg_evaluations_no_update")
+    raw.execute(
+        "UPDATE evaluations SET level = 5, reasons = '[]', chain_seq = NULL, "
+        "chain_prev = NULL, chain_hash = NULL WHERE case_id = ?", (ids[2],))
+    erased = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (ids[2],)).fetchone()[0]
+    raw.commit()
+    raw.close()
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    report = verify_central(central)
+    assert [(h, f.window_code, f.record_id, f.kind) for h, f in report.faults] == [
+        ("LC", "A03", erased, "unchained")
+    ]
+    assert report.records == 3
+    assert "不在评价链中" in report.lines()[0]
+
+
 def test_swapped_records_are_reported_as_reordered(window: Any, central: Engine) -> None:
     ids = [window.new_case(level=lv) for lv in (5, 4, 3)]
     raw = _raw(window)

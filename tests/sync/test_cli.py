@@ -141,6 +141,28 @@ def test_sync_to_an_unreachable_centre_fails_in_chinese_without_a_traceback(
     assert "Top-Secret-9" not in logs
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("127.0.0.1:9/central", "连接不上中心库服务器"),
+        ("127.0.0.1:5432/hallapp_no_such_centre", "服务器上没有这个中心库"),
+    ],
+)
+def test_why_the_centre_cannot_be_reached_is_told_in_chinese(
+    capsys: Any, tmp_path: Path, where: str, reason: str
+) -> None:
+    """The driver's English stays in the log; the user reads what it means,
+    and the URL is shown as written (no timeout of ours, no password)."""
+    url = f"postgresql+psycopg://postgres:Top-Secret-9@{where}"
+    code, out, err = run(capsys, "sync", "--central", url,
+                         "--db", sqlite_url(tmp_path / "w.sqlite3"))
+    assert code != 0
+    assert reason in err, err
+    assert "connect_timeout" not in err and "Top-Secret-9" not in err + out
+    assert "failed" not in err and "FATAL" not in err
+
+
 def test_schema_mismatch_at_sync_names_both_versions(
     capsys: Any, tmp_path: Path, centre: str
 ) -> None:
@@ -312,3 +334,22 @@ def test_report_definitions_set_at_the_centre_are_the_halls_everywhere(
         store.dispose()
     assert cfg.get("reports.satisfied_levels") == [5, 4]
     assert cfg.get("follow_up.rectify_days") == 10
+
+
+def test_demo_data_is_refused_on_a_centre_and_on_a_joined_window(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """An invented history would be counted and published as the hall's own."""
+    setup_hall(capsys, monkeypatch, centre)
+    args = ("demo-data", "--windows", "1", "--months", "1", "--per-day", "2", "--seed", "7")
+    code, _out, err = run(capsys, *args, "--db", centre)
+    assert code == 4 and "不能写入中心库" in err
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05", "--db", local)
+    assert code == 0, err
+    code, _out, err = run(capsys, *args, "--db", local)
+    assert code == 4 and "已加入中心库" in err
+    code, out, err = run(capsys, "sync", "--db", local)
+    assert code == 0, err
+    assert "上传 0 条" in out

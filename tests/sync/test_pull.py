@@ -196,3 +196,47 @@ def test_a_central_fact_the_window_cannot_hold_does_not_block_later_pulls(
     assert result.facts == 0 and result.reference_changed
     with empty_window.session() as s:
         authenticate(s, "1001", "123456")
+
+
+def test_a_supervisor_on_the_central_store_works_a_follow_up_for_the_window(
+    window: Any, central_url: str, central: Engine
+) -> None:
+    """hallapp-supervisor on an office PC opens the central store itself: a
+    step recorded there is keyed by the hall, audited at the centre, and
+    reaches the clerk's case detail with the window's next pull."""
+    from hallapp.followup import Action, act
+
+    case_id = window.new_case(level=1)
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    with window.store.session() as s:
+        evaluation_id = s.scalars(select(Evaluation.id).where(Evaluation.case_id == case_id)).one()
+
+    def edit(s: Session) -> None:
+        s.add(Department(code="ZWZX", name="行政服务中心管委会"))
+        s.flush()
+        s.add(Staff(staff_no="9001", name="林海燕", department_code="ZWZX",
+                    role=Role.SUPERVISOR, password_hash=hash_password("654321")))
+
+    change_reference(central, HALL, ADMIN, "seed", edit)
+    office = Store.open(central_url)  # as hallapp-supervisor --db opens it
+    try:
+        with office.session() as s:
+            supervisor = s.scalars(select(Staff.id).where(Staff.staff_no == "9001")).one()
+            act(s, evaluation_id, Action.VERIFY, staff_id=supervisor,
+                note="已核实：等候时间过长", window_code="")
+    finally:
+        office.dispose()
+    with central.connect() as c:
+        steps = central_table("follow_up_steps")
+        got = c.execute(select(steps.c.hall_code, steps.c.origin_window)
+                        .where(steps.c.note == "已核实：等候时间过长")).all()
+        audits = central_table("audit_entries")
+        audited = c.execute(select(audits.c.hall_code, audits.c.staff_no)
+                            .where(audits.c.action == "follow_up.verified")).all()
+    assert [tuple(r) for r in got] == [(HALL, "@centre")]
+    assert [tuple(r) for r in audited] == [(HALL, "9001")]
+    assert pull(window.store, central, hall_code=HALL, window_code="A03").facts == 1
+    with window.store.session() as s:
+        notes = s.scalars(select(FollowUpStep.note).where(
+            FollowUpStep.evaluation_id == evaluation_id)).all()
+    assert "已核实：等候时间过长" in notes

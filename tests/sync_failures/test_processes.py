@@ -13,31 +13,17 @@ import os
 import random
 import signal
 import time
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from hallapp.store import Store, sqlite_url
 from hallapp.sync import BadRecord, CentreUnreachable
-from hallapp.sync.centre import central_engine, init_central
+from hallapp.sync.centre import central_engine
 from hallapp.sync.push import pending_count, push
 from hallapp.sync.verify import verify_central
 
 HALL = "LC"
 FORK = mp.get_context("fork")
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
-def central_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "central.sqlite3")
-    else:
-        url = str(request.getfixturevalue("pg_url"))
-    init_central(url)
-    return url
 
 
 def _push_until_done(

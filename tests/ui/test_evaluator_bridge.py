@@ -165,8 +165,14 @@ def test_bad_review_on_the_device_asks_for_reasons_on_the_screen(qtbot, demo, st
     with store.session() as s:
         steps = list(s.scalars(select(FollowUpStep).where(FollowUpStep.evaluation_id == row.id)))
     assert [st.kind for st in steps] == [FollowUpStepKind.OPENED]
-    assert steps[0].due_on is not None
+    due = steps[0].due_on
+    assert due is not None
     assert citizen.message_title.text() == THANKS
+    # What the citizen is promised is the hall's own limits (follow_up.*).
+    qtbot.waitUntil(lambda: "回访" in citizen.message_detail.text(), timeout=3000)
+    promise = citizen.message_detail.text()
+    assert "1 个工作日内回访" in promise
+    assert f"{due.month} 月 {due.day} 日前核实整改" in promise
 
 
 def test_a_press_on_the_screen_counts_like_a_press_on_the_device(qtbot, demo, store):

@@ -183,6 +183,28 @@ def test_export_the_month(qtbot, view, tmp_path: Path):
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
+def test_export_the_quarter_writes_its_accountability_list(qtbot, view, tmp_path: Path):
+    import subprocess
+
+    data = choose(qtbot, view, "2026-Q3")
+    assert data.period.is_quarter and data.accountable, "the generated quarter has clerks to hold"
+    out = tmp_path / "季度.xlsx"
+    with qtbot.waitSignal(view.exported, timeout=20_000):
+        view.export_to(out, "xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert "问责" in wb.sheetnames
+    rows = list(wb["问责"].iter_rows(min_row=2, values_only=True))
+    expected = [(a.staff_no, r.case_no) for a in data.accountable for r in a.reviews]
+    assert [(str(r[0]), r[5]) for r in rows if r[5]] == expected
+    pdf = tmp_path / "季度.pdf"
+    with qtbot.waitSignal(view.exported, timeout=30_000):
+        view.export_to(pdf, "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    # Narrow columns wrap names in the PDF; the staff number stays whole.
+    assert "不满意率达到" in text and data.accountable[0].staff_no in text
+
+
 def test_a_supervisor_signing_in_at_a_window_gets_the_supervisor_view(demo_app):
     console = demo_app.console
     page = console.signin

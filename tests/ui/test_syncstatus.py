@@ -88,3 +88,19 @@ def test_after_the_centre_returns_the_interval_is_back(qtbot, tmp_path: Path) ->
     finally:
         scheduler.stop()
         store.dispose()
+
+
+def test_status_times_are_the_halls_as_on_the_notices(monkeypatch) -> None:
+    """A PC left on UTC must not show 06:13 where the notice says 14:13."""
+    import time
+    from datetime import UTC, datetime
+
+    from hallapp.ui.syncstatus import _hhmm
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert _hhmm(datetime(2026, 12, 2, 6, 13, tzinfo=UTC)) == "14:13"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
