@@ -97,8 +97,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sa.add_argument("staff_no", metavar="STAFF_NO")
     sa.add_argument("--name", required=True)
     sa.add_argument("--department", required=True, metavar="CODE")
-    sa.add_argument("--role", default="clerk",
-                    choices=["clerk", "supervisor", "administrator", "agent"])
+    sa.add_argument(
+        "--role", default="clerk", choices=["clerk", "supervisor", "administrator", "agent"]
+    )
     sa.add_argument("--title", default="")
     sa.add_argument("--phone", default="")
     sa.add_argument("--photo", metavar="FILE", help="照片（PNG 或 JPEG）")
