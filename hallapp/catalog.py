@@ -274,8 +274,10 @@ class CatalogError(Exception):
         self.problems = list(problems)
         super().__init__(self.report())
 
-    def report(self) -> str:
-        head = f"事项清单 {self.source} 有 {len(self.problems)} 处问题，未导入任何内容："
+    def report(self, *, importing: bool = True) -> str:
+        """``importing``: say that nothing was imported (a check imports nothing anyway)."""
+        done = "，未导入任何内容" if importing else ""
+        head = f"事项清单 {self.source} 有 {len(self.problems)} 处问题{done}："
         return "\n".join([head, *(f"  {i}. {p}" for i, p in enumerate(self.problems, 1))])
 
 
@@ -605,12 +607,20 @@ def _read_xlsx_unguarded(path: Path) -> _RawCatalog:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        log.info("cannot read %s: %s", path, exc)
+        # The class is for the log; the user is told what is wrong with the file.
+        log.info("cannot read %s: %s: %s", path, exc.__class__.__name__, exc)
+        what = (
+            "无法读取 Excel 文件：没有读取该文件的权限"
+            if isinstance(exc, PermissionError)
+            else "无法读取 Excel 文件：文件无法打开"
+            if isinstance(exc, OSError)
+            else "无法读取 Excel 文件：不是有效的 .xlsx 工作簿（文件已损坏或不是 Excel 文件）"
+        )
         raw.problems.append(
             CatalogProblem(
                 path.name,
                 "",
-                f"无法读取 Excel 文件（{exc.__class__.__name__}），请用 .xlsx 格式另存后重试",
+                f"{what}，请用 Excel 以 .xlsx 格式另存后重试",
             )
         )
         return raw

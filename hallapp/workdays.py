@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -816,11 +816,11 @@ class YearStatus:
         when = _local(self.loaded_at) if self.loaded_at else "?"
         if self.source == "override":
             what = "内置安排" if self.override_of == "builtin" else "原先载入的安排"
-            text = f"{self.year} 年：已人工覆盖 by {self.loaded_by} at {when}（替换了{what}）"
+            text = f"{self.year} 年：由 {self.loaded_by} 于 {when} 人工覆盖（替换了{what}）"
             if self.reason:
                 text += f"，原因：{self.reason}"
         else:
-            text = f"{self.year} 年：已载入 by {self.loaded_by} at {when}"
+            text = f"{self.year} 年：由 {self.loaded_by} 于 {when} 载入"
         if self.damaged:
             text += "；【存储的安排已损坏，该年按内置或暂定计算，请重新载入】"
         elif self.problems:
@@ -830,33 +830,41 @@ class YearStatus:
         return text
 
 
+def year_status(row: Any) -> YearStatus:
+    """A stored schedule's status; ``row`` is a HolidaySchedule or a central
+    row with the same columns (year, loaded_by, loaded_at, override_of,
+    override_reason, source_text)."""
+    problems: tuple[str, ...] = ()
+    try:
+        parsed = parse_schedule(row.source_text)
+        damaged = parsed.year != row.year
+        if not damaged:
+            problems = tuple(str(p) for p in check_schedule(parsed))
+    except ScheduleError:
+        damaged = True
+    overrides = row.override_of or ("builtin" if row.year in builtin_years() else "")
+    return YearStatus(
+        year=row.year,
+        source="override" if overrides else "loaded",
+        loaded_by=row.loaded_by,
+        loaded_at=row.loaded_at,
+        override_of=overrides,
+        reason=row.override_reason,
+        damaged=damaged,
+        problems=problems,
+    )
+
+
 def schedule_status(session: Session) -> list[YearStatus]:
     """Every year with an official schedule, stored or built in, oldest first."""
     from sqlalchemy import select
 
     from hallapp.models import HolidaySchedule
 
-    stored: dict[int, YearStatus] = {}
-    for row in session.scalars(select(HolidaySchedule).order_by(HolidaySchedule.year)):
-        problems: tuple[str, ...] = ()
-        try:
-            parsed = parse_schedule(row.source_text)
-            damaged = parsed.year != row.year
-            if not damaged:
-                problems = tuple(str(p) for p in check_schedule(parsed))
-        except ScheduleError:
-            damaged = True
-        overrides = row.override_of or ("builtin" if row.year in builtin_years() else "")
-        stored[row.year] = YearStatus(
-            year=row.year,
-            source="override" if overrides else "loaded",
-            loaded_by=row.loaded_by,
-            loaded_at=row.loaded_at,
-            override_of=overrides,
-            reason=row.override_reason,
-            damaged=damaged,
-            problems=problems,
-        )
+    stored = {
+        row.year: year_status(row)
+        for row in session.scalars(select(HolidaySchedule).order_by(HolidaySchedule.year))
+    }
     years = sorted({*builtin_years(), *stored})
     return [stored.get(y) or YearStatus(year=y, source="builtin") for y in years]
 

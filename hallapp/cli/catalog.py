@@ -236,7 +236,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             with store.read() as session:
                 data = load_catalog(path, session)
     except CatalogError as exc:
-        print(exc.report(), file=sys.stderr)
+        print(exc.report(importing=False), file=sys.stderr)
         return EXIT_INVALID
     finally:
         if store is not None:

@@ -10,8 +10,9 @@
 - ``verify``: recompute every window's evaluation hash chain.
 
 ``--url`` defaults to the config's ``store.central_url``; ``--hall`` to
-``hall.code``. The very first staff member of a hall is added without
-``--staff`` and must be an administrator.
+``hall.code``. The first staff member of a hall is added without ``--staff``
+and must be an administrator; so may one be while the hall has no active
+administrator (a hall that locked itself out gets back in).
 """
 
 from __future__ import annotations
@@ -21,12 +22,22 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group
+from hallapp.cli.common import (
+    EXIT_DENIED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_STORE,
+    EXIT_USAGE,
+    CommandRefused,
+    checked_central_url,
+    command_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +60,27 @@ class _Refused(Exception):
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _, sub = command_group(subparsers, "central", "中心库：建立、基础数据维护、评价链核验")
 
-    def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int],
-            parent: Any = None, *, actor: bool = True) -> argparse.ArgumentParser:
+    def add(
+        name: str,
+        help_text: str,
+        func: Callable[[argparse.Namespace], int],
+        parent: Any = None,
+        *,
+        actor: bool = True,
+    ) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = (parent or sub).add_parser(name, help=help_text)
-        p.add_argument("--url", metavar="URL",
-                       help="中心库地址（SQLAlchemy URL）；默认配置文件中的 central_url")
+        p.add_argument(
+            "--url",
+            metavar="URL",
+            help="中心库地址（SQLAlchemy URL）；默认配置文件中的 central_url",
+        )
         p.add_argument("--hall", metavar="CODE", help="大厅代码；默认配置文件中的 hall.code")
         if actor:
-            p.add_argument("--staff", metavar="STAFF_NO",
-                           help="操作人工号（监督管理人员或系统管理员），"
-                           f"密码取自 {PASSWORD_ENV} 或提示输入")
+            p.add_argument(
+                "--staff",
+                metavar="STAFF_NO",
+                help=f"操作人工号（监督管理人员或系统管理员），密码取自 {PASSWORD_ENV} 或提示输入",
+            )
         p.set_defaults(func=lambda a: _run(func, a))
         return p
 
@@ -75,14 +97,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sa.add_argument("staff_no", metavar="STAFF_NO")
     sa.add_argument("--name", required=True)
     sa.add_argument("--department", required=True, metavar="CODE")
-    sa.add_argument("--role", default="clerk",
-                    choices=["clerk", "supervisor", "administrator", "agent"])
+    sa.add_argument(
+        "--role", default="clerk", choices=["clerk", "supervisor", "administrator", "agent"]
+    )
     sa.add_argument("--title", default="")
     sa.add_argument("--phone", default="")
     sa.add_argument("--photo", metavar="FILE", help="照片（PNG 或 JPEG）")
     sa.add_argument("--commitments", default="", help="服务承诺，每行一条")
     sd = add("disable", "停用工作人员（各窗口下次同步后不能再登录）", _staff_disable, staff)
     sd.add_argument("staff_no", metavar="STAFF_NO")
+    se = add("enable", "恢复已停用的工作人员（各窗口下次同步后可以登录）", _staff_enable, staff)
+    se.add_argument("staff_no", metavar="STAFF_NO")
     sr = add("reset-password", "重置工作人员密码", _staff_reset, staff)
     sr.add_argument("staff_no", metavar="STAFF_NO")
     add("list", "列出工作人员", _staff_list, staff, actor=False)
@@ -95,8 +120,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     wa.add_argument("--department", required=True, metavar="CODE")
     wa.add_argument("--inactive", action="store_true", help="停用该窗口")
 
-    dep_parser = add("departments", "列出进驻部门；departments add 新增或修改", _departments_list,
-                     actor=False)
+    dep_parser = add(
+        "departments", "列出进驻部门；departments add 新增或修改", _departments_list, actor=False
+    )
     dsub = dep_parser.add_subparsers(dest="departments_command", metavar="ACTION")
     da = add("add", "新增或修改进驻部门", _departments_add, dsub)
     da.add_argument("code", metavar="CODE")
@@ -108,9 +134,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _, wd = command_group(sub, "workdays", "放假安排")
     wl = add("load", "载入一年的放假安排到中心库", _workdays_load, wd)
     wl.add_argument("file", metavar="FILE")
+    add("list", "列出中心库中载入的放假安排（年份、载入人、时间）", _workdays_list, wd, actor=False)
 
-    set_parser = add("settings", "列出大厅设置；settings set KEY VALUE 修改", _settings_list,
-                     actor=False)
+    set_parser = add(
+        "settings", "列出大厅设置；settings set KEY VALUE 修改", _settings_list, actor=False
+    )
     ssub = set_parser.add_subparsers(dest="settings_command", metavar="ACTION")
     ss = add("set", "修改大厅设置，例如 hall.complaint_hotline 12345", _settings_set, ssub)
     ss.add_argument("key", metavar="KEY")
@@ -120,16 +148,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # ---------------------------------------------------------------------- plumbing
 
 
-def _url(args: argparse.Namespace) -> str:
+def _url(args: argparse.Namespace, *, create: bool = False) -> str:
     from hallapp.config import load_config
 
     url = args.url or str(load_config(getattr(args, "config", None)).get("store.central_url"))
     if not url:
-        raise _Refused("请用 --url 给出中心库地址，或在配置文件 [store] 中设置 central_url",
-                       EXIT_USAGE)
+        raise _Refused(
+            "请用 --url 给出中心库地址，或在配置文件 [store] 中设置 central_url", EXIT_USAGE
+        )
     from hallapp.sync.run import with_password
 
-    return with_password(url)
+    args.resolved_url = with_password(checked_central_url(url, create=create))
+    return str(args.resolved_url)
 
 
 def _hall(args: argparse.Namespace) -> str:
@@ -146,7 +176,10 @@ def _password(prompt: str, env: str, *, confirm: bool = False) -> str:
     if value:
         return value
     if not sys.stdin.isatty():
-        raise _Refused(f"需要密码：请设置环境变量 {env}，或在终端中运行以便输入", EXIT_USAGE)
+        raise _Refused(
+            f"需要密码：请设置环境变量 {env}，或在终端中运行以便输入",
+            EXIT_DENIED if env == PASSWORD_ENV else EXIT_USAGE,
+        )
     value = getpass.getpass(prompt)
     if confirm and getpass.getpass("再次输入：") != value:
         raise _Refused("两次输入的密码不一致", EXIT_USAGE)
@@ -156,22 +189,34 @@ def _password(prompt: str, env: str, *, confirm: bool = False) -> str:
 def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from hallapp.sync import SyncError
+    from hallapp.dberrors import store_error
+    from hallapp.sync import CentreUnreachable, SyncError
+    from hallapp.sync.authoring import NotAllowed
     from hallapp.sync.centre import shown_url_safe
 
     try:
         return func(args)
-    except _Refused as exc:
+    except (_Refused, CommandRefused) as exc:
         print(str(exc), file=sys.stderr)
         return exc.code
+    except NotAllowed as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_DENIED
+    except CentreUnreachable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_STORE
     except SyncError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     except SQLAlchemyError as exc:
-        where = shown_url_safe(args.url) if getattr(args, "url", None) else "中心库"
-        log.exception("central command failed on %s", where)
-        print(f"中心库 {where} 操作失败：{type(exc).__name__}，详细信息见日志", file=sys.stderr)
-        return EXIT_INVALID
+        # The class and the traceback go to the log; the user is told what
+        # is wrong with the store (unreachable, no such database, locked…).
+        url = getattr(args, "resolved_url", None)
+        log.exception("central command failed on %s", shown_url_safe(url) if url else "?")
+        # The advice is the local store's; a central store is made by central init.
+        text = str(store_error(exc, url)).replace("hallapp db upgrade", "hallapp central init")
+        print(text, file=sys.stderr)
+        return EXIT_STORE
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -194,30 +239,51 @@ def _actor(args: argparse.Namespace, engine: Any, hall: str) -> Any:
     from hallapp.sync.authoring import check_actor
 
     if not args.staff:
-        raise _Refused("请用 --staff 给出操作人工号（监督管理人员或系统管理员）", EXIT_USAGE)
-    return check_actor(engine, hall, args.staff, _password(f"工号 {args.staff} 的密码：",
-                                                           PASSWORD_ENV))
+        raise _Refused(
+            "此操作会更改中心库的基础数据，需要监督管理人员或系统管理员确认身份："
+            f"请加上 --staff 工号，并输入密码（或设置环境变量 {PASSWORD_ENV}）",
+            EXIT_DENIED,
+        )
+    return check_actor(
+        engine, hall, args.staff, _password(f"工号 {args.staff} 的密码：", PASSWORD_ENV)
+    )
 
 
-def _change(args: argparse.Namespace, action: str, edit: Callable[[Any, Any], Any], *,
-            target: str = "", bootstrap: bool = False) -> tuple[Any, Any]:
+def _change(
+    args: argparse.Namespace,
+    action: str,
+    edit: Callable[[Any, Any], Any],
+    *,
+    target: str = "",
+    bootstrap: bool | str = False,
+) -> tuple[Any, Any]:
     """Check who acts, then run ``edit(session, actor)`` as one central change.
 
     ``bootstrap``: allowed without ``--staff`` while the hall has no staff
-    at all (setting up a new hall: its departments and first administrator).
+    at all (setting up a new hall: its departments and first administrator);
+    ``"administrator"``: while it has no active administrator (adding one).
     """
-    from hallapp.sync.authoring import change_reference, hall_has_staff
+    from hallapp.sync.authoring import change_reference, hall_has_administrator, hall_has_staff
     from hallapp.sync.centre import Actor
 
     hall = _hall(args)
     engine = _engine(args)
     try:
-        if bootstrap and not args.staff and not hall_has_staff(engine, hall):
+        no_staff = not args.staff and not hall_has_staff(engine, hall)
+        if (
+            bootstrap
+            and not args.staff
+            and (
+                no_staff
+                or (bootstrap == "administrator" and not hall_has_administrator(engine, hall))
+            )
+        ):
             actor = Actor(staff_no="(建库)", role="administrator")
         else:
             actor = _actor(args, engine, hall)
-        return change_reference(engine, hall, actor, action, lambda s: edit(s, actor),
-                                target=target)
+        return change_reference(
+            engine, hall, actor, action, lambda s: edit(s, actor), target=target
+        )
     finally:
         engine.dispose()
 
@@ -226,11 +292,23 @@ def _change(args: argparse.Namespace, action: str, edit: Callable[[Any, Any], An
 
 
 def _init(args: argparse.Namespace) -> int:
-    from hallapp.sync.centre import init_central, shown_url
+    from hallapp.sync.centre import central_engine, central_revision, init_central, shown_url
 
-    url = _url(args)
+    url = _url(args, create=True)
+    engine = central_engine(url)
+    try:
+        with engine.connect() as conn:
+            before = central_revision(conn)
+    finally:
+        engine.dispose()
     revision = init_central(url)
-    print(f"中心库已是最新结构（窗口数据库版本 {revision}）：{shown_url(url)}")
+    if before is None:
+        done = f"中心库已建立（结构版本 {revision}）"
+    elif before != revision:
+        done = f"中心库已升级（结构版本 {before} → {revision}）"
+    else:
+        done = f"中心库已是最新结构（结构版本 {revision}）"
+    print(f"{done}：{shown_url(url)}")
     return EXIT_OK
 
 
@@ -245,8 +323,11 @@ def _verify(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     if report.faults:
-        print(f"评价链核验发现 {len(report.faults)} 处异常（{report.chains} 个窗口，"
-              f"{report.records} 条评价）", file=sys.stderr)
+        print(
+            f"评价链核验发现 {len(report.faults)} 处异常（{report.chains} 个窗口，"
+            f"{report.records} 条评价）",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     print(f"评价链核验通过：{report.chains} 个窗口，{report.records} 条评价，无缺失、错序或改动")
     return EXIT_OK
@@ -260,16 +341,19 @@ def _catalog_import(args: argparse.Namespace) -> int:
         raise _Refused(f"找不到文件 {path}", EXIT_USAGE)
     try:
         summary, change = _change(
-            args, "catalog.import",
-            lambda s, _actor: import_catalog(s, path,
-                                             deactivate_missing=args.deactivate_missing),
+            args,
+            "catalog.import",
+            lambda s, _actor: import_catalog(s, path, deactivate_missing=args.deactivate_missing),
             target=path.name,
         )
     except CatalogError as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_INVALID
     print(summary.text())
-    print(f"中心库基础数据版本 {change.version}（写入 {change.upserted} 行）")
+    if change.upserted or change.deleted:
+        print(f"中心库基础数据版本 {change.version}（写入 {change.upserted} 行）")
+    else:
+        print(f"事项清单与中心库相同，基础数据版本仍为 {change.version}，各窗口无需更新")
     return EXIT_OK
 
 
@@ -286,19 +370,31 @@ def _staff_add(args: argparse.Namespace) -> int:
 
     def edit(s: Any, actor: Any) -> None:
         if actor.staff_no == "(建库)" and args.role != "administrator":
-            raise _Refused("本大厅还没有工作人员：第一位应为系统管理员（--role administrator）")
+            raise _Refused(
+                "本大厅还没有在用的系统管理员：不带 --staff 只能新增系统管理员"
+                "（--role administrator）"
+            )
         if s.get(Department, args.department) is None:
             raise _Refused(
                 f"部门 {args.department} 不存在：请先运行 hallapp central departments add"
             )
         if s.scalar(select(Staff).where(Staff.staff_no == args.staff_no)) is not None:
             raise _Refused(f"工号 {args.staff_no} 已存在")
-        s.add(Staff(staff_no=args.staff_no, name=args.name, department_code=args.department,
-                    role=Role(args.role), title=args.title, phone=args.phone,
-                    password_hash=hash_password(password), photo=photo,
-                    commitments=args.commitments.replace("\\n", "\n")))
+        s.add(
+            Staff(
+                staff_no=args.staff_no,
+                name=args.name,
+                department_code=args.department,
+                role=Role(args.role),
+                title=args.title,
+                phone=args.phone,
+                password_hash=hash_password(password),
+                photo=photo,
+                commitments=args.commitments.replace("\\n", "\n"),
+            )
+        )
 
-    _, change = _change(args, "staff.add", edit, target=args.staff_no, bootstrap=True)
+    _, change = _change(args, "staff.add", edit, target=args.staff_no, bootstrap="administrator")
     print(f"已新增工作人员 {args.staff_no} {args.name}（基础数据版本 {change.version}）")
     return EXIT_OK
 
@@ -315,13 +411,50 @@ def _one_staff(s: Any, staff_no: str) -> Any:
 
 
 def _staff_disable(args: argparse.Namespace) -> int:
-    def edit(s: Any, _actor: Any) -> None:
-        _one_staff(s, args.staff_no).active = False
+    from sqlalchemy import func, select
+
+    from hallapp.models import Role, Staff
+
+    def edit(s: Any, actor: Any) -> None:
+        staff = _one_staff(s, args.staff_no)
+        if staff.staff_no == actor.staff_no:
+            raise _Refused(f"不能停用自己（工号 {actor.staff_no}）：请由本大厅另一位系统管理员操作")
+        if not staff.active:
+            raise _Refused(f"工号 {staff.staff_no} 已是停用状态")
+        others = s.scalar(
+            select(func.count())
+            .select_from(Staff)
+            .where(
+                Staff.role == Role.ADMINISTRATOR,
+                Staff.active.is_(True),
+                Staff.staff_no != staff.staff_no,
+            )
+        )
+        if staff.role == Role.ADMINISTRATOR and not others:
+            raise _Refused(
+                f"工号 {staff.staff_no} 是本大厅唯一在用的系统管理员，停用后无人能维护基础数据："
+                "请先新增另一位系统管理员（hallapp central staff add … --role administrator）"
+            )
+        staff.active = False
 
     _, change = _change(args, "staff.disable", edit, target=args.staff_no)
     print(
         f"已停用工作人员 {args.staff_no}：各窗口下次同步后不能再登录"
         f"（基础数据版本 {change.version}）"
+    )
+    return EXIT_OK
+
+
+def _staff_enable(args: argparse.Namespace) -> int:
+    def edit(s: Any, _actor: Any) -> None:
+        staff = _one_staff(s, args.staff_no)
+        if staff.active:
+            raise _Refused(f"工号 {staff.staff_no} 在用，无需恢复")
+        staff.active = True
+
+    _, change = _change(args, "staff.enable", edit, target=args.staff_no)
+    print(
+        f"已恢复工作人员 {args.staff_no}：各窗口下次同步后可以登录（基础数据版本 {change.version}）"
     )
     return EXIT_OK
 
@@ -341,9 +474,21 @@ def _staff_reset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _list(args: argparse.Namespace, table: str, columns: list[str]) -> int:
+def _shown(value: Any) -> str:
+    from hallapp.models import ROLE_TITLES
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "在用" if value else "已停用"
+    return ROLE_TITLES.get(str(value), str(value))
+
+
+def _rows(args: argparse.Namespace, table: str, columns: list[str]) -> tuple[str, list[Any]]:
+    """The hall's rows of a central table; refuses a hall the centre knows nothing of."""
     from sqlalchemy import select
 
+    from hallapp.sync.authoring import hall_exists
     from hallapp.sync.schema import HALL, central_table
 
     hall = _hall(args)
@@ -351,22 +496,39 @@ def _list(args: argparse.Namespace, table: str, columns: list[str]) -> int:
     try:
         t = central_table(table)
         with engine.connect() as c:
-            rows = c.execute(select(*[t.c[n] for n in columns]).where(t.c[HALL] == hall)
-                             .order_by(t.c[columns[0]])).all()
+            rows = list(
+                c.execute(
+                    select(*[t.c[n] for n in columns])
+                    .where(t.c[HALL] == hall)
+                    .order_by(t.c[columns[0]])
+                ).all()
+            )
+        if not rows and not hall_exists(engine, hall):
+            raise _Refused(f"中心库中没有大厅 {hall} 的任何数据：请检查大厅代码（--hall）")
     finally:
         engine.dispose()
+    return hall, rows
+
+
+def _list(
+    args: argparse.Namespace, table: str, columns: list[str], *, readable: bool = False
+) -> int:
+    hall, rows = _rows(args, table, columns)
     for row in rows:
-        print("\t".join("" if v is None else str(v) for v in row))
+        # ``readable``: roles and the active flag as people read them, not as stored.
+        print("\t".join(_shown(v) if readable else "" if v is None else str(v) for v in row))
     print(f"（大厅 {hall}，共 {len(rows)} 条）", file=sys.stderr)
     return EXIT_OK
 
 
 def _staff_list(args: argparse.Namespace) -> int:
-    return _list(args, "staff", ["staff_no", "name", "role", "department_code", "active"])
+    return _list(
+        args, "staff", ["staff_no", "name", "role", "department_code", "active"], readable=True
+    )
 
 
 def _windows_list(args: argparse.Namespace) -> int:
-    return _list(args, "windows", ["code", "name", "department_code", "active"])
+    return _list(args, "windows", ["code", "name", "department_code", "active"], readable=True)
 
 
 def _departments_list(args: argparse.Namespace) -> int:
@@ -435,6 +597,22 @@ def _workdays_load(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _workdays_list(args: argparse.Namespace) -> int:
+    from hallapp.workdays import year_status
+
+    hall, rows = _rows(
+        args,
+        "holiday_schedules",
+        ["year", "loaded_by", "loaded_at", "override_of", "override_reason", "source_text"],
+    )
+    for row in rows:
+        print(year_status(row).describe())
+    if not rows:
+        print("中心库中尚未载入放假安排：各窗口使用内置安排（chinese_calendar）")
+    print(f"（大厅 {hall}，共 {len(rows)} 年）", file=sys.stderr)
+    return EXIT_OK
+
+
 def _settings_list(args: argparse.Namespace) -> int:
     return _list(args, "hall_settings", ["key", "value"])
 
@@ -447,7 +625,7 @@ def _settings_set(args: argparse.Namespace) -> int:
     section = key.split(".")[0]
     known = {s.key: s for s in SETTINGS if s.key.split(".")[0] in CENTRAL_SETTING_SECTIONS}
     if key not in known or section not in CENTRAL_SETTING_SECTIONS:
-        raise _Refused(f"中心库可设置的大厅设置：{'、'.join(sorted(known))}", EXIT_USAGE)
+        raise _Refused(f"没有大厅设置 {key}。中心库可设置的大厅设置：{'、'.join(sorted(known))}")
     value: Any = args.value
     kind = known[key].type
     if kind is not str:
@@ -455,13 +633,27 @@ def _settings_set(args: argparse.Namespace) -> int:
         try:
             value = json.loads(value)
         except ValueError as exc:
-            example = {int: "5", float: "1.5", list: "[5, 4, 3]",
-                       dict: '{"5": 10, "4": 8, "3": 6, "2": 3, "1": 0}'}.get(kind, "")
-            raise _Refused(f"{key} 的值应写成 JSON，例如 {example}", EXIT_USAGE) from exc
+            example = {
+                int: "5",
+                float: "1.5",
+                list: "[5, 4, 3]",
+                dict: '{"5": 10, "4": 8, "3": 6, "2": 3, "1": 0}',
+            }.get(kind, "")
+            raise _Refused(
+                f"{key} 的值 {args.value!r} 不是 JSON，应写成例如 "
+                f"hallapp central settings set {key} '{example}'"
+            ) from exc
     try:
         parse_config({section: {key.split(".", 1)[1]: value}})
     except ConfigError as exc:
-        raise _Refused(str(exc), EXIT_USAGE) from exc
+        # The config's message teaches the file's syntax (name = value); here
+        # the example is the command itself.
+        text = re.sub(
+            r"(请(?:修)?改为例如) \S+ = (.+)$",
+            lambda m: f"{m.group(1)} hallapp central settings set {key} {m.group(2)}",
+            str(exc),
+        )
+        raise _Refused(text) from exc
 
     def edit(s: Any, _actor: Any) -> None:
         row = s.get(HallSetting, key) or HallSetting(key=key)

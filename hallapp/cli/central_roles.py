@@ -22,7 +22,15 @@ import secrets
 import sys
 from pathlib import Path
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_STORE,
+    EXIT_USAGE,
+    CommandRefused,
+    checked_central_url,
+    command_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +109,12 @@ class _Refused(Exception):
 
 
 def _central_url(args: argparse.Namespace) -> str:
-    if args.url:
-        return str(args.url)
     from hallapp.config import load_config
 
-    url = str(load_config(getattr(args, "config", None)).get("store.central_url"))
+    url = str(args.url or load_config(getattr(args, "config", None)).get("store.central_url"))
     if not url:
         raise _Refused("没有中心库地址：请用 --url 指定，或在配置文件的 [store] central_url 中设置")
-    return url
+    return checked_central_url(url)
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -166,6 +172,9 @@ def _run(args: argparse.Namespace, kind: str) -> int:
     try:
         url = _central_url(args)
         password, generated = _password(args)
+    except CommandRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
     except _Refused as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -205,6 +214,9 @@ def _run(args: argparse.Namespace, kind: str) -> int:
     except SQLAlchemyError as exc:
         # Only the server's message: the statement may carry the password's verifier.
         log.error("central roles: %s refused on %s: %s", kind, shown, _first_line(exc))
+        if _permission_denied(exc):
+            print(_owner_needed(engine.url.username, f"grant-{kind}"), file=sys.stderr)
+            return EXIT_STORE
         print(f"中心库拒绝了操作：{_first_line(exc)}（详见日志）", file=sys.stderr)
         return EXIT_INVALID
     finally:
@@ -221,6 +233,20 @@ def _run(args: argparse.Namespace, kind: str) -> int:
         note = "（自动生成）" if generated else ""
         print(f"口令{note}已写入 {path}（权限 600）：复制到该电脑，设置 PGPASSFILE 指向它")
     return EXIT_OK
+
+
+def _permission_denied(exc: BaseException) -> bool:
+    """PostgreSQL's insufficient_privilege (42501): the login is not the store's owner."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "42501" or "permission denied" in str(orig)
+
+
+def _owner_needed(user: str | None, command: str) -> str:
+    return (
+        f"登录 {user or '（未指定）'} 没有权限建立或修改中心库登录：hallapp central {command} "
+        "须用中心库所有者的登录运行（即运行 hallapp central init 的那个登录），例如 "
+        "--url postgresql+psycopg://所有者@主机:5432/库名"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -249,6 +275,9 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
 
     try:
         url = _central_url(args)
+    except CommandRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
     except _Refused as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -260,6 +289,9 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     except SQLAlchemyError as exc:
         log.error("central roles: revoke %s failed: %s", args.login, _first_line(exc))
+        if _permission_denied(exc):
+            print(_owner_needed(engine.url.username, "revoke-login"), file=sys.stderr)
+            return EXIT_STORE
         print(f"收回登录失败：{_first_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     finally:

@@ -167,12 +167,79 @@ def reference_edit_refusal(args: argparse.Namespace, central_command: str) -> st
             tables = set(inspect(conn).get_table_names())
             if "central_meta" in tables:
                 return f"{url.rsplit('/', 1)[-1]} 是中心库。{where}"
-            if "sync_state" in tables and conn.exec_driver_sql(
-                "SELECT 1 FROM sync_state WHERE key = 'central_url'"
-            ).first():
+            if (
+                "sync_state" in tables
+                and conn.exec_driver_sql(
+                    "SELECT 1 FROM sync_state WHERE key = 'central_url'"
+                ).first()
+            ):
                 return f"本窗口已加入中心库，基础数据由中心统一维护。{where}"
     except SQLAlchemyError:
         return None  # the command itself reports a store it cannot open
     finally:
         engine.dispose()
     return None
+
+
+#: What a central store's URL looks like, for messages.
+CENTRAL_URL_EXAMPLES = (
+    "postgresql+psycopg://用户@主机:5432/库名（PostgreSQL）"
+    "或 sqlite:////路径/central.sqlite3（SQLite 文件，注意是四条斜线）"
+)
+
+
+def checked_central_url(url: str, *, create: bool = False) -> str:
+    """The central store's URL, ready for an engine, or CommandRefused.
+
+    ``postgres://`` and ``postgresql://`` (what PostgreSQL's own tools write)
+    name the driver HallApp ships with. A SQLite file must exist, so that a
+    typo never leaves an empty file behind, unless ``create`` (``central
+    init``), whose folder must exist.
+    """
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError):
+        raise CommandRefused(
+            f"无法识别中心库地址：地址应写成例如 {CENTRAL_URL_EXAMPLES}", EXIT_USAGE
+        ) from None
+    if u.drivername in ("postgres", "postgresql"):
+        u = u.set(drivername="postgresql+psycopg")
+    shown = u.render_as_string(hide_password=True)
+    try:
+        # HallApp's central store is PostgreSQL or SQLite; any other (or an
+        # unknown driver) would fail later with a class name for a message.
+        supported = u.get_backend_name() in ("postgresql", "sqlite")
+        u.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        supported = False
+    if not supported:
+        raise CommandRefused(
+            f"中心库地址 {shown} 的数据库类型 {u.drivername} 不受支持："
+            f"请写成例如 {CENTRAL_URL_EXAMPLES}",
+            EXIT_USAGE,
+        )
+    if u.get_backend_name() == "sqlite":
+        database = u.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise CommandRefused(
+                f"中心库地址 {shown} 没有给出 SQLite 文件：请写成例如 {CENTRAL_URL_EXAMPLES}",
+                EXIT_USAGE,
+            )
+        path = Path(database)
+        if create and not path.parent.is_dir():
+            raise CommandRefused(
+                f"文件夹 {path.parent} 不存在：请先建立该文件夹，或把中心库放在已有的文件夹中",
+                EXIT_STORE,
+            )
+        if not create and not path.is_file():
+            raise CommandRefused(
+                f"中心库文件 {path} 不存在：请检查地址；新的中心库请先运行 "
+                f"hallapp central init --url {shown}",
+                EXIT_STORE,
+            )
+    return u.render_as_string(hide_password=False)

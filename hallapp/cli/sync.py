@@ -12,9 +12,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
-from hallapp.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, command_group
+from hallapp.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandRefused,
+    checked_central_url,
+    command_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +77,20 @@ def _cmd_sync(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+        try:
+            url = checked_central_url(url)
+        except CommandRefused as exc:
+            print(f"同步失败：{exc}", file=sys.stderr)
+            return exc.code
         hall = _state(store, HALL_KEY) or cfg.hall_code
         window = _state(store, WINDOW_KEY) or cfg.window_code
-        summary = sync_once(store, url, hall_code=hall, window_code=window,
-                            stall_seconds=float(cfg.get("store.sync_stall_seconds")))
+        summary = sync_once(
+            store,
+            url,
+            hall_code=hall,
+            window_code=window,
+            stall_seconds=float(cfg.get("store.sync_stall_seconds")),
+        )
     except SyncError as exc:
         log.warning("sync failed: %s", exc)
         print(f"同步失败：{exc}", file=sys.stderr)
@@ -86,7 +104,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def _cmd_join(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from hallapp.models import Staff, Window
+    from hallapp.models import Role, Staff, Window
     from hallapp.store import Store, StoreError
     from hallapp.sync import SyncError
     from hallapp.sync.centre import central_engine, shown_url_safe
@@ -95,23 +113,39 @@ def _cmd_join(args: argparse.Namespace) -> int:
 
     hall, window = args.hall.strip(), args.window.strip()
     if not (hall.isalnum() and window.isalnum() and len(hall) <= 8 and len(window) <= 8):
-        print("大厅代码和窗口编号应为 1–8 位字母或数字，例如 --hall LC --window A05",
-              file=sys.stderr)
+        print(
+            "大厅代码和窗口编号应为 1–8 位字母或数字，例如 --hall LC --window A05", file=sys.stderr
+        )
         return EXIT_USAGE
     try:
-        store = Store.open(_local_url(args, window))
+        # Before the window's database exists: a wrong address leaves nothing behind.
+        central_url = checked_central_url(args.central)
+    except CommandRefused as exc:
+        print(f"加入失败：{exc}", file=sys.stderr)
+        return exc.code
+    local = _local_url(args, window)
+    created = _new_sqlite_file(local)
+    joined = False
+    try:
+        store = Store.open(local)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     engine = None
     try:
-        engine = central_engine(with_password(args.central))
+        engine = central_engine(with_password(central_url))
         _check_login_is_for(engine, hall, window)
         result = pull(store, engine, hall_code=hall, window_code=window)
         with store.session() as s:
             known = s.get(Window, window)
-            staff = int(s.scalar(select(func.count()).select_from(Staff)
-                                 .where(Staff.active.is_(True))) or 0)
+            active = Staff.active.is_(True)
+            staff = int(s.scalar(select(func.count()).select_from(Staff).where(active)) or 0)
+            clerks = int(
+                s.scalar(
+                    select(func.count()).select_from(Staff).where(active, Staff.role == Role.CLERK)
+                )
+                or 0
+            )
         if known is None:
             print(
                 f"中心库 {shown_url_safe(args.central)} 的大厅 {hall} 中没有窗口 {window}："
@@ -119,7 +153,8 @@ def _cmd_join(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_INVALID
-        attach(store, args.central, hall, window)
+        attach(store, central_url, hall, window)
+        joined = True
     except SyncError as exc:
         print(f"加入失败：{exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -127,9 +162,11 @@ def _cmd_join(args: argparse.Namespace) -> int:
         if engine is not None:
             engine.dispose()
         store.dispose()
+        if created is not None and not joined:
+            _remove_sqlite_file(created)
     print(
         f"窗口 {window} 已加入大厅 {hall}（基础数据版本 {result.version}，"
-        f"在岗工作人员 {staff} 名），可以登录。"
+        f"工作人员 {staff} 名，其中窗口人员 {clerks} 名），可以登录。"
     )
     from hallapp.config import load_config
 
@@ -137,11 +174,36 @@ def _cmd_join(args: argparse.Namespace) -> int:
     if (cfg.hall_code, cfg.window_code) != (hall, window):
         print(
             f"注意：配置文件中为大厅 {cfg.hall_code}、窗口 {cfg.window_code}，"
-            f"请改为 [hall] code = \"{hall}\"、[window] code = \"{window}\"，"
+            f'请改为 [hall] code = "{hall}"、[window] code = "{window}"，'
             "窗口客户端和 hallapp sync 才会使用这个数据库",
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The SQLite file this URL names if it does not exist yet (join creates it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    database = u.database or ""
+    if u.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
+def _remove_sqlite_file(path: Path) -> None:
+    """A failed join leaves no half-made window database to be mistaken for a real one."""
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            log.warning("cannot remove %s after a failed join", p, exc_info=True)
 
 
 def _check_login_is_for(engine: Any, hall: str, window: str) -> None:
@@ -160,14 +222,19 @@ def _check_login_is_for(engine: Any, hall: str, window: str) -> None:
     except SQLAlchemyError as exc:
         log.warning("join: centre unreachable: %s", exc)
         raise CentreUnreachable(
-            f"无法连接中心库 {shown_url(engine)}：{unreachable_reason(exc)}") from exc
+            f"无法连接中心库 {shown_url(engine)}：{unreachable_reason(exc)}"
+        ) from exc
     if place is None:
         return
     kind, login_hall, login_window = place
     if kind != "window" or (login_hall, login_window) != (hall, window):
-        whose = (f"大厅 {login_hall} 窗口 {login_window}" if kind == "window"
-                 else {"supervisor": "监督管理人员", "back_office": "部门后台",
-                       "agent": "代办员"}.get(kind, kind))
+        whose = (
+            f"大厅 {login_hall} 窗口 {login_window}"
+            if kind == "window"
+            else {"supervisor": "监督管理人员", "back_office": "部门后台", "agent": "代办员"}.get(
+                kind, kind
+            )
+        )
         raise SyncError(
             f"登录 {user} 是发给{whose} 的，不能用来加入大厅 {hall} 窗口 {window}。"
             f"请管理员为本窗口发放登录：hallapp central grant-window --hall {hall} "

@@ -54,6 +54,35 @@ def hall_has_staff(central: Engine, hall_code: str) -> bool:
         return bool(c.scalar(select(func.count()).select_from(st).where(st.c[HALL] == hall_code)))
 
 
+def hall_has_administrator(central: Engine, hall_code: str) -> bool:
+    """Whether the hall has an active administrator (else one may be added
+    without ``--staff``: a hall that locked itself out gets back in)."""
+    st = central_table("staff")
+    with central.connect() as c:
+        return bool(
+            c.scalar(
+                select(func.count())
+                .select_from(st)
+                .where(
+                    st.c[HALL] == hall_code,
+                    st.c.role == Role.ADMINISTRATOR.value,
+                    st.c.active.is_(True),
+                )
+            )
+        )
+
+
+def hall_exists(central: Engine, hall_code: str) -> bool:
+    """Whether the centre holds anything of this hall (staff, windows, departments
+    or a reference-data version)."""
+    with central.connect() as c:
+        for name in ("ref_versions", "staff", "windows", "departments"):
+            t = central_table(name)
+            if c.execute(select(t.c[HALL]).where(t.c[HALL] == hall_code).limit(1)).first():
+                return True
+    return False
+
+
 def check_actor(central: Engine, hall_code: str, staff_no: str, password: str) -> Actor:
     """The supervisor or administrator acting at the centre, or NotAllowed."""
     st = central_table("staff")
@@ -67,9 +96,7 @@ def check_actor(central: Engine, hall_code: str, staff_no: str, password: str) -
         log.warning("central action refused for staff_no=%r of hall %s", staff_no, hall_code)
         raise NotAllowed(f"大厅 {hall_code} 的工号或密码不正确")
     if row.role not in ACTING_ROLES:
-        raise NotAllowed(
-            f"工号 {staff_no} 不是监督管理人员或系统管理员，不能修改中心库的基础数据"
-        )
+        raise NotAllowed(f"工号 {staff_no} 不是监督管理人员或系统管理员，不能修改中心库的基础数据")
     return Actor(staff_no=str(row.staff_no), role=str(row.role))
 
 
@@ -92,14 +119,18 @@ def _upsert(conn: Connection, table: Table, hall_code: str, rows: list[dict[str,
     others = [c.name for c in table.columns if c.name not in pk]
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(ct)
-        stmt: Any = pg.on_conflict_do_update(
-            index_elements=pk, set_={n: pg.excluded[n] for n in others}
-        ) if others else pg.on_conflict_do_nothing(index_elements=pk)
+        stmt: Any = (
+            pg.on_conflict_do_update(index_elements=pk, set_={n: pg.excluded[n] for n in others})
+            if others
+            else pg.on_conflict_do_nothing(index_elements=pk)
+        )
     else:
         sq = sqlite.insert(ct)
-        stmt = sq.on_conflict_do_update(
-            index_elements=pk, set_={n: sq.excluded[n] for n in others}
-        ) if others else sq.on_conflict_do_nothing(index_elements=pk)
+        stmt = (
+            sq.on_conflict_do_update(index_elements=pk, set_={n: sq.excluded[n] for n in others})
+            if others
+            else sq.on_conflict_do_nothing(index_elements=pk)
+        )
     conn.execute(stmt, values)
 
 
@@ -158,14 +189,24 @@ def change_reference(
             if changed:
                 _upsert(cconn, table, hall_code, changed)
                 upserted += len(changed)
-        version = bump_version(cconn, hall_code)
+        # Nothing changed (say the same catalog imported again): the version
+        # stays, so windows do not pull for nothing; the attempt is audited.
+        version = (
+            bump_version(cconn, hall_code)
+            if upserted or deleted
+            else _current_version(cconn, hall_code)
+        )
         info = {"version": version, "upserted": upserted, "deleted": deleted}
         if detail is not None:
             info.update(detail(outcome))
         audit_id = audit(cconn, hall_code, actor, action, target=target, detail=info)
     log.info("central %s for hall %s by %s: %s", action, hall_code, actor.staff_no, info)
-    return outcome, Change(version=version, upserted=upserted, deleted=deleted,
-                           audit_id=audit_id)
+    return outcome, Change(version=version, upserted=upserted, deleted=deleted, audit_id=audit_id)
+
+
+def _current_version(conn: Connection, hall_code: str) -> int:
+    rv = central_table("ref_versions")
+    return int(conn.scalar(select(rv.c.version).where(rv.c[HALL] == hall_code)) or 0)
 
 
 def scratch_staff(session: Session, actor: Actor) -> Staff:

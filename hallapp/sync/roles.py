@@ -115,8 +115,7 @@ def login_place(conn: Connection) -> tuple[str, str | None, str | None] | None:
     if conn.dialect.name != "postgresql" or not inspect(conn).has_table(LOGINS_TABLE):
         return None
     row = conn.execute(
-        text(f"SELECT kind, {HALL}, window_code FROM {LOGINS_TABLE} "
-             "WHERE role_name = current_user")
+        text(f"SELECT kind, {HALL}, window_code FROM {LOGINS_TABLE} WHERE role_name = current_user")
     ).first()
     return None if row is None else (str(row[0]), row[1], row[2])
 
@@ -161,7 +160,9 @@ def role_base(database: str) -> str:
 def groups_for(database: str) -> Groups:
     base = role_base(database)
     return Groups(
-        window=f"{base}_window", supervisor=f"{base}_supervisor", agent=f"{base}_agent",
+        window=f"{base}_window",
+        supervisor=f"{base}_supervisor",
+        agent=f"{base}_agent",
         back_office=f"{base}_back_office",
     )
 
@@ -682,8 +683,14 @@ def _upsert_login(
             "department_code, staff_id) VALUES (:r, :k, :h, :w, :d, :s) "
             "ON CONFLICT (role_name) DO NOTHING"
         ),
-        {"r": login, "k": kind, "h": hall_code, "w": window_code, "d": department_code,
-         "s": staff_id},
+        {
+            "r": login,
+            "k": kind,
+            "h": hall_code,
+            "w": window_code,
+            "d": department_code,
+            "s": staff_id,
+        },
     )
 
 
@@ -712,7 +719,8 @@ def grant_window(
             if not known:
                 raise GrantError(
                     f"中心库没有大厅 {hall_code} 的窗口 {window_code}：请先在中心库登记该窗口"
-                    "（hallapp central windows），再发放登录"
+                    "（hallapp central windows add 窗口编号 --name 名称 --department 部门代码），"
+                    "再发放登录"
                 )
         groups = prepare_roles(conn)
         _upsert_login(
@@ -739,6 +747,11 @@ def grant_supervisor(
     _check_password(password)
     _check_login_name(login)
     with engine.begin() as conn:
+        if hall_code is not None and not _hall_known(conn, hall_code):
+            raise GrantError(
+                f"中心库中没有大厅 {hall_code}：请检查大厅代码，"
+                "或先为该大厅建立部门、工作人员和窗口（hallapp central …）"
+            )
         groups = prepare_roles(conn)
         _upsert_login(
             conn,
@@ -751,6 +764,16 @@ def grant_supervisor(
         )
     log.info("central roles: supervisor login %s granted (hall %s)", login, hall_code or "all")
     return GrantedLogin(login, groups.supervisor, hall_code, None)
+
+
+def _hall_known(conn: Connection, hall_code: str) -> bool:
+    """Whether the centre holds anything of this hall."""
+    return any(
+        conn.execute(
+            text(f"SELECT 1 FROM {table} WHERE {HALL} = :h LIMIT 1"), {"h": hall_code}
+        ).first()
+        for table in ("ref_versions", "staff", "windows", "departments")
+    )
 
 
 def grant_agent(
@@ -821,8 +844,7 @@ def drop_all_roles(engine: Engine) -> list[str]:
         logins: list[str] = []
         if inspect(conn).has_table(LOGINS_TABLE):
             logins = list(conn.execute(text(f"SELECT role_name FROM {LOGINS_TABLE}")).scalars())
-        for role in [*logins, groups.window, groups.supervisor, groups.agent,
-                     groups.back_office]:
+        for role in [*logins, groups.window, groups.supervisor, groups.agent, groups.back_office]:
             if conn.execute(
                 text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
             ).scalar():

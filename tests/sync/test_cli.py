@@ -108,11 +108,11 @@ def test_a_wrong_password_changes_nothing(
     monkeypatch.setenv("HALLAPP_PASSWORD", "wrong")
     code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
                          "--hall", "LC", "--staff", "9901")
-    assert code == 1 and "工号或密码不正确" in err
+    assert code == 4 and "工号或密码不正确" in err
     monkeypatch.setenv("HALLAPP_PASSWORD", "clerk-pw-1")
     code, _out, err = run(capsys, "central", "staff", "disable", "9901", "--url", centre,
                          "--hall", "LC", "--staff", "1001")
-    assert code == 1 and "不是监督管理人员或系统管理员" in err
+    assert code == 4 and "不是监督管理人员或系统管理员" in err
 
 
 def test_join_of_an_unknown_window_says_where_to_add_it(

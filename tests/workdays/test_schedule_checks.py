@@ -205,7 +205,7 @@ def test_an_override_is_audited_and_shown(store: Store, supervisor: Staff) -> No
     assert "2026-10-08 工作日→休息" in entry.detail["changed_days"]
     assert "2026-10-10 工作日→休息" in entry.detail["changed_days"]
     shown = statuses[2026].describe()
-    assert shown.startswith("2026 年：已人工覆盖 by 9001 at ")
+    assert shown.startswith("2026 年：由 9001 于 ")
     assert "替换了内置安排" in shown and "国办发明电〔2026〕99号（测试）" in shown
     assert statuses[2025].describe() == "2025 年：内置安排（chinese_calendar）"
 
@@ -249,10 +249,10 @@ def test_cli_load_needs_override_and_list_shows_it(
     assert main(["workdays", "list", "--db", url]) == 0
     out, _ = capsys.readouterr()
     assert "2004—2026 年：内置安排（chinese_calendar）" in out
-    assert "2026 年：已人工覆盖 by 9001 at " in out and "原因：测试" in out
+    assert "2026 年：由 9001 于 " in out and "原因：测试" in out
     assert "2027 年起：尚无放假安排" in out
     assert main(["workdays", "status", "--db", url]) == 0
-    assert "已人工覆盖 by 9001" in capsys.readouterr()[0]
+    assert "由 9001 于 " in capsys.readouterr()[0]
 
 
 def test_a_stored_year_that_fails_the_checks_is_flagged(store: Store) -> None:
@@ -267,5 +267,5 @@ def test_a_stored_year_that_fails_the_checks_is_flagged(store: Store) -> None:
         (status,) = [st for st in schedule_status(s) if st.year == 2027]
         assert calendar_from_store(s).is_known(2027)  # still used: the window keeps counting
     shown = status.describe()
-    assert shown.startswith("2027 年：已载入 by 9001 at ")
+    assert shown.startswith("2027 年：由 9001 于 ")
     assert "【未通过检查：缺少元旦的法定假日 2027-01-01" in shown and "--override 重新载入" in shown
