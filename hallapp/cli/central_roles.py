@@ -114,6 +114,10 @@ def _central_url(args: argparse.Namespace) -> str:
     url = str(args.url or load_config(getattr(args, "config", None)).get("store.central_url"))
     if not url:
         raise _Refused("没有中心库地址：请用 --url 指定，或在配置文件的 [store] central_url 中设置")
+    if url.startswith("sqlite"):
+        # No SQLite centre has logins: that is what to say (roles.py refuses
+        # it before connecting), not that the file is missing.
+        return url
     return checked_central_url(url)
 
 
