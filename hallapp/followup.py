@@ -362,7 +362,7 @@ def _act_at_centre(
     """Write the step at the centre for the evaluation's window (it arrives
     there with the next pull, so the clerk's case detail shows it) and the
     audit entry as the centre's own, keyed by the hall as every central fact."""
-    from hallapp.sync.centre import add_central_fact, add_fact_for_window
+    from hallapp.sync.centre import Actor, add_fact_for_window, audit
     from hallapp.sync.schema import CENTRE_ORIGIN
 
     hall, window = place
@@ -373,10 +373,8 @@ def _act_at_centre(
         "evaluation_id": step.evaluation_id, "kind": K(step.kind).value,
         "staff_id": step.staff_id, "note": step.note,
     })
-    add_central_fact(conn, hall, "audit_entries", {
-        "staff_no": actor.staff_no, "role": Role(actor.role).value,
-        "action": f"follow_up.{action.value}", "target": step.evaluation_id, "detail": detail,
-    })
+    audit(conn, hall, Actor(actor.staff_no, Role(actor.role).value),
+          f"follow_up.{action.value}", target=step.evaluation_id, detail=detail)
 
 
 def _pending_appeal(history: list[FollowUpStep]) -> FollowUpStep | None:

@@ -390,19 +390,6 @@ def add_fact_for_window(
     (a supervisor's follow-up step, an appeal decision), in the caller's
     transaction. ``values`` are the local table's columns; id, origin and
     time are filled in when missing. Returns the fact's id."""
-    fact_id = add_central_fact(conn, hall_code, table, values)
-    conn.execute(
-        central_table("centre_outbox")
-        .insert()
-        .values({HALL: hall_code, "window_code": window_code, "table_name": table,
-                 "row_id": fact_id})
-    )
-    return fact_id
-
-
-def add_central_fact(conn: Connection, hall_code: str, table: str, values: dict[str, Any]) -> str:
-    """Write a fact of the centre's own (origin ``@centre``) in the caller's
-    transaction, for no window (an audit entry of a supervisor's action)."""
     t = central_table(table)
     if table not in {f.name for f in fact_tables()}:
         raise ValueError(f"{table} is not a fact table")
@@ -416,4 +403,10 @@ def add_central_fact(conn: Connection, hall_code: str, table: str, values: dict[
             row[col.name] = arg(None) if callable(arg) else arg
     row[HALL] = hall_code
     conn.execute(t.insert().values(row))
+    conn.execute(
+        central_table("centre_outbox")
+        .insert()
+        .values({HALL: hall_code, "window_code": window_code, "table_name": table,
+                 "row_id": row["id"]})
+    )
     return str(row["id"])

@@ -159,6 +159,42 @@ def test_a_supervisors_follow_up_as_the_supervisor_login(a05, seeded_central):
     assert counts(owner, "audit_entries", "origin_window = '@centre' AND hall_code = 'LC'") == 1
 
 
+def test_the_supervisor_view_works_a_follow_up_as_the_supervisor_login(a05, seeded_central):
+    """What hallapp-supervisor does on an office PC (followup.act on the
+    central store) fits the grant-supervisor login's row-level security."""
+    from hallapp.followup import Action, act
+    from hallapp.security import hash_password
+    from hallapp.store import Store
+    from hallapp.sync.roles import grant_supervisor
+    from hallapp.sync.schema import central_table
+
+    window, as_window, owner = a05
+    case_id = window.new_case(level=1)
+    push(window.store, as_window, hall_code="LC", window_code="A05")
+    with owner.begin() as c:
+        c.execute(central_table("staff").insert().values(
+            hall_code="LC", id="sup-LC", staff_no="9001", name="林海燕", department_code="ZJJ",
+            role="supervisor", password_hash=hash_password("654321"), active=True))
+        bump_version(c, "LC")  # the window learns who the supervisor is
+    login = grant_supervisor(owner, f"{owner.url.database}_sup", PASSWORD, hall_code="LC").login
+    office = Store(central_engine(login_url(seeded_central, login)))
+    try:
+        with office.session() as s:
+            ev = s.connection().exec_driver_sql(
+                f"SELECT id FROM evaluations WHERE case_id = '{case_id}'").scalar_one()
+            act(s, ev, Action.VERIFY, staff_id="sup-LC", note="已核实：材料退回两次",
+                window_code="")
+    finally:
+        office.dispose()
+    assert counts(owner, "follow_up_steps",
+                  "note = '已核实：材料退回两次' AND origin_window = '@centre'") == 1
+    assert counts(owner, "audit_entries", "action = 'follow_up.verified' AND hall_code = 'LC'") == 1
+    assert pull(window.store, as_window, hall_code="LC", window_code="A05").facts == 1
+    with window.store.session() as s:
+        notes = s.connection().exec_driver_sql("SELECT note FROM follow_up_steps").scalars().all()
+    assert "已核实：材料退回两次" in notes
+
+
 def test_join_with_another_windows_login_is_refused_naming_whose_it_is(
     seeded_central, tmp_path, monkeypatch, capsys
 ):
