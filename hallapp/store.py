@@ -160,18 +160,7 @@ def migrate(engine: Engine) -> None:
     stored = stored_revision(engine)
     if stored == HEAD:
         return
-    mirrored = _central_mirror(engine) if stored is None else None
-    if mirrored is not None:
-        # A central store (``hallapp central init``) has a schema of its own
-        # (hall_code in every key) and is upgraded by that command, never by
-        # the local migrations: the supervisor view and ``hallapp report``
-        # read it as it is, once it mirrors this release.
-        if mirrored != HEAD:
-            raise StoreError(
-                f"中心库的结构版本为 {mirrored or '未记录'}，本程序为 {HEAD}：请先在中心运行 "
-                "hallapp central init --url … 升级中心库，再打开",
-                DbProblem.NEWER_SCHEMA if mirrored and mirrored > HEAD else DbProblem.OTHER,
-            )
+    if stored is None and _open_central(engine, HEAD):
         return
     from alembic import command
 
@@ -180,15 +169,24 @@ def migrate(engine: Engine) -> None:
     command.upgrade(cfg, "head")
 
 
-def _central_mirror(engine: Engine) -> str | None:
-    """The local revision a central store mirrors; None if ``engine`` is not one."""
+def _open_central(engine: Engine, head: str) -> bool:
+    """True if ``engine`` is a central store (``hallapp central init``) that
+    mirrors this release. A central store has a schema of its own (hall_code
+    in every key) and is upgraded by that command, never by the local
+    migrations: the supervisor view and ``hallapp report`` read it as it is.
+    One that mirrors another release is refused with the command to run."""
+    from hallapp.sync.centre import central_revision
+
     with engine.connect() as conn:
         if not inspect(conn).has_table("central_meta"):
-            return None
-        value = conn.execute(
-            text("SELECT value FROM central_meta WHERE key = 'local_revision'")
-        ).scalar()
-    return "" if value is None else str(value)
+            return False
+        mirrored = central_revision(conn)
+    if mirrored != head:
+        raise StoreError(
+            f"中心库的结构版本为 {mirrored or '未记录'}，本程序为 {head}：请先在中心运行 "
+            "hallapp central init --url … 升级中心库，再打开"
+        )
+    return True
 
 
 def check_known_revision(engine: Engine, stored: str | None) -> None:

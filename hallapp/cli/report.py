@@ -204,14 +204,14 @@ def _not_for_demo_data(store: Store) -> str | None:
     pushes to one, would be counted and published as the hall's own."""
     from sqlalchemy import inspect
 
+    from hallapp.sync.run import attached_url
+
     with store.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
-        if "central_meta" in tables:
-            return ("演示数据不能写入中心库：生成的办件和人员会被当作大厅的真实数据统计和公示。"
-                    "请写入一个单独的空数据库，例如 --db sqlite:///演示.sqlite3")
-        joined = "sync_state" in tables and conn.exec_driver_sql(
-            "SELECT 1 FROM sync_state WHERE key = 'central_url'").first()
-    if joined:
+    if "central_meta" in tables:
+        return ("演示数据不能写入中心库：生成的办件和人员会被当作大厅的真实数据统计和公示。"
+                "请写入一个单独的空数据库，例如 --db sqlite:///演示.sqlite3")
+    if "sync_state" in tables and attached_url(store):
         return ("本窗口已加入中心库，演示数据会随同步上传为大厅的真实数据，因此不予生成。"
                 "请用 --db 写入一个单独的空数据库，例如 --db sqlite:///演示.sqlite3")
     return None

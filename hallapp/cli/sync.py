@@ -228,12 +228,12 @@ def _check_login_is_for(engine: Any, hall: str, window: str) -> None:
         return
     kind, login_hall, login_window = place
     if kind != "window" or (login_hall, login_window) != (hall, window):
+        from hallapp.models import ROLE_TITLES
+
         whose = (
             f"大厅 {login_hall} 窗口 {login_window}"
             if kind == "window"
-            else {"supervisor": "监督管理人员", "back_office": "部门后台", "agent": "代办员"}.get(
-                kind, kind
-            )
+            else ROLE_TITLES.get(kind, kind)
         )
         raise SyncError(
             f"登录 {user} 是发给{whose} 的，不能用来加入大厅 {hall} 窗口 {window}。"

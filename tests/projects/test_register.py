@@ -263,7 +263,7 @@ def test_hand_over_needs_every_node_done_and_then_closes_the_project(hall: Hall)
     ("over", "message"),
     [
         ({"name": " "}, "请填写项目名称"),
-        ({"lead_unit": "XXX"}, "不是本大厅的部门"),
+        ({"lead_unit": "GTJ"}, "不是本大厅的部门"),  # no department of the hall has it
         ({"contact_phone": "1390597"}, "电话有误"),
         ({"investor_uscc": "91350825MA2Y0000X0"}, "统一社会信用代码"),
         ({"agent_no": "1001"}, "不是代办员"),
