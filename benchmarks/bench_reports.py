@@ -17,8 +17,12 @@ median of 5 after a warm-up:
   reads the counts the triggers keep) and the best hand-written SQL over the
   raw facts for the same numbers (FILTER counts, anti-join on upheld
   appeals, the same indexes);
-- the quarterly accountability list (hallapp.reports.accountability) and its
-  hand SQL (GROUP BY staff HAVING);
+- the quarterly accountability list (hallapp.reports.accountability: the
+  clerks at or over the threshold with their counts, what the view lists at
+  once) and its hand SQL (GROUP BY staff HAVING over the raw evaluations);
+  then one clerk opened from the list (its 差评 with their follow-up state,
+  hallapp.reports.followups.clerk_reviews) and the whole list with every
+  clerk's 差评 (the quarter's export), each next to its hand SQL;
 - on SQLite the same (a small hall's central store);
 - the supervisor view: from choosing a month to tables and charts on screen.
 
@@ -43,7 +47,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from hallapp.demodata import HistoryParams, _reference
-from hallapp.reports import Definitions, accountability, parse_month, parse_quarter, rollup, tally
+from hallapp.reports import (
+    Definitions,
+    accountability,
+    caseroll,
+    parse_month,
+    parse_quarter,
+    rollup,
+    tally,
+)
+from hallapp.reports.followups import clerk_reviews
 from hallapp.store import Store, sqlite_url
 from hallapp.workdays import calendar_from_store
 
@@ -93,8 +106,8 @@ def fill(store: Store, windows: int, months: int, per_day: int) -> int:
     days = working_days(store, months)
     pg = store.engine.dialect.name == "postgresql"
     with store.engine.begin() as conn:
-        for name in ("evaluations", "case_events", "follow_up_steps"):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trg_{name}_tally" + (f" ON {name}" if pg else ""))
+        for statement in rollup.drop_statements(store.engine.dialect.name):
+            conn.exec_driver_sql(statement)
         conn.execute(
             sa.text(
                 "CREATE TEMP TABLE bw (n integer, code text, item text, dept text, c0 text, c1 text)"
@@ -130,11 +143,29 @@ def fill(store: Store, windows: int, months: int, per_day: int) -> int:
             SELECT {cid}, bw.code, {at}, 'B' || {cid}, bw.item, '{applicant_id}', bw.code,
                    bw.dept, {clerk} {src}""")
         )
+        # Every case is accepted with a promised date five days on; one in twenty is
+        # completed three days late, the rest within 0–3 days; a completion that
+        # would fall after the last day is not there (the case is still open).
+        late = "((k + bw.n + bd.n) % 20 = 0)"
+        offset = f"(CASE WHEN {late} THEN 8 ELSE k % 4 END)"
+        if pg:
+            promised = "json_build_object('promised_date', to_char(bd.d::date + 5, 'YYYY-MM-DD'))"
+            done_at = f"({at}) + ({offset} * interval '1 day')"
+            done_ok = f"bd.d::date + {offset} <= DATE '{END.isoformat()}'"
+        else:
+            promised = "json_object('promised_date', date(bd.d, '+5 days'))"
+            done_at = f"datetime({at}, '+' || {offset} || ' days')"
+            done_ok = f"date(bd.d, '+' || {offset} || ' days') <= '{END.isoformat()}'"
         conn.execute(
             sa.text(f"""
             INSERT INTO case_events (id, origin_window, created_at, case_id, seq, kind, staff_id, data)
-            SELECT {cid} || '-c', bw.code, {at}, {cid}, 5, 'completed', {clerk},
-                   CAST('{{}}' AS {"json" if pg else "text"}) {src}""")
+            SELECT {cid} || '-a', bw.code, {at}, {cid}, 1, 'accepted', {clerk}, {promised} {src}""")
+        )
+        conn.execute(
+            sa.text(f"""
+            INSERT INTO case_events (id, origin_window, created_at, case_id, seq, kind, staff_id, data)
+            SELECT {cid} || '-c', bw.code, {done_at}, {cid}, 5, 'completed', {clerk},
+                   CAST('{{}}' AS {"json" if pg else "text"}) {src} WHERE {done_ok}""")
         )
         level = (
             "CASE WHEN r < 15 THEN 1 WHEN r < 35 THEN 2 WHEN r < 120 THEN 3 "
@@ -170,8 +201,8 @@ def fill(store: Store, windows: int, months: int, per_day: int) -> int:
         )
         n = conn.execute(sa.text("SELECT count(*) FROM evaluations")).scalar_one()
         t = time.perf_counter()
-        rollup.install_triggers(conn, central=False)
-        rollup.rebuild(conn, central=False)
+        caseroll.install_all(conn, central=False)
+        caseroll.rebuild_all(conn, central=False)
         print(f"{'PostgreSQL' if pg else 'SQLite'}: tallies counted from the facts in "
               f"{time.perf_counter() - t:.0f} s")  # fmt: skip
     with store.engine.connect() as conn:
@@ -216,23 +247,31 @@ def hand_tally(conn: sa.Connection, column: str, period: Any) -> list[Any]:
     return evals + done
 
 
-def hand_accountability(conn: sa.Connection, period: Any) -> list[Any]:
+def _params(conn: sa.Connection, period: Any) -> dict[str, Any]:
     params = {"a": period.start_utc, "b": period.end_utc}
     if conn.dialect.name != "postgresql":
         params = {k: v.replace(tzinfo=None).isoformat(sep=" ") for k, v in params.items()}
-    clerks = conn.execute(sa.text("""
+    return params
+
+
+def hand_accountability(conn: sa.Connection, period: Any) -> list[Any]:
+    """The clerks whose 不满意率 reached 1 %, with their counts, from the raw facts."""
+    return list(conn.execute(sa.text("""
         SELECT staff_id, count(*), sum(CASE WHEN level <= 2 THEN 1 ELSE 0 END) FROM evaluations e
         WHERE created_at >= :a AND created_at < :b
           AND NOT EXISTS (SELECT 1 FROM follow_up_steps f
                           WHERE f.evaluation_id = e.id AND f.kind = 'appeal_upheld')
         GROUP BY staff_id
         HAVING 100.0 * sum(CASE WHEN level <= 2 THEN 1 ELSE 0 END) >= 1.0 * count(*)"""),
-        params).all()  # fmt: skip
-    if not clerks:
-        return list(clerks)
-    # The same as the list shows: each clerk's 差评 with where its follow-up stands.
-    ids = ", ".join(f"'{r[0]}'" for r in clerks)
-    conn.execute(sa.text(f"""
+        _params(conn, period)).all())  # fmt: skip
+
+
+def hand_reviews(conn: sa.Connection, period: Any, ids: list[str]) -> list[Any]:
+    """The clerks' 差评 with where each follow-up stands, as the list shows them."""
+    if not ids:
+        return []
+    quoted = ", ".join(f"'{i}'" for i in ids)
+    return list(conn.execute(sa.text(f"""
         SELECT e.id, e.staff_id, e.case_no, e.level, e.created_at,
                max(CASE WHEN f.kind = 'verified' THEN 1 ELSE 0 END),
                max(CASE WHEN f.kind = 'called_back' THEN 1 ELSE 0 END),
@@ -240,13 +279,12 @@ def hand_accountability(conn: sa.Connection, period: Any) -> list[Any]:
                max(CASE WHEN f.kind = 'closed' THEN 1 ELSE 0 END),
                max(f.due_on)
         FROM evaluations e LEFT JOIN follow_up_steps f ON f.evaluation_id = e.id
-        WHERE e.staff_id IN ({ids}) AND e.level <= 2
+        WHERE e.staff_id IN ({quoted}) AND e.level <= 2
           AND e.created_at >= :a AND e.created_at < :b
           AND NOT EXISTS (SELECT 1 FROM follow_up_steps u
                           WHERE u.evaluation_id = e.id AND u.kind = 'appeal_upheld')
         GROUP BY e.id, e.staff_id, e.case_no, e.level, e.created_at
-        ORDER BY e.created_at"""), params).all()  # fmt: skip
-    return list(clerks)
+        ORDER BY e.created_at"""), _params(conn, period)).all())  # fmt: skip
 
 
 def measure(store: Store, label: str) -> dict[str, float]:
@@ -264,13 +302,33 @@ def measure(store: Store, label: str) -> dict[str, float]:
             out[f"tally_{by}"] = ours
             print(f"{label}: monthly tally per {by:6}: {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
                   f"ratio {ours / hand:4.2f}   ({len(t.rows)} groups, {t.total.evaluations} evaluations)")  # fmt: skip
-        ours = median_ms(lambda: accountability(conn, q, definitions=defs))
+        # The list: the clerks at or over the threshold with their counts (what
+        # the view shows at once, and the figure the target is about).
+        ours = median_ms(lambda: accountability(conn, q, definitions=defs, reviews=False))
         hand = median_ms(lambda: hand_accountability(conn, q))
-        found = accountability(conn, q, definitions=defs)
-        assert {a.staff_id for a in found} == {r[0] for r in hand_accountability(conn, q)}
+        found = accountability(conn, q, definitions=defs, reviews=False)
+        hand_rows = hand_accountability(conn, q)
+        assert {(a.staff_id, a.evaluations, a.bad) for a in found} == {
+            (r[0], int(r[1]), int(r[2])) for r in hand_rows
+        }
         out["accountability"] = ours
-        print(f"{label}: quarterly accountability: {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
-              f"ratio {ours / hand:4.2f}   ({len(found)} clerks, with their 差评)")  # fmt: skip
+        print(f"{label}: quarterly accountability list: {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
+              f"ratio {ours / hand:4.2f}   ({len(found)} clerks with their counts)")  # fmt: skip
+        # One clerk opened from the list: the 差评 behind the rate and their state.
+        worst = found[0].staff_id
+        ours = median_ms(lambda: clerk_reviews(conn, q, worst))
+        hand = median_ms(lambda: hand_reviews(conn, q, [worst]))
+        n = len(clerk_reviews(conn, q, worst))
+        assert n == len(hand_reviews(conn, q, [worst])) == found[0].bad
+        print(f"{label}: one clerk's 差评 with state:   {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
+              f"ratio {ours / hand:4.2f}   ({n} 差评)")  # fmt: skip
+        # The whole list with every clerk's 差评 (the quarter's export).
+        ids = [a.staff_id for a in found]
+        ours = median_ms(lambda: accountability(conn, q, definitions=defs), runs=3)
+        hand = median_ms(lambda: (hand_accountability(conn, q), hand_reviews(conn, q, ids)), runs=3)
+        total = sum(len(a.reviews) for a in accountability(conn, q, definitions=defs))
+        print(f"{label}: accountability export (all 差评): {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
+              f"ratio {ours / hand:4.2f}   ({total} 差评)")  # fmt: skip
     return out
 
 
@@ -313,7 +371,9 @@ def view_month_change(store: Store) -> float:
 
 def view_parts(store: Store) -> None:
     """Where a month change spends its time: each query of the view, alone."""
-    from hallapp.followup import queue
+    from hallapp.ui.supervisor import QUEUE_SHOWN
+
+    from hallapp.followup import queue, queue_size
     from hallapp.reports import case_figures, follow_up_figures
     from hallapp.reports.periods import previous_months
     from hallapp.reports.sql import reading
@@ -326,8 +386,10 @@ def view_parts(store: Store) -> None:
         "case figures": lambda c: case_figures(c, m, "window", now=now),
         "follow-up figures": lambda c: follow_up_figures(c, m, "window", definitions=defs, now=now),
         "trend (12 months)": lambda c: monthly_totals(c, previous_months(m, 12), definitions=defs),
-        "quarter accountability": lambda c: accountability(c, q, definitions=defs, now=now),
-        "follow-up queue": lambda c: queue(c, today=END),
+        "quarter accountability": lambda c: accountability(c, q, definitions=defs, now=now,
+                                                           reviews=False),
+        "follow-up queue": lambda c: queue(c, today=END, limit=QUEUE_SHOWN),
+        "follow-up queue size": lambda c: queue_size(c, today=END),
     }
     name = "PostgreSQL" if store.engine.dialect.name == "postgresql" else "SQLite"
     with reading(store) as conn:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from hallapp import audit
@@ -37,8 +37,8 @@ from hallapp.models import (
     new_id,
     utcnow,
 )
-from hallapp.reports.followups import describe_flags, step_flags
-from hallapp.reports.sql import CASES, EVALUATIONS, ITEMS, STAFF, STEPS, in_hall
+from hallapp.reports.followups import call_back_cutoff, describe_flags, step_flags
+from hallapp.reports.sql import CASES, EVALUATIONS, ITEMS, OPEN_FOLLOW_UPS, STAFF, STEPS, in_hall
 from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store, hall_date
 
 log = logging.getLogger(__name__)
@@ -138,18 +138,6 @@ class QueueItem:
         return tuple(acts)
 
 
-def open_follow_ups(hall: str | None = None) -> Any:
-    """The evaluation ids of the follow-ups opened and neither closed nor excluded
-    by an upheld appeal."""
-    o, done = STEPS.alias("o"), STEPS.alias("done")
-    ended = exists().where(
-        done.c.evaluation_id == o.c.evaluation_id,
-        done.c.kind.in_((K.CLOSED.value, K.APPEAL_UPHELD.value)),
-        *in_hall(done, hall),
-    )
-    return select(o.c.evaluation_id).where(o.c.kind == K.OPENED.value, *in_hall(o, hall), ~ended)
-
-
 def queue(
     conn: Connection,
     *,
@@ -161,14 +149,28 @@ def queue(
     calendar: WorkCalendar | None = None,
     limit: int = 2000,
 ) -> list[QueueItem]:
-    """The 差评 follow-ups, overdue first, then by due date."""
+    """The 差评 follow-ups, overdue first, then by due date; at most ``limit``,
+    the earliest due (:func:`queue_size` counts them all)."""
     day = today or hall_date(utcnow())
     if calendar is None:
         with Session(conn) as s:
             calendar = calendar_from_store(s)
-    # Open follow-ups only: found from the steps' (kind, evaluation_id) index,
-    # so the queue does not group every step the store ever kept.
-    e, f = EVALUATIONS, step_flags(None if include_closed else open_follow_ups(hall))
+    # Open follow-ups only: the first ``limit`` by due date from the table the
+    # database keeps of them (hallapp.reports.caseroll), so the queue groups
+    # the steps of those only, not of every follow-up still open.
+    e = EVALUATIONS
+    if include_closed:
+        f = step_flags(None)
+    else:
+        o = OPEN_FOLLOW_UPS
+        first = select(o.c.evaluation_id).where(*in_hall(o, hall))
+        if window:
+            w = EVALUATIONS.alias("w")
+            first = first.join(w, w.c.id == o.c.evaluation_id).where(
+                w.c.window_code == window, *in_hall(w, hall)
+            )
+        first = first.order_by(o.c.due_on.asc().nulls_last(), o.c.opened_at).limit(limit)
+        f = step_flags(first)
     conds: list[Any] = [e.c.level <= 2, *in_hall(e, hall)]
     if not include_closed:
         conds += [f.c.closed == 0, f.c.upheld == 0]
@@ -214,6 +216,37 @@ def queue(
         )
     items.sort(key=lambda i: (not i.overdue, i.due_on or date.max, i.evaluated_at))
     return items
+
+
+@dataclass(frozen=True)
+class QueueSize:
+    open: int  # follow-ups open (neither closed nor ended by an upheld appeal)
+    overdue: int  # of which a step is past its due date (回访 or 整改)
+
+
+def queue_size(
+    conn: Connection,
+    *,
+    hall: str | None = None,
+    call_back_days: int = 1,
+    today: date | None = None,
+    calendar: WorkCalendar | None = None,
+) -> QueueSize:
+    """How many follow-ups are open and how many of them are overdue, the way
+    :attr:`QueueItem.overdue` says (counted in the database, all of them)."""
+    day = today or hall_date(utcnow())
+    if calendar is None:
+        with Session(conn) as s:
+            calendar = calendar_from_store(s)
+    o = OPEN_FOLLOW_UPS
+    late = or_(
+        o.c.due_on < day,
+        and_(~o.c.called_back, o.c.opened_at < call_back_cutoff(day, call_back_days, calendar)),
+    )
+    row = conn.execute(
+        select(func.count(), func.sum(case((late, 1), else_=0))).where(*in_hall(o, hall))
+    ).one()
+    return QueueSize(int(row[0]), int(row[1] or 0))
 
 
 def steps(conn: Connection, evaluation_id: str) -> list[StepView]:

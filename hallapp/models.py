@@ -32,6 +32,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
@@ -544,8 +545,21 @@ class Case(Fact, Base):
     )
 
 
+#: 容缺 acceptances, the few events the 容缺材料逾期 figure reads (a partial
+#: index: only those rows are in it, so it costs the other events nothing).
+DEFERRED_WHERE = "kind = 'conditionally_accepted'"
+
+
 class CaseEvent(Fact, Base):
     __tablename__ = "case_events"
+    __table_args__ = (
+        Index(
+            "ix_case_events_deferred_created_at",
+            "created_at",
+            postgresql_where=text(DEFERRED_WHERE),
+            sqlite_where=text(DEFERRED_WHERE),
+        ),
+    )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     # Orders events written in the same instant.
@@ -838,6 +852,65 @@ class CompletionTally(Base):
     item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     completed: Mapped[int] = mapped_column(Integer, default=0)
     evaluated: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseTally(Base):
+    """Case figures per hall day, window, first responder, department and item:
+    cases received (by the case's day), and case events by their own day —
+    accepted (受理 and 容缺受理), completed on time (on or before the latest
+    promised date the case's acceptance and extension events wrote), one-time
+    notices, one-time-rule violations, extensions. Derived like
+    :class:`EvaluationTally` (hallapp.reports.caseroll)."""
+
+    __tablename__ = "case_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    window_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first_responder_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    one_time_notices: Mapped[int] = mapped_column(Integer, default=0)
+    violations: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseDeadline(Base):
+    """The accepted cases that can be 超期未办结 at some month's end: every case
+    accepted and not completed within its earliest promised date (open ones,
+    and those completed late). A case completed in time leaves it. Derived
+    (hallapp.reports.caseroll): a superset the figures check exactly against
+    the events, so a month's overdue list looks at these cases only, not at
+    the whole history."""
+
+    __tablename__ = "case_deadlines"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    window_code: Mapped[str] = mapped_column(String(8))
+    first_responder_id: Mapped[str] = mapped_column(String(36))
+    department_code: Mapped[str] = mapped_column(String(32))
+    item_code: Mapped[str] = mapped_column(String(64))
+    accepted_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    promised_min: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    done_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class OpenFollowUp(Base):
+    """The 差评 follow-ups opened and neither closed nor ended by an upheld
+    appeal, with their due date and whether the 回访 is done: the follow-up
+    queue's rows and its overdue count, found without grouping every step
+    ever kept. Derived (hallapp.reports.caseroll)."""
+
+    __tablename__ = "open_follow_ups"
+    # The queue's order: by due date, then by when the follow-up opened.
+    __table_args__ = (Index("ix_open_follow_ups_due_on_opened_at", "due_on", "opened_at"),)
+
+    evaluation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    due_on: Mapped[date | None] = mapped_column(nullable=True)
+    opened_at: Mapped[datetime] = mapped_column()
+    called_back: Mapped[bool] = mapped_column(Boolean, default=False)  # 回访 done
 
 
 class SyncState(Base):

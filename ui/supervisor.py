@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
 from hallapp.config import Config
 from hallapp.duty import StaffView
 from hallapp.evaluation import LEVEL_LABELS
-from hallapp.followup import ACTION_LABELS, Action, QueueItem
+from hallapp.followup import ACTION_LABELS, Action, QueueItem, QueueSize
 from hallapp.models import utcnow
 from hallapp.reports import (
     Definitions,
@@ -66,7 +66,13 @@ from hallapp.reports import (
 )
 from hallapp.reports.followups import AccountableClerk
 from hallapp.reports.sql import reading
-from hallapp.reports.tables import Cell, ReportTable, accountability_table, monthly_tables
+from hallapp.reports.tables import (
+    Cell,
+    ReportTable,
+    accountability_summary_table,
+    accountability_table,
+    monthly_tables,
+)
 from hallapp.store import Store
 from hallapp.workdays import hall_date
 
@@ -90,6 +96,7 @@ class ViewData:
     accountable: list[AccountableClerk]
     trend: list[tuple[str, float | None, int]]  # month label, 满意率, evaluations
     queue: list[QueueItem]
+    queue_size: QueueSize | None = None  # all open follow-ups (the queue shows the first)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,12 @@ class _Side:
     accountable: list[AccountableClerk]
     trend: list[tuple[str, float | None, int]]
     queue: list[QueueItem]
+    queue_size: QueueSize
+
+
+#: The follow-up queue shows this many, the earliest due first; the count
+#: above it is of all of them.
+QUEUE_SHOWN = 500
 
 
 def quarter_of(period: Period) -> Period:
@@ -126,7 +139,7 @@ def load_side(
     store: Store, period: Period, definitions: Definitions, *, hall: str | None = None
 ) -> _Side:
     """The trend, the quarter's accountability list and the queue (another worker)."""
-    from hallapp.followup import queue
+    from hallapp.followup import queue, queue_size
     from hallapp.reports import accountability
     from hallapp.reports.tally import monthly_totals
 
@@ -138,9 +151,12 @@ def load_side(
             (f"{m.first.month}月", t.satisfaction_rate, t.evaluations)
             for m, t in zip(months, totals, strict=True)
         ]
-        found = accountability(conn, q, definitions=definitions, hall=hall)
-        work = queue(conn, hall=hall, call_back_days=definitions.call_back_days)
-    return _Side(q, found, trend, work)
+        # The clerks and their counts; one clerk's 差评 are read when asked.
+        found = accountability(conn, q, definitions=definitions, hall=hall, reviews=False)
+        days = definitions.call_back_days
+        work = queue(conn, hall=hall, call_back_days=days, limit=QUEUE_SHOWN)
+        size = queue_size(conn, hall=hall, call_back_days=days)
+    return _Side(q, found, trend, work, size)
 
 
 def load_view_data(
@@ -155,7 +171,9 @@ def load_view_data(
     """Everything at once, on the calling thread (scripts and benchmarks)."""
     report = load_report(store, period, by, definitions, hall_name=hall_name, hall=hall)
     side = load_side(store, period, definitions, hall=hall)
-    return ViewData(period, by, report, side.quarter, side.accountable, side.trend, side.queue)
+    return ViewData(
+        period, by, report, side.quarter, side.accountable, side.trend, side.queue, side.queue_size
+    )
 
 
 # --------------------------------------------------------------------- models
@@ -630,10 +648,13 @@ class FollowUpPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.message)
 
-    def show_items(self, items: list[QueueItem]) -> None:
+    def show_items(self, items: list[QueueItem], total: int | None = None) -> None:
         selected = self.current()
         self.items = items
-        self.table.set_table(queue_table(items), {i for i, it in enumerate(items) if it.overdue})
+        table = queue_table(items)
+        if total is not None and total > len(items):
+            table.notes.insert(0, f"共 {total} 件待整改，此处列出最早到期的 {len(items)} 件")
+        self.table.set_table(table, {i for i, it in enumerate(items) if it.overdue})
         if selected is not None:
             for i, it in enumerate(items):
                 if it.evaluation_id == selected.evaluation_id:
@@ -895,7 +916,8 @@ class SupervisorView(QWidget):
             side: _Side = parts["side"]
             report: MonthlyReport = parts["report"]
             self._show(
-                ViewData(period, by, report, side.quarter, side.accountable, side.trend, side.queue)
+                ViewData(period, by, report, side.quarter, side.accountable, side.trend,
+                         side.queue, side.queue_size)
             )
 
         def failed(exc: BaseException) -> None:
@@ -956,17 +978,19 @@ class SupervisorView(QWidget):
             i for i, f in enumerate(data.report.follow_ups) if f.overdue or f.call_back_overdue
         }
         self.work.set_table(tables[3], overdue_rows)
-        q = accountability_table(data.quarter, data.accountable, self.definitions)
-        self.accountability.set_table(q, {i for i, r in enumerate(q.rows) if r[-1] == "是"})
+        q = accountability_summary_table(data.quarter, data.accountable, self.definitions)
+        self.accountability.set_table(q)
         self.charts.show_data(data)
-        self.follow_up.show_items(data.queue)
-        late = sum(1 for i in data.queue if i.overdue)
+        size = data.queue_size or QueueSize(
+            len(data.queue), sum(1 for i in data.queue if i.overdue)
+        )
+        self.follow_up.show_items(data.queue, size.open)
         self.status.setStyleSheet("")
         self.status.setText(
             f"{data.period.label}：有效评价 {data.report.tally.total.evaluations} 次，"
-            f"待整改 {len(data.queue)} 件（超期 {late} 件）"
+            f"待整改 {size.open} 件（超期 {size.overdue} 件）"
         )
-        self.tabs.setTabText(6, f"整改工作（{len(data.queue)}）")
+        self.tabs.setTabText(6, f"整改工作（{size.open}）")
         self.loaded.emit(data)
 
     # -- drill-down
@@ -1067,11 +1091,25 @@ class SupervisorView(QWidget):
                           label="读取差评明细")  # fmt: skip
 
     def _drill_accountability(self, row: int, _col: int) -> None:
-        if self.data is None:
+        """One clerk of the list: the 差评 behind the rate, each with its follow-up state."""
+        if self.data is None or not 0 <= row < len(self.data.accountable):
             return
-        reviews = [r for a in self.data.accountable for r in a.reviews]
-        if 0 <= row < len(reviews):
-            self.open_rows(case_table([], ""), [reviews[row].case_id], open_first=True)
+        from hallapp.reports.followups import clerk_reviews
+
+        clerk, quarter = self.data.accountable[row], self.data.quarter
+        store, hall, defs = self.store, self.hall, self.definitions
+
+        def work() -> AccountableClerk:
+            with reading(store) as conn:
+                return replace(clerk, reviews=clerk_reviews(conn, quarter, clerk.staff_id,
+                                                            hall=hall))  # fmt: skip
+
+        def show(found: AccountableClerk) -> None:
+            table = accountability_table(quarter, [found], defs)
+            table = replace(table, title=f"{quarter.label} {found.staff_no} {found.name} 的差评")
+            self.open_rows(table, [r.case_id for r in found.reviews])
+
+        run_in_background(self, work, success=show, label="读取差评及整改状态")
 
     def _open_evaluations(self, rows: list[Any], title: str) -> None:
         self.open_rows(evaluation_table(rows, title), [r.case_id for r in rows])
@@ -1103,13 +1141,23 @@ class SupervisorView(QWidget):
             return
         data = self.data
         report = data.report
-        if data.period.is_quarter:
-            # The quarter on screen shows its accountability list: so does the export.
-            report = replace(report, accountable=list(data.accountable))
         font = str(self.config.get("printing.font_path")) or None
         from hallapp.printing.publish import write_report
 
+        store, hall, defs = self.store, self.hall, self.definitions
         self._busy(+1, f"正在导出 {path.name}…")
+
+        def write() -> None:
+            out = report
+            if data.period.is_quarter:
+                from hallapp.reports import accountability
+
+                # The quarter on screen shows its accountability list: the export
+                # carries it with every clerk's 差评 (read here, in the background).
+                with reading(store) as conn:
+                    found = accountability(conn, data.period, definitions=defs, hall=hall)
+                out = replace(report, accountable=found)
+            write_report(out, fmt, path, font_path=font)
 
         def done(_p: Any) -> None:
             self._busy(-1, f"已导出：{path}")
@@ -1118,8 +1166,7 @@ class SupervisorView(QWidget):
         def failed(exc: BaseException) -> None:
             self._failed(exc)
 
-        run_in_background(self, lambda: write_report(report, fmt, path, font_path=font),
-                          success=done, failure=failed, label="导出报表")  # fmt: skip
+        run_in_background(self, write, success=done, failure=failed, label="导出报表")
 
 
 def load_bundle_tables(

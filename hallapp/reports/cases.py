@@ -6,6 +6,12 @@ its acceptance and extension events (an extension only moves it later; 补正
 happens before acceptance in HallApp, so no pause follows an acceptance).
 Dates are the hall's days (:class:`hallapp.reports.sql.hall_day`); ISO date
 texts compare in date order.
+
+The counts are read from the tables the database keeps as facts arrive
+(hallapp.reports.caseroll): a month's figures read some thousand rows of
+counts, not every event of the month; the 超期未办结 count checks exactly,
+against the events, only the cases that can be overdue at all (accepted and
+not completed within their earliest promise).
 """
 
 from __future__ import annotations
@@ -14,11 +20,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from hallapp.models import CaseEventKind, utcnow
+from hallapp.reports.caseroll import COUNTS
 from hallapp.reports.periods import Period
-from hallapp.reports.sql import CASES, EVENTS, dimension, group_names, hall_day, in_hall
+from hallapp.reports.sql import (
+    CASE_DEADLINES,
+    CASE_TALLIES,
+    CASES,
+    COMPLETION_TALLIES,
+    EVENTS,
+    dimension,
+    group_names,
+    hall_day,
+    in_days,
+    in_hall,
+)
 from hallapp.reports.tally import percent
 
 ACCEPTING = (CaseEventKind.ACCEPTED.value, CaseEventKind.CONDITIONALLY_ACCEPTED.value)
@@ -48,14 +66,14 @@ CASE_FIGURE_TITLES: dict[str, str] = {
 }
 
 
-def promised_in_force(case_id: Any, before: datetime) -> Any:
-    """The case's promised date (ISO text) as of ``before``."""
+def promised_in_force(case_id: Any, before: datetime | None = None) -> Any:
+    """The case's promised date (ISO text) as of ``before`` (default: the latest
+    written, which is what a completion is judged on time against)."""
     x = EVENTS.alias("promise")
-    return (
-        select(func.max(x.c.data["promised_date"].as_string()))
-        .where(x.c.case_id == case_id, x.c.kind.in_(PROMISING), x.c.created_at < before)
-        .scalar_subquery()
-    )
+    conds = [x.c.case_id == case_id, x.c.kind.in_(PROMISING)]
+    if before is not None:
+        conds.append(x.c.created_at < before)
+    return select(func.max(x.c.data["promised_date"].as_string())).where(*conds).scalar_subquery()
 
 
 @dataclass(frozen=True)
@@ -90,21 +108,45 @@ def _in_period(t: Any, period: Period) -> list[Any]:
     return [t.c.created_at >= period.start_utc, t.c.created_at < period.end_utc]
 
 
-def overdue_open_condition(c: Any, period: Period, as_of: date) -> Any:
-    """Accepted before the period ended, not completed by then, promised date passed."""
+def overdue_open_condition(case_id: Any, period: Period, as_of: date) -> Any:
+    """Accepted before the period ended, not completed by then, promised date
+    passed (``case_id``: the case's id column)."""
     end = period.end_utc
     acc, done = EVENTS.alias("acc"), EVENTS.alias("fin")
     accepted = exists().where(
-        and_(acc.c.case_id == c.c.id, acc.c.kind.in_(ACCEPTING), acc.c.created_at < end)
+        and_(acc.c.case_id == case_id, acc.c.kind.in_(ACCEPTING), acc.c.created_at < end)
     )
     completed = exists().where(
         and_(
-            done.c.case_id == c.c.id,
+            done.c.case_id == case_id,
             done.c.kind == CaseEventKind.COMPLETED.value,
             done.c.created_at < end,
         )
     )
-    return and_(accepted, ~completed, promised_in_force(c.c.id, end) < as_of.isoformat())
+    return and_(accepted, ~completed, promised_in_force(case_id, end) < as_of.isoformat())
+
+
+def overdue_candidates(d: Any, period: Period, as_of: date) -> list[Any]:
+    """The rows of ``case_deadlines`` (alias ``d``) that can be overdue at the
+    period's end: accepted by then, not completed by then, earliest promise
+    before ``as_of``. Every overdue case passes (see hallapp.reports.caseroll);
+    :func:`overdue_open_condition` then decides exactly."""
+    last = period.last.isoformat()
+    return [
+        or_(d.c.accepted_day.is_(None), d.c.accepted_day <= last),
+        or_(d.c.done_day.is_(None), d.c.done_day > last),
+        or_(d.c.promised_min.is_(None), d.c.promised_min < as_of.isoformat()),
+    ]
+
+
+def overdue_open_cases(period: Period, as_of: date, hall: str | None = None) -> Any:
+    """The ids of the cases overdue and not completed at the period's end."""
+    d = CASE_DEADLINES
+    return select(d.c.case_id).where(
+        *overdue_candidates(d, period, as_of),
+        overdue_open_condition(d.c.case_id, period, as_of),
+        *in_hall(d, hall),
+    )
 
 
 def deferred_overdue_condition(acc: Any, period: Period, as_of: date) -> Any:
@@ -138,7 +180,7 @@ def case_figures(
     """The case figures of the period per group (default: per window)."""
     dim = dimension(by)
     as_of = period.as_of(now or utcnow())
-    c, ev = CASES, EVENTS.alias("ev")
+    c = CASES
     group = c.c[dim.case_column]
     found: dict[str, dict[str, int]] = {}
 
@@ -149,34 +191,31 @@ def case_figures(
                 if name != "key":
                     bucket[name] = bucket.get(name, 0) + int(value or 0)
 
+    t = CASE_TALLIES
+    g = t.c[dim.case_column]
+    sums = [func.sum(t.c[n]).label(n) for n in COUNTS]
     add(
-        select(group.label("key"), func.count().label("received"))
-        .where(*_in_period(c, period), *in_hall(c, hall))
-        .group_by(group)
+        select(g.label("key"), *sums)
+        .where(*in_days(t, period.first, period.last), *in_hall(t, hall))
+        .group_by(g)
+        .having(or_(*[func.sum(t.c[n]) != 0 for n in COUNTS]))
     )
-    promised = promised_in_force(ev.c.case_id, period.end_utc)
-    on_time = and_(
-        ev.c.kind == CaseEventKind.COMPLETED.value, hall_day(ev.c.created_at) <= promised
-    )
+    ct = COMPLETION_TALLIES
     add(
-        select(
-            group.label("key"),
-            func.sum(case((ev.c.kind.in_(ACCEPTING), 1), else_=0)).label("accepted"),
-            *[
-                func.sum(case((ev.c.kind == kind, 1), else_=0)).label(name)
-                for name, kind in EVENT_FIGURES.items()
-                if name != "accepted"
-            ],
-            func.sum(case((on_time, 1), else_=0)).label("on_time"),
+        select(ct.c[dim.case_column].label("key"), func.sum(ct.c.completed).label("completed"))
+        .where(*in_days(ct, period.first, period.last), *in_hall(ct, hall))
+        .group_by(ct.c[dim.case_column])
+        .having(func.sum(ct.c.completed) != 0)
+    )
+    d = CASE_DEADLINES
+    add(
+        select(d.c[dim.case_column].label("key"), func.count().label("overdue_open"))
+        .where(
+            *overdue_candidates(d, period, as_of),
+            overdue_open_condition(d.c.case_id, period, as_of),
+            *in_hall(d, hall),
         )
-        .select_from(ev.join(c, c.c.id == ev.c.case_id))
-        .where(*_in_period(ev, period), *in_hall(ev, hall))
-        .group_by(group)
-    )
-    add(
-        select(group.label("key"), func.count().label("overdue_open"))
-        .where(overdue_open_condition(c, period, as_of), *in_hall(c, hall))
-        .group_by(group)
+        .group_by(d.c[dim.case_column])
     )
     acc = EVENTS.alias("acc")
     add(

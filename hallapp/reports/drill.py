@@ -19,7 +19,7 @@ from hallapp.reports.cases import (
     ACCEPTING,
     EVENT_FIGURES,
     deferred_overdue_condition,
-    overdue_open_condition,
+    overdue_open_cases,
     promised_in_force,
 )
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
@@ -253,7 +253,7 @@ def cases_behind(
     if figure == "received":
         cond: Any = and_(c.c.created_at >= period.start_utc, c.c.created_at < period.end_utc)
     elif figure == "overdue_open":
-        cond = overdue_open_condition(c, period, as_of)
+        cond = c.c.id.in_(overdue_open_cases(period, as_of, hall))
     elif figure == "deferred_overdue":
         cond = exists().where(
             and_(ev.c.case_id == c.c.id, deferred_overdue_condition(ev, period, as_of))
@@ -263,7 +263,7 @@ def cases_behind(
             kind: Any = ev.c.kind.in_(ACCEPTING)
         elif figure in ("on_time", "completed_late"):
             kind = ev.c.kind == CaseEventKind.COMPLETED.value
-            promised = promised_in_force(ev.c.case_id, period.end_utc)
+            promised = promised_in_force(ev.c.case_id)
             day = hall_day(ev.c.created_at)
             kind = and_(kind, day <= promised if figure == "on_time" else day > promised)
         else:

@@ -244,9 +244,15 @@ def accountability(
     definitions: Definitions | None = None,
     hall: str | None = None,
     now: datetime | None = None,
+    reviews: bool = True,
 ) -> list[AccountableClerk]:
     """The quarter's clerks to be held to account (seed 000 §五), worst first,
-    each with the 差评 behind it and where their follow-up stands."""
+    each with the 差评 behind it and where their follow-up stands.
+
+    ``reviews=False``: the clerks and their counts only, from the counts the
+    database keeps (the supervisor view lists them at once and reads one
+    clerk's 差评 with :func:`clerk_reviews` when asked; a county's quarter is
+    tens of thousands of 差评)."""
     defs = definitions or Definitions()
     threshold = defs.accountability_threshold_percent
     found = conn.execute(accountability_statement(period, threshold, hall)).all()
@@ -259,6 +265,40 @@ def accountability(
             select(STAFF.c.id, STAFF.c.staff_no, STAFF.c.name).where(STAFF.c.id.in_(ids))
         )
     }
+    behind = _reviews(conn, period, ids, hall, now) if reviews else {}
+    out = [
+        AccountableClerk(
+            staff_id=r.staff_id,
+            staff_no=staff.get(r.staff_id, ("", ""))[0],
+            name=staff.get(r.staff_id, ("", r.staff_id))[1],
+            evaluations=int(r.evaluations),
+            bad=int(r.bad),
+            reviews=tuple(behind.get(r.staff_id, ())),
+        )
+        for r in found
+    ]
+    return sorted(out, key=lambda a: (-a.bad_rate, -a.bad, a.staff_no))
+
+
+def clerk_reviews(
+    conn: Connection,
+    period: Period,
+    staff_id: str,
+    *,
+    hall: str | None = None,
+    now: datetime | None = None,
+) -> tuple[BadReview, ...]:
+    """One clerk's counted 差评 of the period with where each follow-up stands."""
+    return tuple(_reviews(conn, period, [staff_id], hall, now).get(staff_id, ()))
+
+
+def _reviews(
+    conn: Connection,
+    period: Period,
+    ids: list[str],
+    hall: str | None,
+    now: datetime | None,
+) -> dict[str, list[BadReview]]:
     as_of = period.as_of(now or utcnow())
     e = EVALUATIONS
     f = step_flags(bad_in_period(period, hall, lambda x: x.c.staff_id.in_(ids)))
@@ -294,15 +334,4 @@ def accountability(
                 overdue=bool(row.due_on and not row.closed and row.due_on < as_of),
             )
         )
-    out = [
-        AccountableClerk(
-            staff_id=r.staff_id,
-            staff_no=staff.get(r.staff_id, ("", ""))[0],
-            name=staff.get(r.staff_id, ("", r.staff_id))[1],
-            evaluations=int(r.evaluations),
-            bad=int(r.bad),
-            reviews=tuple(reviews[r.staff_id]),
-        )
-        for r in found
-    ]
-    return sorted(out, key=lambda a: (-a.bad_rate, -a.bad, a.staff_no))
+    return reviews

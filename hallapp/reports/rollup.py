@@ -48,7 +48,7 @@ from hallapp.models import CaseEventKind, FollowUpStepKind
 
 EVALUATION_TALLIES = "evaluation_tallies"
 COMPLETION_TALLIES = "completion_tallies"
-ROLLUP_TABLES = (EVALUATION_TALLIES, COMPLETION_TALLIES)
+ROLLUP_TABLES = (EVALUATION_TALLIES, COMPLETION_TALLIES)  # caseroll.TABLES besides
 
 #: The group columns (after the hall day) and the count columns of each table.
 EVALUATION_KEYS = ("window_code", "staff_id", "department_code", "item_code", "level")
@@ -58,14 +58,14 @@ UPHELD = FollowUpStepKind.APPEAL_UPHELD.value
 COMPLETED = CaseEventKind.COMPLETED.value
 
 
-def _day(dialect: str, column: str) -> str:
+def hall_day_sql(dialect: str, column: str) -> str:
     """The hall's day of a UTC time, as hallapp.reports.sql.hall_day writes it."""
     if dialect == "postgresql":
         return f"to_char(({column} AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD')"
     return f"date({column}, '+8 hours')"
 
 
-class _Sql:
+class TallySql:
     """The trigger bodies' pieces for one store (local or central) and dialect."""
 
     def __init__(self, dialect: str, central: bool) -> None:
@@ -103,7 +103,7 @@ class _Sql:
 
     def evaluation_insert(self, source: str, sign: str) -> str:
         """Level counts of the evaluations in ``source`` (alias e), added or taken away."""
-        day = _day(self.dialect, "e.created_at")
+        day = hall_day_sql(self.dialect, "e.created_at")
         keys = ", ".join(f"e.{k}" for k in EVALUATION_KEYS)
         return (
             f"INSERT INTO {EVALUATION_TALLIES} "
@@ -130,7 +130,7 @@ class _Sql:
     def completion_insert(self, cases: str, where: str, completed: str, evaluated: str) -> str:
         """Completion counts for the completed events (alias ev) of the cases in
         ``cases`` (alias k, with case_id and hall_code), joined to their case."""
-        day = _day(self.dialect, "ev.created_at")
+        day = hall_day_sql(self.dialect, "ev.created_at")
         keys = ", ".join(f"c.{k}" for k in ("window_code", "first_responder_id",
                                              "department_code", "item_code"))  # fmt: skip
         return (
@@ -149,7 +149,7 @@ class _Sql:
 # ------------------------------------------------------------------ PostgreSQL
 
 
-def _pg_statements(sql: _Sql) -> list[str]:
+def _pg_statements(sql: TallySql) -> list[str]:
     new_ids = "SELECT 1 FROM new_rows y WHERE y.id = x.id" + sql.same_hall("y", "x")
     fresh = f"(SELECT * FROM new_rows e WHERE NOT {sql.upheld('e')}) AS e"
     fresh_cases = (
@@ -193,33 +193,46 @@ def _pg_statements(sql: _Sql) -> list[str]:
         ("case_events", on_events),
         ("follow_up_steps", on_steps),
     ):
-        fn = f"hallapp_tally_{table}"
-        statements = "\n".join(f"    {s};" for s in body)
-        out.append(
-            f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql "
-            "SECURITY DEFINER SET search_path = public AS $$\nBEGIN\n"
-            f"{statements}\n    RETURN NULL;\nEND\n$$"
-        )
-        out.append(f"DROP TRIGGER IF EXISTS trg_{table}_tally ON {table}")
-        # ALWAYS: session_replication_role = replica must not silently stop the counts.
-        out.append(
-            f"CREATE TRIGGER trg_{table}_tally AFTER INSERT ON {table} "
-            f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
-        )
-        out.append(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER trg_{table}_tally")
+        out += pg_statement_trigger(table, f"trg_{table}_tally", f"hallapp_tally_{table}", body)
     return out
+
+
+def pg_statement_trigger(table: str, trigger: str, fn: str, body: list[str]) -> list[str]:
+    """A PostgreSQL AFTER INSERT trigger per statement over its new rows
+    (``new_rows``), running ``body`` as the table's owner."""
+    statements = "\n".join(f"    {s};" for s in body)
+    return [
+        f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql "
+        "SECURITY DEFINER SET search_path = public AS $$\nBEGIN\n"
+        f"{statements}\n    RETURN NULL;\nEND\n$$",
+        f"DROP TRIGGER IF EXISTS {trigger} ON {table}",
+        f"CREATE TRIGGER {trigger} AFTER INSERT ON {table} "
+        f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {fn}()",
+        # ALWAYS: session_replication_role = replica must not silently stop the counts.
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}",
+    ]
+
+
+def sqlite_row_trigger(table: str, trigger: str, when: str, body: list[str]) -> list[str]:
+    """A SQLite AFTER INSERT trigger per row (NEW) when ``when`` holds."""
+    statements = " ".join(f"{s};" for s in body)
+    return [
+        f"DROP TRIGGER IF EXISTS {trigger}",
+        f"CREATE TRIGGER {trigger} AFTER INSERT ON {table} "
+        f"FOR EACH ROW WHEN {when} BEGIN {statements} END",
+    ]
 
 
 # ---------------------------------------------------------------------- SQLite
 
 
-def _sqlite_new_evaluation(sql: _Sql) -> str:
+def _sqlite_new_evaluation(sql: TallySql) -> str:
     # A trigger cannot select NEW.*: the columns the counts need, by name.
     names = [*sql.hall, "created_at", *EVALUATION_KEYS]
     return "(SELECT " + ", ".join(f"NEW.{n} AS {n}" for n in names) + ")"
 
 
-def _sqlite_statements(sql: _Sql) -> list[str]:
+def _sqlite_statements(sql: TallySql) -> list[str]:
     new = "(SELECT NEW.case_id AS case_id" + (", NEW.hall_code AS hall_code" if sql.central else "")
     on_evaluation = [
         sql.completion_insert(
@@ -261,29 +274,36 @@ def _sqlite_statements(sql: _Sql) -> list[str]:
         ("case_events", f"NEW.kind = '{COMPLETED}'", on_event),
         ("follow_up_steps", first_upheld, on_step),
     ):
-        statements = " ".join(f"{s};" for s in body)
-        out.append(f"DROP TRIGGER IF EXISTS trg_{table}_tally")
-        out.append(
-            f"CREATE TRIGGER trg_{table}_tally AFTER INSERT ON {table} "
-            f"FOR EACH ROW WHEN {when} BEGIN {statements} END"
-        )
+        out += sqlite_row_trigger(table, f"trg_{table}_tally", when, body)
     return out
 
 
 def trigger_statements(dialect: str, *, central: bool) -> list[str]:
-    sql = _Sql(dialect, central)
+    sql = TallySql(dialect, central)
     return _pg_statements(sql) if dialect == "postgresql" else _sqlite_statements(sql)
 
 
 def install_triggers(conn: Connection, *, central: bool) -> None:
-    """(Re)create the triggers that keep the counts (idempotent)."""
+    """(Re)create the triggers that keep these two tables' counts (idempotent);
+    :func:`hallapp.reports.caseroll.install_all` makes every counting trigger."""
     for statement in trigger_statements(conn.dialect.name, central=central):
         conn.exec_driver_sql(statement)
 
 
+def drop_statements(dialect: str) -> list[str]:
+    """What removes every counting trigger (a bulk load that counts afterwards)."""
+    from hallapp.reports import caseroll
+
+    on = dialect == "postgresql"
+    return [
+        f"DROP TRIGGER IF EXISTS trg_{t}_tally" + (f" ON {t}" if on else "")
+        for t in ("evaluations", "case_events", "follow_up_steps")
+    ] + caseroll.drop_statements(dialect)
+
+
 def rebuild(conn: Connection, *, central: bool) -> None:
     """Fill the counts from the facts already stored (a store made before them)."""
-    sql = _Sql(conn.dialect.name, central)
+    sql = TallySql(conn.dialect.name, central)
     conn.exec_driver_sql(f"DELETE FROM {EVALUATION_TALLIES}")
     conn.exec_driver_sql(f"DELETE FROM {COMPLETION_TALLIES}")
     conn.exec_driver_sql(sql.evaluation_insert(f"evaluations e WHERE NOT {sql.upheld('e')}", ""))

@@ -30,13 +30,16 @@ from sqlalchemy.types import String
 
 from hallapp.models import (
     Case,
+    CaseDeadline,
     CaseEvent,
+    CaseTally,
     CompletionTally,
     Department,
     Evaluation,
     EvaluationTally,
     FollowUpStep,
     FollowUpStepKind,
+    OpenFollowUp,
     ServiceItem,
     Staff,
     Window,
@@ -59,6 +62,9 @@ ITEMS = table(ServiceItem)
 # The counts kept by triggers (hallapp.reports.rollup): what the tallies read.
 EVALUATION_TALLIES = table(EvaluationTally)
 COMPLETION_TALLIES = table(CompletionTally)
+CASE_TALLIES = table(CaseTally)
+CASE_DEADLINES = table(CaseDeadline)
+OPEN_FOLLOW_UPS = table(OpenFollowUp)
 
 
 def hall_column(t: FromClause) -> ColumnElement[str]:

@@ -233,6 +233,30 @@ def accountability_table(
     )
 
 
+def accountability_summary_table(
+    period: Period, accountable: list[AccountableClerk], defs: Definitions
+) -> ReportTable:
+    """The clerks of the accountability list, one row each (the view's list;
+    a row opens that clerk's 差评 with their follow-up state)."""
+    rows: list[list[Cell]] = [
+        [a.staff_no, a.name, a.evaluations, a.bad, a.bad_rate] for a in accountable
+    ]
+    keys: list[str | None] = [a.staff_id for a in accountable]
+    return ReportTable(
+        key="问责",
+        title=f"{period.label}不满意率达到 {defs.accountability_threshold_percent:g}% 的工作人员",
+        header=["工号", "姓名", "有效评价数", "差评数", "不满意率（%）"],
+        rows=rows,
+        notes=[
+            f"不满意率 =（不满意＋非常不满意）÷ 有效评价数；达到 "
+            f"{defs.accountability_threshold_percent:g}% 的列入问责（中心制度第五条）",
+            "双击一行查看该工作人员的差评及整改状态",
+            *defs.notes()[:1],
+        ],
+        row_keys=keys,
+    )
+
+
 # ------------------------------------------------------------------ outputs
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hallapp.models import new_id
-from hallapp.reports.rollup import install_triggers, rebuild
+from hallapp.reports.caseroll import install_all, rebuild_all
 from hallapp.store import make_engine
 from hallapp.sync import CentreUnreachable, SchemaMismatch, SyncError
 from hallapp.sync.schema import (
@@ -209,10 +209,10 @@ def reconcile_on(conn: Connection) -> None:
                 index.create(conn)
                 log.info("central store: added index %s on %s", index.name, table.name)
     _create_guards(conn)
-    install_triggers(conn, central=True)
+    install_all(conn, central=True)
     if new_tallies:
         # A centre made before the counts: count what it already holds.
-        rebuild(conn, central=True)
+        rebuild_all(conn, central=True)
 
 
 def init_central(url: str) -> str:

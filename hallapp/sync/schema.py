@@ -80,7 +80,13 @@ LOCAL_ONLY_TABLES: tuple[str, ...] = ("number_counters", "sync_state")
 
 # Never synced either: counts each store derives from its own facts with
 # its own triggers (hallapp.reports.rollup); the centre's carry hall_code.
-DERIVED_TABLES: tuple[str, ...] = ("evaluation_tallies", "completion_tallies")
+DERIVED_TABLES: tuple[str, ...] = (
+    "evaluation_tallies",
+    "completion_tallies",
+    "case_tallies",
+    "case_deadlines",
+    "open_follow_ups",
+)
 
 # Facts written at the centre (a supervisor's follow-up step, an appeal
 # decision) carry this origin: not a window code (those are alphanumeric),
@@ -142,11 +148,16 @@ def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
     # its first column, hall_code, and two keys of one table would collide.
     seen: set[tuple[str, ...]] = set()
 
-    def index(names: list[str]) -> None:
-        key = (HALL, *names)
+    def index(names: list[str], partial: Index | None = None) -> None:
+        # A partial index keeps its WHERE (and its own name: the same columns
+        # with and without a WHERE are two indexes).
+        where = {k: v for k, v in (partial.dialect_kwargs if partial is not None else {}).items()
+                 if k.endswith("_where") and v is not None}  # fmt: skip
+        key = (HALL, *names, *(str(v) for v in where.values()))
         if key not in seen:
             seen.add(key)
-            cols.append(Index(_name("ix", local.name, names), *key))
+            name = str(partial.name) + "_hall" if where and partial is not None else None
+            cols.append(Index(name or _name("ix", local.name, names), HALL, *names, **where))
 
     if fact:
         cols.append(Column("origin_seq", BigInteger, nullable=True))
@@ -160,7 +171,7 @@ def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
             if isinstance(uc, UniqueConstraint):
                 index([c.name for c in uc.columns])
         for ix in local.indexes:
-            index([c.name for c in ix.columns])
+            index([c.name for c in ix.columns], ix)
     else:
         cols.append(PrimaryKeyConstraint(HALL, *pk_local))
         for uc in local.constraints:
@@ -179,7 +190,7 @@ def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
                     )
                 )
         for ix in local.indexes:
-            index([c.name for c in ix.columns])
+            index([c.name for c in ix.columns], ix)
     if local.name == "evaluations":
         # Nothing counts as an evaluation unless the citizen gave one of the
         # five levels (no default rating): the centre refuses anything else.

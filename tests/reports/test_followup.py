@@ -58,6 +58,25 @@ def test_queue_puts_overdue_first_and_says_which_step(hall: Store):
     assert all(i.call_back_due < i.due_on for i in items if i.due_on)
 
 
+def test_queue_size_counts_what_the_whole_queue_shows(hall: Store):
+    """The count above the queue is of every open follow-up, overdue as the rows say,
+    and a queue cut to its first rows keeps the earliest due."""
+    from hallapp.followup import queue_size
+
+    with hall.engine.connect() as conn:
+        items = queue(conn, today=TODAY)
+        size = queue_size(conn, today=TODAY)
+        first = queue(conn, today=TODAY, limit=3)
+        closed = conn.execute(sa.text(
+            "SELECT count(DISTINCT evaluation_id) FROM follow_up_steps WHERE kind = 'closed'"
+        )).scalar_one()  # fmt: skip
+    assert closed > 0, "the history has closed follow-ups, which are not counted"
+    assert (size.open, size.overdue) == (len(items), sum(1 for i in items if i.overdue))
+    assert len(first) == 3
+    cut = max(i.due_on or date.max for i in first)
+    assert all((i.due_on or date.max) >= cut for i in items if i not in first)
+
+
 def test_the_steps_in_order_with_who_when_what_and_audit(hall: Store):
     sups, _ = people(hall)
     item = fresh_item(hall)

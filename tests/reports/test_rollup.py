@@ -99,10 +99,20 @@ def _local(store: Store) -> Target:
                   (ref.item_code, ref.instant_code), applicant)  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["local-sqlite", "local-pg", "central-sqlite", "central-pg"])
+TARGETS = ["local-sqlite", "local-pg", "central-sqlite", "central-pg"]
+
+
+@pytest.fixture(scope="module", params=TARGETS)
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
+    yield from make_target(request, tmp_path_factory)
+
+
+def make_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    """A fresh store of the kind ``request.param`` names (one database each)."""
     kind = str(request.param)
     if kind.endswith("pg"):
         fresh = _fresh_pg_database()  # one database for each store: not shared

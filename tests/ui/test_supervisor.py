@@ -194,8 +194,18 @@ def test_export_the_quarter_writes_its_accountability_list(qtbot, view, tmp_path
     wb = openpyxl.load_workbook(out)
     assert "问责" in wb.sheetnames
     rows = list(wb["问责"].iter_rows(min_row=2, values_only=True))
-    expected = [(a.staff_no, r.case_no) for a in data.accountable for r in a.reviews]
-    assert [(str(r[0]), r[5]) for r in rows if r[5]] == expected
+    # The list on screen is of clerks; the export carries each one's 差评, counted
+    # here from the raw rows (levels 1–2 of the quarter, upheld appeals left out).
+    clerks = {a.staff_id: a.staff_no for a in data.accountable}
+    with view.store.engine.connect() as conn:
+        bad = conn.execute(sa.text(
+            "SELECT e.staff_id, e.case_no FROM evaluations e WHERE e.level <= 2 "
+            "AND e.created_at >= :a AND e.created_at < :b AND NOT EXISTS (SELECT 1 FROM "
+            "follow_up_steps u WHERE u.evaluation_id = e.id AND u.kind = 'appeal_upheld')"),
+            {"a": data.period.start_utc.replace(tzinfo=None).isoformat(sep=" "),
+             "b": data.period.end_utc.replace(tzinfo=None).isoformat(sep=" ")}).all()  # fmt: skip
+    expected = sorted((clerks[s], no) for s, no in bad if s in clerks)
+    assert sorted((str(r[0]), r[5]) for r in rows if r[5]) == expected and expected
     pdf = tmp_path / "季度.pdf"
     with qtbot.waitSignal(view.exported, timeout=30_000):
         view.export_to(pdf, "pdf")
@@ -220,3 +230,21 @@ def test_a_supervisor_signing_in_at_a_window_gets_the_supervisor_view(demo_app):
     assert not console.signed_in  # nobody went on duty at the window
     assert console.ctx.duty.current() is None
     console.supervisor_window.close()
+
+
+def test_a_clerk_on_the_accountability_list_opens_with_every_bad_review(qtbot, view):
+    data = choose(qtbot, view, "2026-Q3")
+    clerk = data.accountable[0]
+    model = view.accountability.model
+    assert [model.value(0, c) for c in range(4)] == [clerk.staff_no, clerk.name,
+                                                     clerk.evaluations, clerk.bad]  # fmt: skip
+    view.tabs.setCurrentWidget(view.accountability)
+    view.accountability.view.doubleClicked.emit(model.index(0, 0))
+    qtbot.waitUntil(lambda: view.dialog is not None and view.dialog.isVisible(), timeout=10_000)
+    shown = view.dialog.panel.model
+    # One row per 差评 behind the rate, each with where its follow-up stands.
+    assert shown.rowCount() == clerk.bad
+    header = shown.table.header
+    states = {shown.value(r, header.index("整改状态")) for r in range(shown.rowCount())}
+    assert states and all(states)
+    assert {shown.value(r, 0) for r in range(shown.rowCount())} == {clerk.staff_no}
