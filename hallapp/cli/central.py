@@ -421,19 +421,35 @@ def _staff_disable(args: argparse.Namespace) -> int:
             raise _Refused(f"不能停用自己（工号 {actor.staff_no}）：请由本大厅另一位系统管理员操作")
         if not staff.active:
             raise _Refused(f"工号 {staff.staff_no} 已是停用状态")
-        others = s.scalar(
-            select(func.count())
-            .select_from(Staff)
-            .where(
-                Staff.role == Role.ADMINISTRATOR,
-                Staff.active.is_(True),
-                Staff.staff_no != staff.staff_no,
+
+        def others(role: Role) -> int:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(Staff)
+                    .where(
+                        Staff.role == role,
+                        Staff.active.is_(True),
+                        Staff.staff_no != staff.staff_no,
+                    )
+                )
+                or 0
             )
-        )
-        if staff.role == Role.ADMINISTRATOR and not others:
+
+        if staff.role == Role.ADMINISTRATOR and not others(Role.ADMINISTRATOR):
             raise _Refused(
                 f"工号 {staff.staff_no} 是本大厅唯一在用的系统管理员，停用后无人能维护基础数据："
                 "请先新增另一位系统管理员（hallapp central staff add … --role administrator）"
+            )
+        if staff.role == Role.SUPERVISOR and not others(Role.SUPERVISOR):
+            # Without a supervisor nobody verifies and closes 差评, reviews an
+            # appeal or publishes the month (seed 000 §五): the hall's
+            # accountability would stop without anyone noticing.
+            raise _Refused(
+                f"工号 {staff.staff_no} 是本大厅唯一在用的监督管理人员，停用后无人核实整改差评、"
+                "审核申诉和发布月度公示：请先新增另一位监督管理人员"
+                "（hallapp central staff add … --role supervisor），再停用该工号",
+                EXIT_DENIED,
             )
         staff.active = False
 

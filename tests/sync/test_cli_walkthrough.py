@@ -161,6 +161,38 @@ def test_a_hall_cannot_lock_itself_out_and_gets_back_in(
     assert central(capsys, centre, "staff", "enable", "9901", staff="9903")[0] == 0
 
 
+def test_the_hall_keeps_a_supervisor(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, centre: str
+) -> None:
+    """Disabling the last active supervisor would leave 差评 unverified, appeals
+    unreviewed and the month unpublished: refused like the last administrator."""
+    setup_hall(capsys, monkeypatch, centre)
+
+    def add_supervisor(staff_no: str, name: str) -> None:
+        monkeypatch.setenv("HALLAPP_NEW_PASSWORD", f"super-pw-{staff_no}")
+        code, _out, err = central(capsys, centre, "staff", "add", staff_no, "--name", name,
+                                  "--department", "ZWZX", "--role", "supervisor")  # fmt: skip
+        assert code == 0, err
+
+    add_supervisor("8801", "林")
+    before = version(centre)
+    code, out, err = central(capsys, centre, "staff", "disable", "8801")
+    assert code == EXIT_DENIED and not out
+    assert "唯一在用的监督管理人员" in err and "--role supervisor" in err
+    assert "Traceback" not in err
+    assert version(centre) == before and audited(centre, "staff.disable") == 0
+    # A clerk or a second supervisor is no obstacle; only the last one stays.
+    assert central(capsys, centre, "staff", "disable", "1001")[0] == 0
+    add_supervisor("8802", "蔡")
+    code, _out, err = central(capsys, centre, "staff", "disable", "8801")
+    assert code == 0, err
+    code, _out, err = central(capsys, centre, "staff", "disable", "8802")
+    assert code == EXIT_DENIED and "8802" in err and "唯一在用的监督管理人员" in err
+    # A disabled supervisor is not counted: 8801 comes back, then 8802 may go.
+    assert central(capsys, centre, "staff", "enable", "8801")[0] == 0
+    assert central(capsys, centre, "staff", "disable", "8802")[0] == 0
+
+
 def test_refusals_and_bad_values_exit_as_the_readme_says(
     capsys: Any, monkeypatch: pytest.MonkeyPatch, centre: str
 ) -> None:
