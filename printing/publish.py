@@ -69,15 +69,19 @@ def write_report(
     else:
         from hallapp.printing.report_pdf import render_report_pdf
 
-        pdf_tables = tables
         from hallapp.reports import MonthlyReport
-        from hallapp.reports.tables import tally_table
+        from hallapp.reports.tables import tally_table, with_status
 
+        pdf_tables = tables
         if isinstance(report, MonthlyReport):
             # The notice board shows the ranking first, then every window.
-            pdf_tables = [tables[1], tally_table(report.window_tally), *tables[2:]]
+            windows = with_status([tally_table(report.window_tally)], report.status())
+            pdf_tables = [tables[1], *windows, *tables[2:]]
             if report.tally.dimension.key != "window":
                 pdf_tables.append(tables[0])
+        if not report.has_records:
+            # Nothing happened: the notice says so instead of showing empty tables.
+            pdf_tables = []
         path.write_bytes(
             render_report_pdf(
                 pdf_tables,
@@ -86,6 +90,7 @@ def write_report(
                 subtitle=subtitle,
                 made_at=now or report.made_at,
                 font_path=font_path,
+                status=report.status(),
             )
         )
     return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from hallapp.printing.fonts import FONT_NAME, register_fonts
 from reportlab.lib import colors
@@ -20,12 +20,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    KeepTogether,
+    Flowable,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
+)
+from reportlab.platypus.flowables import (  # type: ignore[attr-defined]
+    _listWrapOn,  # how KeepTogether measures a list: the frame places it the same way
 )
 
 from hallapp.reports.tables import Cell, ReportTable
@@ -49,6 +52,14 @@ def _styles() -> dict[str, ParagraphStyle]:
             "note", parent=base, fontSize=7.5, leading=10.5, textColor=colors.Color(0.3, 0.3, 0.3)
         ),
         "body": base,
+        "status": ParagraphStyle(
+            "status",
+            parent=base,
+            fontSize=11,
+            leading=16,
+            alignment=TA_CENTER,
+            textColor=colors.Color(0.65, 0.1, 0.1),
+        ),
         "right": ParagraphStyle(
             "right", parent=base, fontSize=10.5, leading=16, alignment=TA_RIGHT
         ),
@@ -67,7 +78,10 @@ def _x(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _table(t: ReportTable, s: dict[str, ParagraphStyle], width: float) -> list[Any]:
+def _table(
+    t: ReportTable, s: dict[str, ParagraphStyle], width: float
+) -> tuple[Paragraph, Table, list[Flowable]]:
+    """The table's heading, the table, and its notes."""
     data: list[list[Paragraph | str]] = [[Paragraph(_x(h), s["cell"]) for h in t.header]]
     data += [
         [Paragraph(_x(_cell(v)), s["num" if isinstance(v, int | float) else "cell"]) for v in row]
@@ -96,12 +110,65 @@ def _table(t: ReportTable, s: dict[str, ParagraphStyle], width: float) -> list[A
             ]
         )
     )
-    out: list[Any] = [Paragraph(_x(t.title), s["h"]), table, Spacer(1, 2 * mm)]
-    out += [
+    notes: list[Flowable] = [Spacer(1, 2 * mm)]
+    notes += [
         Paragraph(_x("注：" + note if i == 0 else note), s["note"])
         for i, note in enumerate(t.notes)
     ]
-    return out
+    return Paragraph(_x(t.title), s["h"]), table, notes
+
+
+#: Room kept spare when judging whether a block fits, so that rounding in the
+#: frame's spacing never pushes its last line (the seal's date) over the page.
+_SLACK = 3.0
+
+
+class _TableBlock(Flowable):
+    """A table with its heading before and its notes (and, for the last table,
+    the seal place and date) after, laid out so that neither end is left alone
+    on a page: the heading goes with the first rows, and the last ``keep_rows``
+    rows go with what follows. A notice board sheet that holds only 盖章处 and
+    the date, or only a 合计 row, reads as a page of its own and can be
+    posted (or lost) apart from the figures it certifies.
+
+    The block never draws itself: like reportlab's ``KeepTogether`` it asks to
+    be split, and :meth:`split` hands the frame the real flowables, with the
+    table cut where both ends stay attached.
+    """
+
+    def __init__(
+        self, head: list[Flowable], table: Table, tail: list[Flowable], keep_rows: int
+    ) -> None:
+        super().__init__()
+        self.head, self.table, self.tail = head, table, tail
+        self.keep_rows = keep_rows
+        # The frame measures the room it offers after our space before; the
+        # heading's is the one it will really leave (measured as at the top below).
+        self.spaceBefore = (head or [table])[0].getSpaceBefore()
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        return availWidth, 0xFFFFFF  # always split (see the class doc)
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        canv = self.canv
+        whole = [*self.head, self.table, *self.tail]
+        if _listWrapOn(whole, availWidth, canv)[1] <= availHeight - _SLACK:
+            return whole
+        head_h = _listWrapOn(self.head, availWidth, canv)[1] if self.head else 0.0
+        self.table.wrapOn(canv, availWidth, availHeight)
+        heights: list[float] = list(self.table._rowHeights)  # type: ignore[attr-defined]
+        keep = min(self.keep_rows, len(heights) - 1)  # the header row repeats anyway
+        # The part on this page must fit here and must leave the last ``keep``
+        # rows to go on with the tail; the rest is judged again on the next page.
+        before_kept = sum(heights[: len(heights) - keep])
+        room = min(availHeight - head_h - _SLACK, before_kept + 0.01)
+        parts = self.table.split(availWidth, room) if room > 0 else []
+        if len(parts) != 2:
+            # Not even the header and one row fit with the heading (or the table
+            # is too short to cut): start the whole block on the next page.
+            return []
+        rest = cast(Table, parts[1])  # Table.split cuts a Table into Tables
+        return [*self.head, parts[0], _TableBlock([], rest, self.tail, self.keep_rows)]
 
 
 def _footer(hall_name: str, title: str) -> Any:
@@ -125,9 +192,12 @@ def render_report_pdf(
     made_at: datetime,
     font_path: str | None = None,
     seal_holder: str = "",
+    status: tuple[str, ...] | list[str] = (),
 ) -> bytes:
-    """The PDF: title with the hall's name and period, the tables with their
-    notes, and the place for the seal with the date."""
+    """The PDF: title with the hall's name and period, ``status`` (what the
+    reader must know before the figures, e.g. that the month is still
+    running), the tables with their notes, and the place for the seal with the
+    date, never on a page of its own."""
     register_fonts(font_path)
     s = _styles()
     buf = io.BytesIO()
@@ -149,16 +219,25 @@ def render_report_pdf(
         Paragraph(_x(subtitle), s["sub"]),
         Spacer(1, 4 * mm),
     ]
-    for t in tables:
-        story += _table(t, s, width)
+    story += [Paragraph(_x(line), s["status"]) for line in status]
+    if status:
+        story.append(Spacer(1, 2 * mm))
     local = made_at.astimezone(HALL_TZ)
-    seal = [
+    seal: list[Flowable] = [
         Spacer(1, 10 * mm),
         Paragraph(_x(f"{seal_holder or hall_name}（盖章）"), s["right"]),
         Spacer(1, 16 * mm),  # room for the seal
         Paragraph(f"{local.year}年{local.month}月{local.day}日", s["right"]),
     ]
-    story.append(KeepTogether(seal))
-    footer = _footer(hall_name, title)
+    for i, t in enumerate(tables):
+        heading, table, notes = _table(t, s, width)
+        last = i == len(tables) - 1
+        # The seal certifies the figures: it goes with the last table's end
+        # (its last two rows, e.g. the last window and 合计) and its notes.
+        story.append(_TableBlock([heading], table, notes + seal if last else notes, keep_rows=2))
+    if not tables:
+        story += seal
+    # Every sheet of a running month says so, even one posted on its own.
+    footer = _footer(hall_name, f"{title}（{'；'.join(status)}）" if status else title)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue()

@@ -131,6 +131,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"无法写入 {out}：{exc.strerror or exc}", file=sys.stderr)
         return EXIT_INVALID
     print(f"已生成{period.label}报表：{out}")
+    for line in report.status():
+        # A mid-month draft is allowed, but whoever made it must know it is one.
+        print(f"注意：{line}")
     return EXIT_OK
 
 

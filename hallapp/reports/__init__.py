@@ -9,7 +9,7 @@ keeps one hall's rows there). :func:`monthly_report` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -33,6 +33,7 @@ from hallapp.reports.periods import (
     parse_quarter,
     previous_months,
     quarter,
+    running_note,
 )
 from hallapp.reports.sql import DIMENSIONS
 from hallapp.reports.tally import RankedWindow, Ranking, Tally, TallyRow, ranking, tally
@@ -90,6 +91,51 @@ class MonthlyReport:
     def notes(self) -> list[str]:
         return self.definitions.notes()
 
+    @property
+    def has_records(self) -> bool:
+        """Whether anything at all happened in the period (an evaluation, a
+        case event, an open case judged, a follow-up): a month before the
+        hall's first fact, or one not begun, has nothing to publish."""
+        return (
+            _tally_has_records(self.window_tally)
+            or _tally_has_records(self.tally)
+            or any(_counts(c) for c in self.cases)
+            or any(_counts(f) for f in self.follow_ups)
+        )
+
+    def status(self) -> list[str]:
+        """What every output says before the figures: that the month is still
+        running (figures will change), that it has no records at all, or that
+        it has cases but no evaluation. Empty for a finished month with data."""
+        return _status(
+            self.period,
+            self.made_at,
+            has_records=self.has_records,
+            has_evaluations=self.window_tally.total.evaluations > 0,
+        )
+
+
+def _counts(figures: CaseFigures | FollowUpFigures) -> bool:
+    """Whether any count of a figures row is non-zero (names and codes are text)."""
+    values = [getattr(figures, f.name) for f in fields(figures)]
+    return any(isinstance(v, int) and v != 0 for v in values)
+
+
+def _tally_has_records(t: Tally) -> bool:
+    return t.total.evaluations > 0 or t.total.completed > 0 or bool(t.rows)
+
+
+def _status(
+    period: Period, made_at: datetime, *, has_records: bool, has_evaluations: bool
+) -> list[str]:
+    word = "本季度" if period.is_quarter else "本月"
+    out = [note] if (note := running_note(period, made_at)) else []
+    if not has_records:
+        out.append(f"{word}没有评价和办件记录")
+    elif not has_evaluations:
+        out.append(f"{word}没有评价记录")
+    return out
+
 
 @dataclass(frozen=True)
 class QuarterlyReport:
@@ -102,6 +148,19 @@ class QuarterlyReport:
 
     def notes(self) -> list[str]:
         return self.definitions.notes()
+
+    @property
+    def has_records(self) -> bool:
+        return _tally_has_records(self.tally) or bool(self.accountable)
+
+    def status(self) -> list[str]:
+        """As :meth:`MonthlyReport.status`, for the quarter."""
+        return _status(
+            self.period,
+            self.made_at,
+            has_records=self.has_records,
+            has_evaluations=self.tally.total.evaluations > 0,
+        )
 
 
 def monthly_report(
@@ -126,6 +185,7 @@ def monthly_report(
         cases=case_figures(conn, period, by, hall=hall, now=now),
         follow_ups=follow_up_figures(conn, period, by, definitions=defs, hall=hall, now=now),
         definitions=defs,
+        made_at=now or utcnow(),
     )
 
 
@@ -145,4 +205,5 @@ def quarterly_report(
         tally=tally(conn, period, "clerk", definitions=defs, hall=hall),
         accountable=accountability(conn, period, definitions=defs, hall=hall, now=now),
         definitions=defs,
+        made_at=now or utcnow(),
     )

@@ -53,6 +53,26 @@ class Period:
         return [month(self.first.year, m) for m in range(self.first.month, self.first.month + 3)]
 
 
+def cn_date(d: date) -> str:
+    """A day as the hall writes it: 2026年12月2日."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def running_note(period: Period, now: datetime) -> str | None:
+    """What a report of ``period`` made at ``now`` must say because the
+    period is not over (its figures will still change), or None.
+
+    The hall's day (Beijing time) decides: at 07:00 on the 1st in Beijing the
+    month before is over even though it is still the last day in UTC."""
+    today = hall_date(now)
+    word = "本季度" if period.is_quarter else "本月"
+    if today < period.first:
+        return f"{word}尚未开始（制表日 {cn_date(today)}）"
+    if today <= period.last:
+        return f"{word}尚未结束，数据截至 {cn_date(today)}"
+    return None
+
+
 def day_start_utc(d: date) -> datetime:
     """The UTC instant the hall's day ``d`` begins."""
     return datetime.combine(d, time.min, tzinfo=HALL_TZ).astimezone(UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,7 +68,31 @@ def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
     )
 
 
+def with_status(
+    tables: list[ReportTable], status: list[str], *, has_records: bool = True
+) -> list[ReportTable]:
+    """The report's status (see :meth:`MonthlyReport.status`) as the first note
+    of every table, so that no output, sheet or screen shows a running month's
+    figures as final; a period with no records at all keeps the headers and the
+    note but no rows (a 合计 of zeros would read as a real result)."""
+    if not status and has_records:
+        return tables
+    return [
+        replace(
+            t,
+            notes=[*status, *t.notes],
+            rows=t.rows if has_records else [],
+            row_keys=t.row_keys if has_records else [],
+        )
+        for t in tables
+    ]
+
+
 def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
+    return with_status(_monthly_tables(report), report.status(), has_records=report.has_records)
+
+
+def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
     defs = report.definitions
     tables = [tally_table(report.tally)]
     rk = report.ranking
@@ -190,10 +214,11 @@ def monthly_tables(report: MonthlyReport) -> list[ReportTable]:
 
 
 def quarterly_tables(report: QuarterlyReport) -> list[ReportTable]:
-    return [
+    tables = [
         accountability_table(report.period, report.accountable, report.definitions),
         tally_table(report.tally),
     ]
+    return with_status(tables, report.status(), has_records=report.has_records)
 
 
 def accountability_table(

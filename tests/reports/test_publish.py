@@ -9,11 +9,22 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hallapp.printing.report_pdf import render_report_pdf
 
 from hallapp.cli import main
 from hallapp.demodata import HistoryParams, generate
-from hallapp.reports import Definitions, parse_month, parse_quarter, quarterly_report, tally
+from hallapp.reports import (
+    Definitions,
+    monthly_report,
+    parse_month,
+    parse_quarter,
+    quarterly_report,
+    tally,
+)
+from hallapp.reports.periods import running_note
+from hallapp.reports.tables import ReportTable, monthly_tables
 from hallapp.store import Store, sqlite_url
+from hallapp.workdays import HALL_TZ
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +154,173 @@ def test_bad_input_is_a_message(db: str, tmp_path: Path, capsys: pytest.CaptureF
     assert run(*args) != 0
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+# ------------------------------------------------ the seal stays with the figures
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Each page's text, read back with pdftotext one page at a time."""
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    pages = int(next(x for x in info.stdout.splitlines() if x.startswith("Pages:")).split()[1])
+    return [
+        subprocess.run(["pdftotext", "-layout", "-f", str(p), "-l", str(p), str(path), "-"],
+                       capture_output=True, text=True, check=True).stdout
+        for p in range(1, pages + 1)
+    ]  # fmt: skip
+
+
+HALL = "连城县行政服务中心"
+
+
+def _content(page: str) -> list[str]:
+    """A page's lines other than the footer, the seal line and the date."""
+    return [
+        line.strip()
+        for line in page.splitlines()
+        if line.strip()
+        and HALL + "　" not in line
+        and not line.strip().startswith(HALL + " ")
+        and "（盖章）" not in line
+        and line.strip() != "2026年10月5日"
+    ]
+
+
+def _tables(first_rows: int, last_rows: int) -> list[ReportTable]:
+    def table(key: str, title: str, n: int, notes: list[str]) -> ReportTable:
+        rows: list[list[str | int | float | None]] = [
+            [f"{key}{i:02d}", f"窗口{key}{i}", i, 95.5] for i in range(n)
+        ]
+        return ReportTable(key, title, ["窗口", "名称", "有效评价数", "满意率（%）"],
+                           [*rows, ["合计", "", n, 96.0]], notes=notes)  # fmt: skip
+
+    return [
+        table("A", "表一窗口满意度排名", first_rows, ["排名说明"]),
+        table("B", "表二差评核实整改情况", last_rows, ["整改期限说明", "申诉说明", "第三条说明"]),
+    ]
+
+
+@pytest.mark.parametrize("first_rows", [12, 40])
+def test_the_seal_and_date_never_stand_alone_on_a_page(tmp_path: Path, first_rows: int):
+    """Whatever the length of the content (here: the last table grows one row
+    at a time through the first page's end and the second's), the seal place
+    and the date are on the page that ends the last table: with its last two
+    rows (the last window and 合计) and its notes, never on a page of their own."""
+    seen_pages: set[int] = set()
+    for last_rows in range(0, 45):
+        out = tmp_path / f"p{last_rows}.pdf"
+        out.write_bytes(render_report_pdf(
+            _tables(first_rows, last_rows), hall_name=HALL, title="测试公示",
+            subtitle="统计期间：2026年9月1日至2026年9月30日",
+            made_at=datetime(2026, 10, 5, 2, tzinfo=UTC),
+        ))  # fmt: skip
+        pages = pdf_pages(out)
+        seen_pages.add(len(pages))
+        sealed = [i for i, p in enumerate(pages) if "（盖章）" in p]
+        assert sealed == [len(pages) - 1], (last_rows, sealed)
+        last = pages[-1]
+        assert "2026年10月5日" in last
+        for i, page in enumerate(pages):
+            assert _content(page), f"{last_rows} rows: page {i + 1} holds only the seal"
+        body = _content(last)
+        assert any(x.startswith("合计") for x in body), (last_rows, body)
+        if last_rows:
+            assert any(x.startswith(f"B{last_rows - 1:02d}") for x in body), (last_rows, body)
+        assert "第三条说明" in last
+        # A table's heading is never left at a page's foot without rows under it.
+        for page in pages:
+            lines = _content(page)
+            for title, key in (("表一", "A"), ("表二", "B")):
+                at = [j for j, x in enumerate(lines) if x.startswith(title)]
+                if at:
+                    after = lines[at[0] + 1 :]
+                    assert any(x.startswith((key, "合计")) for x in after), (last_rows, lines)
+    assert len(seen_pages) >= 2  # the range did cross a page's end
+
+
+# ---------------------------------------------- a month still running, or empty
+
+
+def test_a_running_month_says_so_on_every_output(db: str, tmp_path: Path):
+    # 20 Oct 2026, 09:00 in Beijing: the month's figures are a draft.
+    now = datetime(2026, 10, 20, 1, tzinfo=UTC)
+    store = Store.open(db)
+    try:
+        with store.engine.connect() as conn:
+            report = monthly_report(conn, parse_month("2026-10"), hall_name=HALL, now=now)
+            done = monthly_report(conn, parse_month("2026-09"), hall_name=HALL, now=now)
+    finally:
+        store.dispose()
+    note = "本月尚未结束，数据截至 2026年10月20日"
+    assert report.status() == [note] and report.has_records
+    assert done.status() == []  # September is over and had evaluations
+    # The supervisor view shows each table's notes under it: the note leads them.
+    assert all(t.notes[0] == note and t.rows for t in monthly_tables(report))
+    assert all(note not in t.notes for t in monthly_tables(done))
+    from hallapp.printing.publish import write_report
+
+    pdf = write_report(report, "pdf", tmp_path / "m.pdf")
+    pages = pdf_pages(pdf)
+    # Under the title, above the first table (the ranking)...
+    assert note in pages[0].split("统计期间")[1].split("满意度排名")[0]
+    # ...and in every sheet's footer, so that a sheet posted alone says it too.
+    for page in pages:
+        footer = next(x for x in page.splitlines() if "页" in x and HALL in x)
+        assert note in footer, footer
+    wb = openpyxl.load_workbook(write_report(report, "xlsx", tmp_path / "m.xlsx"))
+    for ws in wb.worksheets:
+        assert note in [r[0] for r in ws.iter_rows(values_only=True)], ws.title
+    with write_report(report, "csv", tmp_path / "m.csv").open(encoding="utf-8-sig") as f:
+        assert [note] in list(csv.reader(f))
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # 1 Oct 00:30 in Beijing is still 30 Sep in UTC: September is over.
+        (datetime(2026, 9, 30, 16, 30, tzinfo=UTC), None),
+        (datetime(2026, 9, 30, 15, 30, tzinfo=UTC), "本月尚未结束，数据截至 2026年9月30日"),
+        (datetime(2026, 8, 31, 16, 30, tzinfo=UTC), "本月尚未结束，数据截至 2026年9月1日"),
+        (datetime(2026, 8, 31, 15, 30, tzinfo=UTC), "本月尚未开始（制表日 2026年8月31日）"),
+    ],
+)
+def test_running_is_judged_on_the_halls_day(now: datetime, expected: str | None):
+    assert running_note(parse_month("2026-09"), now) == expected
+
+
+def test_a_month_before_the_first_record_is_not_published_as_a_result(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    empty = "本月没有评价和办件记录"
+    for fmt in ("pdf", "xlsx", "csv"):
+        out = tmp_path / f"may.{fmt}"
+        code = run("report", "--month", "2026-05", "--format", fmt, "--out", str(out), "--db", db)
+        assert code == 0 and out.is_file()
+        assert empty in capsys.readouterr().out
+    pages = pdf_pages(tmp_path / "may.pdf")
+    assert len(pages) == 1 and empty in pages[0] and "（盖章）" in pages[0]
+    assert "好差评统计" not in pages[0] and "合计" not in pages[0]  # no empty tables
+    wb = openpyxl.load_workbook(tmp_path / "may.xlsx")
+    for ws in wb.worksheets:
+        cells = [r[0] for r in ws.iter_rows(values_only=True)]
+        assert empty in cells and "合计" not in cells, ws.title
+        assert [c.value for c in ws[2]] == [None] * ws.max_column  # no row of zeros
+    with (tmp_path / "may.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][0] == "窗口" and rows[1] == [] and [empty] in rows
+
+
+def test_the_cli_marks_the_current_month_as_a_draft(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """The real clock: the month we are in is running (Beijing's day decides)."""
+    days = set()
+    days.add(datetime.now(HALL_TZ).date())
+    month = f"{min(days).year}-{min(days).month:02d}"
+    out = tmp_path / "now.csv"
+    assert run("report", "--month", month, "--format", "csv", "--out", str(out), "--db", db) == 0
+    days.add(datetime.now(HALL_TZ).date())
+    printed = capsys.readouterr().out
+    text = out.read_text(encoding="utf-8-sig")
+    assert any(f"数据截至 {d.year}年{d.month}月{d.day}日" in printed for d in days), printed
+    assert "本月尚未结束" in text and "Traceback" not in printed
