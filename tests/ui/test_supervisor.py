@@ -248,3 +248,22 @@ def test_a_clerk_on_the_accountability_list_opens_with_every_bad_review(qtbot, v
     states = {shown.value(r, header.index("整改状态")) for r in range(shown.rowCount())}
     assert states and all(states)
     assert {shown.value(r, 0) for r in range(shown.rowCount())} == {clerk.staff_no}
+
+
+def test_an_empty_or_running_month_is_not_shown_as_a_result(qtbot, view):
+    """Under every table, the view says when the month has no records at all
+    (no rows of zeros) and when it is still running (the real clock decides)."""
+    choose(qtbot, view, "2026-05")  # before the hall's first record
+    for panel in (view.tally, view.ranking, view.cases, view.work):
+        assert panel.notes.text().startswith("本月没有评价和办件记录"), panel.notes.text()
+        assert panel.model.rowCount() == 0
+    from datetime import datetime
+
+    from hallapp.workdays import HALL_TZ
+
+    today = datetime.now(HALL_TZ).date()
+    choose(qtbot, view, f"{today.year}-{today.month:02d}")
+    for panel in (view.tally, view.ranking, view.cases, view.work):
+        assert panel.notes.text().startswith("本月尚未结束，数据截至 "), panel.notes.text()
+    choose(qtbot, view, "2026-09")
+    assert "本月" not in view.tally.notes.text().split("\n")[0]
