@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ from hallapp.reports import (
     quarter,
 )
 from hallapp.reports.followups import AccountableClerk
+from hallapp.reports.periods import day_start_utc, running_note
 from hallapp.reports.sql import reading
 from hallapp.reports.tables import (
     Cell,
@@ -72,6 +73,7 @@ from hallapp.reports.tables import (
     accountability_summary_table,
     accountability_table,
     monthly_tables,
+    with_status,
 )
 from hallapp.store import Store
 from hallapp.workdays import hall_date
@@ -127,11 +129,12 @@ def load_report(
     *,
     hall_name: str = "",
     hall: str | None = None,
+    now: datetime | None = None,
 ) -> MonthlyReport:
-    """The period's tables (runs on a worker thread)."""
+    """The period's tables (runs on a worker thread); ``now``: the view's clock."""
     with reading(store) as conn:
         return monthly_report(
-            conn, period, by=by, hall_name=hall_name, definitions=definitions, hall=hall
+            conn, period, by=by, hall_name=hall_name, definitions=definitions, hall=hall, now=now
         )
 
 
@@ -900,6 +903,7 @@ class SupervisorView(QWidget):
             self.config.hall_name,
             self.hall,
         )
+        now = self._now()
         self._busy(+1, f"正在统计{period.label}…")
         # Two workers at once: the tables, and the trend/accountability/queue.
         parts: dict[str, Any] = {}
@@ -927,7 +931,8 @@ class SupervisorView(QWidget):
 
         run_in_background(
             self,
-            lambda: load_report(store, period, by, defs, hall_name=hall_name, hall=hall),
+            lambda: load_report(store, period, by, defs, hall_name=hall_name, hall=hall,
+                                now=now),
             success=lambda r: arrived("report", r),
             failure=failed,
             label=f"统计{period.label}",
@@ -951,6 +956,14 @@ class SupervisorView(QWidget):
         figures, late = tables
         self.bundles.set_table(figures)
         self.bundles_late.set_table(late)
+
+    def _now(self) -> datetime:
+        """The view's clock: now, or midday of the day it was opened for (a
+        benchmark's or a test's history), so a running month is judged on it."""
+        now = utcnow()
+        if self._today == hall_date(now):
+            return now
+        return day_start_utc(self._today) + timedelta(hours=12)
 
     def _busy(self, delta: int, text: str = "") -> None:
         self._loading = max(0, self._loading + delta)
@@ -979,15 +992,18 @@ class SupervisorView(QWidget):
         }
         self.work.set_table(tables[3], overdue_rows)
         q = accountability_summary_table(data.quarter, data.accountable, self.definitions)
-        self.accountability.set_table(q)
+        running = running_note(data.quarter, data.report.made_at)
+        self.accountability.set_table(with_status([q], [running] if running else [])[0])
         self.charts.show_data(data)
         size = data.queue_size or QueueSize(
             len(data.queue), sum(1 for i in data.queue if i.overdue)
         )
         self.follow_up.show_items(data.queue, size.open)
         self.status.setStyleSheet("")
+        status = "；".join(data.report.status())
         self.status.setText(
-            f"{data.period.label}：有效评价 {data.report.tally.total.evaluations} 次，"
+            (f"{status}。" if status else "")
+            + f"{data.period.label}：有效评价 {data.report.tally.total.evaluations} 次，"
             f"待整改 {size.open} 件（超期 {size.overdue} 件）"
         )
         self.tabs.setTabText(6, f"整改工作（{size.open}）")

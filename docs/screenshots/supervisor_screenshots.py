@@ -76,6 +76,16 @@ def main() -> int:
             settle(1.0)
         settle()
         window.grab().save(str(OUT / f"{name}.png"))
+    # The accountability list opens one clerk's 差评 with their follow-up state.
+    view.tabs.setCurrentIndex(5)
+    acc = view.accountability.model
+    if acc.rowCount():
+        view.accountability.view.doubleClicked.emit(acc.index(0, 0))
+        pump(lambda: view.dialog is not None and view.dialog.isVisible())
+        settle()
+        assert view.dialog is not None
+        view.dialog.grab().save(str(OUT / "supervisor-accountability-clerk.png"))
+        view.dialog.close()
     # A drill-down: the 差评 of the window with most of them, and one case.
     view.tabs.setCurrentIndex(0)
     model = view.tally.model

@@ -439,7 +439,8 @@ def _staff_disable(args: argparse.Namespace) -> int:
         if staff.role == Role.ADMINISTRATOR and not others(Role.ADMINISTRATOR):
             raise _Refused(
                 f"工号 {staff.staff_no} 是本大厅唯一在用的系统管理员，停用后无人能维护基础数据："
-                "请先新增另一位系统管理员（hallapp central staff add … --role administrator）"
+                "请先新增另一位系统管理员（hallapp central staff add … --role administrator）",
+                EXIT_DENIED,
             )
         if staff.role == Role.SUPERVISOR and not others(Role.SUPERVISOR):
             # Without a supervisor nobody verifies and closes 差评, reviews an

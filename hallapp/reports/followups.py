@@ -49,12 +49,13 @@ def bad_in_period(period: Period, hall: str | None = None, *extra: Any) -> Any:
     )
 
 
-def step_flags(restrict: Any | None = None) -> Any:
+def step_flags(restrict: Any | None = None, hall: str | None = None) -> Any:
     """One row per follow-up: which steps it has, its opening and its due date.
 
-    ``restrict``: a SELECT of the evaluation ids wanted; the database cannot
-    push a join's condition into a grouped subquery, so without it every
-    follow-up of the store is grouped.
+    ``restrict``: a SELECT (or a list) of the evaluation ids wanted; the
+    database cannot push a join's condition into a grouped subquery, so
+    without it every follow-up of the store is grouped. ``hall``: that hall's
+    steps only (at the centre, where ids are unique per hall).
     """
     s = STEPS
     stmt = select(
@@ -71,6 +72,8 @@ def step_flags(restrict: Any | None = None) -> Any:
     ).group_by(s.c.evaluation_id)
     if restrict is not None:
         stmt = stmt.where(s.c.evaluation_id.in_(restrict))
+    if hall is not None:
+        stmt = stmt.where(*in_hall(s, hall))
     return stmt.subquery("flags")
 
 
@@ -301,15 +304,13 @@ def _reviews(
 ) -> dict[str, list[BadReview]]:
     as_of = period.as_of(now or utcnow())
     e = EVALUATIONS
-    f = step_flags(bad_in_period(period, hall, lambda x: x.c.staff_id.in_(ids)))
-    reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
     shown = [e.c[n] for n in ("id", "case_id", "case_no", "window_code", "staff_id", "level",
                               "reasons", "created_at")]  # fmt: skip
-    for row in conn.execute(
-        # The columns the list shows, not the whole row (hashes, device…): a
-        # quarter of a county is tens of thousands of 差评, sorted in memory.
-        select(*shown, f)
-        .select_from(e.outerjoin(f, f.c.evaluation_id == e.c.id))
+    # The columns the list shows, not the whole row (hashes, device…), found by
+    # the (staff, time) index; then the steps of those 差评 only, by their ids
+    # (a join on a grouped subquery of steps would group every step of the period).
+    rows = conn.execute(
+        select(*shown)
         .where(
             e.c.staff_id.in_(ids),
             e.c.level.in_(BAD_LEVELS),
@@ -319,7 +320,15 @@ def _reviews(
             *in_hall(e, hall),
         )
         .order_by(e.c.created_at)
-    ):
+    ).all()
+    flags: dict[str, Any] = {}
+    wanted = [r.id for r in rows]
+    for i in range(0, len(wanted), 1000):
+        f = step_flags(wanted[i : i + 1000], hall)
+        flags.update((r.evaluation_id, r) for r in conn.execute(select(f)))
+    reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
+    for row in rows:
+        flag = flags.get(row.id)
         reviews[row.staff_id].append(
             BadReview(
                 evaluation_id=row.id,
@@ -329,9 +338,11 @@ def _reviews(
                 level=row.level,
                 reasons=tuple(str(r) for r in row.reasons or ()),
                 created_at=row.created_at,
-                state=describe_flags(row) if row.evaluation_id else "未开启整改跟踪",
-                due_on=row.due_on,
-                overdue=bool(row.due_on and not row.closed and row.due_on < as_of),
+                state=describe_flags(flag) if flag is not None else "未开启整改跟踪",
+                due_on=flag.due_on if flag is not None else None,
+                overdue=bool(
+                    flag is not None and flag.due_on and not flag.closed and flag.due_on < as_of
+                ),
             )
         )
     return reviews

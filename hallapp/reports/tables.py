@@ -49,7 +49,9 @@ def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
 
     def line(r: TallyRow) -> list[Cell]:
         out: list[Cell] = [
-            (r.code or r.key) or "合计", r.name, *[r.levels.get(v, 0) for v in LEVELS],
+            # The total's first cell says 合计; its name cell stays empty.
+            (r.code or r.key) or "合计", r.name if r.key else "",
+            *[r.levels.get(v, 0) for v in LEVELS],
             r.evaluations,
             r.satisfaction_rate, r.bad, r.bad_rate, r.completed, r.evaluated_cases,
             r.unevaluated, r.evaluation_rate,

@@ -252,18 +252,18 @@ def test_a_clerk_on_the_accountability_list_opens_with_every_bad_review(qtbot, v
 
 def test_an_empty_or_running_month_is_not_shown_as_a_result(qtbot, view):
     """Under every table, the view says when the month has no records at all
-    (no rows of zeros) and when it is still running (the real clock decides)."""
+    (no rows of zeros) and when it is still running (on the view's clock: the
+    day it was opened for)."""
     choose(qtbot, view, "2026-05")  # before the hall's first record
     for panel in (view.tally, view.ranking, view.cases, view.work):
         assert panel.notes.text().startswith("本月没有评价和办件记录"), panel.notes.text()
         assert panel.model.rowCount() == 0
-    from datetime import datetime
-
-    from hallapp.workdays import HALL_TZ
-
-    today = datetime.now(HALL_TZ).date()
+    today = view._today
     choose(qtbot, view, f"{today.year}-{today.month:02d}")
     for panel in (view.tally, view.ranking, view.cases, view.work):
-        assert panel.notes.text().startswith("本月尚未结束，数据截至 "), panel.notes.text()
+        assert panel.notes.text().startswith(
+            f"本月尚未结束，数据截至 {today.year}年{today.month}月{today.day}日"
+        ), panel.notes.text()
+    assert view.status.text().startswith("本月尚未结束")
     choose(qtbot, view, "2026-09")
     assert "本月" not in view.tally.notes.text().split("\n")[0]
