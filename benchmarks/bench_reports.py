@@ -291,12 +291,17 @@ def measure(store: Store, label: str) -> dict[str, float]:
     m, q = parse_month("2026-09"), parse_quarter("2026-Q3")
     defs = Definitions()
     out: dict[str, float] = {}
-    with store.engine.connect() as conn:
+    from hallapp.reports.sql import reading
+
+    # Ours on the store's read transaction (as the view and the CLI read);
+    # the hand SQL on a plain connection with the server's defaults (JIT on),
+    # so nothing of ours slows it.
+    with reading(store) as conn, store.engine.connect() as raw:
         for by, column in (("window", "window_code"), ("clerk", "staff_id")):
             ours = median_ms(lambda by=by: tally(conn, m, by, definitions=defs))
-            hand = median_ms(lambda column=column: hand_tally(conn, column, m))
+            hand = median_ms(lambda column=column: hand_tally(raw, column, m))
             t = tally(conn, m, by, definitions=defs)
-            rows = hand_tally(conn, column, m)
+            rows = hand_tally(raw, column, m)
             hand_total = sum(int(x) for r in rows if len(r) == 6 for x in r[1:6])
             assert t.total.evaluations == hand_total, (t.total.evaluations, hand_total)
             out[f"tally_{by}"] = ours
@@ -305,9 +310,9 @@ def measure(store: Store, label: str) -> dict[str, float]:
         # The list: the clerks at or over the threshold with their counts (what
         # the view shows at once, and the figure the target is about).
         ours = median_ms(lambda: accountability(conn, q, definitions=defs, reviews=False))
-        hand = median_ms(lambda: hand_accountability(conn, q))
+        hand = median_ms(lambda: hand_accountability(raw, q))
         found = accountability(conn, q, definitions=defs, reviews=False)
-        hand_rows = hand_accountability(conn, q)
+        hand_rows = hand_accountability(raw, q)
         assert {(a.staff_id, a.evaluations, a.bad) for a in found} == {
             (r[0], int(r[1]), int(r[2])) for r in hand_rows
         }
@@ -317,15 +322,15 @@ def measure(store: Store, label: str) -> dict[str, float]:
         # One clerk opened from the list: the 差评 behind the rate and their state.
         worst = found[0].staff_id
         ours = median_ms(lambda: clerk_reviews(conn, q, worst))
-        hand = median_ms(lambda: hand_reviews(conn, q, [worst]))
+        hand = median_ms(lambda: hand_reviews(raw, q, [worst]))
         n = len(clerk_reviews(conn, q, worst))
-        assert n == len(hand_reviews(conn, q, [worst])) == found[0].bad
+        assert n == len(hand_reviews(raw, q, [worst])) == found[0].bad
         print(f"{label}: one clerk's 差评 with state:   {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
               f"ratio {ours / hand:4.2f}   ({n} 差评)")  # fmt: skip
         # The whole list with every clerk's 差评 (the quarter's export).
         ids = [a.staff_id for a in found]
         ours = median_ms(lambda: accountability(conn, q, definitions=defs), runs=3)
-        hand = median_ms(lambda: (hand_accountability(conn, q), hand_reviews(conn, q, ids)), runs=3)
+        hand = median_ms(lambda: (hand_accountability(raw, q), hand_reviews(raw, q, ids)), runs=3)
         total = sum(len(a.reviews) for a in accountability(conn, q, definitions=defs))
         print(f"{label}: accountability export (all 差评): {ours:7.1f} ms   hand SQL {hand:7.1f} ms   "
               f"ratio {ours / hand:4.2f}   ({total} 差评)")  # fmt: skip
