@@ -129,8 +129,35 @@ def follow_up_figures(
     dim = dimension(by)
     as_of = period.as_of(now or utcnow())
     cutoff = call_back_cutoff(as_of, defs.call_back_days, calendar)
-    e, f = EVALUATIONS, step_flags(bad_in_period(period, hall))
-    group = e.c[dim.evaluation_column]
+    e, st = EVALUATIONS, STEPS
+    # Each 差评 of the period with its steps' flags and its group, in one
+    # grouped join (found by the (level, created_at) index; no second look-up
+    # of the evaluation per follow-up).
+    f = (
+        select(
+            e.c[dim.evaluation_column].label("key"),
+            _has(K.VERIFIED).label("verified"),
+            _has(K.CALLED_BACK).label("called_back"),
+            _has(K.RECTIFIED).label("rectified"),
+            _has(K.CLOSED).label("closed"),
+            _has(K.APPEALED).label("appealed"),
+            _has(K.APPEAL_UPHELD).label("upheld"),
+            _has(K.APPEAL_REJECTED).label("appeal_rejected"),
+            func.max(case((st.c.kind == K.OPENED.value, st.c.due_on))).label("due_on"),
+            func.min(case((st.c.kind == K.OPENED.value, st.c.created_at))).label("opened_at"),
+        )
+        .select_from(e.join(st, st.c.evaluation_id == e.c.id))
+        .where(
+            e.c.level.in_(BAD_LEVELS),
+            e.c.created_at >= period.start_utc,
+            e.c.created_at < period.end_utc,
+            *in_hall(e, hall),
+            *in_hall(st, hall),
+        )
+        .group_by(e.c[dim.evaluation_column], e.c.id)
+        .subquery("flags")
+    )
+    group = f.c.key
     live = f.c.upheld == 0
 
     def n(cond: Any) -> Any:
@@ -150,13 +177,6 @@ def follow_up_figures(
             ),
             n(and_(f.c.appealed == 1, f.c.appeal_rejected == 0)).label("appeals_pending"),
             func.sum(case((f.c.upheld == 1, 1), else_=0)).label("upheld"),
-        )
-        .select_from(e.join(f, f.c.evaluation_id == e.c.id))
-        .where(
-            e.c.level.in_(BAD_LEVELS),
-            e.c.created_at >= period.start_utc,
-            e.c.created_at < period.end_utc,
-            *in_hall(e, hall),
         )
         .group_by(group)
     )
