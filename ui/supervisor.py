@@ -71,7 +71,7 @@ from hallapp.reports.tables import (
     Cell,
     ReportTable,
     accountability_summary_table,
-    accountability_table,
+    clerk_reviews_table,
     monthly_tables,
     with_status,
 )
@@ -1121,8 +1121,7 @@ class SupervisorView(QWidget):
                                                             hall=hall))  # fmt: skip
 
         def show(found: AccountableClerk) -> None:
-            table = accountability_table(quarter, [found], defs)
-            table = replace(table, title=f"{quarter.label} {found.staff_no} {found.name} 的差评")
+            table = clerk_reviews_table(quarter, found, defs)
             self.open_rows(table, [r.case_id for r in found.reviews])
 
         run_in_background(self, work, success=show, label="读取差评及整改状态")

@@ -260,6 +260,22 @@ def accountability_table(
     )
 
 
+def clerk_reviews_table(
+    period: Period, clerk: AccountableClerk, defs: Definitions
+) -> ReportTable:
+    """One clerk of the accountability list: the 差评 behind the rate, each with
+    its follow-up state (the clerk is named in the title, not on every row)."""
+    full = accountability_table(period, [clerk], defs)
+    return ReportTable(
+        key="问责明细",
+        title=f"{period.label} {clerk.staff_no} {clerk.name}：有效评价 {clerk.evaluations} 次，"
+        f"差评 {clerk.bad} 次，不满意率 {clerk.bad_rate:.2f}%",
+        header=full.header[5:],
+        rows=[r[5:] for r in full.rows],
+        notes=full.notes,
+    )
+
+
 def accountability_summary_table(
     period: Period, accountable: list[AccountableClerk], defs: Definitions
 ) -> ReportTable:
