@@ -339,8 +339,10 @@ def _reviews(
             counted(e),
             *in_hall(e, hall),
         )
-        .order_by(e.c.created_at)
     ).all()
+    # Sorted here, not in SQL: an ORDER BY created_at led SQLite to walk the
+    # whole period by its time index instead of the clerk's rows (0.5–0.8 s).
+    rows = sorted(rows, key=lambda r: (r.created_at, r.id))
     flags: dict[str, Any] = {}
     wanted = [r.id for r in rows]
     for i in range(0, len(wanted), 1000):

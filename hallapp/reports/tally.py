@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, select
+from sqlalchemy import Connection, Select, case, func, select
 
 from hallapp.models import utcnow
 from hallapp.reports.definitions import BAD_LEVELS, LEVELS, Definitions
@@ -183,22 +183,24 @@ def monthly_totals(
     if not months:
         return []
     t = EVALUATION_TALLIES
-    bucket = case(
-        *[(and_(*in_days(t, m.first, m.last)), i) for i, m in enumerate(months)],
-        else_=-1,
-    ).label("bucket")
-    columns = [func.sum(case((t.c.level == v, t.c.n), else_=0)).label(f"l{v}") for v in LEVELS]
-    found = {
-        int(row.bucket): {v: int(getattr(row, f"l{v}") or 0) for v in LEVELS}
-        for row in conn.execute(
-            select(bucket, *columns)
-            .where(
-                t.c.day >= min(m.first for m in months).isoformat(),
-                t.c.day <= max(m.last for m in months).isoformat(),
-                *in_hall(t, hall),
-            )
-            .group_by(bucket)
+    # Months are calendar months: a count row's month is its day's first seven
+    # characters (YYYY-MM), grouped with its level — no per-row CASE over the
+    # months (that was half the trend's time on a year of a county's counts).
+    month_of = func.substr(t.c.day, 1, 7).label("month")
+    counts: dict[tuple[str, int], int] = {}
+    for row in conn.execute(
+        select(month_of, t.c.level, func.sum(t.c.n).label("n"))
+        .where(
+            t.c.day >= min(m.first for m in months).isoformat(),
+            t.c.day <= max(m.last for m in months).isoformat(),
+            *in_hall(t, hall),
         )
+        .group_by(month_of, t.c.level)
+    ):
+        counts[(str(row.month), int(row.level))] = int(row.n or 0)
+    found = {
+        i: {v: sum(counts.get((f"{x.first:%Y-%m}", v), 0) for x in m.months()) for v in LEVELS}
+        for i, m in enumerate(months)
     }
     return [
         TallyRow(m.key, m.label, found.get(i, dict.fromkeys(LEVELS, 0)), 0, 0, defs)
