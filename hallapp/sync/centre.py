@@ -35,6 +35,7 @@ from hallapp.sync.schema import (
     central_metadata,
     central_table,
     fact_tables,
+    retired_indexes,
 )
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,8 @@ def _create_guards(conn: Connection) -> None:
 
 
 def reconcile_on(conn: Connection) -> None:
-    """Create missing central tables, columns and indexes (never drops)."""
+    """Create missing central tables, columns and indexes; drop the indexes
+    this release retired (``schema.retired_indexes``), nothing else."""
     md = central_metadata()
     new_tallies = not all(inspect(conn).has_table(t) for t in DERIVED_TABLES)
     md.create_all(conn, checkfirst=True)
@@ -202,12 +204,19 @@ def reconcile_on(conn: Connection) -> None:
             log.info("central store: added column %s.%s", table.name, col.name)
         # create_all makes indexes only with a new table: an index that a
         # later release adds to an existing table (a report's plan) is made
-        # here, by name. One the centre has and the model dropped is kept.
+        # here, by name. One the centre has and the model dropped is kept,
+        # unless this release retired it by name (below).
         have_ix = {ix["name"] for ix in insp.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in have_ix:
                 index.create(conn)
                 log.info("central store: added index %s on %s", index.name, table.name)
+        # An index an earlier release made and this one retired (redundant
+        # or read by no central query) slows every push: dropped, by name.
+        for name in retired_indexes(table):
+            if name in have_ix:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                log.info("central store: dropped index %s on %s", name, table.name)
     _create_guards(conn)
     install_all(conn, central=True)
     if new_tallies:

@@ -142,6 +142,7 @@ def _name(kind: str, table: str, columns: list[str]) -> str:
 
 def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
     cols: list[SchemaItem] = [Column(HALL, String(8), nullable=False)]
+    info: dict[str, object] = {}
     cols += [_copy_column(c) for c in local.columns]
     pk_local = [c.name for c in local.primary_key.columns]
     # Names spelled out: the naming convention would name every key after
@@ -163,15 +164,40 @@ def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
         cols.append(Column("origin_seq", BigInteger, nullable=True))
         pk = [HALL, *pk_local, "created_at"] if "created_at" not in pk_local else [HALL, *pk_local]
         cols.append(PrimaryKeyConstraint(*pk))
-        # A window's facts in the order it wrote them (also serves lookups
-        # by hall and origin window).
-        seen.add((HALL, "origin_window"))
-        index(["origin_window", "origin_seq"])
+        # Every index costs each pushed row a B-tree insert, so a central
+        # fact gets only the indexes a central query can use. None on
+        # origin_window, nor (origin_window, origin_seq) as earlier releases
+        # made: no central query looks a window's facts up by origin alone
+        # or reads them in origin order (the chain check and verify use
+        # evaluations' (origin_window, chain_seq)); origin_seq is still
+        # stored. And none that is a leading prefix of another key of the
+        # table: the longer B-tree answers every lookup and range scan the
+        # prefix would. `central init` drops these from an existing centre
+        # (retired_indexes).
+        retired = [_name("ix", local.name, ["origin_window", "origin_seq"])]
+        wanted: list[tuple[list[str], Index | None]] = []
         for uc in local.constraints:
             if isinstance(uc, UniqueConstraint):
-                index([c.name for c in uc.columns])
-        for ix in local.indexes:
-            index([c.name for c in ix.columns], ix)
+                wanted.append(([c.name for c in uc.columns], None))
+        wanted += [([c.name for c in ix.columns], ix) for ix in local.indexes]
+
+        def partial(ix: Index | None) -> bool:
+            return ix is not None and any(
+                k.endswith("_where") and v is not None for k, v in ix.dialect_kwargs.items()
+            )
+
+        # A partial index is kept (small on purpose), and covers too few rows
+        # to stand in for a shorter full one.
+        keys = [[HALL, *w] for w, ix in wanted if not partial(ix)] + [pk]
+        for names, ix in wanted:
+            key = [HALL, *names]
+            if not partial(ix) and (names == ["origin_window"] or any(
+                len(other) > len(key) and other[: len(key)] == key for other in keys
+            )):
+                retired.append(_name("ix", local.name, names))
+                continue
+            index(names, ix)
+        info["retired_indexes"] = tuple(retired)
     else:
         cols.append(PrimaryKeyConstraint(HALL, *pk_local))
         for uc in local.constraints:
@@ -195,7 +221,17 @@ def _central_table(md: MetaData, local: Table, *, fact: bool) -> Table:
         # Nothing counts as an evaluation unless the citizen gave one of the
         # five levels (no default rating): the centre refuses anything else.
         cols.append(CheckConstraint("level BETWEEN 1 AND 5", name="level_range"))
-    return Table(local.name, md, *cols)
+    return Table(local.name, md, *cols, info=info)
+
+
+def retired_indexes(table: Table) -> tuple[str, ...]:
+    """Indexes that earlier releases made on this central table and this one
+    does not (see ``_central_table``): `hallapp central init` drops them from
+    an existing centre, by these names only, so an index an administrator
+    added by hand stays."""
+    names = table.info.get("retired_indexes", ())
+    wanted = {ix.name for ix in table.indexes}
+    return tuple(n for n in names if n not in wanted)
 
 
 def _central_only(md: MetaData) -> None:
@@ -289,6 +325,7 @@ __all__ = [
     "central_table",
     "fact_tables",
     "reference_tables",
+    "retired_indexes",
     "unclassified_tables",
 ]
 

@@ -103,6 +103,68 @@ def test_init_again_adds_an_index_a_later_release_brought(central_url: str,
         assert c.execute(text("SELECT action FROM audit_entries")).scalars().all() == ["kept"]
 
 
+def test_no_central_fact_index_is_a_prefix_of_another_key() -> None:
+    """Each index costs every pushed row a B-tree insert: one whose columns
+    lead another index or the primary key of its table is never made
+    (a partial index, small on purpose, is neither dropped nor counted)."""
+    md = central_metadata()
+    for local in fact_tables():
+        table = md.tables[local.name]
+        full = [ix for ix in table.indexes if ix.dialect_kwargs.get("postgresql_where") is None]
+        keys = [tuple(c.name for c in ix.columns) for ix in full]
+        keys.append(tuple(c.name for c in table.primary_key.columns))
+        for ix in full:
+            key = tuple(c.name for c in ix.columns)
+            longer = [k for k in keys if len(k) > len(key) and k[: len(key)] == key]
+            assert not longer, (ix.name, longer)
+            assert "origin_seq" not in key, ix.name
+    evaluations = md.tables["evaluations"]
+    names = {ix.name for ix in evaluations.indexes}
+    # What the counts' triggers, the chain check and the reports look up stays.
+    assert {"ix_evaluations_case_id_encounter_event_id_hall",
+            "ix_evaluations_origin_window_chain_seq_hall",
+            "ix_evaluations_created_at_window_code_staff_id_level_hall"} <= names
+    assert "ix_case_events_case_id_hall" in {ix.name for ix in md.tables["case_events"].indexes}
+
+
+def test_init_again_drops_the_indexes_this_release_retired(central_url: str,
+                                                           central: Engine) -> None:
+    """A centre made by an earlier release has the redundant and unused
+    indexes (a prefix of another, origin order): `central init` drops those,
+    by name, and keeps an index its administrator added by hand, the rows
+    and every index this release wants."""
+    from hallapp.sync.centre import add_fact_for_window
+    from hallapp.sync.schema import retired_indexes
+
+    old = {
+        "evaluations": [("ix_evaluations_case_id_hall", "hall_code, case_id"),
+                        ("ix_evaluations_created_at_hall", "hall_code, created_at"),
+                        ("ix_evaluations_origin_window_origin_seq_hall",
+                         "hall_code, origin_window, origin_seq")],
+        "case_events": [("ix_case_events_origin_window_origin_seq_hall",
+                         "hall_code, origin_window, origin_seq")],
+    }
+    with central.begin() as c:
+        add_fact_for_window(c, "LC", "A03", "audit_entries",
+                            {"staff_no": "9001", "role": "supervisor", "action": "kept"})
+        for table, indexes in old.items():
+            for name, cols in indexes:
+                assert name in retired_indexes(central_metadata().tables[table])
+                c.execute(text(f"CREATE INDEX {name} ON {table} ({cols})"))
+        c.execute(text("CREATE INDEX ix_by_hand ON evaluations (hall_code, device)"))
+    have = {ix["name"] for ix in inspect(central).get_indexes("evaluations")}
+    assert {name for name, _ in old["evaluations"]} | {"ix_by_hand"} <= have
+    init_central(central_url)
+    central.dispose()
+    for table, indexes in old.items():
+        have = {ix["name"] for ix in inspect(central).get_indexes(table)}
+        assert not have & {name for name, _ in indexes}, table
+        assert {ix.name for ix in central_metadata().tables[table].indexes} <= have
+    assert "ix_by_hand" in {ix["name"] for ix in inspect(central).get_indexes("evaluations")}
+    with central.connect() as c:
+        assert c.execute(text("SELECT action FROM audit_entries")).scalars().all() == ["kept"]
+
+
 def test_the_supervisor_side_opens_a_central_store_as_it_is(central_url: str,
                                                            central: Engine) -> None:
     """``hallapp-supervisor --db`` and ``hallapp report --db`` open the
