@@ -9,7 +9,7 @@ million evaluations, each with its case and completion event; 差评 open their
 follow-ups, some appeals upheld). The rows are made in the database itself
 (generate_series on PostgreSQL, a recursive CTE on SQLite) from the working
 days of the hall's calendar, with the tally triggers dropped for the bulk
-statements and the counts made afterwards by hallapp.reports.rollup.rebuild
+statements and the counts made afterwards by hallapp.reports.caseroll.rebuild_all
 (the path of a store upgraded with its history), then ANALYZE. Timed,
 median of 5 after a warm-up:
 

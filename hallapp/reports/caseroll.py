@@ -135,6 +135,29 @@ class _CaseSql:
         )
         return out
 
+    def corrected(self, completions: str, not_new_promise: str) -> str:
+        """Completions stored before (``completions``: case_events ``ev`` rows with
+        their WHERE) of a case that just got a promise, judged again with all the
+        promises and without the new ones (``not_new_promise``, a condition on p)."""
+        judged_all = f"{self.day('ev.created_at')} <= {self.latest_promise('ev')}"
+        judged_old = f"{self.day('ev.created_at')} <= {self.latest_promise('ev', not_new_promise)}"
+        return self.upsert_counts(
+            f"case_events ev {self.join_case('ev')} WHERE ev.kind = '{COMPLETED}' {completions}",
+            self.day("ev.created_at"),
+            {
+                "on_time": f"sum((CASE WHEN {judged_all} THEN 1 ELSE 0 END) "
+                f"- (CASE WHEN {judged_old} THEN 1 ELSE 0 END))"
+            },
+        )
+
+    def new_event_counts(self, events: str) -> str:
+        """The counts of the new events ``ev`` (``events``: a FROM item aliased ev)."""
+        return self.upsert_counts(
+            f"{events} {self.join_case('ev')} WHERE ev.kind IN {_in(COUNTED_EVENTS)}",
+            self.day("ev.created_at"),
+            self.event_counts("ev"),
+        )
+
     def join_case(self, events: str) -> str:
         return f"JOIN cases c ON c.id = {events}.case_id{self.t.same_hall('c', events)}"
 
@@ -174,26 +197,14 @@ def _pg_functions(q: _CaseSql) -> list[tuple[str, str, list[str]]]:
     received = q.upsert_counts(
         "new_rows c", q.day("c.created_at"), {"received": "count(*)"}
     )
-    counts = q.upsert_counts(
-        f"new_rows ev {q.join_case('ev')} WHERE ev.kind IN {_in(COUNTED_EVENTS)}",
-        q.day("ev.created_at"),
-        q.event_counts("ev"),
-    )
+    counts = q.new_event_counts("new_rows ev")
     # Completions stored before this statement, of a case that just got a
     # promise: judged again with and without the new promises.
-    not_new = f" AND NOT EXISTS (SELECT 1 FROM new_rows y WHERE y.id = p.id{t.same_hall('y', 'p')})"
-    judged_all = f"{q.day('ev.created_at')} <= {q.latest_promise('ev')}"
-    judged_old = f"{q.day('ev.created_at')} <= {q.latest_promise('ev', not_new)}"
-    corrected = q.upsert_counts(
-        f"case_events ev {q.join_case('ev')} WHERE ev.kind = '{COMPLETED}' "
+    corrected = q.corrected(
         f"AND EXISTS (SELECT 1 FROM new_rows n WHERE n.case_id = ev.case_id"
         f"{t.same_hall('n', 'ev')} AND n.kind IN {_in(PROMISING)}) "
         f"AND NOT EXISTS (SELECT 1 FROM new_rows y WHERE y.id = ev.id{t.same_hall('y', 'ev')})",
-        q.day("ev.created_at"),
-        {
-            "on_time": f"sum((CASE WHEN {judged_all} THEN 1 ELSE 0 END) "
-            f"- (CASE WHEN {judged_old} THEN 1 ELSE 0 END))"
-        },
+        f" AND NOT EXISTS (SELECT 1 FROM new_rows y WHERE y.id = p.id{t.same_hall('y', 'p')})",
     )
     enter = q.deadline_upsert("new_rows ev", "")
     hall_k = t.cols("r")
@@ -265,30 +276,14 @@ def _sqlite_statements(q: _CaseSql) -> list[str]:
     def same(alias: str) -> str:
         return hall_new.format(a=alias)
 
-    new_case = "(SELECT " + ", ".join(
-        f"NEW.{n} AS {n}" for n in [*t.hall, "id", "created_at", *GROUP]
-    ) + ") AS c WHERE true"
+    new_case = rollup.sqlite_new_row([*t.hall, "id", "created_at", *GROUP]) + " AS c WHERE true"
     received = q.upsert_counts(new_case, q.day("c.created_at"), {"received": "count(*)"})
-    # The new event as a one-row table ``ev`` (a trigger cannot select NEW.*).
-    new_ev = "(SELECT " + ", ".join(
-        f"NEW.{n} AS {n}" for n in [*t.hall, "id", "case_id", "kind", "created_at", "data"]
-    ) + ") AS ev"
-    counts = q.upsert_counts(
-        f"{new_ev} {q.join_case('ev')} WHERE ev.kind IN {_in(COUNTED_EVENTS)}",
-        q.day("ev.created_at"),
-        q.event_counts("ev"),
-    )
-    judged_all = f"{q.day('ev.created_at')} <= {q.latest_promise('ev')}"
-    judged_old = f"{q.day('ev.created_at')} <= {q.latest_promise('ev', ' AND p.id != NEW.id')}"
-    corrected = q.upsert_counts(
-        f"case_events ev {q.join_case('ev')} WHERE ev.kind = '{COMPLETED}' "
+    new_ev = rollup.sqlite_new_row([*t.hall, "id", "case_id", "kind", "created_at", "data"]) + " AS ev"
+    counts = q.new_event_counts(new_ev)
+    corrected = q.corrected(
         f"AND ev.case_id = NEW.case_id{same('ev')} AND ev.id != NEW.id "
         f"AND NEW.kind IN {_in(PROMISING)}",
-        q.day("ev.created_at"),
-        {
-            "on_time": f"sum((CASE WHEN {judged_all} THEN 1 ELSE 0 END) "
-            f"- (CASE WHEN {judged_old} THEN 1 ELSE 0 END))"
-        },
+        " AND p.id != NEW.id",
     )
     enter = q.deadline_upsert(new_ev, "")
     day_new = q.day("NEW.created_at")

@@ -49,17 +49,10 @@ def bad_in_period(period: Period, hall: str | None = None, *extra: Any) -> Any:
     )
 
 
-def step_flags(restrict: Any | None = None, hall: str | None = None) -> Any:
-    """One row per follow-up: which steps it has, its opening and its due date.
-
-    ``restrict``: a SELECT (or a list) of the evaluation ids wanted; the
-    database cannot push a join's condition into a grouped subquery, so
-    without it every follow-up of the store is grouped. ``hall``: that hall's
-    steps only (at the centre, where ids are unique per hall).
-    """
+def _flag_columns() -> list[Any]:
+    """A follow-up's flags, aggregated over its steps (``STEPS`` rows of one group)."""
     s = STEPS
-    stmt = select(
-        s.c.evaluation_id.label("evaluation_id"),
+    return [
         _has(K.VERIFIED).label("verified"),
         _has(K.CALLED_BACK).label("called_back"),
         _has(K.RECTIFIED).label("rectified"),
@@ -69,7 +62,21 @@ def step_flags(restrict: Any | None = None, hall: str | None = None) -> Any:
         _has(K.APPEAL_REJECTED).label("appeal_rejected"),
         func.max(case((s.c.kind == K.OPENED.value, s.c.due_on))).label("due_on"),
         func.min(case((s.c.kind == K.OPENED.value, s.c.created_at))).label("opened_at"),
-    ).group_by(s.c.evaluation_id)
+    ]
+
+
+def step_flags(restrict: Any | None = None, hall: str | None = None) -> Any:
+    """One row per follow-up: which steps it has, its opening and its due date.
+
+    ``restrict``: a SELECT (or a list) of the evaluation ids wanted; the
+    database cannot push a join's condition into a grouped subquery, so
+    without it every follow-up of the store is grouped. ``hall``: that hall's
+    steps only (at the centre, where ids are unique per hall).
+    """
+    s = STEPS
+    stmt = select(s.c.evaluation_id.label("evaluation_id"), *_flag_columns()).group_by(
+        s.c.evaluation_id
+    )
     if restrict is not None:
         stmt = stmt.where(s.c.evaluation_id.in_(restrict))
     if hall is not None:
@@ -134,18 +141,7 @@ def follow_up_figures(
     # grouped join (found by the (level, created_at) index; no second look-up
     # of the evaluation per follow-up).
     f = (
-        select(
-            e.c[dim.evaluation_column].label("key"),
-            _has(K.VERIFIED).label("verified"),
-            _has(K.CALLED_BACK).label("called_back"),
-            _has(K.RECTIFIED).label("rectified"),
-            _has(K.CLOSED).label("closed"),
-            _has(K.APPEALED).label("appealed"),
-            _has(K.APPEAL_UPHELD).label("upheld"),
-            _has(K.APPEAL_REJECTED).label("appeal_rejected"),
-            func.max(case((st.c.kind == K.OPENED.value, st.c.due_on))).label("due_on"),
-            func.min(case((st.c.kind == K.OPENED.value, st.c.created_at))).label("opened_at"),
-        )
+        select(e.c[dim.evaluation_column].label("key"), *_flag_columns())
         .select_from(e.join(st, st.c.evaluation_id == e.c.id))
         .where(
             e.c.level.in_(BAD_LEVELS),

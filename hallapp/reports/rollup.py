@@ -226,10 +226,14 @@ def sqlite_row_trigger(table: str, trigger: str, when: str, body: list[str]) -> 
 # ---------------------------------------------------------------------- SQLite
 
 
-def _sqlite_new_evaluation(sql: TallySql) -> str:
-    # A trigger cannot select NEW.*: the columns the counts need, by name.
-    names = [*sql.hall, "created_at", *EVALUATION_KEYS]
+def sqlite_new_row(names: list[str]) -> str:
+    """A SQLite trigger's NEW row as a one-row table (a trigger cannot select
+    NEW.*): the columns named."""
     return "(SELECT " + ", ".join(f"NEW.{n} AS {n}" for n in names) + ")"
+
+
+def _sqlite_new_evaluation(sql: TallySql) -> str:
+    return sqlite_new_row([*sql.hall, "created_at", *EVALUATION_KEYS])
 
 
 def _sqlite_statements(sql: TallySql) -> list[str]:
