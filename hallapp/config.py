@@ -76,7 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
         "store.sync_stall_seconds",
         int,
         120,
-        "中心库无响应多久后中止本次同步（秒，下次自动重试，不丢数据）",
+        "中心库无响应多久后中止本次同步并在状态栏提示（秒，下次自动重试，不丢数据）",
         bounds=(5, 3600),
     ),
     Setting(

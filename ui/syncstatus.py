@@ -6,11 +6,20 @@ is planned when it ends, so passes never overlap. While the centre cannot be
 reached the delay doubles each time, up to :data:`MAX_DELAY_S`, and returns
 to the configured interval after the first success. The label shows
 已同步 HH:MM, 待上传 N 条, or 中心库不可达（自 HH:MM）, in the hall's local time.
+
+A centre can also hang without an error: a SQLite central file on a network
+share that stopped answering blocks its reader inside the kernel, where no
+timeout of the database's reaches it (a PostgreSQL centre is cut by the
+pass's own deadline). A watchdog on the GUI thread measures the silence since
+the pass started or the centre last committed a batch; past
+``store.sync_stall_seconds`` the label says 中心库无响应（自 HH:MM）, the
+clerk works on, and no second pass is started on top of the stuck one.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +69,14 @@ class SyncScheduler(QObject):
         self.failures = 0
         self.unreachable_since: datetime | None = None
         self.running = False
+        self.stall_s = float(config.get("store.sync_stall_seconds"))
+        self.hung_since: datetime | None = None
+        self.last_pending = 0
+        # Written by the worker thread (one float: no lock needed), read here.
+        self._beat = time.monotonic()
+        self._watchdog = QTimer(self)
+        self._watchdog.setInterval(int(max(0.5, min(self.stall_s / 4, 10.0)) * 1000))
+        self._watchdog.timeout.connect(self._watch)
         self.next_delay_s: float = self.interval_s
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -72,11 +89,14 @@ class SyncScheduler(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._watchdog.stop()
 
     def sync_now(self) -> None:
         if self.running:
             return
         self.running = True
+        self._beat = time.monotonic()
+        self._watchdog.start()
         run_in_background(self, self._work, success=self._done,
                           failure=self._crashed, label="")
 
@@ -96,22 +116,47 @@ class SyncScheduler(QObject):
             return _Outcome(attached=True,
                             summary=sync_once(
                                 self.store, url, hall_code=hall, window_code=window,
-                                stall_seconds=float(
-                                    self.config.get("store.sync_stall_seconds"))))
+                                stall_seconds=self.stall_s, on_progress=self._alive))
         except SyncError as exc:
             log.warning("background sync: %s", exc)
             return _Outcome(attached=True, error=exc,
                             unreachable=isinstance(exc, CentreUnreachable),
                             pending=pending_count(self.store))
 
+    def _alive(self) -> None:
+        self._beat = time.monotonic()
+
     # --------------------------------------------------------------- GUI thread
+
+    def _watch(self) -> None:
+        if not self.running or self.hung_since is not None:
+            return
+        if time.monotonic() - self._beat < self.stall_s:
+            return
+        self.hung_since = datetime.now()
+        log.warning("background sync: no answer from the centre for %.0f s; "
+                    "the pass is still waiting", self.stall_s)
+        self.label.show()
+        # The last count known: counting now would read the store here, on the GUI thread.
+        self.label.setText(f"中心库无响应（自 {_hhmm(self.hung_since)}）"
+                           f" · 待上传 {self.last_pending} 条")
+        self.label.setToolTip(
+            f"中心库超过 {self.stall_s:.0f} 秒没有应答（例如中心库文件所在的共享目录无法访问）。"
+            "本窗口照常工作，数据保存在本机；中心库恢复后自动继续上传"
+        )
+        self.label.setStyleSheet("color: #b00020;")
 
     def _plan(self, delay_s: float) -> None:
         self.next_delay_s = delay_s
         self._timer.start(int(delay_s * 1000))
 
-    def _done(self, outcome: _Outcome) -> None:
+    def _finished(self) -> None:
         self.running = False
+        self.hung_since = None
+        self._watchdog.stop()
+
+    def _done(self, outcome: _Outcome) -> None:
+        self._finished()
         if not outcome.attached:
             self.label.hide()
             self._plan(self.interval_s)
@@ -119,6 +164,7 @@ class SyncScheduler(QObject):
         self.label.show()
         if outcome.error is None:
             s = outcome.summary
+            self.last_pending = s.pending
             self.failures = 0
             self.unreachable_since = None
             at = _hhmm(s.finished_at)
@@ -128,6 +174,7 @@ class SyncScheduler(QObject):
             self.label.setStyleSheet("")
             self._plan(self.interval_s)
             return
+        self.last_pending = outcome.pending
         self.failures += 1
         delay = min(self.interval_s * 2 ** self.failures, MAX_DELAY_S)
         if outcome.unreachable:
@@ -146,7 +193,7 @@ class SyncScheduler(QObject):
 
     def _crashed(self, exc: BaseException) -> None:
         # Not a SyncError: logged by ops; keep trying, slowly, never a dialog.
-        self.running = False
+        self._finished()
         log.error("background sync failed: %r", exc)
         self.failures += 1
         self.label.setText("同步出错（详见日志）")

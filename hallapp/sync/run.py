@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -91,11 +92,15 @@ def sync_once(
     hall_code: str,
     window_code: str,
     stall_seconds: float | None = STALL_SECONDS,
+    on_progress: Callable[[], None] | None = None,
 ) -> SyncSummary:
     """Push everything pending, then pull; raises SyncError subclasses.
 
     ``stall_seconds`` bounds each central transaction (a centre that stops
-    answering ends the pass; the next one resumes)."""
+    answering ends the pass; the next one resumes). ``on_progress`` is
+    called (from this thread) after every batch the centre committed: a
+    caller watching for a centre that hangs without an error (a SQLite file
+    on a share that stopped answering) measures the silence between calls."""
     from hallapp.sync import BadRecord
 
     engine = central_engine(with_password(url))
@@ -103,7 +108,8 @@ def sync_once(
         refused: BadRecord | None = None
         try:
             pushed = push(store, engine, hall_code=hall_code, window_code=window_code,
-                          stall_seconds=stall_seconds)
+                          stall_seconds=stall_seconds,
+                          on_batch=(lambda _t, _n: on_progress()) if on_progress else None)
         except BadRecord as exc:
             # One refused record must not keep the window on stale staff and
             # catalog: pull all the same, then report the record.

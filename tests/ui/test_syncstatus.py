@@ -3,6 +3,7 @@ back-off while the centre is unreachable, 已同步 again when it returns."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -86,6 +87,45 @@ def test_after_the_centre_returns_the_interval_is_back(qtbot, tmp_path: Path) ->
         qtbot.waitUntil(lambda: label.text().startswith("已同步 "), timeout=20_000)
         assert scheduler.failures == 0 and scheduler.next_delay_s == 5
     finally:
+        scheduler.stop()
+        store.dispose()
+
+
+def test_a_centre_that_stops_answering_is_shown_and_the_pass_goes_on_after(
+    qtbot, tmp_path: Path
+) -> None:
+    # A SQLite central file whose writer never lets go stands for a share
+    # that stopped answering: the pass waits with no error to report.
+    from tests.sync.conftest import make_window
+
+    central = sqlite_url(tmp_path / "central.sqlite3")
+    init_central(central)
+    window = make_window(tmp_path / "window.sqlite3")
+    window.new_case()
+    window.store.dispose()
+    store = Store.open(sqlite_url(tmp_path / "window.sqlite3"))
+    attach(store, central, "LC", "A03")
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    _KEEP.append(parent)
+    label = QLabel()
+    cfg = parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"},
+                        "store": {"sync_interval_seconds": 5, "sync_stall_seconds": 5}})
+    scheduler = SyncScheduler(parent, store, cfg, label)
+    holder = sqlite3.connect(tmp_path / "central.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: label.text().startswith("中心库无响应（自 "), timeout=9_000)
+        assert scheduler.running and "照常工作" in label.toolTip()
+        scheduler.sync_now()  # no second pass on top of the waiting one
+        holder.execute("ROLLBACK")
+        qtbot.waitUntil(lambda: label.text().startswith("已同步 "), timeout=20_000)
+        assert scheduler.hung_since is None and not scheduler.running
+        with Store.open(central).engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM evaluations").scalar() == 1
+    finally:
+        holder.close()
         scheduler.stop()
         store.dispose()
 
