@@ -2,7 +2,8 @@
 """Supervisors' figures at county scale: prints the figures, each next to hand SQL.
 
     .venv/bin/python benchmarks/bench_reports.py [--windows 200] [--months 12]
-        [--per-day 100] [--backend postgresql|sqlite|both] [--keep URL]
+        [--per-day 100] [--backend postgresql|sqlite|both] [--keep NAME]
+        [--keep-sqlite FILE]
 
 Default: 200 windows × 12 months × 100 evaluations a working day (about 5
 million evaluations, each with its case and completion event; 差评 open their
@@ -410,6 +411,8 @@ def main() -> int:
     p.add_argument("--backend", choices=("postgresql", "sqlite", "both"), default="both")
     p.add_argument("--keep", metavar="NAME", help="PostgreSQL: keep the database NAME (made "
                    "and filled if missing, reused as it is if there) and do not drop it")  # fmt: skip
+    p.add_argument("--keep-sqlite", metavar="FILE", type=Path, help="SQLite: the central "
+                   "file (made and filled if missing, reused as it is if there), kept")  # fmt: skip
     args = p.parse_args()
     print(f"scale: {args.windows} windows × {args.months} months × {args.per_day} a working day")
     print("hand SQL: the best hand-written SQL over the raw facts (evaluations, case events, "
@@ -445,10 +448,17 @@ def main() -> int:
                     c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store.open(sqlite_url(Path(tmp) / "central.sqlite3"))
-            t = time.perf_counter()
-            n = fill(store, args.windows, args.months, args.per_day)
-            print(f"SQLite: {n} evaluations made in {time.perf_counter() - t:.0f} s")
+            path = args.keep_sqlite or Path(tmp) / "central.sqlite3"
+            reuse = path.exists()
+            store = Store.open(sqlite_url(path))
+            if reuse:
+                with store.engine.begin() as conn:
+                    n = conn.execute(sa.text("SELECT count(*) FROM evaluations")).scalar_one()
+                print(f"SQLite: reusing {path} with {n} evaluations")
+            else:
+                t = time.perf_counter()
+                n = fill(store, args.windows, args.months, args.per_day)
+                print(f"SQLite: {n} evaluations made in {time.perf_counter() - t:.0f} s")
             measure(store, "SQLite")
             view_parts(store)
             if args.backend == "sqlite":
