@@ -59,6 +59,28 @@ class NewerSchemaError(StoreError):
 # --------------------------------------------------------------------- URLs
 
 
+_PASSWORD_PARAMS = frozenset({"password", "passwd", "pwd"})
+
+
+def _unmixed(parsed: URL) -> URL:
+    """A URL whose password held an unescaped ``@`` (``u:pa@ss@host``) parses
+    with the password's tail in the host: move that tail out of sight."""
+    host = parsed.host or ""
+    if "@" in host:
+        return parsed._replace(password="***", host=host.rsplit("@", 1)[1])
+    return parsed
+
+
+def url_without_password(url: str | URL) -> URL:
+    """The URL with no password at all (nor one given as a query parameter).
+
+    Not ``URL.set(password=None)``: ``set`` treats None as "leave as it is"
+    and keeps the password."""
+    parsed = _unmixed(url if isinstance(url, URL) else make_url(str(url)))
+    query = {k: v for k, v in parsed.query.items() if k.lower() not in _PASSWORD_PARAMS}
+    return parsed._replace(password=None, query=query)
+
+
 def display_url(url: str | URL | None) -> str:
     """The URL to show a person or a log: the password (also one given as a
     query parameter) replaced by ``***``; a SQLite URL as its file path."""
@@ -69,9 +91,10 @@ def display_url(url: str | URL | None) -> str:
     except (ArgumentError, ValueError):
         # Not a URL we can parse: it may still hold a password, so show none of it.
         return "（无法识别的数据库地址）"
+    parsed = _unmixed(parsed)
     if parsed.query:
         hidden = {
-            k: "***" if k.lower() in {"password", "passwd", "pwd"} else v
+            k: "***" if k.lower() in _PASSWORD_PARAMS else v
             for k, v in parsed.query.items()
         }
         parsed = parsed.set(query=hidden)

@@ -201,6 +201,8 @@ def checked_central_url(url: str, *, create: bool = False) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    from hallapp.dberrors import display_url
+
     try:
         u = make_url(url)
     except (ArgumentError, ValueError):
@@ -209,6 +211,13 @@ def checked_central_url(url: str, *, create: bool = False) -> str:
         ) from None
     if u.drivername in ("postgres", "postgresql"):
         u = u.set(drivername="postgresql+psycopg")
+    if "@" in (u.host or ""):
+        # u:pa@ss@host: the password's tail would be taken for the host.
+        raise CommandRefused(
+            "中心库地址中有两个 @：密码中的 @ 须写成 %40。更好的做法是不把密码写进地址，"
+            f"而是放在环境变量 HALLAPP_CENTRAL_PASSWORD 或 pgpass 文件中（地址：{display_url(u)}）",
+            EXIT_USAGE,
+        )
     shown = u.render_as_string(hide_password=True)
     try:
         # HallApp's central store is PostgreSQL or SQLite; any other (or an

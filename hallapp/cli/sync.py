@@ -168,6 +168,15 @@ def _cmd_join(args: argparse.Namespace) -> int:
         f"窗口 {window} 已加入大厅 {hall}（基础数据版本 {result.version}，"
         f"工作人员 {staff} 名，其中窗口人员 {clerks} 名），可以登录。"
     )
+    from sqlalchemy.engine import make_url
+
+    if make_url(central_url).password is not None:
+        # attach() kept the address without it: later passes must find it elsewhere.
+        print(
+            "注意：地址中的密码没有保存在本窗口。以后同步时请把密码放在环境变量 "
+            "HALLAPP_CENTRAL_PASSWORD 或 pgpass 文件（PGPASSFILE）中",
+            file=sys.stderr,
+        )
     from hallapp.config import load_config
 
     cfg = load_config(getattr(args, "config", None))

@@ -53,6 +53,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from hallapp.dberrors import url_without_password
+
 log = logging.getLogger(__name__)
 
 HALL = "hall_code"
@@ -857,7 +859,7 @@ def drop_all_roles(engine: Engine) -> list[str]:
 def login_url(central_url: str, login: str) -> str:
     """The central URL a window or supervisor connects with: the login as the
     user and no password (libpq finds it in PGPASSWORD or the pgpass file)."""
-    u = make_url(central_url).set(username=login, password=None)
+    u = url_without_password(central_url).set(username=login)
     return u.render_as_string(hide_password=False)
 
 

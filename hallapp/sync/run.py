@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from hallapp.config import Config
+from hallapp.dberrors import url_without_password
 from hallapp.store import Store
 from hallapp.sync.centre import STALL_SECONDS, central_engine
 from hallapp.sync.pull import PullResult, pull
@@ -59,7 +60,9 @@ def with_password(url: str) -> str:
 
 
 def without_password(url: str) -> str:
-    return make_url(url).set(password=None).render_as_string(hide_password=False)
+    """The URL as a window keeps it: the password stays in the environment or
+    the pgpass file, never in the window's database."""
+    return url_without_password(url).render_as_string(hide_password=False)
 
 
 def _state(store: Store, key: str) -> str | None:

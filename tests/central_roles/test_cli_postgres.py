@@ -302,3 +302,70 @@ def test_grant_supervisor_and_revoke(seeded_central):
     eng.dispose()
     again = hallapp("central", "revoke-login", login, "--url", seeded_central)
     assert again.returncode == 1 and "没有发放过登录" in again.stderr
+
+
+def _with_password(url: str, password: str) -> str:
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+def test_the_owners_password_in_the_url_never_reaches_the_windows_address(
+    seeded_central, tmp_path
+):
+    """The address printed for the window's PC carries the window's login and
+    no password: the owner's, given in --url, must not ride along."""
+    owner_secret = "OWNER-secret-in-url-77"
+    for login_args in (
+        ("grant-window", "--hall", "LC", "--window", "A05",
+         "--pgpass", str(tmp_path / "a05.pgpass")),
+        ("grant-supervisor", "--login", "lc_sup_url", "--hall", "LC",
+         "--password-env", "SUP_PW"),
+    ):  # fmt: skip
+        owner_url = _with_password(seeded_central, owner_secret)
+        proc = hallapp("central", *login_args, "--url", owner_url, env={"SUP_PW": SECRET})
+        assert proc.returncode == 0, proc.stderr
+        assert "连接地址" in proc.stdout or "登录" in proc.stdout
+        no_secret_anywhere(proc, owner_secret)
+        no_secret_anywhere(proc)
+
+
+def test_a_join_with_a_password_in_the_url_keeps_no_password_at_the_window(
+    seeded_central, tmp_path
+):
+    import sqlite3
+
+    from hallapp.sync.centre import bump_version
+
+    owner = sa.create_engine(seeded_central)
+    with owner.begin() as c:
+        bump_version(c, "LC")  # the seeded reference data, as authoring would
+    owner.dispose()
+    pgpass = tmp_path / "a05.pgpass"
+    granted = hallapp("central", "grant-window", "--hall", "LC", "--window", "A05",
+                      "--url", seeded_central, "--pgpass", str(pgpass))  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    host, port, db, login, password = pgpass.read_text(encoding="utf-8").strip().split(":")
+    url = f"postgresql+psycopg://{login}:{password}@{host}:{port}/{db}"
+    local = tmp_path / "a05.sqlite3"
+    proc = hallapp("window", "join", "--central", url, "--hall", "LC", "--window", "A05",
+                   "--db", f"sqlite:///{local}")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "密码没有保存在本窗口" in proc.stderr
+    no_secret_anywhere(proc, password)
+    with sqlite3.connect(local) as c:
+        kept = "".join(str(v) for (v,) in c.execute("SELECT value FROM sync_state"))
+    assert password not in kept and f"//{login}@{host}:{port}/{db}" in kept
+    # The next pass finds the password where the README says: the pgpass file.
+    again = hallapp("sync", "--db", f"sqlite:///{local}", env={"PGPASSFILE": str(pgpass)})
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_password_with_an_unescaped_at_sign_is_refused_and_not_shown(tmp_path):
+    proc = hallapp("window", "join", "--central",
+                   "postgresql+psycopg://u:SECRET@pw4@127.0.0.1:5432/db",
+                   "--hall", "LC", "--window", "A05",
+                   "--db", f"sqlite:///{tmp_path / 'w.sqlite3'}")  # fmt: skip
+    assert proc.returncode != 0
+    assert "%40" in proc.stderr
+    for part in ("SECRET", "pw4"):
+        assert part not in proc.stderr and part not in proc.stdout
+    assert not (tmp_path / "w.sqlite3").exists()

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.engine import URL
 
-from hallapp.dberrors import display_url
+from hallapp.dberrors import display_url, url_without_password
 from hallapp.logsetup import file_handler, mask_personal
 from hallapp.models import Applicant
 from hallapp.security import SignInError, authenticate
@@ -107,6 +110,25 @@ def test_urls_are_shown_without_their_password() -> None:
         "/var/lib/hallapp/window.sqlite3"
     )
     assert "s3cret" not in display_url("not a url :// s3cret-pg-pw")
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=6, max_size=30))
+def test_no_password_survives_in_a_url_kept_or_shown(password: str) -> None:
+    # Any password a person may choose, written as a URL holds it (escaped) —
+    # or, for one with an @, as people type it (unescaped).
+    url = URL.create("postgresql+psycopg", "hall", password, "central", 5432, "hall",
+                     {"sslmode": "require"}).render_as_string(hide_password=False)  # fmt: skip
+    urls = [url]
+    if "@" in password and "/" not in password:
+        urls.append(f"postgresql+psycopg://hall:{password}@central:5432/hall?sslmode=require")
+    for u in urls:
+        kept = url_without_password(u)
+        assert kept.password is None and kept.host == "central" and kept.username == "hall"
+        assert kept.query == {"sslmode": "require"}
+        assert password not in kept.render_as_string(hide_password=False)
+        shown = display_url(u)
+        assert password not in shown
+        assert shown.endswith("@central:5432/hall?sslmode=require")
 
 
 def test_sign_in_never_logs_the_typed_staff_number(
