@@ -77,8 +77,8 @@ def url_without_password(url: str | URL) -> URL:
     Not ``URL.set(password=None)``: ``set`` treats None as "leave as it is"
     and keeps the password."""
     parsed = _unmixed(url if isinstance(url, URL) else make_url(str(url)))
-    query = {k: v for k, v in parsed.query.items() if k.lower() not in _PASSWORD_PARAMS}
-    return parsed._replace(password=None, query=query)
+    secret = [k for k in parsed.query if k.lower() in _PASSWORD_PARAMS]
+    return parsed.difference_update_query(secret)._replace(password=None)
 
 
 def display_url(url: str | URL | None) -> str:
