@@ -82,6 +82,7 @@ from hallapp.models import (
     Staff,
 )
 from hallapp.security import require_role
+from hallapp.validation import hidden_character_problem
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -945,10 +946,9 @@ class _Checker:
             self.add(rec, key, "不能为空")
         if max_len and len(s) > max_len:
             self.add(rec, key, f"长度 {len(s)} 字超过上限 {max_len} 字")
-        if _CONTROL_RE.search(s):
-            # Invisible control characters (pasted from other systems) cannot
-            # be written back to .xlsx and print as garbage.
-            self.add(rec, key, "含有不可见的控制字符，请删除后重新输入这段文字")
+        hidden = hidden_character_problem(s)
+        if hidden:
+            self.add(rec, key, hidden)
         return s
 
     def integer(

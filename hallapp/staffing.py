@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from hallapp.models import Department, Role, Staff
 from hallapp.security import hash_password
+from hallapp.validation import hidden_character_problem
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +59,51 @@ def has_administrator(session: Session) -> bool:
     )
 
 
+def normal_staff_no(raw: str) -> str:
+    """The staff number as stored and as sign-in compares it (NFKC: 全角
+    １００３ is 1003)."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def staff_no_problem(staff_no: str) -> str:
+    if not STAFF_NO_RE.match(normal_staff_no(staff_no)):
+        return "工号应为 1–20 位字母、数字或连字符，例如 1003"
+    return ""
+
+
+def name_problem(name: str, what: str = "姓名", max_len: int = 50) -> str:
+    text = name.strip()
+    if not text:
+        return f"请填写{what}"
+    if len(text) > max_len:
+        return f"{what}长度 {len(text)} 字超过上限 {max_len} 字"
+    hidden = hidden_character_problem(text)
+    return f"{what}{hidden}" if hidden else ""
+
+
+def password_problem(password: str) -> str:
+    """The same rule wherever a staff password is set (locally or at the centre)."""
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 位"
+    if password.isdigit() and len(set(password)) == 1:
+        return "密码不能是同一个数字的重复"
+    return ""
+
+
 def _problems(session: Session, person: NewStaff, password: str) -> list[str]:
     problems = []
-    if not STAFF_NO_RE.match(person.staff_no.strip()):
-        problems.append("工号应为 1–20 位字母、数字或连字符，例如 1003")
-    elif session.scalar(select(Staff.id).where(Staff.staff_no == person.staff_no.strip())):
-        problems.append(f"工号 {person.staff_no.strip()} 已被使用，请换一个")
-    if not person.name.strip():
-        problems.append("请填写姓名")
-    if len(password) < MIN_PASSWORD:
-        problems.append(f"密码至少 {MIN_PASSWORD} 位")
-    elif password.isdigit() and len(set(password)) == 1:
-        problems.append("密码不能是同一个数字的重复")
+    number = normal_staff_no(person.staff_no)
+    if staff_no_problem(number):
+        problems.append(staff_no_problem(number))
+    elif session.scalar(select(Staff.id).where(Staff.staff_no == number)):
+        problems.append(f"工号 {number} 已被使用，请换一个")
+    for text, what in ((person.name, "姓名"), (person.title, "职务"), (person.phone, "电话")):
+        problem = name_problem(text, what, 40 if what == "电话" else 50) if (
+            text.strip() or what == "姓名") else ""  # fmt: skip
+        if problem:
+            problems.append(problem)
+    if password_problem(password):
+        problems.append(password_problem(password))
     if session.get(Department, person.department_code.strip()) is None:
         problems.append(
             f"部门 {person.department_code.strip() or '（空）'} 不存在：请先导入事项清单"
@@ -83,7 +118,7 @@ def add_staff(session: Session, person: NewStaff, password: str) -> Staff:
     if problems:
         raise StaffSetupError("；".join(problems))
     staff = Staff(
-        staff_no=person.staff_no.strip(),
+        staff_no=normal_staff_no(person.staff_no),
         name=person.name.strip(),
         title=person.title.strip(),
         phone=person.phone.strip(),

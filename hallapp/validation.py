@@ -265,3 +265,26 @@ def validate_phone(value: str) -> Check:
     if digits.startswith("1") and not cleaned.startswith("0"):
         return mobile
     return landline
+
+
+# --------------------------------------------------------- text people type
+
+# Control characters other than tab and line breaks (pasted from other
+# systems: they print as garbage and cannot be written to .xlsx), and the
+# invisible format characters — zero-width spaces and joiners, the bidi
+# embeddings, overrides and isolates, the BOM — with which a name can be made
+# to read differently from what it is (王\u202e五) or two names that look
+# alike to differ.
+_HIDDEN_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def hidden_character_problem(text: str) -> str:
+    """A Chinese reason if ``text`` holds an invisible character, else ``""``."""
+    if _HIDDEN_RE.search(text):
+        return (
+            "含有不可见的控制字符或格式字符（如零宽字符、文字方向控制符），"
+            "请删除后重新输入这段文字"
+        )
+    return ""

@@ -362,11 +362,23 @@ def _staff_add(args: argparse.Namespace) -> int:
 
     from hallapp.models import Department, Role, Staff
     from hallapp.security import hash_password
+    from hallapp.staffing import name_problem, normal_staff_no, password_problem, staff_no_problem
 
+    # The rules of a local `hallapp staff add`: a number sign-in can match
+    # (NFKC, as sign-in reads what is typed), a name that reads as it is.
+    args.staff_no = normal_staff_no(args.staff_no)
+    problems = [p for p in (
+        staff_no_problem(args.staff_no), name_problem(args.name),
+        name_problem(args.title, "职务") if args.title.strip() else "",
+        name_problem(args.phone, "电话", 40) if args.phone.strip() else "",
+    ) if p]  # fmt: skip
+    if problems:
+        raise _Refused("；".join(problems), EXIT_USAGE)
+    args.name, args.title, args.phone = args.name.strip(), args.title.strip(), args.phone.strip()
     photo = Path(args.photo).read_bytes() if args.photo else None
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
-    if len(password) < 6:
-        raise _Refused("密码至少 6 位", EXIT_USAGE)
+    if password_problem(password):
+        raise _Refused(password_problem(password), EXIT_USAGE)
 
     def edit(s: Any, actor: Any) -> None:
         if actor.staff_no == "(建库)" and args.role != "administrator":
@@ -403,7 +415,9 @@ def _one_staff(s: Any, staff_no: str) -> Any:
     from sqlalchemy import select
 
     from hallapp.models import Staff
+    from hallapp.staffing import normal_staff_no
 
+    staff_no = normal_staff_no(staff_no)
     staff = s.scalar(select(Staff).where(Staff.staff_no == staff_no))
     if staff is None:
         raise _Refused(f"工号 {staff_no} 不存在")
@@ -418,7 +432,10 @@ def _staff_disable(args: argparse.Namespace) -> int:
     def edit(s: Any, actor: Any) -> None:
         staff = _one_staff(s, args.staff_no)
         if staff.staff_no == actor.staff_no:
-            raise _Refused(f"不能停用自己（工号 {actor.staff_no}）：请由本大厅另一位系统管理员操作")
+            raise _Refused(
+                f"不能停用自己（工号 {actor.staff_no}）：请由本大厅另一位系统管理员操作",
+                EXIT_DENIED,
+            )
         if not staff.active:
             raise _Refused(f"工号 {staff.staff_no} 已是停用状态")
 
@@ -478,10 +495,11 @@ def _staff_enable(args: argparse.Namespace) -> int:
 
 def _staff_reset(args: argparse.Namespace) -> int:
     from hallapp.security import hash_password
+    from hallapp.staffing import password_problem
 
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
-    if len(password) < 6:
-        raise _Refused("密码至少 6 位", EXIT_USAGE)
+    if password_problem(password):
+        raise _Refused(password_problem(password), EXIT_USAGE)
 
     def edit(s: Any, _actor: Any) -> None:
         _one_staff(s, args.staff_no).password_hash = hash_password(password)

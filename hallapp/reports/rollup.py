@@ -197,13 +197,21 @@ def _pg_statements(sql: TallySql) -> list[str]:
     return out
 
 
+# For every SECURITY DEFINER function: the central tables, then the session's
+# temporary schema — never before them.
+DEFINER_SEARCH_PATH = "public, pg_temp"
+
+
 def pg_statement_trigger(table: str, trigger: str, fn: str, body: list[str]) -> list[str]:
     """A PostgreSQL AFTER INSERT trigger per statement over its new rows
     (``new_rows``), running ``body`` as the table's owner."""
     statements = "\n".join(f"    {s};" for s in body)
     return [
         f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql "
-        "SECURITY DEFINER SET search_path = public AS $$\nBEGIN\n"
+        # pg_temp named last: unnamed, it is searched first, and a login
+        # with TEMPORARY (a window's, for its staging table) could shadow
+        # the count tables with temporary ones of its own.
+        f"SECURITY DEFINER SET search_path = {DEFINER_SEARCH_PATH} AS $$\nBEGIN\n"
         f"{statements}\n    RETURN NULL;\nEND\n$$",
         f"DROP TRIGGER IF EXISTS {trigger} ON {table}",
         f"CREATE TRIGGER {trigger} AFTER INSERT ON {table} "

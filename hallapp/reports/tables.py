@@ -303,6 +303,24 @@ def accountability_summary_table(
 # ------------------------------------------------------------------ outputs
 
 
+# A text that a spreadsheet would run as a formula (a name imported into the
+# catalog as =HYPERLINK(…), say): the published file must show it, not run it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(value: object) -> bool:
+    return isinstance(value, str) and len(value) > 1 and value.startswith(_FORMULA_START)
+
+
+def _csv_cell(value: object) -> object:
+    # OWASP's advice for CSV: a leading apostrophe, which Excel shows as text.
+    if value is None:
+        return ""
+    if isinstance(value, str) and _formula_like(value):
+        return "'" + value
+    return value
+
+
 def write_xlsx(tables: list[ReportTable], path: Path, *, title: str = "") -> None:
     """One sheet per table, header row frozen, numbers as numbers, notes under it."""
     from openpyxl import Workbook
@@ -318,6 +336,9 @@ def write_xlsx(tables: list[ReportTable], path: Path, *, title: str = "") -> Non
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         for row in table.rows:
             ws.append(row)
+            for cell in ws[ws.max_row]:
+                if _formula_like(cell.value):
+                    cell.data_type = "s"  # a string cell: shown as typed, never evaluated
         ws.freeze_panes = "A2"
         ws.append([])
         ws.append([table.title])
@@ -335,7 +356,7 @@ def csv_text(table: ReportTable) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(table.header)
     for row in table.rows:
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow([_csv_cell(v) for v in row])
     w.writerow([])
     for note in [table.title, *table.notes]:
         w.writerow([note])

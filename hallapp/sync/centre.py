@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hallapp.models import new_id
 from hallapp.reports.caseroll import install_all, rebuild_all
+from hallapp.reports.rollup import DEFINER_SEARCH_PATH
 from hallapp.store import make_engine
 from hallapp.sync import CentreUnreachable, SchemaMismatch, SyncError
 from hallapp.sync.schema import (
@@ -183,6 +184,67 @@ def _create_guards(conn: Connection) -> None:
                 f"CREATE TRIGGER trg_{name}_append_only BEFORE UPDATE OR DELETE ON {name} "
                 "FOR EACH ROW EXECUTE FUNCTION hallapp_refuse_change()"
             )
+    if dialect == "postgresql":
+        _create_appeal_guard(conn)
+
+
+# An upheld appeal takes its evaluation out of every figure, so the rule of
+# hallapp.followup (a pending appeal, decided by a supervisor who neither
+# filed it nor is the clerk evaluated) is the server's too: a supervisor's
+# login could otherwise write a decision with psql. A decision that is
+# already there (a batch sent again) passes, for ON CONFLICT to skip.
+_APPEAL_GUARD = f"""
+CREATE OR REPLACE FUNCTION hallapp_check_appeal_decision() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = {DEFINER_SEARCH_PATH} AS $$
+DECLARE
+    evaluated varchar;
+    last_kind varchar;
+    filer varchar;
+BEGIN
+    IF EXISTS (SELECT 1 FROM follow_up_steps WHERE {HALL} = NEW.{HALL} AND id = NEW.id) THEN
+        RETURN NEW;
+    END IF;
+    SELECT staff_id INTO evaluated FROM evaluations
+     WHERE {HALL} = NEW.{HALL} AND id = NEW.evaluation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'appeal decision % refused: evaluation % is not at the centre',
+            NEW.id, NEW.evaluation_id;
+    END IF;
+    SELECT kind, staff_id INTO last_kind, filer FROM follow_up_steps
+     WHERE {HALL} = NEW.{HALL} AND evaluation_id = NEW.evaluation_id
+       AND kind IN ('appealed', 'appeal_upheld', 'appeal_rejected')
+     ORDER BY created_at DESC, origin_seq DESC NULLS LAST LIMIT 1;
+    IF last_kind IS DISTINCT FROM 'appealed' THEN
+        RAISE EXCEPTION 'appeal decision % refused: no appeal pending on evaluation %',
+            NEW.id, NEW.evaluation_id;
+    END IF;
+    IF NEW.staff_id IS NULL OR NEW.staff_id = filer OR NEW.staff_id = evaluated THEN
+        RAISE EXCEPTION 'appeal decision % refused: decided by the one who filed it '
+            'or by the clerk evaluated', NEW.id;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM staff WHERE {HALL} = NEW.{HALL} AND id = NEW.staff_id
+                   AND role IN ('supervisor', 'administrator')) THEN
+        RAISE EXCEPTION 'appeal decision % refused: % is not a supervisor of hall %',
+            NEW.id, NEW.staff_id, NEW.{HALL};
+    END IF;
+    RETURN NEW;
+END
+$$"""
+
+
+def _create_appeal_guard(conn: Connection) -> None:
+    conn.execute(text(_APPEAL_GUARD))
+    conn.exec_driver_sql(
+        "DROP TRIGGER IF EXISTS trg_follow_up_steps_appeal_check ON follow_up_steps"
+    )
+    conn.exec_driver_sql(
+        "CREATE TRIGGER trg_follow_up_steps_appeal_check BEFORE INSERT ON follow_up_steps "
+        "FOR EACH ROW WHEN (NEW.kind IN ('appeal_upheld', 'appeal_rejected')) "
+        "EXECUTE FUNCTION hallapp_check_appeal_decision()"
+    )
+    conn.exec_driver_sql(
+        "ALTER TABLE follow_up_steps ENABLE ALWAYS TRIGGER trg_follow_up_steps_appeal_check"
+    )
 
 
 def reconcile_on(conn: Connection) -> None:

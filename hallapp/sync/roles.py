@@ -54,6 +54,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from hallapp.dberrors import url_without_password
+from hallapp.reports.rollup import DEFINER_SEARCH_PATH
 
 log = logging.getLogger(__name__)
 
@@ -559,7 +560,8 @@ def _agent_logins(conn: Connection) -> None:
         return
     conn.exec_driver_sql(
         f"""CREATE OR REPLACE FUNCTION hallapp_agent_projects(who name, lead_only boolean)
-        RETURNS SETOF varchar LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+        RETURNS SETOF varchar LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = {DEFINER_SEARCH_PATH} AS $$
             SELECT k.id FROM key_projects k JOIN {LOGINS_TABLE} l
               ON l.role_name = who AND l.kind = 'agent' AND k.{HALL} = l.{HALL}
             WHERE pg_has_role(session_user, who, 'MEMBER')

@@ -571,6 +571,9 @@ def test_control_characters_refused_on_import_dropped_on_export(
     store: Store, tmp_path: Path
 ) -> None:
     assert any("控制字符" in p for p in problems_of(minimal(name="测试\x07许可")))
+    # Invisible format characters: a name that reads otherwise than it is.
+    for hidden in ("\u202e", "\u200b", "\u2066", "\ufeff"):
+        assert any("文字方向控制符" in p for p in problems_of(minimal(name=f"测试{hidden}许可")))
     with store.session() as s:
         import_catalog(s, minimal())
         row = s.get(ServiceItem, "T-001")

@@ -324,3 +324,24 @@ def test_the_cli_marks_the_current_month_as_a_draft(
     text = out.read_text(encoding="utf-8-sig")
     assert any(f"数据截至 {d.year}年{d.month}月{d.day}日" in printed for d in days), printed
     assert "本月尚未结束" in text and "Traceback" not in printed
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/x","点击查看")', "+1+cmd|' /C calc'!A0", "-2+3",
+            "@SUM(A1:A9)", "\t=1+1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_a_name_that_looks_like_a_formula_is_published_as_text(tmp_path: Path, name: str):
+    """Names come from the catalog and the staff list: whatever was typed
+    there, the published workbook and CSV show it and never run it."""
+    from hallapp.reports.tables import csv_text, write_xlsx
+
+    table = ReportTable(key="好差评", title="测试", header=["窗口", "名称", "有效评价数"],
+                        rows=[["A05", name, 7], ["A06", "住建窗口", -1]])  # fmt: skip
+    out = tmp_path / "t.xlsx"
+    write_xlsx([table], out)
+    ws = openpyxl.load_workbook(out)["好差评"]
+    assert ws["B2"].data_type == "s" and ws["B2"].value == name
+    assert ws["C2"].value == 7 and ws["C3"].value == -1  # numbers stay numbers
+    rows = list(csv.reader(csv_text(table).splitlines()))
+    assert rows[1][1] == "'" + name and rows[2][1] == "住建窗口" and rows[2][2] == "-1"

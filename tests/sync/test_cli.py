@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hallapp.cli import main
+from hallapp.cli.common import EXIT_USAGE
 from hallapp.migrations import HEAD
 from hallapp.models import ServiceItem
 from hallapp.security import SignInError, authenticate
@@ -353,3 +354,48 @@ def test_demo_data_is_refused_on_a_centre_and_on_a_joined_window(
     code, out, err = run(capsys, "sync", "--db", local)
     assert code == 0, err
     assert "上传 0 条" in out
+
+
+@pytest.mark.parametrize(
+    ("staff_no", "name", "password", "message"),
+    [
+        ("10 11", "张三", "clerk-pw-9", "工号应为"),
+        ("../../etc", "张三", "clerk-pw-9", "工号应为"),
+        ("1012\u200b", "张三", "clerk-pw-9", "工号应为"),
+        ("2003", "", "clerk-pw-9", "请填写姓名"),
+        ("2003", "   ", "clerk-pw-9", "请填写姓名"),
+        ("2003", "王\u202e五", "clerk-pw-9", "文字方向控制符"),
+        ("2003", "王" * 51, "clerk-pw-9", "超过上限 50 字"),
+        ("2003", "张三", "11111111", "同一个数字的重复"),
+        ("2003", "张三", "short", "密码至少 8 位"),
+    ],
+)
+def test_central_staff_add_keeps_the_rules_of_a_local_staff_add(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    staff_no: str, name: str, password: str, message: str,
+) -> None:  # fmt: skip
+    url = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, url)
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", password)
+    code, out, err = run(capsys, "central", "staff", "add", staff_no, "--url", url, "--hall", "LC",
+                         "--name", name, "--department", "ZWZX", "--staff", "9901")  # fmt: skip
+    assert code == EXIT_USAGE and message in err, err
+    assert "Traceback" not in err
+    code, out, _err = run(capsys, "central", "staff", "list", "--url", url, "--hall", "LC")
+    assert code == 0 and "2003" not in out and "10 11" not in out
+
+
+def test_a_full_width_staff_number_is_stored_as_sign_in_reads_it(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, url)
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "clerk-pw-9")
+    code, out, err = run(capsys, "central", "staff", "add", "１０１３", "--url", url,
+                         "--hall", "LC", "--name", " 李娜 ", "--department", "ZWZX",
+                         "--staff", "9901")  # fmt: skip
+    assert code == 0, err
+    assert "1013 李娜" in out
+    code, out, _err = run(capsys, "central", "staff", "disable", "1013", "--url", url, "--hall",
+                          "LC", "--staff", "9901")  # fmt: skip
+    assert code == 0, _err

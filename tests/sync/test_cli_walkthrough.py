@@ -64,7 +64,7 @@ def test_a_hall_cannot_lock_itself_out_and_gets_back_in(
     setup_hall(capsys, monkeypatch, centre)
     before = version(centre)
     code, _out, err = central(capsys, centre, "staff", "disable", "9901")
-    assert code == EXIT_INVALID and "不能停用自己" in err
+    assert code == EXIT_DENIED and "不能停用自己" in err
     monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "super-pw-1")
     assert (
         central(
