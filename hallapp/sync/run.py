@@ -67,8 +67,10 @@ def without_password(url: str) -> str:
 
 def _state(store: Store, key: str) -> str | None:
     with store.engine.connect() as conn:
-        value = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = ?",
-                                     (key,)).scalar()
+        # Named parameters: a supervisor's store may be PostgreSQL (hallapp report --db).
+        value = conn.execute(
+            text("SELECT value FROM sync_state WHERE key = :key"), {"key": key}
+        ).scalar()
     return None if value is None else str(value)
 
 

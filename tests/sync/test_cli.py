@@ -356,6 +356,26 @@ def test_demo_data_is_refused_on_a_centre_and_on_a_joined_window(
     assert "上传 0 条" in out
 
 
+@pytest.mark.postgres
+def test_demo_data_then_a_report_on_a_fresh_postgresql_database(
+    capsys: Any, tmp_path: Path, pg_url: str
+) -> None:
+    """The README's supervisor walk-through on PostgreSQL, not only on SQLite."""
+    import csv
+
+    code, _out, err = run(capsys, "demo-data", "--windows", "2", "--months", "1", "--per-day",
+                          "3", "--seed", "7", "--end", "2026-09-30", "--db", pg_url)  # fmt: skip
+    assert code == 0, err
+    out_csv = tmp_path / "m.csv"
+    code, _out, err = run(capsys, "report", "--month", "2026-09", "--format", "csv",
+                          "--out", str(out_csv), "--db", pg_url)  # fmt: skip
+    assert code == 0, err
+    with out_csv.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    total = next(r for r in rows if r and r[0] == "合计")
+    assert int(total[rows[0].index("有效评价数")]) > 0
+
+
 @pytest.mark.parametrize(
     ("staff_no", "name", "password", "message"),
     [
