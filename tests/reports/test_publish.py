@@ -345,3 +345,15 @@ def test_a_name_that_looks_like_a_formula_is_published_as_text(tmp_path: Path, n
     assert ws["C2"].value == 7 and ws["C3"].value == -1  # numbers stay numbers
     rows = list(csv.reader(csv_text(table).splitlines()))
     assert rows[1][1] == "'" + name and rows[2][1] == "住建窗口" and rows[2][2] == "-1"
+
+
+def test_a_mistyped_database_path_is_refused_not_published_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    missing = tmp_path / "mistyped.sqlite3"
+    out = tmp_path / "m.pdf"
+    code = run("report", "--month", "2026-09", "--format", "pdf", "--out", str(out),
+               "--db", sqlite_url(missing))  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3 and "找不到数据库文件" in err and str(missing) in err
+    assert not missing.exists() and not out.exists()
