@@ -165,11 +165,14 @@ def with_hall_settings(config: Config, store: Store, *, hall: str | None = None)
             ).all()
         else:
             rows = conn.exec_driver_sql("SELECT key, value FROM hall_settings").all()
+        # A JSON column: SQLite hands back its text, psycopg the decoded value
+        # (decoding that again read the hotline "12345" as the number 12345).
+        encoded = conn.dialect.name == "sqlite"
     values = dict(config.values)
     for key, raw in rows:
         section, _, name = str(key).partition(".")
         try:
-            value = json.loads(raw) if isinstance(raw, str) else raw
+            value = json.loads(raw) if encoded and isinstance(raw, str) else raw
             checked = parse_config({section: {name: value}})
         except (ConfigError, ValueError) as exc:
             log.warning("pulled hall setting %s ignored: %s", key, exc)

@@ -321,6 +321,17 @@ def test_report_definitions_set_at_the_centre_are_the_halls_everywhere(
     notes = " ".join(" ".join(r) for r in csv.reader(text.splitlines()))
     assert "满意率 =（非常满意＋满意）÷ 有效评价数" in notes
     assert "整改期限 10 个工作日" in notes
+    # A text that looks like a number stays the text typed, read at the centre too.
+    code, _out, err = run(capsys, "central", "settings", "set", "hall.complaint_hotline", "96345",
+                          "--url", centre, "--hall", "LC", "--staff", "9901")  # fmt: skip
+    assert code == 0, err
+    at_centre = Store.open(centre)
+    try:
+        cfg = with_hall_settings(parse_config({"hall": {"code": "LC"}}), at_centre)
+    finally:
+        at_centre.dispose()
+    assert cfg.get("hall.complaint_hotline") == "96345"
+    assert cfg.get("reports.satisfied_levels") == [5, 4]
 
     local = sqlite_url(tmp_path / "a05.sqlite3")
     code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
