@@ -800,10 +800,14 @@ class SupervisorView(QWidget):
         who = f"{supervisor.name}（{supervisor.role.label}）" if supervisor else ""
         bar = QHBoxLayout()
         for w in (QLabel("统计期：", self), self.kind, self.period, self.by, self.refresh_button,
-                  self.export_format, self.export_button, self.progress, self.status):  # fmt: skip
+                  self.export_format, self.export_button, self.progress):  # fmt: skip
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(QLabel(f"{config.hall_name}　{who}", self))
+        # On a line of its own, wrapped: a long state (a running month with no
+        # records, a store's address) must not widen the view past a 1366 px
+        # office screen.
+        self.status.setWordWrap(True)
 
         self.tabs = QTabWidget(self)
         self.tally = TablePanel(self)
@@ -831,6 +835,7 @@ class SupervisorView(QWidget):
         self.tabs.addTab(bundles_tab, "并联审批")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.status)
         layout.addWidget(self.tabs, 1)
 
         self.tally.activated.connect(self._drill_tally)
