@@ -398,6 +398,38 @@ class ClerkConsole(QMainWindow):
         dialog.open()
         reason.setFocus()
 
+    def recheck_clerk(self) -> None:
+        """After a pull changed the staff: a clerk disabled at the centre
+        leaves duty at once (the citizen screen must not show as first
+        responder someone who may no longer serve; the domain refuses that
+        person's decisions anyway), told why."""
+        if not self.signed_in:
+            return
+        clerk = self.ctx.clerk
+        assert clerk is not None
+        store = self.ctx.store
+
+        def still_active() -> bool:
+            from hallapp.models import Staff
+
+            with store.read() as s:
+                staff = s.get(Staff, clerk.id)
+                return staff is not None and bool(staff.active)
+
+        def done(active: bool) -> None:
+            if active or self.ctx.clerk is None or self.ctx.clerk.id != clerk.id:
+                return
+            log.warning("staff %s disabled at the centre: duty ended", clerk.staff_no)
+            self.end_duty()
+            show_error(
+                self,
+                f"工号 {clerk.staff_no}（{clerk.name}）已在中心库停用，本窗口已结束其当班。"
+                "请由其他工作人员登录继续办理；如有疑问请联系本大厅系统管理员。",
+                logged=True,
+            )
+
+        run_in_background(self, still_active, success=done, label="")
+
     def end_duty(self) -> None:
         """Ctrl+Shift+Q: end the shift; the citizen screen shows nobody on duty."""
         if not self.signed_in:

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from hallapp.ui.ops import run_in_background
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,10 @@ def _hhmm(when: datetime | None = None) -> str:
 
 class SyncScheduler(QObject):
     """Runs sync in the background every ``interval_s`` seconds (with back-off)."""
+
+    #: A pass pulled new reference data (staff, catalog…): the console checks
+    #: that its clerk is still active.
+    reference_changed = Signal()
 
     def __init__(
         self,
@@ -173,6 +177,8 @@ class SyncScheduler(QObject):
             self.label.setToolTip(s.line())
             self.label.setStyleSheet("")
             self._plan(self.interval_s)
+            if s.pull.reference_changed:
+                self.reference_changed.emit()
             return
         self.last_pending = outcome.pending
         self.failures += 1
@@ -205,5 +211,6 @@ def start_sync(console: Any, store: Any, config: Any) -> SyncScheduler:
     label = QLabel("")
     console.statusBar().addPermanentWidget(label)
     scheduler = SyncScheduler(console, store, config, label)
+    scheduler.reference_changed.connect(console.recheck_clerk)
     scheduler.start()
     return scheduler

@@ -100,6 +100,31 @@ def test_pause_resume_and_end_duty_reach_the_citizen_screen(demo_app, qtbot):
     assert d.errors == []
 
 
+def test_a_clerk_disabled_at_the_centre_leaves_duty_after_the_pull(demo_app, qtbot):
+    """What a pull does to the staff row (active = 0), then the signal the
+    background sync sends when reference data changed."""
+    from sqlalchemy import select
+
+    from hallapp.models import Staff
+
+    d = demo_app
+    d.sign_in()
+    citizen = d.citizen
+    qtbot.waitUntil(lambda: citizen.name_label.text() == "陈思雨", timeout=10_000)
+    d.console.recheck_clerk()  # still active: nothing happens
+    d.idle()
+    assert d.console.signed_in and d.errors == []
+    with d.window.ctx.store.session() as s:
+        staff = s.scalar(select(Staff).where(Staff.staff_no == "1003"))
+        staff.active = False
+    d.console.recheck_clerk()
+    qtbot.waitUntil(lambda: not d.console.signed_in, timeout=10_000)
+    assert d.console.stack.currentIndex() == d.console.PAGE_SIGNIN
+    assert d.window.ctx.duty.current() is None
+    qtbot.waitUntil(citizen.no_duty_label.isVisible, timeout=10_000)
+    assert len(d.errors) == 1 and "工号 1003（陈思雨）已在中心库停用" in d.errors[0]
+
+
 def test_help_lists_every_shortcut(demo_app, qtbot):
     from hallapp.ui.console import SHORTCUTS
 

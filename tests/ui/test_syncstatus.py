@@ -130,6 +130,36 @@ def test_a_centre_that_stops_answering_is_shown_and_the_pass_goes_on_after(
         store.dispose()
 
 
+def test_a_pass_that_pulled_reference_data_says_so(qtbot, tmp_path: Path) -> None:
+    """The console rechecks its clerk on this signal (a staff member disabled
+    at the centre leaves duty: tests/ui/test_console.py)."""
+    from sqlalchemy import create_engine
+
+    from hallapp.sync.centre import bump_version
+
+    central = sqlite_url(tmp_path / "central.sqlite3")
+    init_central(central)
+    scheduler, _label, store = _scheduler(qtbot, tmp_path, central)
+    changed: list[bool] = []
+    scheduler.reference_changed.connect(lambda: changed.append(True))
+    try:
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: not scheduler.running, timeout=20_000)
+        first = len(changed)
+        scheduler.sync_now()  # nothing new at the centre: no signal
+        qtbot.waitUntil(lambda: not scheduler.running, timeout=20_000)
+        assert len(changed) == first
+        engine = create_engine(central)
+        with engine.begin() as c:
+            bump_version(c, "LC")
+        engine.dispose()
+        scheduler.sync_now()
+        qtbot.waitUntil(lambda: len(changed) == first + 1, timeout=20_000)
+    finally:
+        scheduler.stop()
+        store.dispose()
+
+
 def test_status_times_are_the_halls_as_on_the_notices(monkeypatch) -> None:
     """A PC left on UTC must not show 06:13 where the notice says 14:13."""
     import time
