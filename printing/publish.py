@@ -65,7 +65,11 @@ def write_report(
     if fmt == "xlsx":
         write_xlsx(tables, path, title=f"{report.hall_name}{title}")
     elif fmt == "csv":
+        # A CSV file holds one table: the main one at ``path`` (what a reader
+        # of "the month's CSV" expects in it), each other beside it.
         write_csv(tables[0], path)
+        for table, other in zip(tables[1:], csv_companions(report, path), strict=True):
+            write_csv(table, other)
     else:
         from hallapp.printing.report_pdf import render_report_pdf
 
@@ -94,6 +98,13 @@ def write_report(
             )
         )
     return path
+
+
+def csv_companions(report: MonthlyReport | QuarterlyReport, path: Path) -> list[Path]:
+    """The files a CSV export writes beside ``path`` for the report's other
+    tables (ranking, cases, 差评 work…): ``<name>-<table>.csv``."""
+    return [path.with_name(f"{path.stem}-{t.key}{path.suffix or '.csv'}")
+            for t in tables_of(report)[1:]]  # fmt: skip
 
 
 def write_tables(

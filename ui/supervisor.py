@@ -1167,7 +1167,7 @@ class SupervisorView(QWidget):
         store, hall, defs = self.store, self.hall, self.definitions
         self._busy(+1, f"正在导出 {path.name}…")
 
-        def write() -> None:
+        def write() -> list[str]:
             out = report
             if data.period.is_quarter:
                 from hallapp.reports import accountability
@@ -1178,9 +1178,15 @@ class SupervisorView(QWidget):
                     found = accountability(conn, data.period, definitions=defs, hall=hall)
                 out = replace(report, accountable=found)
             write_report(out, fmt, path, font_path=font)
+            if fmt != "csv":
+                return []
+            from hallapp.printing.publish import csv_companions
 
-        def done(_p: Any) -> None:
-            self._busy(-1, f"已导出：{path}")
+            return [p.name for p in csv_companions(out, path)]
+
+        def done(others: list[str]) -> None:
+            more = f"（另有表格：{'、'.join(others)}）" if others else ""
+            self._busy(-1, f"已导出：{path}{more}")
             self.exported.emit(str(path))
 
         def failed(exc: BaseException) -> None:

@@ -131,6 +131,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"无法写入 {out}：{exc.strerror or exc}", file=sys.stderr)
         return EXIT_INVALID
     print(f"已生成{period.label}报表：{out}")
+    if args.format == "csv":
+        from hallapp.printing.publish import csv_companions
+
+        for other in csv_companions(report, out):
+            print(f"　另一表格：{other}")
     for line in report.status():
         # A mid-month draft is allowed, but whoever made it must know it is one.
         print(f"注意：{line}")

@@ -117,6 +117,12 @@ def test_csv_opens_in_excel_and_in_python(db: str, tmp_path: Path):
         assert int(body[row.key][header.index("有效评价数")]) == row.evaluations
         assert float(body[row.key][header.index("差评率（%）")]) == row.bad_rate
     assert any("满意率 =" in r[0] for r in rows if len(r) == 1)
+    # One table a file: the month's other tables beside it, each a CSV of its own.
+    for key, first in (("排名", "类别"), ("办件", "窗口"), ("差评整改", "窗口")):
+        other = tmp_path / f"gs-{key}.csv"
+        assert other.read_bytes().startswith(b"\xef\xbb\xbf"), key
+        with other.open(encoding="utf-8-sig", newline="") as f:
+            assert next(csv.reader(f))[0] == first, key
 
 
 def test_quarterly_accountability_list(db: str, tmp_path: Path):
