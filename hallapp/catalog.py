@@ -934,7 +934,10 @@ class _Checker:
     def add(self, rec: _Record, key: str, message: str) -> None:
         self.problems.append(CatalogProblem(rec.where, rec.label(key) if key else "", message))
 
-    def text(self, rec: _Record, key: str, *, required: bool = False, max_len: int = 0) -> str:
+    def text(
+        self, rec: _Record, key: str, *, required: bool = False, max_len: int = 0,
+        hidden_checked: bool = True,
+    ) -> str:  # fmt: skip
         value = rec.values.get(key)
         if isinstance(value, bool) or not isinstance(value, str | int | float | None):
             self.add(rec, key, "应为文字")
@@ -946,7 +949,7 @@ class _Checker:
             self.add(rec, key, "不能为空")
         if max_len and len(s) > max_len:
             self.add(rec, key, f"长度 {len(s)} 字超过上限 {max_len} 字")
-        hidden = hidden_character_problem(s)
+        hidden = hidden_character_problem(s) if hidden_checked else ""
         if hidden:
             self.add(rec, key, hidden)
         return s
@@ -1002,7 +1005,8 @@ class _Checker:
 
     def code(self, rec: _Record, key: str, *, what: str, max_len: int) -> str:
         """A code (NFKC, no hidden characters; see hallapp.codes)."""
-        s = self.text(rec, key, required=True, max_len=max_len)
+        # normalize_code names the hidden character itself (U+…).
+        s = self.text(rec, key, required=True, max_len=max_len, hidden_checked=False)
         if not s:
             return s
         try:

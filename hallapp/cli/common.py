@@ -106,20 +106,12 @@ def store_url(
     command works on reference data (``central_first``) and one is configured;
     else this window's local database (None if it must exist and does not)."""
     from hallapp.config import load_config, prepare_data_folder
-    from hallapp.dberrors import display_url, sqlite_path
+    from hallapp.dberrors import display_url
     from hallapp.store import sqlite_url
 
     global current_store_shown
     if getattr(args, "db", None):
         current_store_shown = display_url(str(args.db))
-        path = sqlite_path(str(args.db))
-        if must_exist and path is not None and not path.is_file():
-            # Opening it would create an empty database: a typo in the path
-            # would then publish a month with "no records" as the hall's.
-            raise CommandRefused(
-                f"找不到数据库文件 {path}：请检查 --db 的路径（SQLite 地址写成 sqlite:////绝对路径）",
-                EXIT_STORE,
-            )
         return str(args.db)
     cfg = load_config(getattr(args, "config", None))
     central = str(cfg.get("store.central_url"))

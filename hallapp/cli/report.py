@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hallapp.cli.common import EXIT_DENIED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, store_url
+from hallapp.cli.common import (
+    EXIT_DENIED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_STORE,
+    EXIT_USAGE,
+    store_url,
+)
 
 if TYPE_CHECKING:
     from hallapp.store import Store
@@ -62,6 +69,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.config import load_config
+    from hallapp.dberrors import sqlite_path
     from hallapp.reports import (
         Definitions,
         PeriodError,
@@ -88,6 +96,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if url is None:
         print("本窗口还没有数据库；请用 --db 指定中心库地址", file=sys.stderr)
         return EXIT_INVALID
+    missing = sqlite_path(url)
+    if missing is not None and not missing.is_file():
+        # Opening it would create an empty database: a typo in the path would
+        # publish a month with "no records" as the hall's.
+        print(f"找不到数据库文件 {missing}：请检查 --db 的路径（SQLite 地址写成 "
+              "sqlite:////绝对路径）", file=sys.stderr)  # fmt: skip
+        return EXIT_STORE
     try:
         store = Store.open(url)
     except StoreError as exc:
