@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, column, literal_column
 
 from hallapp.models import utcnow
 from hallapp.reports.cases import CASE_FIGURE_TITLES, CaseFigures, case_figures
@@ -87,6 +87,10 @@ class MonthlyReport:
     made_at: datetime = field(default_factory=utcnow)
     # A quarter's report carries its accountability list (None: not asked for).
     accountable: list[AccountableClerk] | None = None
+    # Evaluations of the period the centre found out of their window's hash
+    # chain as they arrived (altered, missing before, reordered): told on
+    # every output, since the figures count them as they arrived.
+    chain_faults: int = 0
 
     def notes(self) -> list[str]:
         return self.definitions.notes()
@@ -112,6 +116,7 @@ class MonthlyReport:
             self.made_at,
             has_records=self.has_records,
             has_evaluations=self.window_tally.total.evaluations > 0,
+            chain_faults=self.chain_faults,
         )
 
 
@@ -126,15 +131,43 @@ def _tally_has_records(t: Tally) -> bool:
 
 
 def _status(
-    period: Period, made_at: datetime, *, has_records: bool, has_evaluations: bool
-) -> list[str]:
+    period: Period, made_at: datetime, *, has_records: bool, has_evaluations: bool,
+    chain_faults: int = 0,
+) -> list[str]:  # fmt: skip
     word = "本季度" if period.is_quarter else "本月"
     out = [note] if (note := running_note(period, made_at)) else []
     if not has_records:
         out.append(f"{word}没有评价和办件记录")
     elif not has_evaluations:
         out.append(f"{word}没有评价记录")
+    if chain_faults:
+        out.append(
+            f"评价链核验：{word}有 {chain_faults} 条评价记录与其窗口的评价链不符"
+            "（可能在窗口被改动），已按收到的内容统计；公示前请核查（hallapp central verify）"
+        )
     return out
+
+
+def chain_fault_count(conn: Connection, period: Period, hall: str | None) -> int:
+    """Evaluations of ``period`` (of ``hall``) with a hash chain fault recorded
+    at the centre; 0 on a window's own store, which has no chain_faults."""
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy import table as sql_table
+
+    from hallapp.reports.sql import EVALUATIONS, in_hall
+
+    if not inspect(conn).has_table("chain_faults"):
+        return 0
+    faults = sql_table("chain_faults", column("hall_code"), column("record_id"))
+    ev = EVALUATIONS
+    q = (
+        select(func.count(func.distinct(faults.c.record_id)))
+        .select_from(faults.join(ev, ev.c.id == faults.c.record_id))
+        .where(ev.c.created_at >= period.start_utc, ev.c.created_at < period.end_utc,
+               faults.c.hall_code == literal_column("evaluations.hall_code"),
+               *in_hall(ev, hall))
+    )  # fmt: skip
+    return int(conn.execute(q).scalar() or 0)
 
 
 @dataclass(frozen=True)
@@ -145,6 +178,7 @@ class QuarterlyReport:
     accountable: list[AccountableClerk]
     definitions: Definitions
     made_at: datetime = field(default_factory=utcnow)
+    chain_faults: int = 0  # as MonthlyReport.chain_faults
 
     def notes(self) -> list[str]:
         return self.definitions.notes()
@@ -160,6 +194,7 @@ class QuarterlyReport:
             self.made_at,
             has_records=self.has_records,
             has_evaluations=self.tally.total.evaluations > 0,
+            chain_faults=self.chain_faults,
         )
 
 
@@ -186,6 +221,7 @@ def monthly_report(
         follow_ups=follow_up_figures(conn, period, by, definitions=defs, hall=hall, now=now),
         definitions=defs,
         made_at=now or utcnow(),
+        chain_faults=chain_fault_count(conn, period, hall),
     )
 
 
@@ -206,4 +242,5 @@ def quarterly_report(
         accountable=accountability(conn, period, definitions=defs, hall=hall, now=now),
         definitions=defs,
         made_at=now or utcnow(),
+        chain_faults=chain_fault_count(conn, period, hall),
     )

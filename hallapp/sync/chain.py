@@ -111,6 +111,10 @@ class ChainFault:
             # without is from outside the chain (a tool, an edited file), so
             # nothing vouches for it.
             "unchained": "不在评价链中（无链序号，无法证明未被改动）",
+            # Cross-checked with the case's 已评价 event (hallapp.sync.verify):
+            # the last evaluation of a chain can be deleted without a gap.
+            "missing": "办件事件记有这次评价，中心库却没有这条评价记录（可能在窗口被删除）",
+            "mismatch": "评价等级与办件事件所记不符（记录可能被改动）",
         }[self.kind]
         return (
             f"大厅 {hall_code} 窗口 {self.window_code} 评价记录 {self.record_id}："

@@ -54,14 +54,27 @@ def test_an_altered_record_in_the_window_file_is_reported(window: Any, central: 
     result = push(window.store, central, hall_code=HALL, window_code="A03")
     assert [(f.record_id, f.kind) for f in result.faults] == [(altered, "altered")]
     report = verify_central(central)
+    # The hash no longer matches, and the level is not the one the case's
+    # 已评价 event recorded.
     assert [(h, f.window_code, f.record_id, f.kind) for h, f in report.faults] == [
-        ("LC", "A03", altered, "altered")
+        ("LC", "A03", altered, "altered"), ("LC", "A03", altered, "mismatch")
     ]
     line = report.lines()[0]
     assert "LC" in line and "A03" in line and altered in line
     with central.connect() as c:
         recorded = c.execute(select(central_table("chain_faults"))).mappings().all()
     assert [(r["record_id"], r["kind"]) for r in recorded] == [(altered, "altered")]
+    # The month's publication says so, on every output (status lines).
+    from datetime import datetime
+
+    from hallapp.reports import monthly_report, parse_month
+    from hallapp.workdays import HALL_TZ
+
+    period = parse_month(datetime.now(HALL_TZ).strftime("%Y-%m"))
+    with central.connect() as c:
+        report = monthly_report(c, period, hall="LC")
+    assert report.chain_faults == 1
+    assert any("1 条评价记录与其窗口的评价链不符" in line for line in report.status())
 
 
 def test_a_deleted_record_is_a_gap(window: Any, central: Engine) -> None:
@@ -69,13 +82,39 @@ def test_a_deleted_record_is_a_gap(window: Any, central: Engine) -> None:
     raw = _raw(window)
     raw.execute("PRAGMA foreign_keys=OFF")
     raw.execute("DROP TRIGGER trg_evaluations_no_delete")
+    gone = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (ids[1],)).fetchone()[0]
     raw.execute("DELETE FROM evaluations WHERE case_id = ?", (ids[1],))
     after = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (ids[2],)).fetchone()[0]
     raw.commit()
     raw.close()
     push(window.store, central, hall_code=HALL, window_code="A03")
     report = verify_central(central)
-    assert [(f.record_id, f.kind) for _, f in report.faults] == [(after, "gap")]
+    assert [(f.record_id, f.kind) for _, f in report.faults] == [(after, "gap"), (gone, "missing")]
+
+
+def test_the_last_evaluation_deleted_before_the_push_is_found_by_its_event(
+    window: Any, central: Engine
+) -> None:
+    """No gap: the next evaluation links to the one before the deleted. The
+    case's 已评价 event still names it, and once a later evaluation of the
+    window is at the centre, verify reports it."""
+    window.new_case(level=5)
+    bad = window.new_case(level=1)
+    raw = _raw(window)
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("DROP TRIGGER trg_evaluations_no_delete")
+    gone = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (bad,)).fetchone()[0]
+    raw.execute("DELETE FROM evaluations WHERE id = ?", (gone,))
+    raw.commit()
+    raw.close()
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    # Its event is at the centre, no later evaluation yet: maybe still on its way.
+    assert verify_central(central).faults == []
+    window.new_case(level=5)
+    push(window.store, central, hall_code=HALL, window_code="A03")
+    report = verify_central(central)
+    assert [(h, f.record_id, f.kind) for h, f in report.faults] == [("LC", gone, "missing")]
+    assert "可能在窗口被删除" in report.lines()[0] and "A03" in report.lines()[0]
 
 
 def test_an_evaluation_taken_out_of_the_chain_is_reported_not_passed(
@@ -94,11 +133,12 @@ def test_an_evaluation_taken_out_of_the_chain_is_reported_not_passed(
     raw.close()
     push(window.store, central, hall_code=HALL, window_code="A03")
     report = verify_central(central)
-    assert [(h, f.window_code, f.record_id, f.kind) for h, f in report.faults] == [
-        ("LC", "A03", erased, "unchained")
+    # Out of the chain, and its level is not the one its 已评价 event recorded.
+    assert sorted((h, f.window_code, f.record_id, f.kind) for h, f in report.faults) == [
+        ("LC", "A03", erased, "mismatch"), ("LC", "A03", erased, "unchained")
     ]
     assert report.records == 3
-    assert "不在评价链中" in report.lines()[0]
+    assert any("不在评价链中" in line for line in report.lines())
 
 
 def test_swapped_records_are_reported_as_reordered(window: Any, central: Engine) -> None:
@@ -137,4 +177,4 @@ def test_central_verify_command_names_hall_window_and_record(
     assert main(["central", "verify", "--url", central_url]) == 1
     out, err = capsys.readouterr()
     assert "大厅 LC 窗口 A03" in out and altered in out and "记录内容被改动" in out
-    assert "1 处异常" in err
+    assert "2 处异常" in err and "与办件事件所记不符" in out  # the hash, and the level
