@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 
 from hallapp.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    PASSWORD_ENV,
     command_group,
     reference_edit_refusal,
     store_url,
@@ -83,6 +85,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="进驻部门编码；第一个为本窗口的部门，可重复（综合窗口）")  # fmt: skip
     wadd.add_argument("--by", required=True, metavar="STAFF_NO", help="操作的系统管理员工号")
     wadd.add_argument("--password-stdin", action="store_true", help="从标准输入读管理员密码")
+    wadd.add_argument("--update", action="store_true",
+                      help="窗口已登记时：改名或改进驻部门")  # fmt: skip
     wadd.add_argument("--db", metavar="URL", help=DB_HELP)
     wadd.set_defaults(func=_cmd_windows_add)
 
@@ -98,9 +102,21 @@ def _passwords(args: argparse.Namespace) -> Iterator[str]:
             yield line.rstrip("\r\n")
 
 
-def _ask(source: Iterator[str], prompt: str, *, stdin: bool, confirm: bool = False) -> str | None:
+def _ask(
+    source: Iterator[str], prompt: str, *, stdin: bool, confirm: bool = False,
+    env: str | None = None,
+) -> str | None:  # fmt: skip
+    """A password: from stdin (--password-stdin), from ``env`` (scripts, as
+    every other command takes the administrator's), or at a hidden prompt."""
     if stdin:
         return next(source, None)
+    if env and os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        # getpass would fall back to an echoing prompt with an English warning.
+        print(f"{prompt.rstrip('：')}：没有终端可输入密码；请用 --password-stdin"
+              + (f" 或环境变量 {env}" if env else ""), file=sys.stderr)  # fmt: skip
+        return None
     try:
         first = getpass.getpass(prompt)
         if confirm and getpass.getpass("再输入一次：") != first:
@@ -205,7 +221,8 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
                 f"--by {person.staff_no}；再登记窗口工作人员 hallapp staff add 工号 姓名 "
                 f"--department 部门编码 --by {person.staff_no}。系统管理员不在窗口当班。"
             )
-        admin_password = _ask(source, f"管理员 {args.by} 的密码：", stdin=args.password_stdin)
+        admin_password = _ask(source, f"管理员 {args.by} 的密码：", stdin=args.password_stdin,
+                              env=PASSWORD_ENV)  # fmt: skip
         actor = _administrator(s, args.by, admin_password)
         person = add_staff(
             s,
@@ -271,7 +288,17 @@ def _cmd_windows_add(args: argparse.Namespace) -> int:
         from sqlalchemy.orm import Session
 
         assert isinstance(s, Session)
-        password = _ask(source, f"管理员 {args.by} 的密码：", stdin=args.password_stdin)
+        from hallapp.models import Window
+
+        known = s.get(Window, args.code.strip())
+        if known is not None and known.name != args.name.strip() and not args.update:
+            # One typo in the code would rename a window in service.
+            raise PermissionError(
+                f"窗口 {known.code} 已登记为“{known.name}”。如确要改名为“{args.name.strip()}”"
+                "或改进驻部门，请加 --update 再运行"
+            )
+        password = _ask(source, f"管理员 {args.by} 的密码：", stdin=args.password_stdin,
+                        env=PASSWORD_ENV)  # fmt: skip
         actor = _administrator(s, args.by, password)
         assert isinstance(actor, Staff)
         window, created = set_window(s, args.code, args.name, args.department)

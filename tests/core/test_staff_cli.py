@@ -147,6 +147,20 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
         url,
     )
     assert code == 1 and "部门 NOPE 不存在" in err
+    # The same code with another name (a typo) does not rename a window in
+    # service; --update does. The password from HALLAPP_PASSWORD, as for
+    # every other signed command, and no prompt without a terminal.
+    rename = ("windows", "add", "A03", "企业登记窗口", "--department", "SCJ", "--by", "9901",
+              "--db", url)  # fmt: skip
+    code, _, err = run(capsys, monkeypatch, "", *rename)
+    assert code == 1 and "已登记为“企业开办窗口”" in err and "--update" in err
+    code, _, err = run(capsys, monkeypatch, "", *rename, "--update")
+    assert code == 1 and "没有终端可输入密码" in err and "HALLAPP_PASSWORD" in err
+    assert "Warning" not in err
+    monkeypatch.setenv("HALLAPP_PASSWORD", "secret123")
+    code, out, _ = run(capsys, monkeypatch, "", *rename, "--update")
+    monkeypatch.delenv("HALLAPP_PASSWORD")
+    assert code == 0 and "已修改窗口 A03 企业登记窗口" in out
 
     # A clerk: their password first, then the administrator's.
     code, out, _ = run(
@@ -220,6 +234,7 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
                 "staff.first_administrator",
                 "windows.add",
                 "windows.add",
+                "windows.change",  # the rename with --update, signed too
             ]
         # And the clerk registered so goes on duty at the window registered so.
         duty = Duty(store, parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"}}))
