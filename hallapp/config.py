@@ -200,7 +200,8 @@ def prepare_data_folder(folder: Path) -> None:
         raise ConfigError(f"数据文件夹 {folder} 不可写（只读磁盘或没有写权限）。{fix}")
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in Chinese (the system's strerror is English)."""
     import errno
 
     return {
@@ -209,7 +210,18 @@ def _os_reason(exc: OSError) -> str:
         errno.EPERM: "没有权限",
         errno.ENOSPC: "磁盘已满",
         errno.EDQUOT: "超出磁盘配额",
+        errno.ENOENT: "文件或文件夹不存在",
+        errno.ENOTDIR: "路径中有一段不是文件夹",
+        errno.EISDIR: "这是一个文件夹，不是文件",
+        errno.EBUSY: "文件正被占用",
+        errno.ETXTBSY: "文件正被占用",
+        errno.ENAMETOOLONG: "文件名太长",
+        errno.EINVAL: "文件名无效",
+        errno.EIO: "磁盘读写错误",
     }.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
+
+
+_os_reason = os_reason
 
 
 def default_config_path() -> Path:

@@ -108,7 +108,7 @@ class HistorySummary:
     seconds: float = 0.0
 
     def text(self) -> str:
-        parts = "，".join(f"{k} {v}" for k, v in self.rows.items())
+        parts = "，".join(f"{_TABLE_LABELS.get(k, k)} {v} 条" for k, v in self.rows.items())
         return (
             f"已生成 {self.windows} 个窗口 {self.first_day} 至 {self.last_day} 的办件历史：{parts}"
             f"（用时 {self.seconds:.1f} 秒）"
@@ -297,6 +297,11 @@ def _table(model: Any) -> Table:
 
 
 _ORDER = (Applicant, Case, CaseEvent, IssuedDocument, Evaluation, FollowUpStep, AuditEntry)
+_TABLE_LABELS = {
+    "applicants": "申请人", "cases": "办件", "case_events": "办件过程记录",
+    "issued_documents": "文书", "evaluations": "评价", "follow_up_steps": "差评整改步骤",
+    "audit_entries": "审计记录",
+}  # fmt: skip
 
 
 #: Rows held before they are written (about 150 MB of Python objects).

@@ -39,6 +39,7 @@ from hallapp.cli.common import (
     store_url,
     window_code_for_audit,
 )
+from hallapp.config import os_reason
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         log.exception("export to %s failed", target)
         print(
-            f"无法写入 {target}：{exc.strerror or exc}。请检查文件是否被 Excel 打开或目录权限",
+            f"无法写入 {target}：{os_reason(exc)}。请检查文件是否被 Excel 打开或目录权限",
             file=sys.stderr,
         )
         return EXIT_INVALID

@@ -609,6 +609,7 @@ def _departments_add(args: argparse.Namespace) -> int:
 
 
 def _workdays_load(args: argparse.Namespace) -> int:
+    from hallapp.cli.workdays import _read_text, _UsageError
     from hallapp.sync.authoring import scratch_staff
     from hallapp.sync.centre import Actor
     from hallapp.sync.schema import CENTRE_ORIGIN
@@ -616,9 +617,10 @@ def _workdays_load(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _Refused(f"无法读取文件 {path}：{type(exc).__name__}", EXIT_USAGE) from exc
+        # The same reading as a local `workdays load`: size, encoding, Chinese reasons.
+        text = _read_text(args.file)
+    except _UsageError as exc:
+        raise _Refused(str(exc), EXIT_USAGE) from None
 
     def edit(s: Any, actor: Actor) -> Any:
         return load_schedule(s, text, scratch_staff(s, actor), window_code=CENTRE_ORIGIN)

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Literal, cast
 if TYPE_CHECKING:
     from hallapp.config import Config
 
+from hallapp.config import os_reason
+
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -150,7 +152,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         out.write_bytes(pdf)
     except OSError as exc:
         log.info("cannot write %s", out, exc_info=True)
-        return _fail(f"无法写入 {out}（{exc.strerror or exc}），请检查路径和权限")
+        return _fail(f"无法写入 {out}（{os_reason(exc)}），请检查路径和权限")
     print(f"已生成 {doc.doc_type.heading}（{'A4' if size == 'a4' else '80mm 小票'}）：{out}")
     return EXIT_OK
 
@@ -188,7 +190,7 @@ def _cmd_print(args: argparse.Namespace) -> int:
         return _fail(f"找不到文件 {path}")
     except OSError as exc:
         log.info("cannot read %s", path, exc_info=True)
-        return _fail(f"无法读取 {path}（{exc.strerror or exc}）")
+        return _fail(f"无法读取 {path}（{os_reason(exc)}）")
     if not pdf.startswith(b"%PDF"):
         return _fail(f"{path} 不是 PDF 文件")
     size = cast(Literal["a4", "slip"] | None, args.size)

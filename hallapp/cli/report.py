@@ -23,6 +23,7 @@ from hallapp.cli.common import (
     EXIT_USAGE,
     store_url,
 )
+from hallapp.config import os_reason
 
 if TYPE_CHECKING:
     from hallapp.store import Store
@@ -143,7 +144,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     except OSError as exc:
         log.exception("cannot write %s", out)
-        print(f"无法写入 {out}：{exc.strerror or exc}", file=sys.stderr)
+        print(f"无法写入 {out}：{os_reason(exc)}", file=sys.stderr)
         return EXIT_INVALID
     print(f"已生成{period.label}报表：{out}")
     if args.format == "csv":

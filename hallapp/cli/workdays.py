@@ -38,6 +38,7 @@ from hallapp.cli.common import (
     store_url,
     window_code_for_audit,
 )
+from hallapp.config import os_reason
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def _read_text(path_text: str) -> str:
     except UnicodeDecodeError:
         raise _UsageError(f"文件 {path} 不是 UTF-8 编码，请用记事本“另存为”UTF-8 后再试") from None
     except OSError as exc:
-        raise _UsageError(f"无法读取文件 {path}：{exc.strerror or exc}") from None
+        raise _UsageError(f"无法读取文件 {path}：{os_reason(exc)}") from None
 
 
 def _read_schedule(path_text: str, text: str | None = None) -> Schedule:
