@@ -18,6 +18,7 @@ from typing import Any
 from hallapp.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_STORE,
     EXIT_USAGE,
     CommandRefused,
     checked_central_url,
@@ -59,7 +60,7 @@ def _local_url(args: argparse.Namespace, window_code: str | None = None) -> str:
 def _cmd_sync(args: argparse.Namespace) -> int:
     from hallapp.config import load_config
     from hallapp.store import Store, StoreError
-    from hallapp.sync import SyncError
+    from hallapp.sync import CentreUnreachable, SyncError
     from hallapp.sync.run import HALL_KEY, WINDOW_KEY, _state, attached_url, sync_once
 
     cfg = load_config(getattr(args, "config", None))
@@ -94,7 +95,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     except SyncError as exc:
         log.warning("sync failed: %s", exc)
         print(f"同步失败：{exc}", file=sys.stderr)
-        return EXIT_INVALID
+        # 3: the server cannot be reached (the README's exit codes); 1: refused data.
+        return EXIT_STORE if isinstance(exc, CentreUnreachable) else EXIT_INVALID
     finally:
         store.dispose()
     print(summary.line())
@@ -106,7 +108,7 @@ def _cmd_join(args: argparse.Namespace) -> int:
 
     from hallapp.models import Role, Staff, Window
     from hallapp.store import Store, StoreError
-    from hallapp.sync import SyncError
+    from hallapp.sync import CentreUnreachable, SyncError
     from hallapp.sync.centre import central_engine, shown_url_safe
     from hallapp.sync.pull import pull
     from hallapp.sync.run import attach, with_password
@@ -157,7 +159,7 @@ def _cmd_join(args: argparse.Namespace) -> int:
         joined = True
     except SyncError as exc:
         print(f"加入失败：{exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_STORE if isinstance(exc, CentreUnreachable) else EXIT_INVALID
     finally:
         if engine is not None:
             engine.dispose()

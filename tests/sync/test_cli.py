@@ -134,7 +134,7 @@ def test_sync_to_an_unreachable_centre_fails_in_chinese_without_a_traceback(
         [sys.executable, "-m", "hallapp", "sync", "--central", url, "--db", local],
         capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # the server cannot be reached (README: exit codes)
     assert "同步失败" in proc.stderr and "Traceback" not in proc.stderr
     assert "Top-Secret-9" not in proc.stderr + proc.stdout
     logs = "".join(p.read_text(encoding="utf-8", errors="replace")
@@ -235,7 +235,7 @@ def test_tls_options_in_the_url_reach_the_driver(capsys: Any, tmp_path: Path,
     # Chinese, naming the reason (proof that sslmode was passed through).
     code, _out, err = run(capsys, "sync", "--central", pg_url + "?sslmode=require",
                           "--db", sqlite_url(tmp_path / "w.sqlite3"))
-    assert code == 1 and "同步失败" in err and "SSL" in err
+    assert code == 3 and "同步失败" in err and "SSL" in err
 
 
 def test_the_readme_way_join_then_sync_without_paths(
