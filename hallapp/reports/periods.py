@@ -42,10 +42,13 @@ class Period:
         return day_start_utc(self.last + timedelta(days=1))
 
     def as_of(self, now: datetime) -> date:
-        """The day the period's open matters are judged on: its last day, or
-        today while it is still running."""
+        """The day the period's open matters are judged on: a date is past when
+        it is before this day. For a period that has ended, the day after its
+        last (at the period's end a promise of its last day has run out: a case
+        promised for 9-30 and open on 10-01 is overdue in September); while it
+        is still running, today (a promise of today has not run out yet)."""
         today = hall_date(now)
-        return min(self.last, today)
+        return min(self.last + timedelta(days=1), today)
 
     def months(self) -> list[Period]:
         if not self.is_quarter:

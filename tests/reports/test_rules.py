@@ -287,3 +287,24 @@ def test_a_generated_history_pushed_to_a_centre_verifies(small_store: Store, tmp
             a.staff_id for a in accountability(local, q)
         ]
     centre.dispose()
+
+
+@pytest.mark.parametrize(
+    ("now", "judged"),
+    [
+        # September has ended: a promise or due date of 9-30 has run out.
+        (datetime(2026, 10, 20, 3, 0, tzinfo=UTC), date(2026, 10, 1)),
+        # The hall's midnight (UTC+8): 10-01 00:30 there is still 9-30 16:30 UTC.
+        (datetime(2026, 9, 30, 16, 30, tzinfo=UTC), date(2026, 10, 1)),
+        # Still running: judged on today, and a date of today has not run out.
+        (datetime(2026, 9, 30, 10, 0, tzinfo=UTC), date(2026, 9, 30)),
+        (datetime(2026, 9, 12, 10, 0, tzinfo=UTC), date(2026, 9, 12)),
+    ],
+)
+def test_a_date_on_the_last_day_of_an_ended_period_has_run_out(now: datetime, judged: date):
+    """Overdue means "before the judging day": a 容缺 due date or a promise on
+    the month's last day, unmet at the month's end, is overdue in that month
+    (it fell out of both months when the judging day was the last day)."""
+    period = parse_month("2026-09")
+    assert period.as_of(now) == judged
+    assert (date(2026, 9, 30) < period.as_of(now)) is (judged == date(2026, 10, 1))
