@@ -62,7 +62,9 @@ def hall_day_sql(dialect: str, column: str) -> str:
     """The hall's day of a UTC time, as hallapp.reports.sql.hall_day writes it."""
     if dialect == "postgresql":
         return f"to_char(({column} AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD')"
-    return f"date({column}, '+8 hours')"
+    # The seconds only: SQLite rounds a fraction to the millisecond, which
+    # put 23:59:59.9995 (the hall's time) on the next day and month.
+    return f"date(substr({column}, 1, 19), '+8 hours')"
 
 
 class TallySql:

@@ -109,7 +109,9 @@ class hall_day(FunctionElement[str]):
 @compiles(hall_day, "sqlite")
 def _hall_day_sqlite(element: hall_day, compiler: Any, **kw: Any) -> str:
     (arg,) = list(element.clauses)
-    return f"date({compiler.process(arg, **kw)}, '+8 hours')"
+    # substr: the seconds only, as hallapp.reports.rollup.hall_day_sql (SQLite
+    # rounds a fraction to the millisecond: 23:59:59.9995 became the next day).
+    return f"date(substr({compiler.process(arg, **kw)}, 1, 19), '+8 hours')"
 
 
 @compiles(hall_day, "postgresql")

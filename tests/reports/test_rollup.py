@@ -403,3 +403,27 @@ def test_sigkill_mid_transaction_keeps_counts_equal(tmp_path: Path) -> None:
     assert sum(levels.values()) > 0
     assert positive(levels) == positive(raw)
     store.dispose()
+
+
+def test_a_time_just_before_the_halls_midnight_is_counted_on_its_own_day(
+    target: Target,
+) -> None:
+    """23:59:59.9999 hall time is still 9-30: SQLite's date() rounds a
+    fraction to the millisecond, so the day is taken from the seconds."""
+    windows = play(target, Story([(0, 0, 0)], [[("complete", 0, 1, 0)]]))
+    with target.engine.connect() as conn:
+        case = conn.execute(sa.text(
+            "SELECT id, case_no, item_code, department_code FROM cases WHERE window_code = :w"),
+            {"w": windows[0]}).one()  # fmt: skip
+    at = datetime(2026, 9, 30, 15, 59, 59, 999900, tzinfo=UTC)
+    target.insert("evaluations", [dict(
+        id=f"{case[0]}-late", origin_window=windows[0], created_at=at, case_id=case[0],
+        encounter="handover", encounter_event_id=f"{case[0]}-late", case_no=case[1],
+        item_code=case[2], window_code=windows[0], staff_id=target.clerks[0],
+        department_code=case[3], channel="window_evaluator", device="t", level=4, reasons=[],
+        applicant_kind="person")])  # fmt: skip
+    with target.engine.connect() as conn:
+        days = conn.execute(sa.text(
+            "SELECT day, sum(n) FROM evaluation_tallies WHERE window_code = :w GROUP BY day"),
+            {"w": windows[0]}).all()  # fmt: skip
+    assert [(str(d), int(n)) for d, n in days] == [("2026-09-30", 1)]
