@@ -174,6 +174,16 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--end 应为日期 YYYY-MM-DD，收到 {args.end!r}", file=sys.stderr)
         return EXIT_USAGE
+    from hallapp.models import utcnow
+    from hallapp.workdays import hall_date
+
+    if end is not None and end >= hall_date(utcnow()):
+        # A history of days still to come would be published as a month's
+        # figures before the month has begun.
+        today = hall_date(utcnow()).isoformat()
+        print(f"--end 应早于今天（{today}）：演示历史只生成已经过去的日子，"
+              f"收到 {end.isoformat()}", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     defs = Definitions.from_config(cfg)
     params = HistoryParams(
         windows=args.windows,

@@ -179,15 +179,17 @@ def follow_up_figures(
     rows = conn.execute(stmt).all()
     keys = sorted(r.key for r in rows)
     names = group_names(conn, dim, keys)
-    return [
+    out = [
         FollowUpFigures(
             key=r.key,
             name=names[r.key][0],
             code=names[r.key][1],
             **{k: int(v or 0) for k, v in r._mapping.items() if k != "key"},
         )
-        for r in sorted(rows, key=lambda r: r.key)
+        for r in rows
     ]
+    # By the code shown (a clerk's 工号), as the tallies (hallapp.reports.tally).
+    return sorted(out, key=lambda f: (f.code or f.key, f.key))
 
 
 # ------------------------------------------------------------ accountability

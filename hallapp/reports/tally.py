@@ -157,6 +157,9 @@ def tally(
         )
         for k in keys
     ]
+    # In the order people read them: by the code shown (a clerk's 工号, not
+    # the staff id behind it), the same on every store.
+    rows.sort(key=lambda r: (r.code or r.key, r.key))
     total = TallyRow(
         key="",
         name="合计",

@@ -97,6 +97,10 @@ def test_xlsx_has_a_sheet_per_table_with_numbers(db: str, tmp_path: Path):
         assert got[header.index("满意率（%）")] == row.satisfaction_rate
         assert got[header.index("非常不满意")] == row.levels[1]
     assert rows["合计"][header.index("有效评价数")] == t.total.evaluations
+    # Clerks in 工号 order (not by the staff ids behind them), on every store.
+    shown = [r[0] for r in ws.iter_rows(min_row=2, values_only=True) if r[0] and r[0] != "合计"]
+    shown = shown[: len(t.rows)]
+    assert shown == sorted(shown)
     notes = [r[0] for r in ws.iter_rows(values_only=True) if r[0] and "满意率 =" in str(r[0])]
     assert notes
 

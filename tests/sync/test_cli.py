@@ -374,6 +374,9 @@ def test_demo_data_then_a_report_on_a_fresh_postgresql_database(
     """The README's supervisor walk-through on PostgreSQL, not only on SQLite."""
     import csv
 
+    future = ("demo-data", "--windows", "2", "--months", "1", "--end", "2999-01-31", "--db", pg_url)
+    code, _out, err = run(capsys, *future)
+    assert code == 2 and "应早于今天" in err  # no month published before it has begun
     code, _out, err = run(capsys, "demo-data", "--windows", "2", "--months", "1", "--per-day",
                           "3", "--seed", "7", "--end", "2026-09-30", "--db", pg_url)  # fmt: skip
     assert code == 0, err
