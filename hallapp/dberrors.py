@@ -216,6 +216,11 @@ def _classify_one(e: BaseException) -> DbProblem | None:
         text = str(e).lower()
         if "password authentication failed" in text or "no password supplied" in text:
             return DbProblem.LOGIN_REFUSED
+        if "fatal:" in text and "role" in text and "does not exist" in text:
+            # The server answered: the login is unknown (not granted yet, or revoked).
+            return DbProblem.LOGIN_REFUSED
+        if "fatal:" in text and "permission denied for database" in text:
+            return DbProblem.LOGIN_REFUSED
         if "does not exist" in text and "database" in text:
             return DbProblem.MISSING
         return DbProblem.UNREACHABLE

@@ -108,7 +108,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         store = Store.open(url)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_STORE  # the README: 3, the database cannot be used
     # The definitions the hall set at the centre win over this PC's config.
     cfg = with_hall_settings(cfg, store, hall=args.hall)
     defs = Definitions.from_config(cfg)
@@ -206,7 +206,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
         store = Store.open(url)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_STORE
     refusal = _not_for_demo_data(store)
     if refusal:
         store.dispose()

@@ -433,3 +433,20 @@ def test_a_full_width_staff_number_is_stored_as_sign_in_reads_it(
     code, out, _err = run(capsys, "central", "staff", "disable", "1013", "--url", url, "--hall",
                           "LC", "--staff", "9901")  # fmt: skip
     assert code == 0, _err
+
+
+@pytest.mark.postgres
+def test_a_login_the_server_does_not_know_is_told_as_refused_not_unreachable(
+    capsys: Any, tmp_path: Path, pg_url: str
+) -> None:
+    """The server answered (role does not exist): not "network down", but
+    "login refused", so the administrator grants it instead of calling IT."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url).set(username="hallapp_no_such_login").render_as_string(False)
+    code, _out, err = run(capsys, "sync", "--central", url,
+                          "--db", sqlite_url(tmp_path / "w.sqlite3"))  # fmt: skip
+    assert code == 3 and "拒绝登录" in err and "网络不通" not in err
+    code, _out, err = run(capsys, "report", "--month", "2026-09", "--format", "csv",
+                          "--out", str(tmp_path / "m.csv"), "--db", url)  # fmt: skip
+    assert code == 3 and "拒绝登录" in err and "请检查网络" not in err
