@@ -101,6 +101,13 @@ class Schedule:
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
 
+def _shown(text: str) -> str:
+    """Text from a file as a message may quote it: invisible characters as U+…"""
+    return "".join(
+        c if c.isprintable() or c == " " else f"U+{ord(c):04X}" for c in text
+    )
+
+
 @dataclass(frozen=True)
 class ScheduleProblem:
     line: int  # 1-based; 0 when the problem concerns the whole file
@@ -148,7 +155,7 @@ def _parse_days(text: str, line: int, problems: list[ScheduleProblem]) -> list[d
             if bad or first is None or last is None:
                 for t in bad:
                     problems.append(
-                        ScheduleProblem(line, f"无法识别的日期“{t}”，请写作 YYYY-MM-DD")
+                        ScheduleProblem(line, f"无法识别的日期“{_shown(t)}”，请写作 YYYY-MM-DD")
                     )
                 continue
             if last < first:
@@ -164,7 +171,7 @@ def _parse_days(text: str, line: int, problems: list[ScheduleProblem]) -> list[d
             d = _parse_date(token)
             if d is None:
                 problems.append(
-                    ScheduleProblem(line, f"无法识别的日期“{token}”，请写作 YYYY-MM-DD")
+                    ScheduleProblem(line, f"无法识别的日期“{_shown(token)}”，请写作 YYYY-MM-DD")
                 )
             else:
                 days.append(d)

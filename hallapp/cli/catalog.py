@@ -115,6 +115,9 @@ def _check_file(path_text: str) -> Path | None:
     from hallapp.catalog import SUPPORTED_SUFFIXES
 
     path = Path(path_text)
+    if path.is_dir():
+        print(f"{path} 是文件夹，请给出其中的事项清单文件（.xlsx 或 .toml）", file=sys.stderr)
+        return None
     if not path.is_file():
         print(f"找不到文件 {path}，请检查路径", file=sys.stderr)
         return None

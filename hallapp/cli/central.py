@@ -337,6 +337,8 @@ def _catalog_import(args: argparse.Namespace) -> int:
     from hallapp.catalog import CatalogError, import_catalog
 
     path = Path(args.file)
+    if path.is_dir():
+        raise _Refused(f"{path} 是文件夹，请给出其中的事项清单文件（.xlsx 或 .toml）", EXIT_USAGE)
     if not path.is_file():
         raise _Refused(f"找不到文件 {path}", EXIT_USAGE)
     try:
