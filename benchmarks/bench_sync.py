@@ -175,13 +175,25 @@ def local_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def raw_copy(url: str, data: dict[str, list[tuple[Any, ...]]]) -> float:
-    """The reference: psycopg COPY straight into the central tables, one transaction."""
+def raw_copy(url: str, data: dict[str, list[tuple[Any, ...]]], *, bare: bool = False) -> float:
+    """The reference: psycopg COPY straight into the central tables, one transaction.
+
+    ``bare``: into copies of them with no index, key, constraint or trigger
+    (schema ``bare``): what this machine's server does with these rows at all,
+    the floor under any push into tables a centre can query."""
     import psycopg
     from psycopg.types.json import Jsonb
 
     u = sa.engine.make_url(url)
     with psycopg.connect(host=u.host, port=u.port, user=u.username, dbname=u.database) as conn:
+        if bare:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS bare")
+            for t in fact_tables():
+                conn.execute(
+                    f"CREATE TABLE bare.{t.name} (LIKE public.{t.name} INCLUDING DEFAULTS)"
+                )
+            conn.execute("SET search_path = bare")
+            conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur:
             for t in fact_tables():
@@ -220,11 +232,15 @@ def bench_push(n: int, tmp: Path) -> None:
         engine.dispose()
         assert result.pending == 0 and result.inserted == rows, result
         copy_took = raw_copy(copy_url, data)
+        bare_took = raw_copy(copy_url, data, bare=True)
         print(f"push to PostgreSQL: {rows:,} rows in {took:.2f} s = {rows / took:,.0f} rows/s "
               f"(target ≥ 100,000 rows/s)")
         print(f"raw psycopg COPY, same rows, same tables: {copy_took:.2f} s = "
               f"{rows / copy_took:,.0f} rows/s; push/COPY = {took / copy_took:.2f}× "
               "(target ≤ 2.5×)")
+        print(f"raw psycopg COPY, same rows, into bare copies of the tables (no index, key, "
+              f"trigger): {bare_took:.2f} s = {rows / bare_took:,.0f} rows/s "
+              f"(this machine's floor; load average {os.getloadavg()[0]:.1f})")
         if result.faults:
             print(f"  !! {len(result.faults)} chain faults reported")
     store.dispose()
