@@ -71,6 +71,17 @@ def _unmixed(parsed: URL) -> URL:
     return parsed
 
 
+def unescaped_at(url: str) -> bool:
+    """Whether a URL has more than one @ before its query: a password with an
+    unescaped @ (which must be written %40)."""
+    _, _, rest = url.partition("://")
+    # Up to the query after the last @: an unescaped ? in the password must
+    # not hide the second @ (u:00@?x@host).
+    last = rest.rfind("@")
+    query = rest.find("?", last) if last >= 0 else -1
+    return (rest if query < 0 else rest[:query]).count("@") > 1
+
+
 def url_without_password(url: str | URL) -> URL:
     """The URL with no password at all (nor one given as a query parameter).
 
@@ -86,6 +97,13 @@ def display_url(url: str | URL | None) -> str:
     query parameter) replaced by ``***``; a SQLite URL as its file path."""
     if url is None:
         return ""
+    if not isinstance(url, URL) and unescaped_at(str(url)):
+        # u:pa@ss/x@host: no parser knows where the password ends; show the
+        # user and what follows the last @ only.
+        text = str(url)
+        scheme, _, rest = text.partition("://")
+        user = rest.split(":", 1)[0].split("@", 1)[0]
+        return f"{scheme}://{user}:***@{rest.rsplit('@', 1)[1]}"
     try:
         parsed = url if isinstance(url, URL) else make_url(str(url))
     except (ArgumentError, ValueError):

@@ -201,7 +201,7 @@ def checked_central_url(url: str, *, create: bool = False) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from hallapp.dberrors import display_url
+    from hallapp.dberrors import display_url, unescaped_at
 
     try:
         u = make_url(url)
@@ -211,11 +211,12 @@ def checked_central_url(url: str, *, create: bool = False) -> str:
         ) from None
     if u.drivername in ("postgres", "postgresql"):
         u = u.set(drivername="postgresql+psycopg")
-    if "@" in (u.host or ""):
+    if "@" in (u.host or "") or unescaped_at(url):
         # u:pa@ss@host: the password's tail would be taken for the host.
         raise CommandRefused(
             "中心库地址中有两个 @：密码中的 @ 须写成 %40。更好的做法是不把密码写进地址，"
-            f"而是放在环境变量 HALLAPP_CENTRAL_PASSWORD 或 pgpass 文件中（地址：{display_url(u)}）",
+            "而是放在环境变量 HALLAPP_CENTRAL_PASSWORD 或 pgpass 文件中"
+            f"（地址：{display_url(url)}）",
             EXIT_USAGE,
         )
     shown = u.render_as_string(hide_password=True)

@@ -119,7 +119,8 @@ def test_no_password_survives_in_a_url_kept_or_shown(password: str) -> None:
     url = URL.create("postgresql+psycopg", "hall", password, "central", 5432, "hall",
                      {"sslmode": "require"}).render_as_string(hide_password=False)  # fmt: skip
     urls = [url]
-    if "@" in password and "/" not in password:
+    # (An unescaped / ? or # ends the password part for any URL parser.)
+    if "@" in password and not set(password) & set("/?#"):
         urls.append(f"postgresql+psycopg://hall:{password}@central:5432/hall?sslmode=require")
     for u in urls:
         kept = url_without_password(u)
@@ -157,3 +158,10 @@ def test_the_session_scan_finds_a_planted_leak(tmp_path: Path) -> None:
         ]
     finally:
         log.unlink()
+
+
+@pytest.mark.parametrize("password", ["x@y/z1-tail", "0000@?tail9", "ab@c#tail7", "p@ss@w0rd-tail"])
+def test_a_password_with_an_unescaped_at_shows_none_of_its_tail(password: str) -> None:
+    shown = display_url(f"postgresql+psycopg://hall:{password}@central:5432/hall")
+    assert "tail" not in shown and shown.startswith("postgresql+psycopg://hall:***@")
+    assert shown.endswith("@central:5432/hall")
