@@ -546,7 +546,7 @@ class EvaluatorDriver:
                 self._device_id = message.device_id
             return
         if isinstance(message, framed.DeviceAck):
-            self._counters.pending.pop(message.acked_seq, None)
+            sent = self._counters.pending.pop(message.acked_seq, None)
             if message.status != framed.AckStatus.OK:
                 log.warning(
                     "评价器 %s 拒绝命令 seq=%d（%s）",
@@ -554,6 +554,17 @@ class EvaluatorDriver:
                     message.acked_seq,
                     message.status,
                 )
+                # The frame's CMD byte (AA 55 LEN ~LEN SEQ CMD …).
+                cmd = sent.frame[5] if sent is not None and len(sent.frame) > 5 else None
+                if cmd == framed.Command.PROMPT:
+                    # Its keys are not lit: the clerk must know, and the
+                    # citizen can still rate on the screen.
+                    self._emit(DeviceError(
+                        "评价器拒绝了本次评价提示，评价器上不能评价：请群众在屏幕上评价，"
+                        "并请管理员检查评价器的型号和设置",
+                        f"DEVICE_ACK {framed.AckStatus(message.status).name} for PROMPT "
+                        f"seq={message.acked_seq}",
+                    ))  # fmt: skip
             return
         if retransmitted and last is not None:
             # The device did not hear our ACK and sent the same KEY again.

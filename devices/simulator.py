@@ -213,6 +213,7 @@ class Simulator:
             self._last_command = None
         with self._cond:
             self.current_prompt = None
+            self.duty_card = None  # a real screen device forgets it too
             self.display = "idle"
             self._cond.notify_all()
 

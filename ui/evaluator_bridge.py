@@ -38,6 +38,7 @@ from hallapp.devices.bridge import EvaluatorBridge as DeviceBridge
 from hallapp.devices.driver import (
     Connected,
     DeviceError,
+    DeviceRestarted,
     DriverError,
     DriverEvent,
     DriverState,
@@ -364,7 +365,7 @@ class EvaluatorBridge(QObject):
             if isinstance(outcome, IgnoredNoOpen | IgnoredDuplicate | Failed):
                 self._driver_event.emit(outcome)
             return
-        if isinstance(event, Connected | Lost | DeviceError):
+        if isinstance(event, Connected | Lost | DeviceError | DeviceRestarted):
             self._driver_event.emit(event)
 
     # ---------------------------------------------------------- the GUI thread
@@ -377,6 +378,11 @@ class EvaluatorBridge(QObject):
             if self.citizen is not None and self._driver is not None:
                 # Only a framed device has number keys for the reasons.
                 self.citizen.set_device_keys(self._driver.supports_commands)
+        elif isinstance(event, DeviceRestarted):
+            # Power came back with the port open (SEQ 0): the device forgot the
+            # duty card as well as the PROMPT (the PROMPT is sent again by
+            # the device bridge).
+            self._send_duty_card()
         elif isinstance(event, Lost):
             self._set_connected(False)
         elif isinstance(event, DeviceError):

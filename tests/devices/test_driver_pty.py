@@ -488,3 +488,39 @@ def test_duty_card_and_cancel_reach_the_device(make_rig, hall):
     # The device acknowledged every command: nothing is pending, no error raised.
     time.sleep(0.7)
     assert not any(isinstance(e, DeviceError) for e in rig.events)
+
+
+def test_a_prompt_the_device_rejects_is_told_to_the_clerk():
+    """A device that answers PROMPT with REJECTED has not lit its keys: the
+    clerk is told (the citizen can still rate on the screen), not left
+    waiting for a press that cannot come."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    events: list[object] = []
+    driver = EvaluatorDriver(os.ttyname(slave), on_event=events.append, ack_timeout=1.0)
+    try:
+        driver.start()
+        assert driver.wait_for_state(DriverState.CONNECTED, 2)
+        decoder = framed.FrameDecoder()
+        seq = driver.prompt("LCA03202611200001", "张丽华")
+        prompt = None
+        deadline = time.monotonic() + 3
+        while prompt is None and time.monotonic() < deadline:
+            for frame in decoder.feed(os.read(master, 256)):
+                if frame.cmd == framed.Command.HEARTBEAT:
+                    os.write(master, framed.encode_device(framed.DeviceAck(frame.seq,
+                                                          framed.AckStatus.OK), 1))  # fmt: skip
+                elif frame.cmd == framed.Command.PROMPT:
+                    prompt = frame
+        assert prompt is not None and prompt.seq == seq
+        os.write(master, framed.encode_device(
+            framed.DeviceAck(prompt.seq, framed.AckStatus.REJECTED), 2))  # fmt: skip
+        assert wait_for(
+            lambda: any(isinstance(e, DeviceError) and "拒绝了本次评价提示" in e.message
+                        for e in events),
+            3,
+        )  # fmt: skip
+    finally:
+        driver.stop()
+        os.close(master)
+        os.close(slave)

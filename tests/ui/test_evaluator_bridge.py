@@ -263,6 +263,26 @@ def test_unplug_and_replug_is_seen_on_screen(qtbot, demo):
     assert recorded.args == [case_id, 3]
 
 
+def test_a_device_restarted_with_the_port_open_gets_its_duty_card_again(qtbot, demo):
+    """docs/evaluator-protocol.md §5: after a frame with SEQ 0 (power came
+    back, the port stayed open) the host sends SHOW_DUTY_CARD again."""
+    from hallapp.documents import DutyCard
+
+    bridge, _citizen, _case = demo
+    sim = bridge.simulator
+    assert sim is not None
+    card = DutyCard(hall_name="连城县行政服务中心", department_name="市场监管局",
+                    window_code="A03", name="陈思雨", title="窗口负责人", staff_no="1003",
+                    phone="")  # fmt: skip
+    bridge.set_duty_card(card)
+    qtbot.waitUntil(lambda: sim.duty_card is not None, timeout=5000)
+    sim.power_cycle()
+    assert sim.duty_card is None
+    sim.press(0)  # any frame: the first after power-up carries SEQ 0
+    qtbot.waitUntil(lambda: sim.duty_card is not None, timeout=5000)
+    assert sim.duty_card.name == "陈思雨"
+
+
 def test_keycode_device_works_through_the_same_rules(qtbot, store, reference):
     config = make_config(protocol="keycode")
     case_id = finished_case(store, config, reference)
