@@ -136,6 +136,13 @@ class Lost:
 
 
 @dataclass(frozen=True)
+class Responding:
+    """A framed device that had gone silent (DeviceError "无响应") is heard again."""
+
+    port: str
+
+
+@dataclass(frozen=True)
 class DeviceError:
     message: str  # Chinese, for the clerk
     detail: str = ""  # for the log
@@ -148,6 +155,7 @@ DriverEvent = (
     | DeviceRestarted
     | Connected
     | Lost
+    | Responding
     | DeviceError
 )
 Listener = Callable[[DriverEvent], None]
@@ -520,7 +528,10 @@ class EvaluatorDriver:
                 log.warning("评价器 %s 发来无法识别的数据帧：%s（%s）", self.port_name, exc, frame)
                 continue
             self._last_heard = time.monotonic()
-            self._reported_silent = False
+            if self._reported_silent:
+                self._reported_silent = False
+                log.info("评价器 %s 恢复响应", self.port_name)
+                self._emit(Responding(self.port_name))
             self._on_message(frame, message)
 
     def _on_message(self, frame: framed.Frame, message: framed.DeviceMessage) -> None:

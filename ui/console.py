@@ -553,7 +553,8 @@ class ClerkConsole(QMainWindow):
         if self.bridge is not None and hasattr(self.bridge, "status_text"):
             text = self.bridge.status_text()
         self.evaluator_status.setText(text)
-        self.evaluator_status.setStyleSheet("" if connected else "color:#b42318")
+        ok = connected and "无响应" not in text
+        self.evaluator_status.setStyleSheet("" if ok else "color:#b42318")
 
     def _evaluation_opened(self, case_id: str) -> None:
         self.reoffer_button.hide()

@@ -45,6 +45,7 @@ from hallapp.devices.driver import (
     EvaluatorDriver,
     KeyPressed,
     Lost,
+    Responding,
 )
 from hallapp.devices.simulator import Simulator
 from hallapp.ui.citizen import NOT_EVALUATED, THANKS, CitizenScreen
@@ -170,6 +171,9 @@ class EvaluatorBridge(QObject):
             return "评价器：未配置（可在群众屏上评价）"
         state = self._driver.state
         suffix = "（模拟）" if self._simulator is not None else ""
+        if state == DriverState.CONNECTED and not self._driver.status().responding:
+            # The port is open but the device says nothing (power, cable).
+            return f"评价器{suffix}：无响应"
         return f"评价器{suffix}：{state.label}"
 
     # -------------------------------------------------------------- lifecycle
@@ -365,7 +369,7 @@ class EvaluatorBridge(QObject):
             if isinstance(outcome, IgnoredNoOpen | IgnoredDuplicate | Failed):
                 self._driver_event.emit(outcome)
             return
-        if isinstance(event, Connected | Lost | DeviceError | DeviceRestarted):
+        if isinstance(event, Connected | Lost | DeviceError | DeviceRestarted | Responding):
             self._driver_event.emit(event)
 
     # ---------------------------------------------------------- the GUI thread
@@ -385,8 +389,12 @@ class EvaluatorBridge(QObject):
             self._send_duty_card()
         elif isinstance(event, Lost):
             self._set_connected(False)
+        elif isinstance(event, Responding):
+            self.connected_changed.emit(self._connected)  # the status line again
         elif isinstance(event, DeviceError):
             self.error.emit(event.message)
+            if event.detail == "no heartbeat":
+                self.connected_changed.emit(self._connected)  # 已连接 → 无响应
         elif isinstance(event, IgnoredNoOpen | IgnoredDuplicate):
             self.press_ignored.emit(event.level)
         elif isinstance(event, Failed):

@@ -24,6 +24,7 @@ from hallapp.devices.driver import (
     EvaluatorDriver,
     KeyPressed,
     Lost,
+    Responding,
 )
 from hallapp.devices.simulator import Simulator
 from hypothesis import HealthCheck, given, settings
@@ -348,6 +349,10 @@ def test_driver_on_a_raw_pty_pair_and_silence_is_reported():
             3,
         )
         assert not driver.status().responding
+        # Heard again: the client's indicator goes back from 无响应 to 已连接.
+        os.write(master, framed.encode_device(framed.DeviceHeartbeat("EV-1"), 1))
+        assert wait_for(lambda: any(isinstance(e, Responding) for e in events), 3)
+        assert driver.status().responding
     finally:
         driver.stop()
         os.close(master)
