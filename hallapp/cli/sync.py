@@ -85,12 +85,17 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             return exc.code
         hall = _state(store, HALL_KEY) or cfg.hall_code
         window = _state(store, WINDOW_KEY) or cfg.window_code
-        summary = sync_once(
-            store,
+        summary = _watched(
+            lambda beat: sync_once(
+                store,
+                url,
+                hall_code=hall,
+                window_code=window,
+                stall_seconds=float(cfg.get("store.sync_stall_seconds")),
+                on_progress=beat,
+            ),
+            float(cfg.get("store.sync_stall_seconds")),
             url,
-            hall_code=hall,
-            window_code=window,
-            stall_seconds=float(cfg.get("store.sync_stall_seconds")),
         )
     except SyncError as exc:
         log.warning("sync failed: %s", exc)
@@ -101,6 +106,57 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         store.dispose()
     print(summary.line())
     return EXIT_OK
+
+
+def _watched(run: Any, stall_seconds: float, url: str) -> Any:
+    """``run(beat)`` on a thread of its own, ended if it hears nothing from the
+    centre for ``stall_seconds`` (between start and a committed batch, or two
+    batches). SQLite centres only: a PostgreSQL one is cut by the pass's own
+    deadline, while a SQLite central file on a share that stopped answering
+    blocks its reader in the kernel, where nothing else reaches it. The window's own file is safe:
+    the local cursor moves only after the centre committed, and SQLite rolls
+    back what an ended process left open."""
+    import os
+    import threading
+    import time
+
+    from hallapp.dberrors import sqlite_path
+    from hallapp.sync.centre import shown_url_safe
+
+    if sqlite_path(url) is None:
+        return run(lambda: None)  # PostgreSQL: the pass's own deadline cuts the socket
+    last = [time.monotonic()]
+    outcome: dict[str, Any] = {}
+
+    def beat() -> None:
+        last[0] = time.monotonic()
+
+    def work() -> None:
+        try:
+            outcome["value"] = run(beat)
+        except BaseException as exc:  # re-raised on the main thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="sync-pass", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.5)
+        if worker.is_alive() and time.monotonic() - last[0] > stall_seconds:
+            log.error("sync: no answer from %s for %.0f s; ending the process",
+                      shown_url_safe(url), stall_seconds)  # fmt: skip
+            print(
+                f"同步中止：中心库 {shown_url_safe(url)} 超过 {stall_seconds:.0f} 秒没有应答"
+                "（例如中心库文件所在的共享目录无法访问）。本窗口的数据未受影响，"
+                "下次同步从中断处继续",
+                file=sys.stderr,
+            )
+            sys.stderr.flush()
+            logging.shutdown()
+            # The stuck thread cannot be stopped, and interpreter exit would wait on it.
+            os._exit(EXIT_STORE)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _cmd_join(args: argparse.Namespace) -> int:

@@ -450,3 +450,42 @@ def test_a_login_the_server_does_not_know_is_told_as_refused_not_unreachable(
     code, _out, err = run(capsys, "report", "--month", "2026-09", "--format", "csv",
                           "--out", str(tmp_path / "m.csv"), "--db", url)  # fmt: skip
     assert code == 3 and "拒绝登录" in err and "请检查网络" not in err
+
+
+def test_sync_on_a_sqlite_centre_that_stops_answering_ends_within_the_stall_limit(
+    tmp_path: Path, window: Any
+) -> None:
+    """A writer holding the central file stands for a share that stopped
+    answering: `hallapp sync` must not wait for it beyond sync_stall_seconds
+    (5 here, below SQLite's own 10 s busy wait), and the next pass loses
+    and doubles nothing."""
+    import sqlite3
+    import time
+
+    from hallapp.sync.centre import init_central
+
+    central = tmp_path / "central.sqlite3"
+    init_central(sqlite_url(central))
+    window.new_case(level=1)
+    config = tmp_path / "hallapp.toml"
+    config.write_text('[hall]\ncode = "LC"\n[window]\ncode = "A03"\n'
+                      "[store]\nsync_stall_seconds = 5\n", encoding="utf-8")  # fmt: skip
+    argv = [sys.executable, "-m", "hallapp", "--config", str(config), "sync",
+            "--central", sqlite_url(central), "--db", str(window.store.engine.url)]  # fmt: skip
+    holder = sqlite3.connect(central, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 3, proc.stderr
+    assert "超过 5 秒没有应答" in proc.stderr and "Traceback" not in proc.stderr
+    assert took < 9.5  # not SQLite's 10 s busy wait, let alone forever
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(central) as c:
+        counted = c.execute("SELECT count(*), count(DISTINCT id) FROM evaluations").fetchone()
+    assert counted == (1, 1)
