@@ -154,6 +154,9 @@ def test_whole_flow_one_time_notice_to_evaluation(
         sim.press(4)
     d.idle()
     assert not d.citizen.evaluating
+    # Read back once the third evaluation is visible to a reader (the signal
+    # comes with the commit; a reader's snapshot may lag it by a beat).
+    qtbot.waitUntil(lambda: len(d.case(case.id).evaluations) == 3, timeout=10_000)
     evaluated = d.case(case.id)
     assert [(e.encounter_label, e.level) for e in evaluated.evaluations] == [
         ("一次性告知", 2),
