@@ -195,7 +195,7 @@ def prepare_data_folder(folder: Path) -> None:
             f"数据文件夹 {folder} 无法建立：路径中有一段是文件而不是文件夹。{fix}"
         ) from None
     except OSError as exc:
-        raise ConfigError(f"数据文件夹 {folder} 无法建立（{_os_reason(exc)}）。{fix}") from None
+        raise ConfigError(f"数据文件夹 {folder} 无法建立（{os_reason(exc)}）。{fix}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"数据文件夹 {folder} 不可写（只读磁盘或没有写权限）。{fix}")
 
@@ -220,8 +220,6 @@ def os_reason(exc: OSError) -> str:
         errno.EIO: "磁盘读写错误",
     }.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
 
-
-_os_reason = os_reason
 
 
 def default_config_path() -> Path:
@@ -372,5 +370,5 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             "（见 README 的“Configuration”一节）"
         ) from None
     except OSError as exc:
-        raise ConfigError(f"无法读取配置文件 {cfg_path}（{_os_reason(exc)}）") from None
+        raise ConfigError(f"无法读取配置文件 {cfg_path}（{os_reason(exc)}）") from None
     return parse_config(data, cfg_path)

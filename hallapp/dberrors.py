@@ -136,6 +136,13 @@ def sqlite_path(url: str | URL | None) -> Path | None:
     return Path(parsed.database)
 
 
+def missing_sqlite_file(url: str | URL | None) -> Path | None:
+    """The file a SQLite URL names if it does not exist (opening it would make
+    an empty store: a report on a mistyped path would publish "no records")."""
+    path = sqlite_path(url)
+    return path if path is not None and not path.is_file() else None
+
+
 # --------------------------------------------------------------- classifier
 
 # SQLite primary result codes (https://sqlite.org/rescode.html).

@@ -81,6 +81,16 @@ def name_problem(name: str, what: str = "姓名", max_len: int = 50) -> str:
     return f"{what}{hidden}" if hidden else ""
 
 
+def person_problems(name: str, title: str = "", phone: str = "") -> list[str]:
+    """What is wrong with a person's name, title and phone (title and phone may be empty)."""
+    found = [name_problem(name)]
+    if title.strip():
+        found.append(name_problem(title, "职务"))
+    if phone.strip():
+        found.append(name_problem(phone, "电话", 40))
+    return [p for p in found if p]
+
+
 def password_problem(password: str) -> str:
     """The same rule wherever a staff password is set (locally or at the centre)."""
     if len(password) < MIN_PASSWORD:
@@ -93,17 +103,13 @@ def password_problem(password: str) -> str:
 def _problems(session: Session, person: NewStaff, password: str) -> list[str]:
     problems = []
     number = normal_staff_no(person.staff_no)
-    if staff_no_problem(number):
-        problems.append(staff_no_problem(number))
+    if bad_number := staff_no_problem(number):
+        problems.append(bad_number)
     elif session.scalar(select(Staff.id).where(Staff.staff_no == number)):
         problems.append(f"工号 {number} 已被使用，请换一个")
-    for text, what in ((person.name, "姓名"), (person.title, "职务"), (person.phone, "电话")):
-        problem = name_problem(text, what, 40 if what == "电话" else 50) if (
-            text.strip() or what == "姓名") else ""  # fmt: skip
-        if problem:
-            problems.append(problem)
-    if password_problem(password):
-        problems.append(password_problem(password))
+    problems += person_problems(person.name, person.title, person.phone)
+    if bad_password := password_problem(password):
+        problems.append(bad_password)
     if session.get(Department, person.department_code.strip()) is None:
         problems.append(
             f"部门 {person.department_code.strip() or '（空）'} 不存在：请先导入事项清单"

@@ -393,8 +393,8 @@ class EvaluatorBridge(QObject):
             self.connected_changed.emit(self._connected)  # the status line again
         elif isinstance(event, DeviceError):
             self.error.emit(event.message)
-            if event.detail == "no heartbeat":
-                self.connected_changed.emit(self._connected)  # 已连接 → 无响应
+            # The status line reads the driver (已连接 → 无响应 after silence).
+            self.connected_changed.emit(self._connected)
         elif isinstance(event, IgnoredNoOpen | IgnoredDuplicate):
             self.press_ignored.emit(event.level)
         elif isinstance(event, Failed):

@@ -228,11 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = args.db or str(config.get("store.central_url")) or sqlite_url(config.local_db_path())
     if "://" not in url:
         url = sqlite_url(url)
-    from hallapp.dberrors import sqlite_path
+    from hallapp.dberrors import missing_sqlite_file
 
-    missing = sqlite_path(url)
-    if missing is not None and not missing.is_file():
-        # Opening it would create an empty store and show a hall with no records.
+    if missing := missing_sqlite_file(url):
         log.warning("supervisor view: no database file %s", missing)
         show_error(None, f"找不到数据库文件 {missing}：请检查 --db 的路径或配置文件中的中心库地址")
         return 3

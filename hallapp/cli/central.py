@@ -364,23 +364,24 @@ def _staff_add(args: argparse.Namespace) -> int:
 
     from hallapp.models import Department, Role, Staff
     from hallapp.security import hash_password
-    from hallapp.staffing import name_problem, normal_staff_no, password_problem, staff_no_problem
+    from hallapp.staffing import (
+        normal_staff_no,
+        password_problem,
+        person_problems,
+        staff_no_problem,
+    )
 
     # The rules of a local `hallapp staff add`: a number sign-in can match
     # (NFKC, as sign-in reads what is typed), a name that reads as it is.
     args.staff_no = normal_staff_no(args.staff_no)
-    problems = [p for p in (
-        staff_no_problem(args.staff_no), name_problem(args.name),
-        name_problem(args.title, "职务") if args.title.strip() else "",
-        name_problem(args.phone, "电话", 40) if args.phone.strip() else "",
-    ) if p]  # fmt: skip
-    if problems:
+    found = [staff_no_problem(args.staff_no), *person_problems(args.name, args.title, args.phone)]
+    if problems := [p for p in found if p]:
         raise _Refused("；".join(problems), EXIT_USAGE)
     args.name, args.title, args.phone = args.name.strip(), args.title.strip(), args.phone.strip()
     photo = Path(args.photo).read_bytes() if args.photo else None
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
-    if password_problem(password):
-        raise _Refused(password_problem(password), EXIT_USAGE)
+    if bad_password := password_problem(password):
+        raise _Refused(bad_password, EXIT_USAGE)
 
     def edit(s: Any, actor: Any) -> None:
         if actor.staff_no == "(建库)" and args.role != "administrator":
@@ -500,8 +501,8 @@ def _staff_reset(args: argparse.Namespace) -> int:
     from hallapp.staffing import password_problem
 
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
-    if password_problem(password):
-        raise _Refused(password_problem(password), EXIT_USAGE)
+    if bad_password := password_problem(password):
+        raise _Refused(bad_password, EXIT_USAGE)
 
     def edit(s: Any, _actor: Any) -> None:
         _one_staff(s, args.staff_no).password_hash = hash_password(password)

@@ -211,7 +211,7 @@ def checked_central_url(url: str, *, create: bool = False) -> str:
         ) from None
     if u.drivername in ("postgres", "postgresql"):
         u = u.set(drivername="postgresql+psycopg")
-    if "@" in (u.host or "") or unescaped_at(url):
+    if unescaped_at(url):
         # u:pa@ss@host: the password's tail would be taken for the host.
         raise CommandRefused(
             "中心库地址中有两个 @：密码中的 @ 须写成 %40。更好的做法是不把密码写进地址，"

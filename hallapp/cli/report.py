@@ -70,7 +70,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.config import load_config
-    from hallapp.dberrors import sqlite_path
+    from hallapp.dberrors import missing_sqlite_file
     from hallapp.reports import (
         Definitions,
         PeriodError,
@@ -97,10 +97,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if url is None:
         print("本窗口还没有数据库；请用 --db 指定中心库地址", file=sys.stderr)
         return EXIT_INVALID
-    missing = sqlite_path(url)
-    if missing is not None and not missing.is_file():
-        # Opening it would create an empty database: a typo in the path would
-        # publish a month with "no records" as the hall's.
+    if missing := missing_sqlite_file(url):
         print(f"找不到数据库文件 {missing}：请检查 --db 的路径（SQLite 地址写成 "
               "sqlite:////绝对路径）", file=sys.stderr)  # fmt: skip
         return EXIT_STORE
@@ -177,11 +174,11 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     from hallapp.models import utcnow
     from hallapp.workdays import hall_date
 
-    if end is not None and end >= hall_date(utcnow()):
+    today = hall_date(utcnow())
+    if end is not None and end >= today:
         # A history of days still to come would be published as a month's
         # figures before the month has begun.
-        today = hall_date(utcnow()).isoformat()
-        print(f"--end 应早于今天（{today}）：演示历史只生成已经过去的日子，"
+        print(f"--end 应早于今天（{today.isoformat()}）：演示历史只生成已经过去的日子，"
               f"收到 {end.isoformat()}", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     defs = Definitions.from_config(cfg)

@@ -37,6 +37,7 @@ from hallapp.reports.sql import (
     hall_day,
     in_days,
     in_hall,
+    in_shown_order,
 )
 from hallapp.reports.tally import percent
 
@@ -237,6 +238,6 @@ def case_figures(
             bucket["deferred_overdue"] = bucket.get("deferred_overdue", 0) + late[case_id]
     keys = sorted(found)
     names = group_names(conn, dim, keys)
-    out = [CaseFigures(key=k, name=names[k][0], code=names[k][1], **found[k]) for k in keys]
-    # By the code shown (a clerk's 工号), as the tallies (hallapp.reports.tally).
-    return sorted(out, key=lambda f: (f.code or f.key, f.key))
+    return in_shown_order(
+        [CaseFigures(key=k, name=names[k][0], code=names[k][1], **found[k]) for k in keys]
+    )

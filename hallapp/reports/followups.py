@@ -25,6 +25,7 @@ from hallapp.reports.sql import (
     group_names,
     in_days,
     in_hall,
+    in_shown_order,
 )
 from hallapp.reports.tally import percent
 from hallapp.workdays import WorkCalendar, add_working_days, default_calendar
@@ -179,7 +180,7 @@ def follow_up_figures(
     rows = conn.execute(stmt).all()
     keys = sorted(r.key for r in rows)
     names = group_names(conn, dim, keys)
-    out = [
+    return in_shown_order([
         FollowUpFigures(
             key=r.key,
             name=names[r.key][0],
@@ -187,9 +188,7 @@ def follow_up_figures(
             **{k: int(v or 0) for k, v in r._mapping.items() if k != "key"},
         )
         for r in rows
-    ]
-    # By the code shown (a clerk's 工号), as the tallies (hallapp.reports.tally).
-    return sorted(out, key=lambda f: (f.code or f.key, f.key))
+    ])  # fmt: skip
 
 
 # ------------------------------------------------------------ accountability

@@ -168,6 +168,13 @@ def names_statement(dim: Dimension, keys: list[str]) -> Any:
     return select(ITEMS.c.code, ITEMS.c.name, ITEMS.c.code).where(ITEMS.c.code.in_(keys))
 
 
+def in_shown_order(rows: list[Any]) -> list[Any]:
+    """Figures rows (with ``key`` and ``code``) in the order people read them:
+    by the code a table shows (a clerk's 工号, not the staff id behind it),
+    the same on every store."""
+    return sorted(rows, key=lambda r: (r.code or r.key, r.key))
+
+
 def group_names(conn: Connection, dim: Dimension, keys: list[str]) -> dict[str, tuple[str, str]]:
     """key → (name, shown code) for ``keys``; a key unknown to the reference
     data shows as itself."""

@@ -23,6 +23,7 @@ from hallapp.reports.sql import (
     group_names,
     in_days,
     in_hall,
+    in_shown_order,
 )
 
 
@@ -157,9 +158,7 @@ def tally(
         )
         for k in keys
     ]
-    # In the order people read them: by the code shown (a clerk's 工号, not
-    # the staff id behind it), the same on every store.
-    rows.sort(key=lambda r: (r.code or r.key, r.key))
+    rows = in_shown_order(rows)
     total = TallyRow(
         key="",
         name="合计",
