@@ -392,7 +392,7 @@ class _Case:
     ) -> None:
         self.gen, self.window, self.clerk, self.item = gen, window, clerk, item
         self.received_at = at
-        self.id = gen.uuid()
+        self.id = gen.uuid(at)
         self.case_no = ""
         self.applicant = docs.ApplicantRef(name="")
         self.seq = 0
@@ -403,7 +403,7 @@ class _Case:
     ) -> str:
         at = max(at, self.last_at)
         self.last_at = at
-        event_id = self.gen.uuid()
+        event_id = self.gen.uuid(at)
         self.gen.w.add(
             CaseEvent,
             {
@@ -434,13 +434,16 @@ class _Generator:
         # number_counters scope -> last document number, continuing the store's own.
         self.doc_numbers = dict(ref.doc_numbers)
 
-    def uuid(self) -> str:
-        # Reproducible with the seed (uuid4 would not be).
-        return "%08x-%04x-4%03x-a%03x-%012x" % (  # noqa: UP031
-            self.rng.getrandbits(32),
-            self.rng.getrandbits(16),
+    def uuid(self, at: datetime) -> str:
+        # Version 7 like the app's own ids (hallapp.models.new_id), from the
+        # record's time, so the history's indexes grow as a real hall's do;
+        # the rest from the seed, so that a history is reproducible.
+        ms = int(at.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
+        return "%08x-%04x-7%03x-%04x-%012x" % (  # noqa: UP031
+            ms >> 16,
+            ms & 0xFFFF,
             self.rng.getrandbits(12),
-            self.rng.getrandbits(12),
+            0x8000 | self.rng.getrandbits(14),
             self.rng.getrandbits(48),
         )
 
@@ -462,7 +465,7 @@ class _Generator:
     ) -> None:
         rng, p = self.rng, self.params
         at = _at(day, minutes)
-        applicant = self.uuid()
+        applicant = self.uuid(at)
         name, id_number = _person_name(rng), _id_number(rng)
         self.w.add(
             Applicant,
@@ -710,7 +713,7 @@ class _Generator:
         self.w.add(
             IssuedDocument,
             {
-                "id": self.uuid(),
+                "id": self.uuid(at),
                 "origin_window": c.window,
                 "created_at": at,
                 "case_id": c.id,
@@ -758,7 +761,7 @@ class _Generator:
             )[0]
             reasons = []
         cleaned = validate_reasons(level, reasons)
-        evaluation_id = self.uuid()
+        evaluation_id = self.uuid(when)
         row: dict[str, Any] = {
             "id": evaluation_id,
             "origin_window": c.window,
@@ -811,7 +814,7 @@ class _Generator:
             self.w.add(
                 FollowUpStep,
                 {
-                    "id": self.uuid(),
+                    "id": self.uuid(at),
                     "origin_window": c.window,
                     "created_at": at,
                     "evaluation_id": evaluation_id,
@@ -829,7 +832,7 @@ class _Generator:
                 self.w.add(
                     AuditEntry,
                     {
-                        "id": self.uuid(),
+                        "id": self.uuid(at),
                         "origin_window": c.window,
                         "created_at": at,
                         "staff_no": self.ref.supervisor_nos[staff],
@@ -844,7 +847,7 @@ class _Generator:
         self.w.add(
             FollowUpStep,
             {
-                "id": self.uuid(),
+                "id": self.uuid(when),
                 "origin_window": c.window,
                 "created_at": when,
                 "evaluation_id": evaluation_id,

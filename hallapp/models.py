@@ -13,6 +13,9 @@ is authored centrally and pulled by the windows.
 from __future__ import annotations
 
 import enum
+import secrets
+import threading
+import time
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -54,8 +57,41 @@ NAMING_CONVENTION = {
 }
 
 
+_id_lock = threading.Lock()
+_last_id = 0
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, 12 bits of
+    sub-millisecond time (the RFC's method 3), 62 random bits.
+
+    Time-ordered on purpose: every fact's primary key (and the case_id that
+    events, evaluations and documents are indexed by) is this id, at the
+    window and at the centre, and a B-tree takes time-ordered keys at its
+    right edge, where the pages are in memory, instead of at a random leaf
+    of an index that outgrows memory (measured on a push of 600,000 rows
+    into an empty centre: 10.5-11.5 s of COPY with uuid4, 8.7-9.2 s with
+    these). Within a process the ids strictly increase, even when the clock
+    steps back. Python 3.14 has uuid.uuid7; this runs on 3.11.
+    """
+    global _last_id
+    ms, sub = divmod(time.time_ns(), 1_000_000)
+    # The 122 bits that are not version or variant, as one number: a tie
+    # or a step back becomes one past the last id, carrying from the random
+    # bits into the time bits as numbers do.
+    bits = (ms & 0xFFFF_FFFF_FFFF) << 74 | (sub * 4096 // 1_000_000) << 62 | secrets.randbits(62)
+    with _id_lock:
+        if bits <= _last_id:
+            bits = _last_id + 1
+        _last_id = bits
+    value = (
+        (bits >> 74) << 80
+        | 0x7 << 76
+        | ((bits >> 62) & 0xFFF) << 64
+        | 0b10 << 62
+        | (bits & (1 << 62) - 1)
+    )
+    return str(uuid.UUID(int=value))
 
 
 def utcnow() -> datetime:
