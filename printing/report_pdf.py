@@ -18,6 +18,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -89,13 +90,7 @@ def _table(
     ]
     if not t.rows:
         data.append([Paragraph("本期无数据", s["cell"])] + [""] * (len(t.header) - 1))
-    # Each column's share of the width follows its longest text (within bounds),
-    # so names get room and counts do not.
-    weights = []
-    for i, h in enumerate(t.header):
-        longest = max([len(h) / 2, *(len(_cell(row[i])) for row in t.rows)], default=2)
-        weights.append(min(max(longest, 3.0), 16.0))
-    widths = [width * w / sum(weights) for w in weights]
+    widths = _column_widths(t, s["cell"], width)
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -116,6 +111,41 @@ def _table(
         for i, note in enumerate(t.notes)
     ]
     return Paragraph(_x(t.title), s["h"]), table, notes
+
+
+#: A cell's left and right padding together (reportlab's default, 6 pt each).
+_PADDING = 12.0
+
+
+def _column_widths(t: ReportTable, style: ParagraphStyle, width: float) -> list[float]:
+    """Each column as wide as its longest text on one line (a heading may take
+    two), measured in the font: a 评价 column of 非常不满意 or a 工号 never
+    wraps. When the table needs more than the page, only the widest columns
+    (names, reasons) give way, all down to one common width, and wrap; room
+    to spare is shared in proportion."""
+    font, size = style.fontName, style.fontSize
+
+    def one_line(text: str) -> float:
+        return float(stringWidth(text, font, size))
+
+    need = []
+    for i, h in enumerate(t.header):
+        body = max((one_line(_cell(row[i])) for row in t.rows), default=0.0)
+        # A heading wraps at a character: half of it (its longer half) a line.
+        half = max(one_line(h[: (len(h) + 1) // 2]), one_line(h[(len(h) + 1) // 2 :]))
+        need.append(max(body, half, 2 * size) + _PADDING)
+    total = sum(need)
+    if total <= width:
+        return [w * width / total for w in need]
+    # The common width L of the columns that give way: sum(min(need, L)) = width.
+    ordered = sorted(need)
+    rest = width
+    for k, w in enumerate(ordered):
+        share = rest / (len(ordered) - k)
+        if w > share:
+            return [min(n, share) for n in need]
+        rest -= w
+    return need  # not reached: total > width means some column exceeds its share
 
 
 #: Room kept spare when judging whether a block fits, so that rounding in the

@@ -134,11 +134,19 @@ class Dimension:
     title: str  # 窗口
     evaluation_column: str
     case_column: str
+    #: The two first columns' headings: what the code is, what the name is
+    #: (a clerk row shows the 工号 and the 姓名).
+    code_heading: str = ""
+    name_heading: str = "名称"
+
+    @property
+    def headings(self) -> list[str]:
+        return [self.code_heading or self.title, self.name_heading]
 
 
 DIMENSIONS: dict[str, Dimension] = {
     "window": Dimension("window", "窗口", "window_code", "window_code"),
-    "clerk": Dimension("clerk", "工作人员", "staff_id", "first_responder_id"),
+    "clerk": Dimension("clerk", "工作人员", "staff_id", "first_responder_id", "工号", "姓名"),
     "department": Dimension("department", "部门", "department_code", "department_code"),
     "item": Dimension("item", "事项", "item_code", "item_code"),
 }

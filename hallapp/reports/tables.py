@@ -41,7 +41,7 @@ class ReportTable:
 def tally_table(t: Tally, key: str = "好差评") -> ReportTable:
     scored = t.definitions.scored
     header = [
-        t.dimension.title, "名称", *[LEVEL_LABELS[v] for v in LEVELS], "有效评价数",
+        *t.dimension.headings, *[LEVEL_LABELS[v] for v in LEVELS], "有效评价数",
         "满意率（%）", "差评数", "差评率（%）", "办结件数", "已评价件数", "未评价", "评价率（%）",
     ]  # fmt: skip
     if scored:
@@ -124,8 +124,7 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             key="办件",
             title=f"{report.period.label}办件情况（按{dim_title}）",
             header=[
-                dim_title,
-                "名称",
+                *report.tally.dimension.headings,
                 "收件",
                 "受理",
                 "办结",
@@ -169,8 +168,7 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             key="差评整改",
             title=f"{report.period.label}差评核实整改情况（按{dim_title}）",
             header=[
-                dim_title,
-                "名称",
+                *report.tally.dimension.headings,
                 "差评数",
                 "已核实",
                 "已回访",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -84,14 +85,14 @@ def test_xlsx_has_a_sheet_per_table_with_numbers(db: str, tmp_path: Path):
     ws = wb["好差评-工作人员"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
-    assert header[:2] == ["工作人员", "名称"] and "满意率（%）" in header
+    assert header[:2] == ["工号", "姓名"] and "满意率（%）" in header
     t = window_tally(db, "clerk")
     rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True) if r[0]}
     for row in t.rows:
         # A clerk is shown by 工号 and name, never by the internal staff id.
         assert row.code and row.code != row.key and row.key not in rows
         got = rows[row.code]
-        assert got[header.index("名称")] == row.name
+        assert got[header.index("姓名")] == row.name
         assert got[header.index("有效评价数")] == row.evaluations
         assert isinstance(got[header.index("有效评价数")], int)
         assert got[header.index("满意率（%）")] == row.satisfaction_rate
@@ -146,6 +147,13 @@ def test_quarterly_accountability_list(db: str, tmp_path: Path):
                "--db", db) == 0  # fmt: skip
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "问责" in text and q.accountable[0].name in text
+    # Short columns are as wide as their text: a 评价 of 非常不满意 is read
+    # on one line, not as 非常不满 with 意 below it.
+    layout = "\n".join(pdf_pages(pdf))
+    at = [c.value for c in ws[1]].index("评价")
+    levels = [r[at] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert layout.count("非常不满意") >= levels.count("非常不满意") > 0
+    assert re.search(r"非常不满(?!意)", layout) is None
 
 
 @pytest.mark.parametrize(
