@@ -218,6 +218,7 @@ def os_reason(exc: OSError) -> str:
         errno.ENAMETOOLONG: "文件名太长",
         errno.EINVAL: "文件名无效",
         errno.EIO: "磁盘读写错误",
+        errno.ENOTTY: "不是串口设备",
     }.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
 
 

@@ -19,7 +19,7 @@ import select
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,21 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
+def _port_reason(exc: BaseException, reason: Callable[[OSError], str]) -> str:
+    """Why a port did not open, in Chinese: pyserial's text is English, and
+    for a file that is no serial port the errno is on the termios error it
+    wraps (ENOTTY), not on its own exception."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return reason(seen)
+        code = seen.args[0] if seen.args and isinstance(seen.args[0], int) else None
+        if code:  # termios.error(errno, text)
+            return reason(OSError(code, ""))
+        seen = seen.__cause__ or seen.__context__
+    return "详见日志"
+
+
 def _describe(command: HostCommand) -> str:
     from hallapp.devices import framed
 
@@ -96,7 +111,7 @@ def _describe(command: HostCommand) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hallapp.config import load_config
+    from hallapp.config import load_config, os_reason
     from hallapp.devices.keycode import KeymapError
     from hallapp.devices.simulator import Simulator, SimulatorError, parse_script, run_script
 
@@ -125,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
             where = sim.start_pty(link=args.link)
     except Exception as exc:
         log.exception("evaluator-sim could not start")
-        print(f"错误：无法打开评价器端口（{exc}）。请检查路径和权限", file=sys.stderr)
+        why = _port_reason(exc, os_reason)
+        named = f"“{args.port}”" if args.port else "（模拟端口）"
+        print(f"错误：无法打开评价器端口{named}：{why}。请检查路径和权限", file=sys.stderr)
         return EXIT_ERROR
 
     stop = threading.Event()

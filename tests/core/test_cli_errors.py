@@ -91,7 +91,10 @@ def _cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["render", "--json", str(wrong_json), "--out", str(tmp / "a.pdf")], 1, "有误"),
         (["render", "acceptance", "--sample", "--out", f"{not_pdf}/a.pdf"], 1, "无法"),
         (["print", str(tmp / "absent.pdf")], 1, "找不到"),
-        (["evaluator-sim", "--port", f"{nowhere}/ttyS9"], 1, "端口"),
+        (["evaluator-sim", "--port", f"{nowhere}/ttyS9"], 1, "端口“"),
+        (["evaluator-sim", "--port", str(tmp / "ttyS9")], 1, "不存在"),
+        # A file that is no serial port: said in Chinese, not pyserial's English.
+        (["evaluator-sim", "--port", str(bad_json)], 1, "不是串口设备"),
         (["--config", str(broken_config), "db", "check"], 2, "配置"),
     ]
 
