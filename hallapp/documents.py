@@ -266,6 +266,12 @@ class Notice:
     promised_provisional: bool = False
     legal_date: date | None = None
     legal_provisional: bool = False
+    #: The day the limits count from when it is not the day of the decision
+    #: (行政许可法 art. 32): the day 补正 materials arrived, or the day of
+    #: receipt when the decision came more than 5 working days after it;
+    #: with why, in words, for the notice.
+    counted_from: date | None = None
+    counted_from_note: str = ""
     materials_received: tuple[MaterialLine, ...] = ()
     # 容缺受理: what is still owed, by when, on what written commitment
     materials_owed: tuple[MaterialLine, ...] = ()
@@ -331,6 +337,8 @@ class Notice:
             "promised_provisional": self.promised_provisional,
             "legal_date": _iso(self.legal_date),
             "legal_provisional": self.legal_provisional,
+            "counted_from": _iso(self.counted_from),
+            "counted_from_note": self.counted_from_note,
             "materials_received": [m.to_dict() for m in self.materials_received],
             "materials_owed": [m.to_dict() for m in self.materials_owed],
             "supplement_date": _iso(self.supplement_date),
@@ -375,6 +383,8 @@ class Notice:
             promised_provisional=_bool(data, "promised_provisional"),
             legal_date=_date(data, "legal_date"),
             legal_provisional=_bool(data, "legal_provisional"),
+            counted_from=_date(data, "counted_from"),
+            counted_from_note=_str(data, "counted_from_note"),
             materials_received=_materials(data, "materials_received"),
             materials_owed=_materials(data, "materials_owed"),
             supplement_date=_date(data, "supplement_date"),
@@ -751,6 +761,8 @@ def sample(doc_type: DocumentType | str, *, long: bool = False) -> Notice | Duty
             missing_materials=_long_missing() if long else _MISSING_MATERIALS,
             correction_days=20,
             correction_deadline=date(2026, 12, 18),
+            legal_days=15,
+            promised_days=5,
         )
     if kind is DocumentType.HAND_OVER:
         members = (

@@ -62,9 +62,20 @@ from hallapp.validation import (
     validate_uscc,
 )
 from hallapp.windows import WindowInfo, window_info
-from hallapp.workdays import WorkCalendar, add_working_days, calendar_from_store, hall_date
+from hallapp.workdays import (
+    WorkCalendar,
+    add_working_days,
+    calendar_from_store,
+    hall_date,
+    working_days_between,
+)
 
 log = logging.getLogger(__name__)
+
+#: Working days after receipt within which a window must accept, refuse or
+#: tell every shortfall at once (行政许可法 art. 32: 当场或者在五日内; art. 82:
+#: working days); after them the application counts as accepted from receipt.
+DECISION_DAYS = 5
 
 
 class IntakeError(Exception):
@@ -645,6 +656,31 @@ class _Step:
     today: date
     calendar: WorkCalendar
 
+    def materials_arrived(self) -> tuple[date, bool]:
+        """The day the materials now decided on arrived: the last 补正, or the
+        case's receipt; and whether it was a 补正."""
+        corrections = [
+            ev for ev in self.case.events if ev.kind == CaseEventKind.SUPPLEMENT_RECEIVED.value
+        ]
+        if corrections:
+            return hall_date(max(ev.created_at for ev in corrections)), True
+        return hall_date(self.case.created_at), False
+
+    def counting_start(self) -> tuple[date, str]:
+        """The day a 受理's limits count from (行政许可法 art. 32, 82), and why
+        in words when it is not today: after 补正, the day the materials
+        arrived; a decision more than DECISION_DAYS working days after the
+        receipt, the receipt (the application counts as accepted from it)."""
+        arrived, corrected = self.materials_arrived()
+        if corrected and arrived < self.today:
+            return arrived, "补正材料收到之日"
+        if working_days_between(arrived, self.today, self.calendar) > DECISION_DAYS:
+            return (
+                arrived,
+                f"收件之日：收件后 {DECISION_DAYS} 个工作日内未作决定，依法视为自收件之日起受理",
+            )
+        return self.today, ""
+
 
 _OUTCOME_OF: dict[type, Outcome] = {
     Accept: Outcome.ACCEPT,
@@ -1187,13 +1223,16 @@ class Intake:
         return DecisionResult(self._view(s, case), notice, document_id, violations)
 
     def _accept(self, step: _Step, decision: Accept | ConditionalAccept) -> dict[str, Any]:
-        """受理 or 容缺受理: the promised and legal dates count from today."""
+        """受理 or 容缺受理: the promised and legal dates count from the day of
+        the decision, or from the day art. 32 says (:meth:`_Step.counting_start`)."""
         item, today, cal = step.item, step.today, step.calendar
-        promised = add_working_days(today, item.promised_days, cal)
-        legal = add_working_days(today, item.legal_days, cal)
+        start, why = step.counting_start()
+        promised = add_working_days(start, item.promised_days, cal)
+        legal = add_working_days(start, item.legal_days, cal)
         by_id = {m.id: m for m in item.materials}
         event_data: dict[str, Any] = {
-            "accepted_on": today.isoformat(),
+            # The day the periods count from (the deadlines' anchor).
+            "accepted_on": start.isoformat(),
             "promised_days": item.promised_days,
             "legal_days": item.legal_days,
             "promised_date": promised.date.isoformat(),
@@ -1201,9 +1240,13 @@ class Intake:
             "provisional": promised.provisional or legal.provisional,
             "checks": _checks_data(decision.checks),
         }
+        if start != today:
+            event_data["decided_on"] = today.isoformat()
         notice_kw: dict[str, Any] = {
             "legal_days": item.legal_days,
             "promised_days": item.promised_days,
+            "counted_from": start if start != today else None,
+            "counted_from_note": why,
             "promised_date": promised.date,
             "promised_provisional": promised.provisional,
             "legal_date": legal.date,
@@ -1220,7 +1263,20 @@ class Intake:
             days = decision.supplement_days or int(self.config.get("intake.supplement_days"))
             if days <= 0:
                 raise IntakeError("容缺材料补齐期限应为正整数（工作日）")
-            supplement = add_working_days(today, days, cal)
+            # The case cannot be completed while a 容缺 material is owed, so
+            # the materials are due by the promised date at the latest: a
+            # later one would make a promise the applicant's lawful delay
+            # breaks. The hall's default gives way; a period the clerk typed
+            # is refused with the longest that fits.
+            if days > item.promised_days:
+                if decision.supplement_days:
+                    raise IntakeError(
+                        f"容缺材料补齐期限 {days} 个工作日晚于承诺办结日期 "
+                        f"{promised.date:%Y-%m-%d}（承诺时限 {item.promised_days} 个工作日）："
+                        f"办结前须补齐容缺材料，补齐期限最长 {item.promised_days} 个工作日"
+                    )
+                days = item.promised_days
+            supplement = add_working_days(start, days, cal)
             _, deferrable = _shortfalls(item.materials, decision.checks)
             commitment = decision.commitment.strip() or docs.default_commitment(
                 step.case.applicant.name, supplement.date
@@ -1244,6 +1300,16 @@ class Intake:
         self, step: _Step, decision: OneTimeNotice
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
         """一次性告知: every shortfall at once; a new demand later is a violation."""
+        arrived, corrected = step.materials_arrived()
+        late = working_days_between(arrived, step.today, step.calendar)
+        if late > DECISION_DAYS:
+            what = "补正材料" if corrected else "申请材料"
+            raise IntakeError(
+                f"{what}于 {arrived:%Y-%m-%d} 收到，已过 {late} 个工作日：依法应当场或者在 "
+                f"{DECISION_DAYS} 个工作日内一次告知补正，逾期不告知的，自收到材料之日起即为受理"
+                "（《中华人民共和国行政许可法》第三十二条）。不能再出具补正告知书；"
+                "请受理（期限自收到材料之日起计算），或依法作不予受理决定"
+            )
         days = decision.correction_days or int(self.config.get("intake.correction_days"))
         if days <= 0:
             raise IntakeError("补正期限应为正整数（工作日）")
@@ -1286,6 +1352,9 @@ class Intake:
             "missing_materials": tuple(missing),
             "correction_days": days,
             "correction_deadline": deadline.date,
+            # 办结时限, told with the shortfalls (seed 000 §六).
+            "legal_days": step.item.legal_days,
+            "promised_days": step.item.promised_days,
         }
         return notice_kw, violations
 

@@ -353,6 +353,9 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
         DocumentType.HAND_OVER: "出件日期",
     }[notice.doc_type]
     rows.append((issued_label, cn_date(notice.issued_on), False))
+    if notice.counted_from and notice.counted_from != notice.issued_on:
+        note = f"（{notice.counted_from_note}）" if notice.counted_from_note else ""
+        rows.append(("期限起算日", f"{cn_date(notice.counted_from)}{note}", True))
     if notice.promised_date:
         promised = _dated(notice.promised_date, notice.promised_provisional)
         rows.append(("承诺办结日期", promised, False))
@@ -723,6 +726,8 @@ def _deadline_sentence(n: Notice) -> str:
         parts.append(f"本事项法定办理时限为{n.legal_days}个工作日")
     if n.promised_days is not None:
         parts.append(f"承诺办理时限为{n.promised_days}个工作日")
+    if n.counted_from and n.counted_from != n.issued_on:
+        parts.append(f"自{cn_date(n.counted_from)}起计算")
     if n.promised_date:
         parts.append(f"承诺办结日期为{_dated(n.promised_date, n.promised_provisional)}")
     where = f"{n.hall_name}{n.window_code}窗口" if n.window_code else n.hall_name
@@ -786,6 +791,19 @@ def _boxed(content: list[Flowable], s: Styles) -> Table:
     )
 
 
+def _limits_clause(n: Notice) -> str:
+    """The 办结时限 a 补正 notice tells with the shortfalls (seed 000 §六:
+    补正的全部手续和材料以及办结时限), counted from the acceptance."""
+    parts = []
+    if n.legal_days is not None:
+        parts.append(f"法定办理时限为{n.legal_days}个工作日")
+    if n.promised_days is not None:
+        parts.append(f"承诺办理时限为{n.promised_days}个工作日")
+    if not parts:
+        return ""
+    return "，本事项" + "、".join(parts) + "，自补正材料收到之日起计算"
+
+
 def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
@@ -815,7 +833,7 @@ def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     story.append(
         _para(
             f"{limit}到{n.hall_name}{n.window_code}窗口重新提交。补正后的材料齐全、"
-            "符合法定形式的，本机关将予以受理。逾期未补正的，视为撤回本次申请，"
+            f"符合法定形式的，本机关将予以受理{_limits_clause(n)}。逾期未补正的，视为撤回本次申请，"
             "你（单位）可以重新提出申请。",
             s,
         )

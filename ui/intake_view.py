@@ -917,9 +917,13 @@ class IntakeView(QWidget):
         dialog = DecisionDialog("容缺受理", self)
         dialog.set_summary(self.act_summary(Outcome.CONDITIONAL))
         days = QSpinBox()
-        days.setRange(1, 60)
-        days.setValue(int(self.ctx.config.get("intake.supplement_days")))
+        # Owed materials are due by the promised date (the case cannot be
+        # completed without them): the field offers no longer period.
+        longest = max(1, self.item.promised_days) if self.item else 60
+        days.setRange(1, longest)
+        days.setValue(min(int(self.ctx.config.get("intake.supplement_days")), longest))
         days.setSuffix(" 个工作日")
+        days.setToolTip(f"最长 {longest} 个工作日：办结前须补齐容缺材料")
         commitment = QPlainTextEdit()
         commitment.setPlaceholderText("留空使用标准承诺书文字")
         commitment.setMaximumHeight(90)

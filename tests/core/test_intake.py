@@ -170,6 +170,65 @@ def test_materials_brought_then_acceptance_restarts_counting(intake, reference, 
     assert [d.doc_type for d in result.case.documents] == ["one-time", "acceptance"]
 
 
+def test_after_correction_the_limits_count_from_the_day_the_materials_arrived(
+    intake, reference, clock, tmp_path
+):
+    # GLOSSARY / 行政许可法 art. 32: counting restarts from the day after the
+    # materials arrive, not from the day the clerk gets round to deciding.
+    case = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    intake.decide(
+        case.id,
+        reference.clerk_id,
+        OneTimeNotice(checks(reference, 施工合同=MaterialStatus.MISSING)),
+    )
+    clock.now = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)  # Friday: the materials arrive
+    intake.record_correction(case.id, reference.clerk_id, checks(reference))
+    clock.now = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # Monday: the decision
+    result = intake.decide(case.id, reference.clerk_id, Accept(checks(reference)))
+    # 8 working days after Friday 9 October (Saturday 10 October is a make-up workday).
+    assert str(result.case.promised_date) == "2026-10-20"
+    notice = result.notice
+    assert notice is not None and str(notice.issued_on) == "2026-10-12"
+    assert str(notice.counted_from) == "2026-10-09" and "补正材料收到" in notice.counted_from_note
+    # The archived content keeps it, and the printed notice says it.
+    assert docs.Notice.from_dict(notice.to_dict()) == notice
+    from hallapp.printing.render import render_pdf
+
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(render_pdf(notice))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    flat = "".join(text.split())
+    assert "期限起算日" in flat and "2026年10月9日（补正材料收到之日）" in flat
+    assert "自2026年10月9日起计算" in flat and "2026年10月20日" in flat
+
+
+def test_a_decision_past_five_working_days_counts_from_receipt(intake, reference, clock):
+    # Received Monday 28 September; its fifth working day after is Saturday
+    # 10 October (National Day 1–7 October off, the 10th worked). A decision on
+    # the 9th counts from that day; on Monday the 12th (the sixth) the
+    # application counts as accepted from receipt.
+    on_time = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    late = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    clock.now = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
+    first = intake.decide(on_time.id, reference.clerk_id, Accept(checks(reference)))
+    assert first.notice is not None and first.notice.counted_from is None
+    assert str(first.case.promised_date) == "2026-10-20"
+    clock.now = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
+    with pytest.raises(IntakeError, match="第三十二条") as refused:
+        intake.decide(
+            late.id,
+            reference.clerk_id,
+            OneTimeNotice(checks(reference, 施工合同=MaterialStatus.MISSING)),
+        )
+    assert "2026-09-28" in str(refused.value) and "6 个工作日" in str(refused.value)
+    assert intake.case_view(late.id).status is CaseStatus.RECEIVED  # nothing issued
+    second = intake.decide(late.id, reference.clerk_id, Accept(checks(reference)))
+    # 8 working days after 28 September.
+    assert str(second.case.promised_date) == "2026-10-14"
+    assert second.notice is not None and str(second.notice.counted_from) == "2026-09-28"
+    assert "视为自收件之日起受理" in second.notice.counted_from_note
+
+
 def test_a_second_notice_with_new_demands_is_recorded_as_a_violation(intake, reference):
     case = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
     intake.decide(
@@ -214,6 +273,22 @@ def test_a_new_demand_caused_by_new_materials_is_not_a_violation(intake, referen
     second = intake.decide(case.id, reference.clerk_id, OneTimeNotice(new_checks))
     assert second.violations == ()
     assert second.case.one_time_violations == 0
+
+
+def test_owed_materials_are_never_due_after_the_promised_date(intake, reference):
+    # The case cannot be completed while a 容缺 material is owed: a supplement
+    # date after the promised date would make the promise one the applicant's
+    # lawful delay breaks. Promised here: 8 working days.
+    missing = checks(reference, 安全施工措施资料=MaterialStatus.MISSING)
+    case = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    with pytest.raises(IntakeError, match="最长 8 个工作日"):
+        intake.decide(case.id, reference.clerk_id, ConditionalAccept(missing, 10))
+    assert intake.case_view(case.id).status is CaseStatus.RECEIVED
+    intake.config.values["intake.supplement_days"] = 15  # the hall's default, too long here
+    result = intake.decide(case.id, reference.clerk_id, ConditionalAccept(missing))
+    assert result.notice is not None
+    assert result.notice.supplement_date == result.notice.promised_date == result.case.promised_date
+    assert result.case.supplement_date == result.case.promised_date
 
 
 def test_conditional_acceptance_owes_deferrable_materials_until_brought(intake, reference):
