@@ -841,11 +841,21 @@ def _read_text_file(path: Path) -> _RawCatalog:
             f"{fmt} 文件中有一个数字位数过多（数千位），不可能是时限或份数；"
             "请找到并改正这个数字（各项的允许范围见 docs/catalog-format.md）",
         )
-    if _depth(data) > _MAX_DEPTH:
+    depth, nodes = _shape(data)
+    if depth > _MAX_DEPTH:
         return _unreadable(
             path,
             f"{fmt} 内容嵌套超过 {_MAX_DEPTH} 层，事项清单用不到这么多层；"
             "文件不是事项清单或已损坏，请用导出的模板重新生成",
+        )
+    if nodes > _MAX_NODES:
+        # YAML anchors and aliases let a small file stand for billions of
+        # values ("billion laughs"): counted as read, it is refused here.
+        log.info("cannot read %s: more than %d values once aliases are expanded", path, nodes)
+        return _unreadable(
+            path,
+            f"{fmt} 内容展开后超过 {_MAX_NODES:,} 个值（YAML 的锚点与别名 &/* 会成倍展开），"
+            "远多于任何事项清单；文件不是事项清单或已损坏，请用导出的模板重新生成",
         )
     return _from_mapping(data, path.name)
 
@@ -855,18 +865,27 @@ def _read_text_file(path: Path) -> _RawCatalog:
 _MAX_DEPTH = 8
 
 
-def _depth(data: Any, limit: int = _MAX_DEPTH + 1) -> int:
-    """How deeply lists and tables nest, counted up to ``limit`` (no recursion)."""
+# Values (tables, lists and scalars) a catalog may hold once read: 10,000
+# items of 30 materials of 15 fields is 4.5 million.
+_MAX_NODES = 5_000_000
+
+
+def _shape(data: Any, limit: int = _MAX_DEPTH + 1) -> tuple[int, int]:
+    """How deeply lists and tables nest (counted up to ``limit``) and how many
+    values the data holds as the import will walk it, shared (aliased) parts
+    counted each time they occur, stopping past ``_MAX_NODES``; no recursion."""
     deepest = 0
+    nodes = 0
     stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
+    while stack and nodes <= _MAX_NODES:
         value, level = stack.pop()
+        nodes += 1
         if isinstance(value, Mapping | list):
             deepest = max(deepest, level)
             if level < limit:
                 children = value.values() if isinstance(value, Mapping) else value
                 stack.extend((child, level + 1) for child in children)
-    return deepest
+    return deepest, nodes
 
 
 SUPPORTED_SUFFIXES = (".xlsx", ".toml", ".yaml", ".yml", ".json")

@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from hallapp.codes import CodeError, normalize_code
+from hallapp.validation import hidden_character_problem
 
 APP_NAME = "HallApp"
 CONFIG_ENV = "HALLAPP_CONFIG"
@@ -252,6 +253,20 @@ def _check(key: str, value: Any) -> Any:
             f"配置项 {key}（{setting.title}）长度 {len(value)} 字，超出允许范围 "
             f"0–{setting.max_len} 字，请改短"
         )
+    if isinstance(value, str) and (hidden := hidden_character_problem(value)):
+        # A hall name or hotline with a direction override prints otherwise
+        # than it reads on screen.
+        raise ConfigError(f"配置项 {key}（{setting.title}）{hidden}")
+    if key == "hall.name" and not value.strip():
+        raise ConfigError("配置项 hall.name（大厅名称）不能为空：它印在每一份文书和公示上")
+    if key == "printing.qr_url_template" and not (
+        re.fullmatch(r"https?://\S+", value) and "{case_no}" in value
+    ):
+        raise ConfigError(
+            f"配置项 printing.qr_url_template 的值 {value!r} 无效：应为 http:// 或 https:// "
+            "开头、不含空格的网址，并含有 {case_no}（填入办件编号），例如 "
+            'qr_url_template = "https://zwfw.example.gov.cn/q?case={case_no}"'
+        )
     if setting.choices and value not in setting.choices:
         raise ConfigError(
             f"配置项 {key}（{setting.title}）的值 {value!r} 无效，"
@@ -354,7 +369,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             raise ConfigError(f"找不到配置文件 {cfg_path}，请检查路径或去掉 --config 使用默认配置")
         return Config(path=None)
     try:
-        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad saves UTF-8 with a byte-order mark.
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"配置文件 {cfg_path} 格式错误（{exc}），请按 TOML 格式修改") from exc
     except UnicodeDecodeError as exc:

@@ -57,6 +57,7 @@ from hallapp.models import (
 )
 from hallapp.store import Store
 from hallapp.validation import (
+    hidden_character_problem,
     validate_landline,
     validate_mobile,
     validate_uscc,
@@ -229,6 +230,11 @@ class ApplicantInput:
     id_type: IdType = IdType.RESIDENT_ID
 
 
+#: The console's field lengths (the columns hold more: 200 and 50).
+APPLICANT_NAME_MAX = 100
+CONTACT_NAME_MAX = 50
+
+
 def check_applicant(a: ApplicantInput, *, phone_required: bool = True) -> list[str]:
     """Every problem with the applicant's data, in Chinese (empty when fine).
 
@@ -239,6 +245,17 @@ def check_applicant(a: ApplicantInput, *, phone_required: bool = True) -> list[s
     problems: list[str] = []
     if not a.name.strip():
         problems.append("请填写申请人姓名或单位名称")
+    # The same limits wherever an applicant enters (console, scripts): what the
+    # column holds, and no invisible character that would print otherwise
+    # than the screen shows (a direction override reverses part of a name).
+    for label, text, longest in (
+        ("申请人姓名或单位名称", a.name, APPLICANT_NAME_MAX),
+        ("经办人姓名", a.contact_name, CONTACT_NAME_MAX),
+    ):
+        if len(text.strip()) > longest:
+            problems.append(f"{label}最多 {longest} 字（现为 {len(text.strip())} 字）")
+        if hidden := hidden_character_problem(text):
+            problems.append(f"{label}{hidden}")
     if a.kind is ApplicantKind.PERSON:
         try:
             id_type = IdType(a.id_type)

@@ -153,6 +153,10 @@ class MaskedIdEdit(QLineEdit):
         self.id_type = IdType.RESIDENT_ID
         self.setMaxLength(24)  # room for spaces and brackets as people type them
         self.editingFinished.connect(self._finish)
+        # The masked form is ours (set with signals blocked): any other change
+        # of the text (a paste or a drop without focus, an input tool) is a
+        # new number, and the kept one must not stand behind it.
+        self.textChanged.connect(self._edited)
 
     def set_masking(self, on: bool) -> None:
         self.masking = on
@@ -164,6 +168,11 @@ class MaskedIdEdit(QLineEdit):
         self.value = ""
         self._masked = False
         self.clear()
+
+    def _edited(self, _text: str) -> None:
+        if self._masked:
+            self._masked = False
+            self.value = ""
 
     def _finish(self) -> None:
         if self._masked:

@@ -663,7 +663,19 @@ def _settings_set(args: argparse.Namespace) -> int:
 
     key = args.key.strip()
     section = key.split(".")[0]
-    known = {s.key: s for s in SETTINGS if s.key.split(".")[0] in CENTRAL_SETTING_SECTIONS}
+    # hall.code is not a setting at the centre: it is the key every row of
+    # the hall is stored under (--hall), and a window taking another code
+    # would number its cases for a hall it does not push to.
+    known = {
+        s.key: s
+        for s in SETTINGS
+        if s.key.split(".")[0] in CENTRAL_SETTING_SECTIONS and s.key != "hall.code"
+    }
+    if key == "hall.code":
+        raise _Refused(
+            "大厅代码是中心库中本大厅全部数据的键（--hall），不能作为大厅设置修改；"
+            "各窗口的大厅代码在加入时（hallapp window join --hall …）确定"
+        )
     if key not in known or section not in CENTRAL_SETTING_SECTIONS:
         raise _Refused(f"没有大厅设置 {key}。中心库可设置的大厅设置：{'、'.join(sorted(known))}")
     value: Any = args.value

@@ -171,6 +171,10 @@ def with_hall_settings(config: Config, store: Store, *, hall: str | None = None)
     values = dict(config.values)
     for key, raw in rows:
         section, _, name = str(key).partition(".")
+        if key == "hall.code":
+            # The hall this window joined (an older centre let it be set).
+            log.warning("pulled hall setting hall.code ignored: the hall is the one joined")
+            continue
         try:
             value = json.loads(raw) if encoded and isinstance(raw, str) else raw
             checked = parse_config({section: {name: value}})

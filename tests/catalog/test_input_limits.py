@@ -215,6 +215,13 @@ def _crash_files(tmp_path: Path, good_xlsx: Path) -> dict[str, tuple[Path, str]]
     put("deep.toml", "items = " + deep + "\n", "嵌套层数过多")
     # Below the parsers' recursion limit, and still no catalog.
     put("deep-500.json", '{"items": ' + "[" * 500 + "]" * 500 + "}", "嵌套超过 8 层")
+    # "Billion laughs": 1.3 KB of YAML aliases, six levels deep (within the
+    # depth rule), standing for 60^5 values.
+    bomb = ["a: &a [" + ", ".join(["x"] * 60) + "]"]
+    for name, prev in zip("bcd", "abc", strict=True):
+        bomb.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 60) + "]")
+    bomb.append("items: [" + ", ".join(["*d"] * 60) + "]")
+    put("laughs.yaml", "\n".join(bomb) + "\n", "展开后超过")
     (tmp_path / "zip.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     files["zip.xlsx"] = (tmp_path / "zip.xlsx", "无法读取 Excel 文件")
     files["sheet.xlsx"] = (_broken_sheet(tmp_path, good_xlsx), "Excel 文件已损坏")

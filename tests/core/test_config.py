@@ -60,6 +60,11 @@ def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
         ('[printer]\nname = "x"\n', "[printer]"),
         ('[printing]\npaper = "a4"\n', "printing.paper"),
         ('[window\ncode = "A03"\n', "TOML"),
+        # Every 受理 would fail on it later: refused where it is written.
+        ('[printing]\nqr_url_template = "https://x/q"\n', "{case_no}"),
+        ('[printing]\nqr_url_template = "x {case_no}"\n', "http"),
+        ('[hall]\nname = "  "\n', "不能为空"),
+        ('[hall]\ncomplaint_hotline = "123\u202e45"\n', "不可见"),
     ],
 )
 def test_a_broken_config_names_the_key(tmp_path, text, expected):
@@ -71,3 +76,10 @@ def test_a_broken_config_names_the_key(tmp_path, text, expected):
 def test_an_explicit_missing_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="找不到配置文件"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # Notepad on Windows saves UTF-8 with a BOM.
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff[window]\ncode = \"A07\"\n".encode())
+    assert load_config(path).get("window.code") == "A07"

@@ -533,3 +533,24 @@ def test_an_older_case_is_found_by_what_the_applicant_has_at_hand(intake, refere
     assert found("LCA03") == [second.case_no, first.case_no]  # newest first
     assert found("王") == [] and found("%") == [] and found("99999") == []
     assert len(found("")) == 2  # no query: the latest cases
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("张\u202e三丰", "不可见"),  # a direction override: the paper would read 张 三丰 reversed
+        ("张\u200b三", "不可见"),  # a zero-width space
+        ("陈" * 101, "最多 100 字"),
+    ],
+)
+def test_an_applicant_name_that_would_print_otherwise_is_refused(intake, reference, name, expected):
+    with pytest.raises(IntakeError, match=expected):
+        intake.open_case(
+            reference.clerk_id,
+            reference.item_code,
+            ApplicantInput(
+                kind=ApplicantKind.PERSON, name=name, id_number=person_id(), phone="13905971234"
+            ),
+        )
+    with intake.store.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 0

@@ -312,6 +312,14 @@ def test_report_definitions_set_at_the_centre_are_the_halls_everywhere(
     code, _out, err = run(capsys, "central", "settings", "set", "follow_up.rectify_days", "30",
                          "--url", centre, "--hall", "LC", "--staff", "9901")
     assert code != 0 and "rectify_days" in err
+    # The hall's code is the key of its rows at the centre, not a setting: a
+    # window taking another code would number cases for a hall it does not push to.
+    code, _out, err = run(capsys, "central", "settings", "set", "hall.code", "ZZ",
+                         "--url", centre, "--hall", "LC", "--staff", "9901")  # fmt: skip
+    assert code != 0 and "大厅代码" in err and "Traceback" not in err
+    code, _out, err = run(capsys, "central", "settings", "set", "hall.name", " ",
+                         "--url", centre, "--hall", "LC", "--staff", "9901")  # fmt: skip
+    assert code != 0 and "不能为空" in err
 
     out_csv = tmp_path / "month.csv"
     code, _out, err = run(capsys, "report", "--month", "2026-11", "--format", "csv",

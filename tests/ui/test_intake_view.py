@@ -59,3 +59,26 @@ def test_credit_codes_are_not_masked(qtbot):
     qtbot.keyClicks(field, VALID)
     qtbot.keyClick(field, Qt.Key.Key_Tab)
     assert field.text() == VALID
+
+
+def test_a_number_put_in_without_focus_replaces_the_kept_one(qtbot):
+    # A paste, a drop or an input tool changes the text while the field shows
+    # the masked number: the new text counts, the kept number does not stand
+    # behind it (a notice would carry the previous applicant's number).
+    field, other, _box = _form(qtbot)
+    field.setFocus()
+    qtbot.keyClicks(field, VALID)
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    assert field.is_masked() and other.hasFocus()
+    wrong = "350825198503120020"  # wrong check digit
+    field.setText(wrong)
+    assert not field.is_masked() and field.value == ""
+    assert field.text() == wrong
+    # The same through a drop onto the masked text: the mix is no number at all.
+    field.setFocus()
+    field.clear()
+    qtbot.keyClicks(field, VALID)
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    field.insert("3508")  # what a drop into the masked text does
+    assert not field.is_masked() and field.value == "" and "3508" in field.text()
+
