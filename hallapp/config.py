@@ -253,7 +253,11 @@ def _check(key: str, value: Any) -> Any:
             f"配置项 {key}（{setting.title}）长度 {len(value)} 字，超出允许范围 "
             f"0–{setting.max_len} 字，请改短"
         )
-    if isinstance(value, str) and (hidden := hidden_character_problem(value)):
+    if (
+        isinstance(value, str)
+        and key not in ("window.code", "hall.code")  # normalize_code names the character
+        and (hidden := hidden_character_problem(value))
+    ):
         # A hall name or hotline with a direction override prints otherwise
         # than it reads on screen.
         raise ConfigError(f"配置项 {key}（{setting.title}）{hidden}")

@@ -1413,9 +1413,32 @@ class Intake:
             raise IntakeError(
                 f"本告知书由{dept.name}出具，有权部门不能是{dept.name}本身；请选择其他有权部门"
             )
+        if step.item.served_here and not decision.note.strip():
+            # Seed 003 §四.3: no "不归我管" for a matter of one's own duties.
+            # Only a case that is not this department's after all (another
+            # level's competence, say) may be sent on, with the reason in writing.
+            raise IntakeError(
+                f"“{step.item.name}”是本窗口办理的事项。只有申请人的情形确实不属于本部门职责"
+                "（例如属上级机关权限）时，才能告知其到其他部门办理：请在“说明”中写明理由"
+            )
         contact = s.get(DepartmentContact, decision.contact_id) if decision.contact_id else None
         if contact is not None and contact.department_code != dept.code:
             raise IntakeError("联系人不属于所选部门，请重新选择")
+        if contact is None:
+            # The notice names the person who will handle it (seed 000 §六:
+            # 承办的部门、具体工作人员及联系电话): the department's first contact
+            # when the clerk chose none.
+            contact = s.scalars(
+                select(DepartmentContact)
+                .where(DepartmentContact.department_code == dept.code)
+                .order_by(DepartmentContact.seq, DepartmentContact.name)
+                .limit(1)
+            ).first()
+        if contact is None:
+            raise IntakeError(
+                f"{dept.name} 的通讯录中没有联系人：告知书须写明承办的具体工作人员及联系电话，"
+                "请先补充该部门的联系人（中心库：hallapp central departments）"
+            )
         person = ""
         if contact is not None:
             person = f"{contact.name}（{contact.title}）" if contact.title else contact.name

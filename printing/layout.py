@@ -366,6 +366,15 @@ def _info_rows(notice: Notice) -> list[tuple[str, str, bool]]:
         rows.append(("容缺补齐期限", supplement, False))
     if notice.correction_deadline:
         rows.append(("补正期限", cn_date(notice.correction_deadline), False))
+        # The 办结时限 a 补正 notice tells with the shortfalls (seed 000 §六:
+        # 补正的全部手续和材料以及办结时限), beside the 补正期限.
+        limits = [
+            f"{label}{days}"
+            for label, days in (("法定", notice.legal_days), ("承诺", notice.promised_days))
+            if days is not None
+        ]
+        if limits:
+            rows.append(("办理时限", "、".join(limits) + "个工作日", False))
     if notice.window_code:
         where = "出件窗口" if notice.doc_type is DocumentType.HAND_OVER else "受理窗口"
         rows.append((where, f"{notice.hall_name} {notice.window_code} 窗口", True))
@@ -791,19 +800,6 @@ def _boxed(content: list[Flowable], s: Styles) -> Table:
     )
 
 
-def _limits_clause(n: Notice) -> str:
-    """The 办结时限 a 补正 notice tells with the shortfalls (seed 000 §六:
-    补正的全部手续和材料以及办结时限), counted from the acceptance."""
-    parts = []
-    if n.legal_days is not None:
-        parts.append(f"法定办理时限为{n.legal_days}个工作日")
-    if n.promised_days is not None:
-        parts.append(f"承诺办理时限为{n.promised_days}个工作日")
-    if not parts:
-        return ""
-    return "，本事项" + "、".join(parts) + "，自补正材料收到之日起计算"
-
-
 def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     story = _lead(n, s)
     story.append(
@@ -833,7 +829,7 @@ def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     story.append(
         _para(
             f"{limit}到{n.hall_name}{n.window_code}窗口重新提交。补正后的材料齐全、"
-            f"符合法定形式的，本机关将予以受理{_limits_clause(n)}。逾期未补正的，视为撤回本次申请，"
+            f"符合法定形式的，本机关将予以受理。逾期未补正的，视为撤回本次申请，"
             "你（单位）可以重新提出申请。",
             s,
         )

@@ -395,6 +395,7 @@ class IntakeView(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         self.applicant_problems = QLabel("")
+        self._live_problem = ""  # what the ID field's own check last said there
         self.applicant_problems.setObjectName("error")
         self.applicant_problems.setWordWrap(True)
 
@@ -700,8 +701,11 @@ class IntakeView(QWidget):
         repolish(self.ident)
         if bad:
             problems = [p for p in check_applicant(a) if "号码" in p or "代码" in p]
-            self.applicant_problems.setText("；".join(problems))
-        else:
+            self._live_problem = "；".join(problems)
+            self.applicant_problems.setText(self._live_problem)
+        elif self.applicant_problems.text() == self._live_problem:
+            # Only what this check said: a refusal of a decision (a missing
+            # phone after Ctrl+3) stays until the clerk has read it.
             self.applicant_problems.clear()
 
     # ------------------------------------------------------------------ materials
@@ -846,15 +850,32 @@ class IntakeView(QWidget):
 
     def choose(self, outcome: Outcome) -> None:
         """Take ``outcome`` (Ctrl+1…6): ask what it needs, then decide in the background."""
-        if self._busy or self.item is None or outcome not in self.lawful():
+        if self._busy:
+            self.outcome_hint.setText("正在处理上一步，请稍候")
+            return
+        if self.item is None:
+            self.outcome_hint.setText("请先选择事项")
+            return
+        if outcome not in self.lawful():
+            # By key the clerk sees no disabled button: say why, then what is possible.
+            self._update_outcomes()
+            self.outcome_hint.setText(f"当前不能{outcome.label}：{self.outcome_hint.text()}")
             return
         if self.correcting is None:
             problems = check_applicant(
                 self.applicant(), phone_required=phone_required_for(self.item)
             )
             if problems:
-                self.applicant_problems.setText("；".join(problems))
-                self.name.setFocus() if not self.name.text().strip() else self.ident.setFocus()
+                # Focus first (leaving a field re-checks it), then the message,
+                # on the field it is about: the same by key as by mouse.
+                text = "；".join(problems)
+                if not self.name.text().strip():
+                    self.name.setFocus()
+                elif "号码" in text or "代码" in text:
+                    self.ident.setFocus()
+                elif "电话" in problems[0]:
+                    self.phone.setFocus()
+                self.applicant_problems.setText(text)
                 return
         checks = self.checks()
         if outcome is Outcome.ONE_TIME:
@@ -1048,7 +1069,12 @@ class IntakeView(QWidget):
         department = QComboBox()
         contact = QComboBox()
         note = QLineEdit()
-        note.setPlaceholderText("告知申请人的补充说明（可选）")
+        own = bool(self.item and self.item.served_here)
+        note.setPlaceholderText(
+            "本窗口的事项：写明为何不属于本部门职责（例如属上级机关权限）"
+            if own
+            else "告知申请人的补充说明（可选）"
+        )
         issuer = QLabel("正在读取…")
         issuer.setWordWrap(True)
         dialog.add("issuer", "告知机关（出具并盖章）：", issuer)
@@ -1059,10 +1085,13 @@ class IntakeView(QWidget):
         directory: dict[str, list[tuple[str, str, str, str]]] = {}
 
         def fill_contacts() -> None:
+            # The notice names the person who will handle it (seed 000 §六):
+            # the department's people only, the first chosen.
             contact.clear()
-            contact.addItem("（部门办公电话）", None)
             for cid, name, title, phone in directory.get(department.currentData(), []):
                 contact.addItem(f"{name} {title} {phone}".strip(), cid)
+            if not contact.count() and department.currentData():
+                contact.addItem("（该部门通讯录中没有联系人）", None)
 
         def loaded(choices: ReferralChoices) -> None:
             # The notice says the matter is not the *issuer's* duty: the issuer
@@ -1079,7 +1108,16 @@ class IntakeView(QWidget):
             fill_contacts()
 
         department.currentIndexChanged.connect(lambda _i: fill_contacts())
-        dialog.validator = lambda: "" if department.currentData() else "请选择有权办理的部门"
+        def problem() -> str:
+            if not department.currentData():
+                return "请选择有权办理的部门"
+            if contact.currentData() is None:
+                return "该部门通讯录中没有联系人：告知书须写明承办的具体工作人员及联系电话"
+            if own and not note.text().strip():
+                return "本窗口办理的事项：请在“说明”中写明为何不属于本部门职责"
+            return ""
+
+        dialog.validator = problem
         intake = self.ctx.intake
         run_in_background(dialog, lambda: intake.referral_choices(item_code), success=loaded,
                           label="读取部门通讯录")  # fmt: skip

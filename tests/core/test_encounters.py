@@ -120,7 +120,7 @@ def _decisions(ref):
         Encounter.REFUSAL: (ref.item_code, reject),
         Encounter.REFERRAL: (
             ref.item_code,
-            Refer(department_code=ref.other_department, contact_id=ref.contact_id),
+            Refer(ref.other_department, ref.contact_id, "申请人所办属自然资源部门职责"),
         ),
     }
 

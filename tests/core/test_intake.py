@@ -350,7 +350,11 @@ def test_referral_names_department_person_and_phone(intake, reference):
     result = intake.decide(
         case.id,
         reference.clerk_id,
-        Refer(department_code=reference.other_department, contact_id=reference.contact_id),
+        Refer(
+            department_code=reference.other_department,
+            contact_id=reference.contact_id,
+            note="申请人所办为建设用地规划许可，属自然资源部门职责",
+        ),
     )
     notice = result.notice
     assert notice is not None and notice.referral is not None
@@ -358,6 +362,22 @@ def test_referral_names_department_person_and_phone(intake, reference):
     assert "林晓东" in notice.referral.person
     assert notice.referral.phone == "0597-8935601"
     assert result.case.status is CaseStatus.REFERRED
+
+
+def test_an_own_matter_is_not_sent_elsewhere_without_a_written_reason(intake, reference):
+    # Seed 003 §四.3: no "不归我管" for one's own duties. The window's own item
+    # may only be referred when the case is not its department's after all,
+    # and the notice then names the person who will handle it.
+    case = intake.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    with pytest.raises(IntakeError, match="是本窗口办理的事项"):
+        intake.decide(case.id, reference.clerk_id, Refer(reference.other_department))
+    assert intake.case_view(case.id).status is CaseStatus.RECEIVED
+    result = intake.decide(
+        case.id, reference.clerk_id, Refer(reference.other_department, note="属省级审批权限")
+    )
+    assert result.notice is not None and result.notice.referral is not None
+    # No contact chosen: the department's first, a person, not only a phone.
+    assert "林晓东" in result.notice.referral.person
 
 
 def test_instant_item_is_completed_on_the_spot(intake, reference):

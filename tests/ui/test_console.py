@@ -66,6 +66,18 @@ def test_only_lawful_outcomes_follow_the_checklist(demo_app, qtbot):
     # The optional material does not matter.
     d.mark({6: MaterialStatus.MISSING})
     assert {o.value for o in enabled()} == {"accept", "reject", "refer"}
+    # By key, an outcome that is not possible says so (there is no greyed
+    # button under the clerk's eyes), and so does a missing phone, typed in
+    # the phone field itself: the same answer as by mouse.
+    d.shortcut("Ctrl+3")
+    assert view.decision_dialog is None and "当前不能一次性告知" in view.outcome_hint.text()
+    view.phone.setFocus()
+    view.phone.clear()
+    d.shortcut("Ctrl+1")
+    assert view.confirm_dialog is None
+    assert "联系电话" in view.applicant_problems.text() and view.phone.hasFocus()
+    d.idle()
+    assert "联系电话" in view.applicant_problems.text()
 
 
 def test_pause_resume_and_end_duty_reach_the_citizen_screen(demo_app, qtbot):
