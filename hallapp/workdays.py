@@ -701,8 +701,8 @@ def load_schedule(
 
     The text must parse and pass :func:`check_schedule`. A year that already
     has an official schedule — built into chinese_calendar, or loaded before —
-    is replaced only with ``override=True`` (the supervisor's explicit choice,
-    with an optional reason): a short file must never silently erase National
+    is replaced only with ``override=True`` and a written reason (the
+    supervisor's explicit choice): a short file must never silently erase National
     Day from a year the calendar already knows. Every load is written to the
     audit log in the caller's transaction, with the days whose status changed.
     Raises :class:`ScheduleError` or :class:`ScheduleOverrideRequired` before
@@ -711,6 +711,7 @@ def load_schedule(
     from hallapp import audit
     from hallapp.models import HolidaySchedule, utcnow
     from hallapp.security import require_role
+    from hallapp.validation import hidden_character_problem
 
     require_role(actor, audit.audited_roles())
     schedule = validate_schedule(text)
@@ -732,6 +733,14 @@ def load_schedule(
         raise ScheduleOverrideRequired(
             f"{what}，本次未载入。确需更正时，请加 --override 并用 --reason 写明依据"
             "（例如更正通知的文号）；覆盖会记入审计日志并向监督人员显示"
+        )
+    if override_of and (hidden := hidden_character_problem(reason)):
+        raise ValueError(f"覆盖原因{hidden}")
+    if override_of and not reason:
+        # Replacing the State Council's schedule is answered for in writing.
+        raise ScheduleOverrideRequired(
+            f"覆盖 {schedule.year} 年已有的放假安排须用 --reason 写明依据（例如更正通知的文号），"
+            "本次未载入"
         )
     before = calendar_from_store(session)
     after = before.with_schedule(schedule)

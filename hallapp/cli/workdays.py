@@ -225,7 +225,8 @@ def _add(args: argparse.Namespace) -> int:
         result = add_working_days(start, n, calendar)
     except CalendarRangeError as exc:
         raise _UsageError(str(exc)) from None
-    print(str(result))
+    # The date first (scripts read it), then 暂定 for a year with no schedule.
+    print(f"{result.date.isoformat()}{' 暂定' if result.provisional else ''}")
     if args.explain:
         print(f"起算日 {start.isoformat()} {WEEKDAY_NAMES[start.weekday()]}（不计入）")
         number = 0
@@ -245,7 +246,7 @@ def _add(args: argparse.Namespace) -> int:
             )
             print(
                 f"注意：{'、'.join(str(y) for y in years)} 年的放假安排尚未发布或未载入，"
-                "按周末和法定节假日估算，日期可能变动（provisional）"
+                "按周末和法定节假日估算，日期可能变动（暂定）"
             )
     return EXIT_OK
 
@@ -350,5 +351,5 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not statuses:
         print(f"{years.start}—{years.stop - 1} 年：内置安排（chinese_calendar）")
     last = max([years.stop - 1, *(s.year for s in statuses)])
-    print(f"{last + 1} 年起：尚无放假安排，按周末和法定节假日暂定（provisional）")
+    print(f"{last + 1} 年起：尚无放假安排，按周末和法定节假日暂定")
     return EXIT_OK

@@ -44,11 +44,11 @@ def test_add_prints_the_date(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.skipif(default_calendar().is_known(2027), reason="2027 is built in now")
 def test_add_provisional_2027(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "workdays", "add", "2027-02-26", "5") == (0, "2027-03-05 provisional\n", "")
+    assert run(capsys, "workdays", "add", "2027-02-26", "5") == (0, "2027-03-05 暂定\n", "")
 
 
 def test_add_provisional_far_year(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "workdays", "add", "2035-02-06", "1")[1] == "2035-02-12 provisional\n"
+    assert run(capsys, "workdays", "add", "2035-02-06", "1")[1] == "2035-02-12 暂定\n"
 
 
 def test_explain_lists_the_days(capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +65,7 @@ def test_explain_lists_the_days(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_explain_says_why_a_date_is_provisional(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "workdays", "add", "2035-02-06", "1", "--explain")
-    assert out.splitlines()[0] == "2035-02-12 provisional"
+    assert out.splitlines()[0] == "2035-02-12 暂定"
     assert "2035-02-08 星期四 跳过 春节（法定节假日，未发布调休安排）（暂定）" in out
     assert out.splitlines()[-1].startswith("注意：2035 年的放假安排尚未发布或未载入")
 
@@ -152,7 +152,7 @@ def test_load_then_add_reads_the_store(
     assert run(capsys, "workdays", "add", "2027-02-04", "1", "--db", url)[1] == "2027-02-15\n"
     # --no-db ignores the store.
     no_db = run(capsys, "workdays", "add", "2035-02-06", "1", "--db", url, "--no-db")
-    assert no_db[1] == "2035-02-12 provisional\n"
+    assert no_db[1] == "2035-02-12 暂定\n"
 
 
 def test_add_uses_the_configured_local_database(

@@ -212,7 +212,10 @@ def test_an_override_is_audited_and_shown(store: Store, supervisor: Staff) -> No
     # Correcting it again goes the same audited way.
     with pytest.raises(ScheduleOverrideRequired, match="已由 9001 于"):
         _load(store, SAMPLE_2026.read_text(encoding="utf-8"))
-    _load(store, SAMPLE_2026.read_text(encoding="utf-8"), override=True)
+    with pytest.raises(ScheduleOverrideRequired, match="--reason"):
+        _load(store, SAMPLE_2026.read_text(encoding="utf-8"), override=True, reason="  ")
+    text = SAMPLE_2026.read_text(encoding="utf-8")
+    _load(store, text, override=True, reason="国办发明电〔2025〕7号")
     with store.session() as s:
         actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.created_at)).all()
         assert list(actions) == ["holiday_schedule.override", "holiday_schedule.override"]

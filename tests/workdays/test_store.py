@@ -64,7 +64,7 @@ def _check_round_trip(store: Store, fictional_2027_text: str) -> None:
     corrected = fictional_2027_text.replace("2027-02-05~2027-02-13", "2027-02-05~2027-02-11")
     with pytest.raises(ScheduleOverrideRequired, match=r"已由 9001 于 .* 载入"):
         _load(store, corrected)
-    _load(store, corrected, override=True)
+    _load(store, corrected, override=True, reason="更正通知")
     with store.session() as s:
         calendar = calendar_from_store(s)
         actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.created_at)).all()
