@@ -121,7 +121,9 @@ class QueueItem:
         out = []
         if not self.called_back and self.today > self.call_back_due:
             out.append("回访")
-        if self.due_on is not None and self.today > self.due_on:
+        # 整改 done (a rectified step) is not late while the supervisor's
+        # close is still to come: the queue says 已整改，待办结.
+        if self.due_on is not None and self.today > self.due_on and not self.rectified:
             out.append("整改")
         return tuple(out)
 
@@ -239,8 +241,18 @@ def queue_size(
         with Session(conn) as s:
             calendar = calendar_from_store(s)
     o = OPEN_FOLLOW_UPS
+    r = STEPS.alias("rectified")
+    rectified = (
+        select(r.c.evaluation_id)
+        .where(
+            r.c.kind == K.RECTIFIED.value,
+            r.c.evaluation_id == o.c.evaluation_id,
+            *in_hall(r, hall),
+        )
+        .exists()
+    )
     late = or_(
-        o.c.due_on < day,
+        and_(o.c.due_on < day, ~rectified),  # as QueueItem.overdue_steps: 整改 not yet done
         and_(~o.c.called_back, o.c.opened_at < call_back_cutoff(day, call_back_days, calendar)),
     )
     row = conn.execute(

@@ -88,6 +88,6 @@ class Definitions:
             # A month's table counts its own 差评, judged when it ends: one
             # filed on the 30th may fall overdue only in the next month.
             "整改超期、回访超期：统计期内的差评，到统计期末（进行中的统计期：到今天）"
-            "已过整改期限仍未办结、已过回访期限仍未回访的件数；以后才超期的，见整改工作队列",
+            "已过整改期限仍未整改也未办结、已过回访期限仍未回访的件数；以后才超期的，见整改工作队列",
         ]
         return lines

@@ -186,7 +186,7 @@ def follow_ups_behind(
         "called_back": f.c.called_back == 1,
         "rectified": (f.c.rectified == 1) | (f.c.closed == 1),
         "closed": f.c.closed == 1,
-        "overdue": and_(f.c.closed == 0, f.c.due_on < as_of),
+        "overdue": and_(f.c.closed == 0, f.c.rectified == 0, f.c.due_on < as_of),
         "call_back_overdue": and_(
             f.c.called_back == 0,
             f.c.closed == 0,

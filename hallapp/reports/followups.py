@@ -109,7 +109,7 @@ class FollowUpFigures:
     called_back: int = 0
     rectified: int = 0  # rectified or closed
     closed: int = 0
-    overdue: int = 0  # not closed, 整改 due date passed
+    overdue: int = 0  # neither rectified nor closed, 整改 due date passed
     call_back_overdue: int = 0  # not called back, 回访 due date passed
     appeals_pending: int = 0
     upheld: int = 0  # excluded: shown so that the exclusion is visible
@@ -168,7 +168,9 @@ def follow_up_figures(
             n(f.c.called_back == 1).label("called_back"),
             n(or_(f.c.rectified == 1, f.c.closed == 1)).label("rectified"),
             n(f.c.closed == 1).label("closed"),
-            n(and_(f.c.closed == 0, f.c.due_on < as_of)).label("overdue"),
+            # Past the 整改 due date with neither a rectification nor a close
+            # (one rectified on time and not yet closed is not late).
+            n(and_(f.c.closed == 0, f.c.rectified == 0, f.c.due_on < as_of)).label("overdue"),
             n(and_(f.c.called_back == 0, f.c.closed == 0, f.c.opened_at < cutoff)).label(
                 "call_back_overdue"
             ),
@@ -360,7 +362,11 @@ def _reviews(
                 state=describe_flags(flag) if flag is not None else "未开启整改跟踪",
                 due_on=flag.due_on if flag is not None else None,
                 overdue=bool(
-                    flag is not None and flag.due_on and not flag.closed and flag.due_on < as_of
+                    flag is not None
+                    and flag.due_on
+                    and not flag.closed
+                    and not flag.rectified
+                    and flag.due_on < as_of
                 ),
             )
         )

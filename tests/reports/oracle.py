@@ -194,7 +194,10 @@ def follow_up_figures(
         f["called_back"] += "called_back" in kinds
         f["rectified"] += "rectified" in kinds or "closed" in kinds
         f["closed"] += "closed" in kinds
-        f["overdue"] += "closed" not in kinds and opened.due_on < as_of
+        # 整改超期: neither rectified nor closed once the due date has passed.
+        f["overdue"] += (
+            "closed" not in kinds and "rectified" not in kinds and opened.due_on < as_of
+        )
         call_back_due = add_working_days(
             hall_date(opened.created_at), call_back_days, calendar
         ).date

@@ -210,6 +210,7 @@ def test_a_quarter_straddling_a_change_of_the_follow_up_rule(small_store: Store)
     expected = sum(
         1 for s in steps
         if s.kind == "opened" and "closed" not in kinds[s.evaluation_id]
+        and "rectified" not in kinds[s.evaluation_id]
         and "appeal_upheld" not in kinds[s.evaluation_id] and s.due_on < as_of
     )  # fmt: skip
     assert sum(f.overdue for f in figures) == expected > 0
