@@ -521,5 +521,13 @@ def run_script(
             say(f"已重新插入：{sim.replug()}")
         elif step.action == "await_prompt":
             since = len(sim.received)
-            got = sim.wait_for_command(framed.Prompt, step.value or 3600.0, since)
+            # In short slices, so that SIGTERM (the stop event) ends a long wait.
+            until = time.monotonic() + (step.value or 3600.0)
+            got = None
+            while got is None and not halt.is_set() and time.monotonic() < until:
+                got = sim.wait_for_command(
+                    framed.Prompt, min(0.2, max(0.0, until - time.monotonic())), since
+                )
+            if halt.is_set() and got is None:
+                return
             say("收到评价提示" if got else "等待评价提示超时")

@@ -11,6 +11,7 @@ message, its arguments and the exception text before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -109,10 +110,22 @@ def log_file_path() -> Path:
     return base / "hallapp.log"
 
 
+class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """Each log file (and each one a rotation starts) readable by its owner
+    only: masked as the numbers are, the log still names people, cases and
+    hosts, and a window PC has other accounts."""
+
+    def _open(self) -> Any:
+        stream = super()._open()
+        with contextlib.suppress(OSError):
+            os.chmod(self.baseFilename, 0o600)
+        return stream
+
+
 def file_handler(path: Path) -> logging.Handler:
-    """The log file's handler: rotating, UTF-8, personal numbers masked."""
+    """The log file's handler: rotating, UTF-8, personal numbers masked, owner-only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _PrivateFileHandler(
         path, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

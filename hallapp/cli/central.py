@@ -376,12 +376,12 @@ def _staff_add(args: argparse.Namespace) -> int:
     args.staff_no = normal_staff_no(args.staff_no)
     found = [staff_no_problem(args.staff_no), *person_problems(args.name, args.title, args.phone)]
     if problems := [p for p in found if p]:
-        raise _Refused("；".join(problems), EXIT_USAGE)
+        raise _Refused("；".join(problems))
     args.name, args.title, args.phone = args.name.strip(), args.title.strip(), args.phone.strip()
     photo = Path(args.photo).read_bytes() if args.photo else None
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
     if bad_password := password_problem(password):
-        raise _Refused(bad_password, EXIT_USAGE)
+        raise _Refused(bad_password)
 
     def edit(s: Any, actor: Any) -> None:
         if actor.staff_no == "(建库)" and args.role != "administrator":
@@ -502,7 +502,7 @@ def _staff_reset(args: argparse.Namespace) -> int:
 
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
     if bad_password := password_problem(password):
-        raise _Refused(bad_password, EXIT_USAGE)
+        raise _Refused(bad_password)
 
     def edit(s: Any, _actor: Any) -> None:
         _one_staff(s, args.staff_no).password_hash = hash_password(password)

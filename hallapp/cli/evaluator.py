@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, on_signal)
+    previous_int = signal.signal(signal.SIGINT, on_signal)  # Ctrl+C ends it the same way
     try:
         _say(f"模拟评价器（{protocol} 协议）已就绪：{where}")
         if sim.path and args.link:
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         sim.stop()
 
 

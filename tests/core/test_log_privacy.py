@@ -10,6 +10,7 @@ sign-in never logs what was typed into the staff-number field.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,29 @@ def test_the_log_file_masks_message_arguments_and_tracebacks(tmp_path: Path) -> 
     )
     assert leaks == []
     assert "8921234" not in text and "3508**********1230" in text
+
+
+def test_log_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    import stat
+
+    path = tmp_path / "hallapp.log"
+    handler = file_handler(path)
+    assert isinstance(handler, logging.handlers.RotatingFileHandler)
+    handler.maxBytes = 200  # rotate soon
+    logger = logging.getLogger("tests.privacy.mode")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for i in range(20):
+            logger.warning("case LCA0320261120%04d handled", i)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    files = sorted(tmp_path.glob("hallapp.log*"))
+    assert len(files) > 1  # rotated at least once
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files), [
+        oct(f.stat().st_mode) for f in files
+    ]
 
 
 def test_sql_parameters_never_reach_an_exception(store: Store, reference: Reference) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -95,3 +96,28 @@ def test_parse_script():
     for bad in ("jump:1", "press:x", "wait:-1", "press:2.5"):
         with pytest.raises(SimulatorError):
             parse_script(bad)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_the_simulator_while_its_script_waits(tmp_path, sig):
+    # A script waiting 15 minutes for a prompt must still stop when told to.
+    link = tmp_path / "evaluator"
+    proc = subprocess.Popen(
+        [*HALLAPP, "evaluator-sim", "--pty", "--link", str(link), "--script",
+         "await_prompt:900,press:5", "--stay"],
+        env=_env(tmp_path), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not link.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert link.exists()
+        time.sleep(0.5)
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

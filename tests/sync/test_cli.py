@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hallapp.cli import main
-from hallapp.cli.common import EXIT_USAGE
+from hallapp.cli.common import EXIT_INVALID
 from hallapp.migrations import HEAD
 from hallapp.models import ServiceItem
 from hallapp.security import SignInError, authenticate
@@ -421,7 +421,8 @@ def test_central_staff_add_keeps_the_rules_of_a_local_staff_add(
     monkeypatch.setenv("HALLAPP_NEW_PASSWORD", password)
     code, out, err = run(capsys, "central", "staff", "add", staff_no, "--url", url, "--hall", "LC",
                          "--name", name, "--department", "ZWZX", "--staff", "9901")  # fmt: skip
-    assert code == EXIT_USAGE and message in err, err
+    # Invalid input (exit 1), as the local staff add says it: not a wrong command line.
+    assert code == EXIT_INVALID and message in err, err
     assert "Traceback" not in err
     code, out, _err = run(capsys, "central", "staff", "list", "--url", url, "--hall", "LC")
     assert code == 0 and "2003" not in out and "10 11" not in out
