@@ -1257,8 +1257,6 @@ class Intake:
             "provisional": promised.provisional or legal.provisional,
             "checks": _checks_data(decision.checks),
         }
-        if start != today:
-            event_data["decided_on"] = today.isoformat()
         notice_kw: dict[str, Any] = {
             "legal_days": item.legal_days,
             "promised_days": item.promised_days,
@@ -1439,13 +1437,11 @@ class Intake:
                 f"{dept.name} 的通讯录中没有联系人：告知书须写明承办的具体工作人员及联系电话，"
                 "请先补充该部门的联系人（中心库：hallapp central departments）"
             )
-        person = ""
-        if contact is not None:
-            person = f"{contact.name}（{contact.title}）" if contact.title else contact.name
         target = docs.ReferralTarget(
             department=dept.name,
-            person=person,
-            phone=contact.phone if contact else dept.phone,
+            person=f"{contact.name}（{contact.title}）" if contact.title else contact.name,
+            # A contact without a phone of their own is reached on the office's.
+            phone=contact.phone or dept.phone,
             address=dept.address,
         )
         if not target.phone:
@@ -1457,7 +1453,7 @@ class Intake:
             step.clerk,
             {
                 "department_code": dept.code,
-                "contact_id": contact.id if contact else None,
+                "contact_id": contact.id,
                 "note": decision.note,
             },
         )

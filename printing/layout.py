@@ -829,7 +829,7 @@ def _one_time(n: Notice, s: Styles) -> list[Flowable]:
     story.append(
         _para(
             f"{limit}到{n.hall_name}{n.window_code}窗口重新提交。补正后的材料齐全、"
-            f"符合法定形式的，本机关将予以受理。逾期未补正的，视为撤回本次申请，"
+            "符合法定形式的，本机关将予以受理。逾期未补正的，视为撤回本次申请，"
             "你（单位）可以重新提出申请。",
             s,
         )

@@ -19,7 +19,7 @@ import select
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -72,10 +72,12 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _port_reason(exc: BaseException, reason: Callable[[OSError], str]) -> str:
+def _port_reason(exc: BaseException) -> str:
     """Why a port did not open, in Chinese: pyserial's text is English, and
     for a file that is no serial port the errno is on the termios error it
     wraps (ENOTTY), not on its own exception."""
+    from hallapp.config import os_reason as reason
+
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno:
@@ -111,7 +113,7 @@ def _describe(command: HostCommand) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hallapp.config import load_config, os_reason
+    from hallapp.config import load_config
     from hallapp.devices.keycode import KeymapError
     from hallapp.devices.simulator import Simulator, SimulatorError, parse_script, run_script
 
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             where = sim.start_pty(link=args.link)
     except Exception as exc:
         log.exception("evaluator-sim could not start")
-        why = _port_reason(exc, os_reason)
+        why = _port_reason(exc)
         named = f"“{args.port}”" if args.port else "（模拟端口）"
         print(f"错误：无法打开评价器端口{named}：{why}。请检查路径和权限", file=sys.stderr)
         return EXIT_ERROR
