@@ -223,6 +223,66 @@ def integrity_problems(engine: Engine, *, quick: bool = False) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
+def _triggers(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        ).all()
+    # Whitespace aside: the same statement, however it was laid out.
+    return {str(name): " ".join(str(sql or "").split()) for name, sql in rows}
+
+
+def _local_triggers() -> dict[str, str]:
+    reference = make_engine("sqlite://")
+    try:
+        migrate(reference)
+        return _triggers(reference)
+    finally:
+        reference.dispose()
+
+
+def _central_triggers() -> dict[str, str]:
+    import tempfile
+
+    from hallapp.sync.centre import init_central
+
+    # init_central opens its own engine: a file, not a memory database.
+    with tempfile.TemporaryDirectory(prefix="hallapp-check-") as tmp:
+        url = sqlite_url(Path(tmp) / "reference.sqlite3")
+        init_central(url)
+        reference = make_engine(url)
+        try:
+            return _triggers(reference)
+        finally:
+            reference.dispose()
+
+
+def guard_problems(engine: Engine) -> list[str]:
+    """Triggers of a current SQLite store that differ from those its schema makes.
+
+    The append-only guards (a fact cannot be changed or deleted) and the
+    counting triggers (the monthly figures) live in the file itself, and
+    anyone with the file and the sqlite3 shell can drop or rewrite them:
+    the file stays sound for integrity_check while its records lose their
+    protection. A fresh in-memory store of the same revision says what
+    should be there. Other databases: [].
+    """
+    if engine.dialect.name != "sqlite":
+        return []
+    from hallapp.sync.centre import central_revision
+
+    with engine.connect() as conn:
+        central = central_revision(conn) is not None
+    expected = _central_triggers() if central else _local_triggers()
+    found = _triggers(engine)
+    problems = [f"缺少触发器 {name}（事实记录的防改写保护或统计计数）"
+                for name in sorted(expected) if name not in found]
+    problems += [f"触发器 {name} 已被改动" for name in sorted(expected)
+                 if name in found and found[name] != expected[name]]
+    problems += [f"多出未知的触发器 {name}" for name in sorted(found) if name not in expected]
+    return problems
+
+
 def schema_is_current(engine: Engine) -> bool:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from hallapp.cli.common import (
     EXIT_DENIED,
@@ -32,6 +33,9 @@ from hallapp.cli.common import (
     store_url,
     window_code_for_audit,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,23 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def central_mirror(engine: Engine) -> str | None:
+    """The local revision a central store mirrors; None for any other database."""
+    from hallapp.sync.centre import central_revision
+
+    with engine.connect() as conn:
+        return central_revision(conn)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from hallapp.dberrors import DbProblem, problem_message, sqlite_path, store_error
-    from hallapp.store import integrity_problems, make_engine, schema_is_current
+    from hallapp.migrations import HEAD
+    from hallapp.store import (
+        guard_problems,
+        integrity_problems,
+        make_engine,
+        schema_is_current,
+    )
 
     url, shown = _target(args)
     path = sqlite_path(url)
@@ -99,7 +117,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
             if len(problems) > 10:
                 print(f"  ……共 {len(problems)} 处问题，详见日志", file=sys.stderr)
             return EXIT_STORE
-        current = schema_is_current(engine)
+        central = central_mirror(engine)
+        # A central store has a schema of its own (`hallapp central init`):
+        # current when it mirrors this release's local schema.
+        current = schema_is_current(engine) if central is None else central == HEAD
+        guards = guard_problems(engine) if current else []
+        if guards:
+            log.error("trigger check of %s failed: %s", shown, guards)
+            print(f"数据库 {shown} 的保护触发器被删除或改动，事实记录可能已被改写或删除：",
+                  file=sys.stderr)
+            for line in guards:
+                print(f"  {line}", file=sys.stderr)
+            print("请停止使用此数据库并联系管理员：从备份恢复，或在中心库核对"
+                  "（hallapp central verify）", file=sys.stderr)
+            return EXIT_STORE
     except Exception as exc:
         log.exception("db check of %s failed", shown)
         print(str(store_error(exc, url)), file=sys.stderr)
@@ -111,6 +142,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if current:
         print(f"{checked}数据库结构为最新：{shown}")
         return EXIT_OK
+    if central is not None:
+        print(f"{checked}中心库结构版本 {central}，本程序为 {HEAD}：{shown}。"
+              "请运行 hallapp central init --url 升级中心库", file=sys.stderr)
+        return EXIT_INVALID
     print(f"{checked}数据库结构不是最新：{shown}。请运行 hallapp db upgrade", file=sys.stderr)
     return EXIT_INVALID
 

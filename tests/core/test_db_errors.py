@@ -97,6 +97,42 @@ def test_db_check_runs_an_integrity_check_and_reports_a_corrupt_file(tmp_path: P
         engine.dispose()
 
 
+@pytest.mark.parametrize("kind", ["window", "central"])
+def test_db_check_reports_a_dropped_or_rewritten_guard_trigger(tmp_path: Path, kind: str) -> None:
+    """A file sound for integrity_check whose append-only guard or counting
+    trigger was dropped, rewritten or joined by a stranger (sqlite3 shell):
+    its facts are no longer protected, and the check says so."""
+    path = tmp_path / f"{kind}.sqlite3"
+    if kind == "window":
+        _seeded(path)
+    else:
+        from hallapp.sync.centre import init_central
+
+        init_central(sqlite_url(path))
+    url = sqlite_url(path)
+    ok = hallapp("db", "check", "--db", url)
+    assert ok.returncode == 0 and "结构为最新" in ok.stdout, ok
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TRIGGER trg_evaluations_no_update;"
+        "DROP TRIGGER trg_evaluations_tally;"
+        "CREATE TRIGGER trg_cases_no_delete_x AFTER INSERT ON cases BEGIN SELECT 1; END;"
+    )
+    # Rewritten: same name, a body that lets the delete through.
+    conn.executescript(
+        "DROP TRIGGER trg_cases_no_delete;"
+        "CREATE TRIGGER trg_cases_no_delete BEFORE DELETE ON cases BEGIN SELECT 1; END;"
+    )
+    conn.close()
+    bad = hallapp("db", "check", "--db", url)
+    assert bad.returncode == 3, bad
+    assert "保护触发器被删除或改动" in bad.stderr
+    assert "缺少触发器 trg_evaluations_no_update" in bad.stderr
+    assert "缺少触发器 trg_evaluations_tally" in bad.stderr
+    assert "触发器 trg_cases_no_delete 已被改动" in bad.stderr
+    assert "多出未知的触发器 trg_cases_no_delete_x" in bad.stderr
+
+
 def test_a_file_that_is_not_a_database_is_corrupt_for_every_command(tmp_path: Path) -> None:
     path = tmp_path / "window.sqlite3"
     path.write_bytes(b"this is a spreadsheet, not a database\n" * 200)
