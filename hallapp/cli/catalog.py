@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from hallapp.store import Store
 
 from hallapp.cli.common import (
+    EXIT_DENIED,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_STORE,
@@ -143,7 +144,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if refusal := reference_edit_refusal(args, f"hallapp central catalog import {args.file}"):
         print(refusal, file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_DENIED
     url = store_url(args, central_first=True, must_exist=False)
     assert url is not None
     store = _open(url)

@@ -30,8 +30,10 @@ import sys
 from collections.abc import Callable, Iterator
 
 from hallapp.cli.common import (
+    EXIT_DENIED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_STORE,
     PASSWORD_ENV,
     command_group,
     reference_edit_refusal,
@@ -167,15 +169,19 @@ def _run(args: argparse.Namespace, work: Callable[[object, Iterator[str]], str])
 
     store = _open(args)
     if store is None:
-        return EXIT_INVALID
+        return EXIT_STORE
     assert isinstance(store, Store)
     source = _passwords(args)
     try:
         with store.session() as s:
             message = work(s, source)
-    except (StaffSetupError, WindowSetupError, PermissionError) as exc:
+    except (StaffSetupError, WindowSetupError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    except PermissionError as exc:
+        # No administrator's valid staff number and password: refused (README).
+        print(str(exc), file=sys.stderr)
+        return EXIT_DENIED
     finally:
         store.dispose()
     print(message)
@@ -190,7 +196,7 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
 
     if refusal := reference_edit_refusal(args, "hallapp central staff add …"):
         print(refusal, file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_DENIED
     role = Role(args.role)
     window = load_config(getattr(args, "config", None)).window_code
 
@@ -281,7 +287,7 @@ def _cmd_windows_add(args: argparse.Namespace) -> int:
 
     if refusal := reference_edit_refusal(args, "hallapp central windows add …"):
         print(refusal, file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_DENIED
     window_code = load_config(getattr(args, "config", None)).window_code
 
     def work(s: object, source: Iterator[str]) -> str:
@@ -289,11 +295,12 @@ def _cmd_windows_add(args: argparse.Namespace) -> int:
 
         assert isinstance(s, Session)
         from hallapp.models import Window
+        from hallapp.windows import WindowSetupError
 
         known = s.get(Window, args.code.strip())
         if known is not None and known.name != args.name.strip() and not args.update:
             # One typo in the code would rename a window in service.
-            raise PermissionError(
+            raise WindowSetupError(
                 f"窗口 {known.code} 已登记为“{known.name}”。如确要改名为“{args.name.strip()}”"
                 "或改进驻部门，请加 --update 再运行"
             )

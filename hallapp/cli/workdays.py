@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from hallapp.workdays import Schedule, WorkCalendar
 
 from hallapp.cli.common import (
+    EXIT_DENIED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_STORE,
     EXIT_USAGE,
     PASSWORD_ENV,
     authenticate_actor,
@@ -44,7 +46,13 @@ log = logging.getLogger(__name__)
 
 
 class _UsageError(Exception):
-    """Bad input on the command line: print the message, exit 2."""
+    """The command cannot go on: print the message, exit ``code``: 2 for a
+    wrong command line (the default), 1 for a file whose contents are wrong,
+    3 for a file that cannot be read, 4 for a change refused here."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -138,15 +146,18 @@ def _read_text(path_text: str) -> str:
             raise _UsageError(
                 f"文件 {path} 有 {path.stat().st_size // 1024} KB，不像放假安排"
                 f"（一年的通知只有十几行，上限 {_MAX_SCHEDULE_BYTES // 1024} KB），"
-                "请检查是否选错了文件"
+                "请检查是否选错了文件",
+                EXIT_INVALID,
             )
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise _UsageError(f"找不到文件 {path}") from None
     except UnicodeDecodeError:
-        raise _UsageError(f"文件 {path} 不是 UTF-8 编码，请用记事本“另存为”UTF-8 后再试") from None
+        raise _UsageError(
+            f"文件 {path} 不是 UTF-8 编码，请用记事本“另存为”UTF-8 后再试", EXIT_INVALID
+        ) from None
     except OSError as exc:
-        raise _UsageError(f"无法读取文件 {path}：{os_reason(exc)}") from None
+        raise _UsageError(f"无法读取文件 {path}：{os_reason(exc)}", EXIT_STORE) from None
 
 
 def _read_schedule(path_text: str, text: str | None = None) -> Schedule:
@@ -155,7 +166,7 @@ def _read_schedule(path_text: str, text: str | None = None) -> Schedule:
     try:
         return validate_schedule(_read_text(path_text) if text is None else text)
     except ScheduleError as exc:
-        raise _UsageError(f"放假安排文件 {path_text} 有错误：\n{exc}") from None
+        raise _UsageError(f"放假安排文件 {path_text} 有错误：\n{exc}", EXIT_INVALID) from None
 
 
 # --------------------------------------------------------------------------- #
@@ -169,7 +180,7 @@ def _run(func: object, args: argparse.Namespace) -> int:
         code: int = func(args)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        return exc.code
     return code
 
 
@@ -258,7 +269,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         text = _read_text(args.file)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        return exc.code
     try:
         schedule = validate_schedule(text)
     except ScheduleError as exc:
@@ -287,7 +298,7 @@ def _load(args: argparse.Namespace) -> int:
 
     # Where the schedule may be loaded at all comes before what is wrong with it.
     if refusal := reference_edit_refusal(args, f"hallapp central workdays load {args.file}"):
-        raise _UsageError(refusal)
+        raise _UsageError(refusal, EXIT_DENIED)
     text = _read_text(args.file)
     schedule = _read_schedule(args.file, text)  # reports errors before touching the store
     url = store_url(args, central_first=True, must_exist=False)

@@ -49,7 +49,7 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
         "--db",
         url,
     )
-    assert code == 1 and "请先登记第一位系统管理员" in err
+    assert code == 4 and "请先登记第一位系统管理员" in err
     code, out, _ = run(
         capsys,
         monkeypatch,
@@ -93,7 +93,7 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
         "--db",
         url,
     )
-    assert code == 1 and "管理员身份核对失败" in err
+    assert code == 4 and "管理员身份核对失败" in err
     code, out, _ = run(
         capsys,
         monkeypatch,
@@ -155,7 +155,7 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
     code, _, err = run(capsys, monkeypatch, "", *rename)
     assert code == 1 and "已登记为“企业开办窗口”" in err and "--update" in err
     code, _, err = run(capsys, monkeypatch, "", *rename, "--update")
-    assert code == 1 and "没有终端可输入密码" in err and "HALLAPP_PASSWORD" in err
+    assert code == 4 and "没有终端可输入密码" in err and "HALLAPP_PASSWORD" in err
     assert "Warning" not in err
     monkeypatch.setenv("HALLAPP_PASSWORD", "secret123")
     code, out, _ = run(capsys, monkeypatch, "", *rename, "--update")
@@ -216,7 +216,7 @@ def test_first_administrator_then_windows_then_clerks(capsys, monkeypatch, url):
         "--db",
         url,
     )
-    assert code == 1 and "不是系统管理员" in err
+    assert code == 4 and "不是系统管理员" in err
 
     code, out, _ = run(capsys, monkeypatch, "", "windows", "list", "--db", url)
     assert "A01\t综合窗口\tZJJ、HBJ\t综合窗口" in out
@@ -263,7 +263,7 @@ def test_a_second_first_administrator_is_refused(capsys, monkeypatch, url):
     assert run(capsys, monkeypatch, "secret123\n", *args)[0] == 0
     code, _, err = run(capsys, monkeypatch, "secret123\n", *args[:2], "9902", *args[3:])
     # Now it needs an administrator's signature like any other addition.
-    assert code == 1 and "请用 --by 指明" in err
+    assert code == 4 and "请用 --by 指明" in err
 
 
 def _catalog() -> Path:

@@ -186,7 +186,7 @@ def test_a_joined_window_refuses_local_reference_edits_saying_where_to_make_them
     assert run(capsys, "window", "join", "--central", centre, "--hall", "LC", "--window", "A05",
                "--db", local)[0] == 0
     code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", local)
-    assert code == 1 and "hallapp central catalog import" in err
+    assert code == 4 and "hallapp central catalog import" in err
     schedule = tmp_path / "2027.txt"
     # Test data, made up (as tests/workdays/conftest.py FICTIONAL_2027): a whole
     # year, since a schedule missing statutory holidays is refused.
@@ -199,7 +199,7 @@ def test_a_joined_window_refuses_local_reference_edits_saying_where_to_make_them
     )
     code, _out, err = run(capsys, "workdays", "load", str(schedule), "--staff", "9901",
                           "--db", local)
-    assert code == 2 and "hallapp central workdays load" in err
+    assert code == 4 and "hallapp central workdays load" in err
     # At the centre, by a supervisor, it is accepted and reaches the window.
     code, _out, err = run(capsys, "central", "workdays", "load", str(schedule), "--url", centre,
                           "--hall", "LC", "--staff", "9901")
@@ -215,7 +215,7 @@ def test_a_joined_window_refuses_local_reference_edits_saying_where_to_make_them
         store.dispose()
     # Nor straight into the central store with the window's commands.
     code, _out, err = run(capsys, "catalog", "import", SAMPLE_CATALOG, "--db", centre)
-    assert code == 1 and "是中心库" in err
+    assert code == 4 and "是中心库" in err
 
 
 def test_a_configured_centre_makes_local_catalog_import_refuse(
@@ -225,7 +225,7 @@ def test_a_configured_centre_makes_local_catalog_import_refuse(
     cfg.write_text('[store]\ncentral_url = "sqlite:////nonexistent/central.sqlite3"\n',
                    encoding="utf-8")
     code, _out, err = run(capsys, "--config", str(cfg), "catalog", "import", SAMPLE_CATALOG)
-    assert code == 1 and "hallapp central catalog import" in err
+    assert code == 4 and "hallapp central catalog import" in err
 
 
 @pytest.mark.postgres

@@ -117,7 +117,7 @@ def test_check_a_schedule_file(
     latin1 = tmp_path / "gbk.txt"
     latin1.write_bytes("年份 2027\n春节 2027-02-05\n".encode("gbk"))
     code, _, err = run(capsys, "workdays", "check", str(latin1))
-    assert code == 2 and "不是 UTF-8 编码" in err
+    assert code == 1 and "不是 UTF-8 编码" in err
     code, _, err = run(capsys, "workdays", "check", str(tmp_path / "missing.txt"))
     assert code == 2 and "找不到文件" in err
 

@@ -82,5 +82,5 @@ def test_a_huge_schedule_file_is_refused_unread(
     monkeypatch.setattr(hallapp.logsetup, "_configured", True)
     path = tmp_path / "2027.txt"
     path.write_text("# 注释\n" * 100_000, encoding="utf-8")
-    assert main(["workdays", "check", str(path)]) == 2
+    assert main(["workdays", "check", str(path)]) == 1
     assert "不像放假安排" in capsys.readouterr().err
