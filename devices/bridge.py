@@ -136,6 +136,8 @@ class EvaluatorBridge:
                 expired = self.desk.device_timed_out()
             finally:
                 self._from_key.active = False
+            # ExpiryKept: the database is locked; the device is idle already
+            # and the host closes the evaluation as soon as it can write.
             status = framed.AckStatus.OK if expired is not None else framed.AckStatus.IGNORED
             self.driver.ack(event.seq, status)
         elif isinstance(event, Connected | DeviceRestarted):
@@ -211,7 +213,7 @@ class EvaluatorBridge:
                 self.driver.cancel()
         elif isinstance(event, Expired | Cancelled):
             self._held_seq = None
-            if isinstance(event, Expired) and from_key:
+            if isinstance(event, Expired) and (from_key or event.why == "device_timeout"):
                 return  # KEY 0: the device timed out itself and is idle already
             self.driver.cancel()
 

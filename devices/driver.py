@@ -308,9 +308,13 @@ class EvaluatorDriver:
 
     def status(self) -> DriverStatus:
         last = self._last_heard
+        # Silent for a whole silence limit, counted from the port's opening
+        # when nothing was heard since, as the "无响应" report counts it: a
+        # replugged device is 已连接 before its first answer arrives, and no
+        # event would come to correct a 无响应 shown then.
+        heard = last if last is not None else self._connected_at
         responding = self._state == DriverState.CONNECTED and (
-            self.protocol == "keycode"
-            or (last is not None and time.monotonic() - last < self.silence_limit)
+            self.protocol == "keycode" or time.monotonic() - heard < self.silence_limit
         )
         noise = self._frames.stats.dropped_bytes + self._keys.stats.unmapped_bytes
         return DriverStatus(

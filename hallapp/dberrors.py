@@ -59,7 +59,7 @@ class NewerSchemaError(StoreError):
 # --------------------------------------------------------------------- URLs
 
 
-_PASSWORD_PARAMS = frozenset({"password", "passwd", "pwd"})
+PASSWORD_PARAMS = frozenset({"password", "passwd", "pwd"})
 
 
 def _unmixed(parsed: URL) -> URL:
@@ -88,7 +88,7 @@ def url_without_password(url: str | URL) -> URL:
     Not ``URL.set(password=None)``: ``set`` treats None as "leave as it is"
     and keeps the password."""
     parsed = _unmixed(url if isinstance(url, URL) else make_url(str(url)))
-    secret = [k for k in parsed.query if k.lower() in _PASSWORD_PARAMS]
+    secret = [k for k in parsed.query if k.lower() in PASSWORD_PARAMS]
     return parsed.difference_update_query(secret)._replace(password=None)
 
 
@@ -112,7 +112,7 @@ def display_url(url: str | URL | None) -> str:
     parsed = _unmixed(parsed)
     if parsed.query:
         hidden = {
-            k: "***" if k.lower() in _PASSWORD_PARAMS else v
+            k: "***" if k.lower() in PASSWORD_PARAMS else v
             for k, v in parsed.query.items()
         }
         parsed = parsed.set(query=hidden)

@@ -987,6 +987,16 @@ class Expired:
     case_id: str
     case_no: str
     pressed_level: int | None
+    why: str = "timeout"  # "device_timeout": the device's own countdown (KEY 0)
+
+
+@dataclass(frozen=True)
+class ExpiryKept:
+    """The device's countdown ran out (KEY 0) while another program held the
+    database: 未评价 is written as soon as the lock is free (Expired then)."""
+
+    case_id: str
+    case_no: str
 
 
 @dataclass(frozen=True)
@@ -1089,6 +1099,9 @@ class EvaluationDesk:
         self.device = device
         self._clock = clock
         self._auto_expire = auto_expire
+        # Why the timer will close the open evaluation: its deadline, or the
+        # device's KEY 0 that came while the database was locked.
+        self._expire_why = "timeout"
         self._lock = threading.RLock()
         self._listeners: list[DeskListener] = []
         self._current: OpenEvaluation | None = None
@@ -1389,17 +1402,32 @@ class EvaluationDesk:
             if now < self._deadline:
                 self._schedule()
                 return None
-            return self._expire_locked(now)
+            return self._expire_locked(now, why=self._expire_why)
 
-    def device_timed_out(self) -> Expired | None:
+    def device_timed_out(self) -> Expired | ExpiryKept | None:
         """The device's own countdown ran out: its prompt is gone, so expire now.
 
         Ignored while reasons are awaited (the key was already pressed).
         """
         with self._lock:
-            if self._current is None or self._phase != DeskPhase.OPEN:
+            current = self._current
+            if current is None or self._phase != DeskPhase.OPEN:
                 return None
-            return self._expire_locked(self._now(), why="device_timeout")
+            now = self._now()
+            try:
+                return self._expire_locked(now, why="device_timeout")
+            except Exception as exc:
+                if not is_lock_error(exc):
+                    raise
+                # The device is idle already: the evaluation is over, only its
+                # 未评价 waits for the lock (the timer writes it, as for the
+                # desk's own deadline); the citizen may still rate on the screen.
+                log.warning("数据库正被其他程序写入，评价器超时稍后记录（窗口 %s 办件 %s）",
+                            self.window_code, current.case_no)
+                self._expire_why = "device_timeout"
+                self._deadline = now
+                self._schedule()
+                return ExpiryKept(current.case_id, current.case_no)
 
     # --------------------------------------------------------------- internals
 
@@ -1649,7 +1677,7 @@ class EvaluationDesk:
             expire_evaluation(s, current, pressed_level=pressed, why=why, now=now)
         log.info("窗口 %s 办件 %s 未评价（%s）", self.window_code, current.case_no, why)
         self._finish(recorded_case=None)
-        outcome = Expired(current.case_id, current.case_no, pressed)
+        outcome = Expired(current.case_id, current.case_no, pressed, why)
         self._emit(outcome)
         return outcome
 
@@ -1675,6 +1703,7 @@ class EvaluationDesk:
         self._pending_device = None
         self._chosen = []
         self._deadline = None
+        self._expire_why = "timeout"
         self._last_recorded_case = recorded_case
 
     def _schedule(self) -> None:

@@ -49,9 +49,15 @@ def shown_url(url: str | Engine) -> str:
     connect timeout this program adds to every central URL."""
     from sqlalchemy.engine import make_url
 
+    from hallapp.dberrors import PASSWORD_PARAMS
+
     u = url.url if isinstance(url, Engine) else make_url(url)
     if u.query.get("connect_timeout") == str(CONNECT_TIMEOUT_SECONDS):
         u = u.difference_update_query(["connect_timeout"])
+    # libpq also takes the password as a query parameter (?password=…).
+    if any(k.lower() in PASSWORD_PARAMS for k in u.query):
+        u = u.set(query={k: "***" if k.lower() in PASSWORD_PARAMS else v
+                         for k, v in u.query.items()})
     return u.render_as_string(hide_password=True)
 
 

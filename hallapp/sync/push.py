@@ -65,6 +65,8 @@ class PushResult:
     pending: int = 0  # rows still to send after the pass
     by_table: dict[str, int] = field(default_factory=dict)
     faults: list[ChainFault] = field(default_factory=list)
+    # Tables whose rows past what the centre holds were sent again: {table: from rowid}.
+    resent_from: dict[str, int] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ local side
@@ -424,17 +426,91 @@ def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault
     return found
 
 
-def _record_window(cconn: Connection, hall: str, window: str, revision: str | None) -> None:
+def _record_window(
+    cconn: Connection,
+    hall: str,
+    window: str,
+    revision: str | None,
+    mark: tuple[str, int] | None = None,
+) -> None:
+    """The window's last push, and (``mark``) how far a table of it has
+    arrived here, in the batch's own transaction."""
     ws = central_table("window_sync")
     now = datetime.now(UTC)
     where = (ws.c[HALL] == hall) & (ws.c.window_code == window)
-    if cconn.execute(select(ws.c.window_code).where(where)).first():
-        cconn.execute(ws.update().where(where).values(last_push_at=now,
-                                                      local_revision=revision or ""))
+    q = select(ws.c.push_marks).where(where)
+    if cconn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    got = cconn.execute(q).first()
+    marks = dict(got[0] or {}) if got is not None else {}
+    if mark is not None:
+        # Never backwards: two passes of one window may commit in either order.
+        marks[mark[0]] = max(int(marks.get(mark[0], 0)), mark[1])
+    values = {"last_push_at": now, "local_revision": revision or "", "push_marks": marks}
+    if got is not None:
+        cconn.execute(ws.update().where(where).values(values))
     else:
-        cconn.execute(ws.insert().values({HALL: hall, "window_code": window,
-                                          "local_revision": revision or "",
-                                          "last_push_at": now}))
+        cconn.execute(ws.insert().values({HALL: hall, "window_code": window, **values}))
+
+
+def _seed_marks(cconn: Connection, hall: str, window: str, cursors: dict[str, int]) -> None:
+    ws = central_table("window_sync")
+    cconn.execute(
+        ws.update()
+        .where(ws.c[HALL] == hall, ws.c.window_code == window)
+        .values(push_marks={k: v for k, v in cursors.items() if v})
+    )
+
+
+def _central_marks(cconn: Connection, hall: str, window: str) -> dict[str, int] | None:
+    """How far each fact table of this window has arrived at the centre;
+    None when the centre does not know (a centre of an earlier release)."""
+    ws = central_table("window_sync")
+    got = cconn.execute(
+        select(ws.c.push_marks).where(ws.c[HALL] == hall, ws.c.window_code == window)
+    ).first()
+    if got is None:
+        return {}  # nothing of this window has ever arrived here
+    if got[0] is None:
+        return None
+    return {str(k): int(v) for k, v in dict(got[0]).items()}
+
+
+def _rewind(
+    store: Store, cursors: dict[str, int], marks: dict[str, int], where: str
+) -> dict[str, int]:
+    """Move back the cursors that are past what the centre holds (a centre
+    restored from a backup): what it lost is sent again (idempotent by key).
+    A range that holds only facts pulled from the centre is no loss.
+    Returns {table: rowid sent again from}."""
+    rewound: dict[str, int] = {}
+    with store.engine.connect() as conn:
+        for t in fact_tables():
+            local, central = cursors.get(t.name, 0), marks.get(t.name, 0)
+            if central >= local:
+                continue
+            lost = conn.exec_driver_sql(
+                f"SELECT count(*) FROM {t.name} WHERE rowid > ? AND rowid <= ? "
+                "AND origin_window != ?",
+                (central, local, CENTRE_ORIGIN),
+            ).scalar()
+            if not lost:
+                continue
+            log.warning(
+                "centre %s holds %s of this window only up to rowid %d (the window had sent "
+                "up to %d: %d rows lost there, a centre restored from a backup?); sending again",
+                where, t.name, central, local, lost,
+            )
+            rewound[t.name] = central
+    if rewound:
+        with store.engine.begin() as conn:
+            for name, rowid in rewound.items():
+                conn.exec_driver_sql(
+                    "UPDATE sync_state SET value = ? WHERE key = ?",
+                    (str(rowid), CURSOR_PREFIX + name),
+                )
+                cursors[name] = rowid
+    return rewound
 
 
 @contextmanager
@@ -502,15 +578,24 @@ def push(
     result = PushResult()
     revision = stored_revision(store.engine)
     where = shown_url(central)
+    with store.engine.connect() as conn:
+        cursors = _cursors(conn)
     try:
         with central_transaction(central, stall_seconds) as cconn:
             check_revision(cconn, revision, where)
+            marks = _central_marks(cconn, hall_code, window_code)
+            if marks is None:
+                # A centre of an earlier release, which kept no marks: it holds
+                # what this window's cursors say; from now on it knows.
+                _seed_marks(cconn, hall_code, window_code, cursors)
     except SQLAlchemyError as exc:
         log.warning("centre %s unreachable: %s", where, _first_line(exc))
         raise CentreUnreachable(f"无法连接中心库 {where}：{unreachable_reason(exc)}") from exc
     with store.engine.connect() as conn:
         snapshot = _snapshot(conn)
         cursors = _cursors(conn)
+    if marks is not None:
+        result.resent_from = _rewind(store, cursors, marks, where)
     for batch in _prefetched(_batches(store, snapshot, cursors, batch_size)):
         table, rows = batch.table, batch.rows
         if not rows:
@@ -522,7 +607,8 @@ def push(
                 inserted = _insert(cconn, table, hall_code, rows)
                 if table.name == "evaluations":
                     result.faults += _check_chain(cconn, hall_code, batch)
-                _record_window(cconn, hall_code, window_code, revision)
+                _record_window(cconn, hall_code, window_code, revision,
+                               (table.name, int(rows[-1][0])))
         except (SQLAlchemyError, central.dialect.loaded_dbapi.Error) as exc:
             if _is_connection_error(exc, central):
                 log.warning("centre unreachable during push: %s", _first_line(exc))

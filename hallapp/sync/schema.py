@@ -291,6 +291,10 @@ def _central_only(md: MetaData) -> None:
         Column("local_revision", String(32), nullable=False),
         Column("last_push_at", DateTime(timezone=True), nullable=True),
         Column("last_pull_at", DateTime(timezone=True), nullable=True),
+        # {fact table: highest local rowid committed here}, written in the
+        # transaction of each batch: a centre restored from a backup holds
+        # the marks of what it holds, and the window sends the rest again.
+        Column("push_marks", JSON, nullable=True),
     )
 
 

@@ -191,6 +191,38 @@ def test_device_gets_its_ack_when_the_kept_press_is_written(
     assert [(e.case_id, e.level) for e in _evaluations(hall)] == [(case_id, 5)]
 
 
+def test_the_devices_own_time_out_during_a_lock_is_answered_and_written_later(
+    hall: Hall, make_rig: Callable[..., object], until: Callable[..., bool]
+) -> None:
+    """KEY 0 (the device's countdown ran out) while another process writes:
+    the device gets its ACK OK within the press time-out (it is idle already,
+    so no CANCEL follows), the heartbeats go on, and 未评价 is written once
+    the lock is free — no traceback, no KEY left unanswered."""
+    rig = make_rig("framed")
+    case_id = hall.new_case()
+    rig.desk.open(case_id)  # type: ignore[attr-defined]
+    sim = rig.sim  # type: ignore[attr-defined]
+    assert sim.wait_for_command(framed.Prompt, 2.0) is not None
+    with write_lock_held(_db(hall), 8) as holder:
+        sim.timeout()
+        seq = sim.last_key_seq
+        assert sim.wait_ack(seq, timeout=PRESS_BUSY_TIMEOUT_MS / 1000 + 1.5) == framed.AckStatus.OK
+        assert rig.desk.current is not None  # type: ignore[attr-defined]
+        # The reader goes on: heartbeats keep coming while the lock is held.
+        since = len(sim.received)
+        assert sim.wait_for_command(framed.Heartbeat, 3.0, since=since) is not None
+        holder.kill()
+        holder.wait()
+    assert until(lambda: rig.desk.current is None, timeout=8)  # type: ignore[attr-defined]
+    with hall.store.read() as s:
+        events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
+    expired = [e for e in events if e.kind == CaseEventKind.EVALUATION_EXPIRED]
+    assert len(expired) == 1 and expired[0].data["why"] == "device_timeout"
+    assert _evaluations(hall) == []
+    time.sleep(0.3)
+    assert not [c for c in sim.received if isinstance(c, framed.Cancel)]
+
+
 def test_a_bad_review_confirmed_on_the_device_is_acked_when_written(
     hall: Hall, make_rig: Callable[..., object], until: Callable[..., bool]
 ) -> None:

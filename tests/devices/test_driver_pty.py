@@ -529,3 +529,20 @@ def test_a_prompt_the_device_rejects_is_told_to_the_clerk():
         driver.stop()
         os.close(master)
         os.close(slave)
+
+
+def test_a_replugged_device_is_connected_before_its_first_answer() -> None:
+    """The clerk's status line right after the port opens (a device plugged
+    back in) says 已连接, not 无响应: no event would come to correct it when
+    the device then answers; 无响应 only after a whole silence limit."""
+    master, slave = os.openpty()
+    driver = EvaluatorDriver(os.ttyname(slave), silence_limit=1.0)
+    try:
+        driver.start()
+        assert driver.wait_for_state(DriverState.CONNECTED, 2)
+        assert driver.status().responding
+        assert wait_for(lambda: not driver.status().responding, 3)
+    finally:
+        driver.stop()
+        os.close(master)
+        os.close(slave)
