@@ -98,7 +98,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sa.add_argument("--name", required=True)
     sa.add_argument("--department", required=True, metavar="CODE")
     sa.add_argument(
-        "--role", default="clerk", choices=["clerk", "supervisor", "administrator", "agent"]
+        "--role",
+        default="clerk",
+        choices=["clerk", "supervisor", "administrator", "back_office", "agent"],
+        help="clerk 窗口工作人员（默认）、supervisor 监督管理人员、administrator 系统管理员、"
+        "back_office 部门后台审批人员（并联审批）、agent 重点项目代办员",
     )
     sa.add_argument("--title", default="")
     sa.add_argument("--phone", default="")
@@ -117,7 +121,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     wa = add("add", "新增或修改窗口", _windows_add, wsub)
     wa.add_argument("code", metavar="CODE")
     wa.add_argument("--name", required=True)
-    wa.add_argument("--department", required=True, metavar="CODE")
+    wa.add_argument(
+        "--department",
+        required=True,
+        action="append",
+        metavar="CODE",
+        help="进驻部门编码；综合窗口重复本参数，第一个为窗口所属部门",
+    )
     wa.add_argument("--inactive", action="store_true", help="停用该窗口")
 
     dep_parser = add(
@@ -294,13 +304,34 @@ def _change(
 def _init(args: argparse.Namespace) -> int:
     from hallapp.sync.centre import central_engine, central_revision, init_central, shown_url
 
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.dberrors import DbProblem, classify_db_error
+    from hallapp.sync.schema import LOCAL_ONLY_TABLES
+
     url = _url(args, create=True)
     engine = central_engine(url)
     try:
-        with engine.connect() as conn:
-            before = central_revision(conn)
+        try:
+            with engine.connect() as conn:
+                before = central_revision(conn)
+                tables = set(inspect(conn).get_table_names())
+        except SQLAlchemyError as exc:
+            if engine.dialect.name != "postgresql" or classify_db_error(exc) != DbProblem.MISSING:
+                raise
+            _create_pg_database(url)
+            before, tables = None, set()
     finally:
         engine.dispose()
+    if before is None and tables & set(LOCAL_ONLY_TABLES):
+        # A window's own file (its numbering and sync cursors): made central,
+        # it would number no case again. The centre is a database of its own.
+        raise _Refused(
+            f"{shown_url(url)} 是窗口的本地数据库，不能用作中心库，未作任何改动。"
+            "中心库请另建：一个新的 SQLite 文件或 PostgreSQL 数据库",
+            EXIT_INVALID,
+        )
     revision = init_central(url)
     if before is None:
         done = f"中心库已建立（结构版本 {revision}）"
@@ -310,6 +341,35 @@ def _init(args: argparse.Namespace) -> int:
         done = f"中心库已是最新结构（结构版本 {revision}）"
     print(f"{done}：{shown_url(url)}")
     return EXIT_OK
+
+
+def _create_pg_database(url: str) -> None:
+    """Create the central PostgreSQL database ``url`` names (`central init`
+    creates or upgrades), through the server's maintenance database."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.sync.centre import central_engine, shown_url
+
+    u = sa.engine.make_url(url)
+    name = str(u.database or "")
+    admin = central_engine(u.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+    except SQLAlchemyError as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        log.warning("cannot create central database %s: %s", shown_url(url), reason)
+        raise _Refused(
+            f"中心库 {shown_url(url)} 不存在，本程序也无法建立它（该用户可能没有建库权限）。"
+            f"请数据库管理员先执行 createdb -h {u.host or '主机'} -U {u.username or '用户'} {name}，"
+            "再运行 hallapp central init",
+            EXIT_STORE,
+        ) from None
+    finally:
+        admin.dispose()
+    log.info("created central database %s", shown_url(url))
+    print(f"已建立数据库 {name}")
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -574,23 +634,35 @@ def _departments_list(args: argparse.Namespace) -> int:
 
 
 def _windows_add(args: argparse.Namespace) -> int:
-    from hallapp.models import Department, Window
+    from hallapp.models import Department
 
     code = args.code.strip()
-    if not (code.isalnum() and 1 <= len(code) <= 8):
+    if not (code.isascii() and code.isalnum() and 1 <= len(code) <= 8):
         raise _Refused(f"窗口编号 {code!r} 无效：应为 1–8 位字母或数字，例如 A05", EXIT_USAGE)
 
+    departments = [d.strip() for d in args.department]
+    served: list[str] = []
+
     def edit(s: Any, _actor: Any) -> None:
-        if s.get(Department, args.department) is None:
+        from hallapp.windows import WindowSetupError, set_window
+
+        missing = [d for d in departments if s.get(Department, d) is None]
+        if missing:
             raise _Refused(
-                f"部门 {args.department} 不存在：请先运行 hallapp central departments add"
+                f"部门 {'、'.join(missing)} 不存在：请先运行 hallapp central departments add"
             )
-        w = s.get(Window, code) or Window(code=code)
-        w.name, w.department_code, w.active = args.name, args.department, not args.inactive
-        s.add(w)
+        try:
+            window, _created = set_window(
+                s, code, args.name, departments, active=not args.inactive
+            )
+        except WindowSetupError as exc:
+            raise _Refused(str(exc)) from None
+        served[:] = [wd.department_code for wd in window.served]
 
     _, change = _change(args, "window.save", edit, target=code)
-    print(f"已保存窗口 {code} {args.name}（基础数据版本 {change.version}）")
+    kind = "综合窗口" if len(served) > 1 else "窗口"
+    print(f"已保存{kind} {code.upper()} {args.name.strip()}，进驻部门：{'、'.join(served)}"
+          f"（基础数据版本 {change.version}）")
     return EXIT_OK
 
 

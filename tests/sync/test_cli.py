@@ -498,3 +498,80 @@ def test_sync_on_a_sqlite_centre_that_stops_answering_ends_within_the_stall_limi
     with sqlite3.connect(central) as c:
         counted = c.execute("SELECT count(*), count(DISTINCT id) FROM evaluations").fetchone()
     assert counted == (1, 1)
+
+
+def test_a_combined_window_and_a_back_office_clerk_are_authored_at_the_centre(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """README "Windows, departments and who decides": a 综合窗口 is made with
+    --department repeated (every one kept, not the last), and a department's
+    back-office staff (role back_office) are added like any other staff."""
+    setup_hall(capsys, monkeypatch, centre)
+    code, out, err = run(capsys, "central", "windows", "add", "A01", "--url", centre,
+                         "--hall", "LC", "--name", "工程建设项目审批综合窗口",
+                         "--department", "ZJJ", "--department", "ZRJ", "--department", "HBJ",
+                         "--staff", "9901")  # fmt: skip
+    assert code == 0, err
+    assert "综合窗口 A01" in out and "ZJJ、ZRJ、HBJ" in out
+    code, _out, err = run(capsys, "central", "windows", "add", "A02", "--url", centre,
+                          "--hall", "LC", "--name", "x", "--department", "ZJJ",
+                          "--department", "NOPE", "--staff", "9901")  # fmt: skip
+    assert code == 1 and "部门 NOPE 不存在" in err
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "back-office-1")
+    code, _out, err = run(capsys, "central", "staff", "add", "2001", "--url", centre,
+                          "--hall", "LC", "--name", "刘明", "--department", "ZJJ",
+                          "--role", "back_office", "--staff", "9901")  # fmt: skip
+    assert code == 0, err
+    local = sqlite_url(tmp_path / "a01.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                          "--window", "A01", "--db", local)
+    assert code == 0, err
+    store = Store.open(local)
+    try:
+        from hallapp.models import Role, Staff, Window
+
+        with store.read() as s:
+            window = s.get(Window, "A01")
+            assert window is not None
+            assert sorted(wd.department_code for wd in window.served) == ["HBJ", "ZJJ", "ZRJ"]
+            back = s.scalar(select(Staff).where(Staff.staff_no == "2001"))
+            assert back is not None and back.role == Role.BACK_OFFICE
+    finally:
+        store.dispose()
+
+
+@pytest.mark.postgres
+def test_central_init_creates_a_missing_postgresql_database(
+    capsys: Any, pg_url: str
+) -> None:
+    """README: `central init` creates or upgrades the centre — on a server
+    where the database does not exist yet, too (it was: "找不到数据库 …
+    请先运行 hallapp central init")."""
+    import sqlalchemy as sa
+
+    url = pg_url + "_new"
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        code, out, err = run(capsys, "central", "init", "--url", url)
+        assert code == 0, err
+        assert f"已建立数据库 {name}" in out and "中心库已建立" in out
+        code, out, err = run(capsys, "central", "init", "--url", url)
+        assert code == 0 and "已是最新结构" in out, err
+    finally:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_central_init_refuses_a_windows_own_database(
+    capsys: Any, tmp_path: Path
+) -> None:
+    """A window's local file given as the centre's URL is refused and left as it was
+    (made central, it numbered no case again)."""
+    path = tmp_path / "a05.sqlite3"
+    Store.open(sqlite_url(path)).dispose()
+    before = path.read_bytes()
+    code, _out, err = run(capsys, "central", "init", "--url", sqlite_url(path))
+    assert code == 1 and "是窗口的本地数据库，不能用作中心库" in err
+    assert path.read_bytes() == before
