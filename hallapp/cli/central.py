@@ -302,12 +302,11 @@ def _change(
 
 
 def _init(args: argparse.Namespace) -> int:
-    from hallapp.sync.centre import central_engine, central_revision, init_central, shown_url
-
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.dberrors import DbProblem, classify_db_error
+    from hallapp.sync.centre import central_engine, central_revision, init_central, shown_url
     from hallapp.sync.schema import LOCAL_ONLY_TABLES
 
     url = _url(args, create=True)
@@ -362,7 +361,8 @@ def _create_pg_database(url: str) -> None:
         log.warning("cannot create central database %s: %s", shown_url(url), reason)
         raise _Refused(
             f"中心库 {shown_url(url)} 不存在，本程序也无法建立它（该用户可能没有建库权限）。"
-            f"请数据库管理员先执行 createdb -h {u.host or '主机'} -U {u.username or '用户'} {name}，"
+            f"请数据库管理员先执行 createdb -h {u.host or '主机'} "
+            f"-U {u.username or '用户'} {name}，"
             "再运行 hallapp central init",
             EXIT_STORE,
         ) from None
