@@ -1303,7 +1303,10 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
         known_items.update({i.code: i for i in items})
         from hallapp.bundles.catalog import check_bundles
 
-        bundles = check_bundles(c, raw.bundles, known_items, resolve)
+        # Items of the file refused for a problem of their own are reported
+        # once, not again as unknown members of a bundle.
+        flawed = set(seen_item) - set(known_items)
+        bundles = check_bundles(c, raw.bundles, known_items, resolve, flawed=flawed)
     if not raw.items and not raw.departments and not raw.bundles and not raw.problems:
         c.problems.append(CatalogProblem(raw.source, "", "文件中没有任何部门或事项"))
     if c.problems:

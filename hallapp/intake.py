@@ -57,7 +57,7 @@ from hallapp.models import (
 )
 from hallapp.store import Store
 from hallapp.validation import (
-    hidden_character_problem,
+    one_line_problem,
     validate_landline,
     validate_mobile,
     validate_uscc,
@@ -254,7 +254,7 @@ def check_applicant(a: ApplicantInput, *, phone_required: bool = True) -> list[s
     ):
         if len(text.strip()) > longest:
             problems.append(f"{label}最多 {longest} 字（现为 {len(text.strip())} 字）")
-        if hidden := hidden_character_problem(text):
+        if hidden := one_line_problem(text):
             problems.append(f"{label}{hidden}")
     if a.kind is ApplicantKind.PERSON:
         try:
@@ -513,6 +513,8 @@ def check_collection(c: Collection) -> list[str]:
             problems.append("请填写代领人姓名")
         elif len(name) > 50:
             problems.append("代领人姓名过长（最多 50 个字）")
+        elif hidden := one_line_problem(name):
+            problems.append(f"代领人姓名{hidden}")
         if not c.agent_id_number.strip():
             problems.append(f"请填写代领人的{IdType(c.agent_id_type).label}号码")
         else:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hallapp.models import Department, Role, Staff
 from hallapp.security import hash_password
-from hallapp.validation import hidden_character_problem
+from hallapp.validation import one_line_problem
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def name_problem(name: str, what: str = "姓名", max_len: int = 50) -> str:
         return f"请填写{what}"
     if len(text) > max_len:
         return f"{what}长度 {len(text)} 字超过上限 {max_len} 字"
-    hidden = hidden_character_problem(text)
+    hidden = one_line_problem(text)
     return f"{what}{hidden}" if hidden else ""
 
 

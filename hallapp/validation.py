@@ -275,9 +275,21 @@ def validate_phone(value: str) -> Check:
 # embeddings, overrides and isolates, the BOM — with which a name can be made
 # to read differently from what it is (王\u202e五) or two names that look
 # alike to differ.
+# Also the C1 controls, the line and paragraph separators, and lone
+# surrogates (a JSON file's "\ud800"), which no database or PDF can store.
 _HIDDEN_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ud800-\udfff]"
 )
+_LINE_BREAK_RE = re.compile("[\t\n\r]")
+
+
+def one_line_problem(text: str) -> str:
+    """A Chinese reason if a one-line text (a name) holds a hidden character
+    or a line break or tab, else ``""``."""
+    if _LINE_BREAK_RE.search(text.strip()):
+        return "含有换行符或制表符，请写在一行内"
+    return hidden_character_problem(text)
 
 
 def hidden_character_problem(text: str) -> str:

@@ -222,6 +222,12 @@ def parse_schedule(text: str) -> Schedule:
         if not rest:
             problems.append(ScheduleProblem(number, f"“{name}”后面缺少放假日期"))
             continue
+        from hallapp.validation import hidden_character_problem
+
+        if hidden := hidden_character_problem(name):
+            # A direction override would print the name otherwise than it is.
+            problems.append(ScheduleProblem(number, f"节日名称{hidden}"))
+            continue
         holiday_text, makeup_text = rest, ""
         for word in _MAKEUP_WORDS:
             if word in rest:
@@ -333,6 +339,11 @@ _MAX_DAYS = {
     "国庆节": 8,
 }
 _MAX_DAYS_OTHER = 3  # a one-off day of commemoration (e.g. 2015-09-03)
+# A notice lists the statutory holidays and at most one day of commemoration
+# (2015's 抗战胜利纪念日), and no year 2004–2026 gave more than 33 days off in
+# all (2026): a file past these is not a State Council notice.
+_MAX_OTHER_LINES = 1
+_MAX_DAYS_IN_YEAR = 40
 # A make-up workday lies next to its holiday (2026: 国庆 10-01, 上班 09-20).
 _MAKEUP_REACH_DAYS = 21
 #: The years a schedule may be written for (the lunar tables and the format's four digits).
@@ -414,6 +425,23 @@ def check_schedule(schedule: Schedule) -> list[ScheduleProblem]:
                     f"“{name}”放假 {len(days)} 天，超过历年通知中最长的 {limit} 天，请核对日期",
                 )
             )
+    others = sorted((lines.get(n, 0), n) for n in by_name if not canonical_holidays(n))
+    if len(others) > _MAX_OTHER_LINES:
+        problems.append(
+            ScheduleProblem(
+                others[_MAX_OTHER_LINES][0],
+                f"除法定节日外还有 {len(others)} 个放假名目（{'、'.join(n for _, n in others)}）："
+                f"国务院通知除法定节日外至多另有 {_MAX_OTHER_LINES} 个纪念日放假，请核对",
+            )
+        )
+    if len(schedule.holidays) > _MAX_DAYS_IN_YEAR:
+        problems.append(
+            ScheduleProblem(
+                0,
+                f"全年放假共 {len(schedule.holidays)} 天：历年国务院通知最多 33 天（2026 年），"
+                f"超过 {_MAX_DAYS_IN_YEAR} 天的文件不像放假通知，请核对是否重复或多列了假期",
+            )
+        )
     for d in sorted(schedule.makeup_workdays):
         name = schedule.names.get(d, "")
         own = by_name.get(name, [])

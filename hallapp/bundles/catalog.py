@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -335,8 +335,13 @@ def check_bundles(
     raws: Sequence[RawBundle],
     items: Mapping[str, ItemSpec],
     resolve_department: Mapping[str, str | None],
+    *,
+    flawed: Set[str] = frozenset(),
 ) -> list[BundleSpec]:
-    """Validate every bundle of a file; problems go to ``c`` (all of them)."""
+    """Validate every bundle of a file; problems go to ``c`` (all of them).
+
+    ``flawed``: codes of the file's items refused for problems of their own
+    (already reported): a member naming one is not reported again."""
     out: list[BundleSpec] = []
     seen: dict[str, str] = {}
     for raw in raws:
@@ -379,12 +384,16 @@ def check_bundles(
         seq_seen: dict[int, str] = {}
         dep_seen: dict[str, str] = {}
         item_seen: set[str] = set()
+        flawed_member = False
         for i, mrec in enumerate(raw.members, 1):
             seq = c.integer(mrec, "seq", default=i, low=1, high=999)
             item_code = c.code(mrec, "item", what="事项编码", max_len=64)
             if not item_code:
                 continue
             item = items.get(item_code)
+            if item is None and item_code in flawed:
+                flawed_member = True
+                continue
             if item is None:
                 c.add(mrec, "item", f"事项 {item_code} 不存在（不在本文件中，系统中也没有）")
                 continue
@@ -431,7 +440,12 @@ def check_bundles(
             )
         elif len(raw.members) > MEMBERS_MAX:
             c.add(rec, "", f"成员事项 {len(raw.members)} 个，超出允许范围 2–{MEMBERS_MAX} 个")
-        if lead and members and lead not in {items[m.item_code].department_code for m in members}:
+        if (
+            lead
+            and members
+            and not flawed_member  # the lead may run the member refused for its own problem
+            and lead not in {items[m.item_code].department_code for m in members}
+        ):
             c.add(
                 rec,
                 "lead_department",

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -636,7 +637,7 @@ def _departments_list(args: argparse.Namespace) -> int:
 def _windows_add(args: argparse.Namespace) -> int:
     from hallapp.models import Department
 
-    code = args.code.strip()
+    code = unicodedata.normalize("NFKC", args.code.strip()).upper()  # Ａ０８ is A08
     if not (code.isascii() and code.isalnum() and 1 <= len(code) <= 8):
         raise _Refused(f"窗口编号 {code!r} 无效：应为 1–8 位字母或数字，例如 A05", EXIT_USAGE)
 
@@ -667,11 +668,19 @@ def _windows_add(args: argparse.Namespace) -> int:
 
 
 def _departments_add(args: argparse.Namespace) -> int:
+    from hallapp.codes import CodeError, normalize_code
     from hallapp.models import Department
+    from hallapp.staffing import name_problem
 
-    code = args.code.strip()
+    try:
+        # As a catalog's 部门编码 (NFKC: ＺＪＪ is ZJJ), no hidden or blank character.
+        code = normalize_code(args.code, what="部门编码")
+    except CodeError as exc:
+        raise _Refused(str(exc), EXIT_USAGE) from None
     if not code or len(code) > 32:
         raise _Refused("部门代码应为 1–32 个字符", EXIT_USAGE)
+    if problem := name_problem(args.name, "部门名称", 100):
+        raise _Refused(problem, EXIT_USAGE)
 
     def edit(s: Any, _actor: Any) -> None:
         d = s.get(Department, code) or Department(code=code)

@@ -413,3 +413,38 @@ def test_no_hidden_character_makes_a_second_item(code: str, hidden: str, where: 
         assert any("code（事项编码）" in p and f"U+{ord(hidden):04X}" in p for p in found)
     wide = "".join(chr(ord(ch) + 0xFEE0) for ch in code)
     assert load_catalog(minimal(code=wide)).items[0].code == code
+
+
+def test_a_lone_surrogate_is_refused_once_by_validate_and_import(tmp_path: Path) -> None:
+    """A JSON file's "\\ud800" (a lone surrogate: no database, log or PDF can
+    hold it) is one problem of its item, found by `catalog validate` as by
+    `catalog import` (which ended in an internal error), and the sample's
+    一件事 naming that item is not reported as naming an unknown one."""
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads((resources.files("hallapp.resources") / "catalog.toml").read_text())
+    data["items"][0]["procedure"] = "\ud800"
+    path = tmp_path / "surrogate.json"
+    path.write_text(json.dumps(data, ensure_ascii=True), encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert "procedure" in problem and "不可见" in problem
+    from hallapp.demo import seed_demo
+
+    db = tmp_path / "w.sqlite3"
+    store = Store.open(sqlite_url(db))
+    seed_demo(store)  # its supervisor 9001 signs the import (password 123456)
+    store.dispose()
+    commands = (
+        ["catalog", "validate", str(path)],
+        ["catalog", "import", str(path), "--db", sqlite_url(db), "--staff", "9001"],
+    )
+    for argv in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", "hallapp", *argv], capture_output=True, text=True,
+            env={**os.environ, "HALLAPP_PASSWORD": "123456", "HALLAPP_LOG_DIR": str(tmp_path)},
+            stdin=subprocess.DEVNULL, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 1, result
+        assert "不可见" in result.stderr and "不存在" not in result.stderr
+        assert "内部错误" not in result.stderr

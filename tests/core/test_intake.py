@@ -560,6 +560,9 @@ def test_an_older_case_is_found_by_what_the_applicant_has_at_hand(intake, refere
     [
         ("张\u202e三丰", "不可见"),  # a direction override: the paper would read 张 三丰 reversed
         ("张\u200b三", "不可见"),  # a zero-width space
+        ("张三\n李四", "换行符"),  # two names on two lines of the notice
+        ("张\x85三", "不可见"),  # a C1 control (NEL)
+        ("张\ud800三", "不可见"),  # a lone surrogate: no database or PDF can hold it
         ("陈" * 101, "最多 100 字"),
     ],
 )

@@ -84,3 +84,39 @@ def test_a_huge_schedule_file_is_refused_unread(
     path.write_text("# 注释\n" * 100_000, encoding="utf-8")
     assert main(["workdays", "check", str(path)]) == 1
     assert "不像放假安排" in capsys.readouterr().err
+
+
+_NOTICE_2027 = (
+    "年份 2027\n元旦 2027-01-01~2027-01-03\n"
+    "春节 2027-02-05~2027-02-13 调休上班 2027-01-31,2027-02-20\n清明节 2027-04-05\n"
+    "劳动节 2027-05-01~2027-05-05 调休上班 2027-04-25\n端午节 2027-06-09\n"
+    "中秋节 2027-09-15\n国庆节 2027-10-01~2027-10-07 调休上班 2027-09-26,2027-10-09\n"
+)
+
+
+def test_a_file_with_invented_holidays_is_not_a_notice() -> None:
+    """Each extra line is bounded (3 days), but a notice has at most one day of
+    commemoration besides the statutory holidays, and no year had more than
+    33 days off: sixteen invented 纪念日 (75 days off) are refused."""
+    from hallapp.workdays import ScheduleError, validate_schedule
+
+    assert validate_schedule(_NOTICE_2027).year == 2027
+    one = _NOTICE_2027 + "纪念日 2027-09-03\n"
+    assert len(validate_schedule(one).holidays) == 28  # as 2015: one day of commemoration
+    months = [(3, 1), (3, 15), (4, 12), (4, 26), (5, 17), (6, 1), (6, 21), (7, 5), (7, 19),
+              (8, 2), (8, 16), (8, 23), (10, 18), (11, 1), (11, 15), (11, 22)]  # fmt: skip
+    many = _NOTICE_2027 + "".join(
+        f"纪念日{m:02d}{d:02d} 2027-{m:02d}-{d:02d}~2027-{m:02d}-{d + 2:02d}\n" for m, d in months
+    )
+    with pytest.raises(ScheduleError) as refused:
+        validate_schedule(many)
+    text = str(refused.value)
+    assert "除法定节日外还有 16 个放假名目" in text and "全年放假共" in text
+
+
+def test_a_holiday_name_with_a_direction_override_is_refused() -> None:
+    from hallapp.workdays import ScheduleError, validate_schedule
+
+    with pytest.raises(ScheduleError) as refused:
+        validate_schedule(_NOTICE_2027.replace("清明节", "清\u202e明节"))
+    assert "节日名称含有不可见的控制字符" in str(refused.value)
