@@ -140,7 +140,15 @@ class EvaluatorBridge:
             # and the host closes the evaluation as soon as it can write.
             status = framed.AckStatus.OK if expired is not None else framed.AckStatus.IGNORED
             self.driver.ack(event.seq, status)
-        elif isinstance(event, Connected | DeviceRestarted):
+        elif isinstance(event, DeviceRestarted):
+            # Powered up again, the device forgot the KEYs it sent: an ACK
+            # for one of them would match nothing (or, as SEQs start again,
+            # a later press). What the desk settles of them now ends the
+            # device's prompt with a CANCEL instead (see _on_desk_event).
+            self._held_seq = None
+            self._unacked = dict.fromkeys(self._unacked)
+            self._prompt_again()
+        elif isinstance(event, Connected):
             self._prompt_again()
 
     def _is_kept_seq(self, seq: int | None) -> bool:
@@ -196,7 +204,10 @@ class EvaluatorBridge:
         elif isinstance(event, Recorded | KeptFailed) and event.case_id in self._unacked:
             seq = self._unacked.pop(event.case_id)
             status = framed.AckStatus.OK if isinstance(event, Recorded) else framed.AckStatus.ERROR
-            self.driver.ack(seq, status)
+            if seq is None:
+                self.driver.cancel()  # its KEY is gone with a restart: end its prompt
+            else:
+                self.driver.ack(seq, status)
         elif isinstance(event, KeptFailed) or (isinstance(event, Recorded) and event.kept):
             # A kept press of a screen-only evaluation: the device was told
             # already (and may be prompting for the next one by now).

@@ -69,6 +69,9 @@ ACK_TIMEOUT_S = 0.5  # device must ACK a host command within this time
 COMMAND_RETRIES = 2  # host command retransmissions before a DeviceError
 KEY_DEDUP_WINDOW_S = 2.0  # a KEY with the SEQ just acknowledged is a retransmission
 FRAME_GAP_S = 0.05  # a partial frame with no new byte for this long is noise
+# A KEY that told of a restart waits this long for the DEVICE_HEARTBEAT asked
+# for at once (the device answers within 200 ms), well before its resend.
+KEY_HOLD_S = 0.25
 RECONNECT_INTERVAL_S = 0.2
 
 
@@ -256,6 +259,8 @@ class EvaluatorDriver:
         # Set by the first device frame after the port opened: a later SEQ 0
         # means the device restarted.
         self._device_started = False
+        # A KEY with SEQ 0 after a restart, until the device says who it is.
+        self._held_key: tuple[framed.Frame, framed.Key, float] | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -350,6 +355,11 @@ class EvaluatorDriver:
             self._seq = (self._seq + 1) & 0xFF
             seq = self._seq
             data = framed.encode_host(command, seq)
+            if isinstance(command, framed.Prompt | framed.Cancel):
+                # A newer PROMPT or CANCEL decides what the device shows: an
+                # older one still awaiting its DEVICE_ACK is never sent again
+                # (resent after it, a CANCEL would clear the newer prompt).
+                self._drop_pending(framed.Command.PROMPT, framed.Command.CANCEL)
             # Pending *before* the bytes leave: a device that answers within
             # microseconds has its DEVICE_ACK handled by the reader thread
             # while this thread still returns from write(); recorded after,
@@ -361,6 +371,12 @@ class EvaluatorDriver:
                     self._counters.pending.pop(seq, None)
                 return None
         return seq
+
+    def _drop_pending(self, *commands: int) -> None:
+        for seq, pending in list(self._counters.pending.items()):
+            # The frame's CMD byte (AA 55 LEN ~LEN SEQ CMD …).
+            if len(pending.frame) > 5 and pending.frame[5] in commands:
+                self._counters.pending.pop(seq, None)
 
     def prompt(self, case_no: str, clerk_name: str, timeout_s: int = 60) -> int | None:
         return self.send(framed.Prompt(case_no, clerk_name, timeout_s))
@@ -427,6 +443,7 @@ class EvaluatorDriver:
         self._keys = KeyCodeDecoder(self._keymap)
         self._counters.pending.clear()
         self._device_started = False
+        self._held_key = None
         self._last_key_ack = None
         self._reported_silent = False
         self._last_heard = None
@@ -485,12 +502,17 @@ class EvaluatorDriver:
         if self.supports_commands:
             self._housekeeping(now)
 
+    def _send_heartbeat(self, now: float) -> None:
+        self._next_heartbeat = now + self.heartbeat_interval
+        with self._write_lock:
+            self._seq = (self._seq + 1) & 0xFF
+            self._write_locked(framed.encode_host(framed.Heartbeat(), self._seq))
+
     def _housekeeping(self, now: float) -> None:
+        if self._held_key is not None and now - self._held_key[2] > KEY_HOLD_S:
+            self._release_held_key()  # no identity came: the press must not wait longer
         if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.heartbeat_interval
-            with self._write_lock:
-                self._seq = (self._seq + 1) & 0xFF
-                self._write_locked(framed.encode_host(framed.Heartbeat(), self._seq))
+            self._send_heartbeat(now)
         for seq, pending in list(self._counters.pending.items()):
             if now - pending.sent_at < self.ack_timeout:
                 continue
@@ -539,6 +561,9 @@ class EvaluatorDriver:
             self._on_message(frame, message)
 
     def _on_message(self, frame: framed.Frame, message: framed.DeviceMessage) -> None:
+        held = self._held_key
+        if held is not None and frame.seq == held[0].seq and frame.payload == held[0].payload:
+            return  # the device resends the KEY held for its identity: answered with it
         last = self._last_key_ack
         retransmitted = (
             isinstance(message, framed.Key)
@@ -554,11 +579,22 @@ class EvaluatorDriver:
             # press that reuses its SEQ is not taken for a retransmission.
             log.info("评价器 %s 已重新上电", self.port_name)
             self._last_key_ack = None
+            # Who it is now (another unit may have been put on the port): a
+            # HEARTBEAT at once, and a key that told of the restart waits for
+            # its answer (at most KEY_HOLD_S), so the press is stored with
+            # the identity of the unit that sent it.
+            self._send_heartbeat(time.monotonic())
+            if isinstance(message, framed.Key):
+                self._held_key = (frame, message, time.monotonic())
             self._emit(DeviceRestarted(self.port_name))
+            if self._held_key is not None:
+                self._device_started = True
+                return
         self._device_started = True
         if isinstance(message, framed.DeviceHeartbeat):
             if message.device_id and not self._configured_device_id:
                 self._device_id = message.device_id
+            self._release_held_key()
             return
         if isinstance(message, framed.DeviceAck):
             sent = self._counters.pending.pop(message.acked_seq, None)
@@ -581,6 +617,20 @@ class EvaluatorDriver:
                         f"seq={message.acked_seq}",
                     ))  # fmt: skip
             return
+        if self._held_key is not None:
+            # Keys in the order pressed: the one held for the identity first.
+            self._release_held_key()
+        self._on_key(frame, message, retransmitted)
+
+    def _release_held_key(self) -> None:
+        held, self._held_key = self._held_key, None
+        if held is not None:
+            self._on_key(held[0], held[1], False)
+
+    def _on_key(self, frame: framed.Frame, message: framed.Key, retransmitted: bool) -> None:
+        last = self._last_key_ack
+        # The device shows the prompt it is answering: no need to send it again.
+        self._drop_pending(framed.Command.PROMPT)
         if retransmitted and last is not None:
             # The device did not hear our ACK and sent the same KEY again.
             log.info("评价器 %s 重发按键 seq=%d，重新确认", self.port_name, frame.seq)

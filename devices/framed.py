@@ -389,7 +389,11 @@ def decode_device(frame: Frame) -> DeviceMessage:
         result = Key(code=r.u8())
     elif cmd == Command.DEVICE_ACK:
         seq = r.u8()
-        result = DeviceAck(acked_seq=seq, status=_ack_status(r.u8()))
+        value = r.u8()
+        # Any status but OK is a refusal (§5), a status this host does not
+        # know too: the device answered, it did not carry the command out.
+        known = value in AckStatus._value2member_map_
+        result = DeviceAck(acked_seq=seq, status=AckStatus(value) if known else AckStatus.REJECTED)
     elif cmd == Command.DEVICE_HEARTBEAT:
         result = DeviceHeartbeat(device_id=r.str8())
     else:

@@ -11,6 +11,7 @@ Level 0 in a mapping means "the device's own countdown ran out" (未评价).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,6 +38,20 @@ class KeymapError(ValueError):
     """A key mapping that cannot be used; the message is in Chinese."""
 
 
+def key_byte(key: int | str) -> int:
+    """A keymap key as a byte value: an int, or a string in decimal ("49") or
+    hexadecimal ("0x31"), as a vendor's manual may write it. "1" is the byte
+    0x01, not the character '1' (that is "49" or "0x31")."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    text = str(key).strip()
+    if re.fullmatch(r"0[xX][0-9A-Fa-f]{1,2}", text):
+        return int(text, 16)
+    if re.fullmatch(r"[0-9]{1,3}", text):
+        return int(text)
+    raise ValueError(text)
+
+
 def parse_keymap(
     config_value: Mapping[str, int] | Mapping[int, int] | str | None,
 ) -> dict[int, int]:
@@ -57,9 +72,12 @@ def parse_keymap(
     result: dict[int, int] = {}
     for key, level in config_value.items():
         try:
-            byte = int(key)
+            byte = key_byte(key)
         except (TypeError, ValueError):
-            raise KeymapError(f"按键映射的键 {key!r} 不是 0–255 的字节值") from None
+            raise KeymapError(
+                f"按键映射的键 {key!r} 不是 0–255 的字节值"
+                "（十进制如 \"49\"，或十六进制如 \"0x31\"）"
+            ) from None
         if not 0 <= byte <= 255:
             raise KeymapError(f"按键映射的键 {key!r} 不是 0–255 的字节值")
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 5:

@@ -457,6 +457,12 @@ _ACTIONS = {
 }
 
 
+# A script waits at most a day and sends at most 10 MB of noise: a larger
+# number is a typo (and overflows the clock or the buffer).
+_MAX_SCRIPT_WAIT_S = 86_400
+_MAX_SCRIPT_NOISE = 10_000_000
+
+
 def parse_script(text: str) -> list[Step]:
     """``"wait:1,press:5"`` → steps. Raises SimulatorError with a Chinese message."""
     steps: list[Step] = []
@@ -480,6 +486,12 @@ def parse_script(text: str) -> list[Step]:
             raise SimulatorError(f"脚本步骤 {part!r}：原因序号应为 1–{framed.MAX_REASON_KEYS}")
         if action in ("wait", "noise", "await_prompt") and value < 0:
             raise SimulatorError(f"脚本步骤 {part!r}：参数不能为负数")
+        if action in ("wait", "await_prompt") and not value <= _MAX_SCRIPT_WAIT_S:
+            raise SimulatorError(
+                f"脚本步骤 {part!r}：等待最多 {_MAX_SCRIPT_WAIT_S} 秒（一天）"
+            )
+        if action == "noise" and not value <= _MAX_SCRIPT_NOISE:
+            raise SimulatorError(f"脚本步骤 {part!r}：干扰字节最多 {_MAX_SCRIPT_NOISE:,} 个")
         steps.append(Step(action, value))
     return steps
 

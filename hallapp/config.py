@@ -291,10 +291,15 @@ def _check(key: str, value: Any) -> Any:
             )
     if key == "evaluator.keymap":
         for byte, level in value.items():
-            if not (str(byte).isdigit() and 0 <= int(byte) <= 255) or level not in range(0, 6):
+            text = str(byte).strip()
+            # Decimal ("49") or hexadecimal ("0x31"), as hallapp.devices.keycode reads it.
+            as_hex = re.fullmatch(r"0[xX][0-9A-Fa-f]{1,2}", text)
+            as_dec = re.fullmatch(r"[0-9]{1,3}", text)
+            if not (as_hex or (as_dec and int(text) <= 255)) or level not in range(0, 6):
                 raise ConfigError(
-                    f"配置项 evaluator.keymap 中 {byte!r} = {level!r} 无效："
-                    "键为 0–255 的字节值（写成字符串），值为 1–5 的评价等级，0 表示超时"
+                    f"配置项 evaluator.keymap 中 {byte!r} = {level!r} 无效：键为 0–255 的字节值，"
+                    "写成十进制字符串（如 \"49\"）或十六进制（如 \"0x31\"），"
+                    "值为 1–5 的评价等级，0 表示超时"
                 )
     if key.startswith(("reports.", "follow_up.")):
         _check_reports(key, value)

@@ -118,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
     from hallapp.devices.simulator import Simulator, SimulatorError, parse_script, run_script
 
     cfg = load_config(args.config)
+    if args.baudrate is not None and not 1200 <= args.baudrate <= 115200:
+        # The range the configuration allows (evaluator.baudrate).
+        print(f"错误：波特率 {args.baudrate} 超出允许范围 1200–115200，例如 9600", file=sys.stderr)
+        return EXIT_USAGE
     protocol = args.protocol or str(cfg.get("evaluator.protocol"))
     keymap = args.keymap or cfg.get("evaluator.keymap") or None
     try:

@@ -92,6 +92,9 @@ def _cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["render", "acceptance", "--sample", "--out", f"{not_pdf}/a.pdf"], 1, "无法"),
         (["print", str(tmp / "absent.pdf")], 1, "找不到"),
         (["evaluator-sim", "--port", f"{nowhere}/ttyS9"], 1, "端口“"),
+        (["evaluator-sim", "--pty", "--script", "noise:1000000000"], 2, "干扰字节最多"),
+        (["evaluator-sim", "--pty", "--script", "wait:1e400"], 2, "等待最多"),
+        (["evaluator-sim", "--pty", "--baudrate", "0"], 2, "1200–115200"),
         (["evaluator-sim", "--port", str(tmp / "ttyS9")], 1, "不存在"),
         # A file that is no serial port: said in Chinese, not pyserial's English.
         (["evaluator-sim", "--port", str(bad_json)], 1, "不是串口设备"),

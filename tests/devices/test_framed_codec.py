@@ -178,7 +178,6 @@ def test_long_texts_are_cut_on_a_character_boundary():
     [
         (Command.KEY, b""),  # no level
         (Command.KEY, b"\x05\x00"),  # trailing byte
-        (Command.DEVICE_ACK, b"\x01\x09"),  # unknown status
         (Command.DEVICE_HEARTBEAT, b"\x05ab"),  # string runs past the payload
         (Command.DEVICE_HEARTBEAT, b"\x02\xff\xfe"),  # not UTF-8
         (0x90, b""),  # unknown command
@@ -189,6 +188,14 @@ def test_well_framed_nonsense_is_a_protocol_error(cmd: int, payload: bytes):
     (frame,) = FrameDecoder().feed(encode_frame(1, cmd, payload))
     with pytest.raises(ProtocolError):
         decode_device(frame)
+
+
+def test_a_device_ack_with_a_status_the_host_does_not_know_is_a_refusal():
+    """§5: a DEVICE_ACK that is not OK is a refusal, whatever its status (a
+    vendor's own code too): the device answered; it did not carry it out."""
+    for status in (0x05, 0x09, 0x80, 0xFF):
+        (frame,) = FrameDecoder().feed(encode_frame(1, Command.DEVICE_ACK, bytes((7, status))))
+        assert decode_device(frame) == framed.DeviceAck(7, framed.AckStatus.REJECTED)
 
 
 def test_key_codes_levels_reasons_confirm_and_unknown_keys():

@@ -6,6 +6,7 @@ simulator, or raw frames written by the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import re
@@ -306,3 +307,87 @@ def test_simulator_script_steps_for_reasons_and_power_cycle(make_rig, hall):
     for bad in ("reason:0", "reason:10", "reason:x"):
         with pytest.raises(SimulatorError):
             parse_script(bad)
+
+
+def test_a_bad_review_held_over_a_restart_and_finished_on_the_screen_ends_with_cancel(
+    make_rig, hall
+):
+    """The device restarts while its 差评 awaits reasons; the citizen picks them
+    on the screen. The KEY answered NEED_REASONS is gone with the restart, so
+    the device gets no ACK for it (SEQs start again: it could match a new
+    press) but a CANCEL, and stops prompting for a closed evaluation."""
+    rig = make_rig()
+    case_id = hall.new_case()
+    rig.desk.open(case_id)
+    assert rig.sim.wait_for_command(framed.Prompt, 2) is not None
+    rig.sim.press(2)
+    assert rig.sim.wait_ack() == AckStatus.NEED_REASONS
+    rig.sim.power_cycle()
+    since = len(rig.sim.received)
+    assert rig.sim.wait_for_command(framed.Prompt, 4, since) is not None  # prompted again
+    rig.desk.submit_reasons([BAD_REVIEW_REASONS[0]], device="citizen-screen")
+    assert rig.sim.wait_for_command(framed.Cancel, 2, since) is not None
+    assert wait_until(lambda: rig.sim.display == "idle")
+    assert not [c for c in rig.sim.received[since:] if isinstance(c, framed.HostAck)]
+    (stored,) = hall.evaluations()
+    assert (stored.case_id, stored.level) == (case_id, 2)
+
+
+def test_a_newer_prompt_stops_the_resends_of_an_older_cancel():
+    """A CANCEL whose DEVICE_ACK is lost, then the next case's PROMPT: the host
+    never sends that CANCEL again after the PROMPT (a device that takes it for
+    a new command would clear the newer prompt), nor the PROMPT once the
+    device answers it with a key."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    driver = EvaluatorDriver(os.ttyname(slave), ack_timeout=0.1, heartbeat_interval=60)
+    try:
+        driver.start()
+        assert driver.wait_for_state(DriverState.CONNECTED, 2)
+        os.set_blocking(master, False)
+        driver.cancel()
+        time.sleep(0.05)
+        prompt_seq = driver.prompt("LCA03202611200002", "张丽华")
+        decoder, frames = framed.FrameDecoder(), []
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            with contextlib.suppress(BlockingIOError):
+                frames += decoder.feed(os.read(master, 256))
+        cmds = [f.cmd for f in frames]
+        after = cmds[cmds.index(framed.Command.PROMPT):]
+        assert framed.Command.CANCEL not in after
+        assert after.count(framed.Command.PROMPT) == 3  # the PROMPT and its 2 resends
+        # A key from the device: it shows the prompt; no more resends of it.
+        driver.prompt("LCA03202611200003", "张丽华")
+        os.write(master, framed.encode_device(framed.Key(5), 1))
+        time.sleep(0.05)
+        decoder.feed(os.read(master, 4096))  # the PROMPT and the key's ACK
+        time.sleep(0.4)
+        try:
+            later = decoder.feed(os.read(master, 4096))
+        except BlockingIOError:
+            later = []
+        assert framed.Command.PROMPT not in [f.cmd for f in later]
+        assert prompt_seq is not None
+    finally:
+        driver.stop()
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_unit_swapped_on_the_port_has_its_first_press_stored_under_its_own_identity(
+    make_rig, hall
+):
+    """A restart seen first as a KEY with SEQ 0 (another unit put on a plain
+    RS-232 port): the host asks for a HEARTBEAT at once and stores the press
+    with the identity of the unit that sent it, not the previous one's."""
+    rig = make_rig()
+    case_id = hall.new_case()
+    rig.desk.open(case_id)
+    assert rig.sim.wait_for_command(framed.Prompt, 2) is not None
+    assert wait_until(lambda: rig.driver.device_id == rig.sim.device_id)
+    rig.sim.device_id = "SIM-EVAL-0999"  # the new unit answers heartbeats with its own
+    rig.sim.send_raw(_key(5, 0))
+    assert rig.sim.wait_ack(0) == AckStatus.OK
+    (stored,) = hall.evaluations()
+    assert (stored.case_id, stored.level, stored.device) == (case_id, 5, "SIM-EVAL-0999")
