@@ -1269,7 +1269,7 @@ class Intake:
             "legal_date": legal.date,
             "legal_provisional": legal.provisional,
             "materials_received": tuple(
-                _line(by_id[c.requirement_id], "已收")
+                _line(by_id[c.requirement_id], "已收", c.note)
                 for c in decision.checks
                 if c.status is MaterialStatus.PRESENT
             ),
@@ -1305,7 +1305,16 @@ class Intake:
                 "commitment": commitment,
             }
             notice_kw |= {
-                "materials_owed": tuple(_line(m, "容缺") for m in deferrable),
+                # The one date the notice gives, beside each owed material.
+                "materials_owed": tuple(
+                    _line(
+                        m,
+                        "容缺",
+                        f"{supplement.date.year}年{supplement.date.month}月"
+                        f"{supplement.date.day}日前补齐",
+                    )
+                    for m in deferrable
+                ),
                 "supplement_date": supplement.date,
                 "supplement_provisional": supplement.provisional,
                 "commitment": commitment,
@@ -1337,7 +1346,9 @@ class Intake:
         for m in short:
             check = checks_by_id.get(m.id)
             found = check.status if check else MaterialStatus.MISSING
-            missing.append(_line(m, found.label, check.note if check else ""))
+            missing.append(
+                _line(m, found.label, check.note if check else "", catalog_note=True)
+            )
         violations = self._one_time_violations(step.case, decision.checks, short)
         self._event(
             step.session,
@@ -1724,10 +1735,23 @@ def _id_type_label(applicant: Applicant) -> str:
     return "" if kind is IdType.RESIDENT_ID else kind.label
 
 
-def _line(m: MaterialView, status: str, note: str = "") -> docs.MaterialLine:
-    return docs.MaterialLine(
-        name=m.name, form=m.form, copies=m.copies, status=status, note=note or m.note
-    )
+# Catalog remarks that tell the clerk how the material may be handled (容缺,
+# 免予提交 by data sharing): on the applicant's notice they would contradict
+# the decision printed (a received material "to be handed in later", a
+# demanded one "可容缺", a 容缺 date beside the notice's own).
+_CLERK_ONLY_NOTE = re.compile(r"容缺|免[予于]?提交|免交|告知承诺")
+
+
+def _line(
+    m: MaterialView, status: str, note: str = "", *, catalog_note: bool = False
+) -> docs.MaterialLine:
+    """A notice's line: the clerk's note; with ``catalog_note`` (a material the
+    applicant must still bring), else the catalog's remark on how to bring it,
+    unless it is one for the clerk."""
+    shown = note.strip()
+    if not shown and catalog_note and not _CLERK_ONLY_NOTE.search(m.note):
+        shown = m.note
+    return docs.MaterialLine(name=m.name, form=m.form, copies=m.copies, status=status, note=shown)
 
 
 def _doc_type_for(decision: Decision) -> docs.DocumentType | None:

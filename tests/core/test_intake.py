@@ -577,3 +577,48 @@ def test_an_applicant_name_that_would_print_otherwise_is_refused(intake, referen
         )
     with intake.store.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_a_notice_prints_no_catalog_remark_that_contradicts_its_decision(intake, reference):
+    """The catalog's remarks for the clerk (可容缺…10 个工作日内补交, 免予提交) never
+    reach the applicant's notice beside a decision they contradict: a received
+    material says nothing, an owed one says the one date of the notice, and a
+    demanded one keeps only remarks on how to bring it."""
+    from hallapp.models import MaterialRequirement
+
+    notes = {
+        "安全施工措施资料": "可容缺受理，申请人书面承诺后于 10 个工作日内补交",
+        "建设资金已落实承诺书": "已通过数据共享获取的免予提交",
+        "施工合同": "须加盖建设单位公章",
+    }
+    with intake.store.session() as s:
+        for m in s.scalars(sa.select(MaterialRequirement)):
+            m.note = notes.get(m.name, m.note)
+    accepted = intake.decide(
+        intake.open_case(reference.clerk_id, reference.item_code, APPLICANT).id,
+        reference.clerk_id,
+        Accept(checks(reference)),
+    ).notice
+    assert accepted is not None and all(not m.note for m in accepted.materials_received)
+    owed = intake.decide(
+        intake.open_case(reference.clerk_id, reference.item_code, APPLICANT).id,
+        reference.clerk_id,
+        ConditionalAccept(checks(reference, 安全施工措施资料=MaterialStatus.MISSING)),
+    ).notice
+    assert owed is not None and owed.supplement_date is not None
+    (line,) = owed.materials_owed
+    d = owed.supplement_date
+    assert line.note == f"{d.year}年{d.month}月{d.day}日前补齐"
+    told = intake.decide(
+        intake.open_case(reference.clerk_id, reference.item_code, APPLICANT).id,
+        reference.clerk_id,
+        OneTimeNotice(
+            checks(reference, 安全施工措施资料=MaterialStatus.MISSING,
+                   施工合同=MaterialStatus.MISSING)  # fmt: skip
+        ),
+    ).notice
+    assert told is not None
+    assert {m.name: m.note for m in told.missing_materials} == {
+        "施工合同": "须加盖建设单位公章",
+        "安全施工措施资料": "",
+    }
