@@ -239,8 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         show_error(None, str(exc))
         return 3
-    from hallapp.sync.run import with_hall_settings
+    from hallapp.sync.run import hall_for, with_hall_settings
 
+    args.hall = hall_for(store, args.hall)  # a window's own database: one hall, no hall code
     # The hall's definitions and limits as set at the centre (central settings).
     config = with_hall_settings(config, store, hall=args.hall)
     signin = SupervisorSignIn(store, config)

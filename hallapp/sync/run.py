@@ -136,6 +136,24 @@ def sync_once(
     )
 
 
+def hall_for(store: Store, hall: str | None) -> str | None:
+    """``hall`` where ``store`` holds several halls (a central store), else None:
+    a window's own database (or a demo history) holds one hall, whose rows
+    carry no hall code to select by."""
+    import logging
+
+    from sqlalchemy import inspect
+
+    if not hall:
+        return None
+    with store.engine.connect() as conn:
+        if inspect(conn).has_table("central_meta"):
+            return hall
+    logging.getLogger(__name__).info("--hall %s ignored: %s is not a central store", hall,
+                                     store.engine.url.render_as_string(hide_password=True))
+    return None
+
+
 def with_hall_settings(config: Config, store: Store, *, hall: str | None = None) -> Config:
     """The config with the hall-wide settings authored at the centre on top
     (``hallapp central settings set``): the hall's name, hotline, review
