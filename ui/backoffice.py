@@ -247,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         url = sqlite_url(url)
     app = QApplication(sys.argv[:1])
+    from hallapp.ui.theme import apply_theme
+
+    apply_theme(app)  # large CJK text, and Qt's own buttons in Chinese
     window = BackOfficeWindow(central_engine(url), args.hall or config.hall_code)
     window.show()
     return int(app.exec())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -70,8 +71,28 @@ def cjk_family() -> str | None:
     return None
 
 
+_translators: list[QTranslator] = []
+
+
+def install_qt_chinese(app: QApplication) -> bool:
+    """Qt's own texts in Chinese (a message box's 确定/取消, a line edit's
+    context menu): PySide6 ships them; without them those buttons say OK."""
+    if any(t.parent() is app for t in _translators):
+        return True  # once per application
+    translator = QTranslator(app)
+    where = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if not translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase",
+                           "_", where):  # fmt: skip
+        log.warning("Qt's Chinese translations not found in %s", where)
+        return False
+    app.installTranslator(translator)
+    _translators.append(translator)  # kept alive for the application's life
+    return True
+
+
 def apply_theme(app: QApplication) -> str | None:
     """Set the font and style sheet; returns the CJK family used (None if there is none)."""
+    install_qt_chinese(app)
     family = cjk_family()
     font = QFont(family) if family else QFont()
     font.setPixelSize(BASE_PX)

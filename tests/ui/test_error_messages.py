@@ -79,3 +79,19 @@ def test_a_bug_reaches_the_clerk_without_its_class_name(qtbot) -> None:
     assert len(shown) == 1
     assert shown[0].startswith("“刷新办件列表”没有完成：程序内部出错")
     assert "ValueError" not in shown[0] and "不会丢失" in shown[0]
+
+
+def test_qt_s_own_buttons_speak_chinese(qtbot) -> None:
+    """A message box's button (the supervisor's error dialog said "OK")."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from hallapp.ui.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app)
+    box = QMessageBox(QMessageBox.Icon.Critical, "出错", "数据库操作失败",
+                      QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel)  # fmt: skip
+    qtbot.addWidget(box)
+    assert box.button(QMessageBox.StandardButton.Ok).text() == "确定"
+    assert box.button(QMessageBox.StandardButton.Cancel).text() == "取消"
