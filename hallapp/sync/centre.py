@@ -192,6 +192,7 @@ def _create_guards(conn: Connection) -> None:
             )
     if dialect == "postgresql":
         _create_appeal_guard(conn)
+        _create_owner_checks(conn)
 
 
 # An upheld appeal takes its evaluation out of every figure, so the rule of
@@ -251,6 +252,55 @@ def _create_appeal_guard(conn: Connection) -> None:
     conn.exec_driver_sql(
         "ALTER TABLE follow_up_steps ENABLE ALWAYS TRIGGER trg_follow_up_steps_appeal_check"
     )
+
+
+# A window's login may add facts of its own window only (row-level security
+# checks the row's own origin), and a fact names the record it is about: an
+# event, an evaluation or a document names its case, a follow-up step its
+# evaluation, a print its document. Those must be of the same window (or
+# written at the centre), else a window's login could complete another
+# window's overdue case, add 差评 against its clerk, or uphold an appeal on
+# its evaluation. Checked once per statement over its new rows (a pushed
+# batch is one join), as the tables' owner.
+_OWNED_BY: tuple[tuple[str, str, str], ...] = (
+    ("case_events", "cases", "case_id"),
+    ("evaluations", "cases", "case_id"),
+    ("issued_documents", "cases", "case_id"),
+    ("follow_up_steps", "evaluations", "evaluation_id"),
+    ("document_prints", "issued_documents", "document_id"),
+)
+
+
+def _create_owner_checks(conn: Connection) -> None:
+    from hallapp.sync.schema import CENTRE_ORIGIN
+
+    for child, parent, column in _OWNED_BY:
+        fn, trigger = f"hallapp_owner_{child}", f"trg_{child}_owner"
+        conn.execute(text(f"""
+CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = {DEFINER_SEARCH_PATH} AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.id, n.origin_window AS mine, p.id AS parent_id, p.origin_window AS theirs
+      INTO bad
+      FROM new_rows n JOIN {parent} p ON p.{HALL} = n.{HALL} AND p.id = n.{column}
+     WHERE n.origin_window <> '{CENTRE_ORIGIN}'
+       AND p.origin_window NOT IN (n.origin_window, '{CENTRE_ORIGIN}')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '{child} % of window % refused: its {parent} % is of window %',
+            bad.id, bad.mine, bad.parent_id, bad.theirs;
+    END IF;
+    RETURN NULL;
+END
+$$"""))
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger} ON {child}")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {trigger} AFTER INSERT ON {child} REFERENCING NEW TABLE AS "
+            f"new_rows FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
+        )
+        conn.exec_driver_sql(f"ALTER TABLE {child} ENABLE ALWAYS TRIGGER {trigger}")
 
 
 def reconcile_on(conn: Connection) -> None:

@@ -41,6 +41,23 @@ def _follow_up(origin: str, hall: str = "LC", evaluation: str = "ev-LC-A05") -> 
     )
 
 
+def _event(case_id: str, kind: str = "completed") -> str:
+    return (
+        "INSERT INTO case_events (hall_code, id, origin_window, created_at, case_id, seq, kind, "
+        f"staff_id, data) VALUES ('LC', 'ce-{case_id}', 'A05', now(), '{case_id}', 9, '{kind}', "
+        "'staff-LC', '{}')"
+    )
+
+
+def _bad_review(case_id: str) -> str:
+    return (
+        "INSERT INTO evaluations (hall_code, id, origin_window, created_at, case_id, case_no, "
+        "item_code, window_code, staff_id, department_code, channel, device, level, reasons, "
+        f"applicant_kind) VALUES ('LC', 'ev-x-{case_id}', 'A05', now(), '{case_id}', 'x', "
+        "'ZJ-001', 'A05', 'staff-LC', 'ZJJ', 'window_evaluator', '', 1, '[\"态度\"]', 'person')"
+    )
+
+
 def _run(central, login: str, sql: str) -> list[tuple]:
     """Run one statement as ``login`` in a transaction that is rolled back."""
     with central.connect(login) as conn:
@@ -56,6 +73,10 @@ def _run(central, login: str, sql: str) -> list[tuple]:
 
 def test_window_adds_its_own_facts(central):
     _run(central, central.window.login, _case("LC", "A05", "A05", "own"))
+    # What names a record names one of its own window.
+    _run(central, central.window.login, _event("case-LC-A05"))
+    _run(central, central.window.login, _bad_review("case-LC-A05"))
+    _run(central, central.window.login, _follow_up("A05"))
 
 
 def test_window_retried_batch_is_a_no_op(central):
@@ -214,6 +235,17 @@ FORBIDDEN_FOR_WINDOW = {
         "DROP POLICY hallapp_window_insert ON cases",
         errors.InsufficientPrivilege,
     ),
+    # A fact of its own origin about another window's record: completing its
+    # overdue case, a 差评 against its clerk, a follow-up on its evaluation.
+    "complete another window's case": (_event("case-LC-A06"), errors.RaiseException),
+    "a bad review on another window's case": (
+        _bad_review("case-LC-A06"),
+        errors.RaiseException,
+    ),
+    "a follow-up step on another window's evaluation": (
+        _follow_up("A05", evaluation="ev-LC-A06"),
+        errors.RaiseException,
+    ),
     "become a supervisor": (None, errors.InsufficientPrivilege),  # SET ROLE, below
     "create a role": ("CREATE ROLE intruder", errors.InsufficientPrivilege),
     "read password verifiers": ("SELECT rolpassword FROM pg_authid", errors.InsufficientPrivilege),
@@ -236,6 +268,13 @@ _REASON = {
         in {"drop a fact table", "drop a policy", "turn row security off", "turn the guards off"}
         else "COPY FROM not supported with row-level security"
         if what == "copy straight into a fact table"
+        else "is of window A06"
+        if what
+        in {
+            "complete another window's case",
+            "a bad review on another window's case",
+            "a follow-up step on another window's evaluation",
+        }
         else "permission denied"
     )
     for what in FORBIDDEN_FOR_WINDOW
