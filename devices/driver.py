@@ -24,6 +24,7 @@ import enum
 import logging
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -54,6 +55,13 @@ class SerialPort(Protocol):
     def read(self, size: int = 1) -> bytes: ...
     def write(self, data: bytes, /) -> int | None: ...
     def flush(self) -> None: ...
+
+
+def printable_identity(text: str) -> str:
+    """A device's identity as stored with its evaluations: without control,
+    format or other invisible characters (a NUL cannot be stored centrally,
+    and stopped the window's push for good), outer spaces removed."""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
 
 
 def open_serial(url: str, baudrate: int, timeout: float) -> SerialPort:
@@ -592,8 +600,12 @@ class EvaluatorDriver:
                 return
         self._device_started = True
         if isinstance(message, framed.DeviceHeartbeat):
-            if message.device_id and not self._configured_device_id:
-                self._device_id = message.device_id
+            identity = printable_identity(message.device_id)
+            if identity != message.device_id:
+                log.warning("评价器 %s 的设备标识含有不可显示的字符，已去除：%r",
+                            self.port_name, message.device_id)
+            if identity and not self._configured_device_id:
+                self._device_id = identity
             self._release_held_key()
             return
         if isinstance(message, framed.DeviceAck):

@@ -542,6 +542,26 @@ def _find_bad_record(
     return None
 
 
+#: What the centre's refusals mean, for the administrator (the server speaks English).
+_REFUSALS = (
+    ("NUL (0x00)", "内容含有空字符（0x00），中心库不能保存"),
+    ("row-level security", "记录不属于本窗口（中心库的权限规则只允许写入本窗口自己的记录）"),
+    ("is of window", "记录涉及另一个窗口的办件、评价或文书"),
+    ("invalid input syntax for type json", "附加数据不是有效的 JSON"),
+    ("value too long", "内容超过中心库允许的长度"),
+    ("violates", "违反中心库的数据约束"),
+    ("out of range", "数值或日期超出中心库允许的范围"),
+    ("invalid input syntax", "数据格式无效"),
+)
+
+
+def _refusal_in_words(why: str) -> str:
+    for marker, words in _REFUSALS:
+        if marker in why:
+            return f"原因：{words}"
+    return "原因：数据不符合中心库的要求"
+
+
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip()
@@ -620,8 +640,10 @@ def push(
             bad = _find_bad_record(central, table, hall_code, rows, stall_seconds)
             rid, why = bad if bad else ("?", _first_line(exc))
             raise BadRecord(
-                f"中心库拒收本窗口的记录：表 {table.name}，记录 {rid}（{why}）。"
-                "本窗口的上传已停止，其他窗口不受影响；请联系管理员处理该记录",
+                f"中心库拒收本窗口的记录：表 {table.name}，记录 {rid}，{_refusal_in_words(why)}"
+                f"（中心库原文：{why}）。本窗口的上传已停止，其他窗口不受影响，本窗口照常办件，"
+                "新记录都留在本机等待上传。请管理员对照日志核查这条记录（它可能是在本程序之外"
+                "写入或改动的），用 hallapp db check 检查本窗口数据库，处理后再运行 hallapp sync",
                 table=table.name,
                 record_id=rid,
             ) from exc

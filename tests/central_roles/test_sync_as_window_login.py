@@ -116,6 +116,8 @@ def test_a_window_cannot_push_as_another(a05, tmp_path, hall, window_code):
             push(other.store, as_window, hall_code=hall, window_code=window_code)
         assert info.value.table == "applicants" and info.value.record_id != "?"
         assert "row-level security" in str(info.value)
+        # Said in Chinese too, with what to do.
+        assert "记录不属于本窗口" in str(info.value) and "hallapp db check" in str(info.value)
         assert counts(owner, "applicants") == before
         assert pending_count(other.store) > 0  # nothing marked as sent
     finally:

@@ -391,3 +391,20 @@ def test_a_unit_swapped_on_the_port_has_its_first_press_stored_under_its_own_ide
     assert rig.sim.wait_ack(0) == AckStatus.OK
     (stored,) = hall.evaluations()
     assert (stored.case_id, stored.level, stored.device) == (case_id, 5, "SIM-EVAL-0999")
+
+
+def test_an_identity_with_invisible_characters_is_stored_without_them(make_rig, hall):
+    """A device whose identity holds a NUL (or another control character):
+    the evaluation stores it without them (a NUL cannot reach the centre)."""
+    rig = make_rig()
+    rig.sim.device_id = "EV\x00-00\u200b42\x07"
+    since = len(rig.sim.received)
+    assert rig.sim.wait_for_command(framed.Heartbeat, 3, since) is not None
+    assert wait_until(lambda: rig.driver.device_id == "EV-0042")
+    case_id = hall.new_case()
+    rig.desk.open(case_id)
+    assert rig.sim.wait_for_command(framed.Prompt, 2) is not None
+    rig.sim.press(5)
+    assert rig.sim.wait_ack() == AckStatus.OK
+    (stored,) = hall.evaluations()
+    assert stored.device == "EV-0042"
