@@ -100,8 +100,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "printing.qr_url_template",
         str,
-        "https://zwfw.example.gov.cn/q?case={case_no}",
-        "二维码网址模板，{case_no} 处填入办件编号",
+        # None until the hall sets its own: a code to a made-up address would
+        # send every applicant to a dead page.
+        "",
+        "二维码网址模板，{case_no} 处填入办件编号；留空则文书不印二维码",
         max_len=500,
     ),
     Setting("ui.citizen_screen", str, "auto", "群众屏", ("auto", "window", "off")),
@@ -263,7 +265,7 @@ def _check(key: str, value: Any) -> Any:
         raise ConfigError(f"配置项 {key}（{setting.title}）{hidden}")
     if key == "hall.name" and not value.strip():
         raise ConfigError("配置项 hall.name（大厅名称）不能为空：它印在每一份文书和公示上")
-    if key == "printing.qr_url_template" and not (
+    if key == "printing.qr_url_template" and value and not (
         re.fullmatch(r"https?://\S+", value) and "{case_no}" in value
     ):
         raise ConfigError(

@@ -707,7 +707,7 @@ class _Generator:
             first_responder=self.ref.people[c.clerk.id],
             complaint_hotline=self.config.complaint_hotline,
             window_code=c.window,
-            qr_url=docs.qr_url_for(qr, c.case_no) if doc_type.has_qr else None,
+            qr_url=docs.qr_url_for(qr, c.case_no) if doc_type.has_qr and qr else None,
             **fields,
         )
         self.w.add(

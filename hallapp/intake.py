@@ -1521,11 +1521,9 @@ class Intake:
         extra: dict[str, Any],
     ) -> docs.Notice:
         applicant = case.applicant
-        qr = (
-            docs.qr_url_for(str(self.config.get("printing.qr_url_template")), case.case_no)
-            if doc_type.has_qr
-            else None
-        )
+        # No template configured: no code (a made-up address helps nobody).
+        template = str(self.config.get("printing.qr_url_template"))
+        qr = docs.qr_url_for(template, case.case_no) if doc_type.has_qr and template else None
         fields: dict[str, Any] = {"department_name": item.department_name} | extra
         return docs.Notice(
             doc_type=doc_type,

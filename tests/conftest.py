@@ -118,9 +118,13 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
 
 
+#: The progress-query address a hall configures (none by default: no code printed).
+QR = {"qr_url_template": "https://zwfw.example.gov.cn/q?case={case_no}"}
+
+
 @pytest.fixture
 def config() -> Config:
-    return parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"}})
+    return parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"}, "printing": QR})
 
 
 @pytest.fixture

@@ -607,11 +607,8 @@ class BundleDesk:
         members: tuple[docs.MemberLine, ...],
         extra: dict[str, Any],
     ) -> docs.Notice:
-        qr = (
-            docs.qr_url_for(str(self.config.get("printing.qr_url_template")), lead.case_no)
-            if doc_type.has_qr
-            else None
-        )
+        template = str(self.config.get("printing.qr_url_template"))  # "": no code
+        qr = docs.qr_url_for(template, lead.case_no) if doc_type.has_qr and template else None
         return docs.Notice(
             doc_type=doc_type,
             doc_no=doc_no,

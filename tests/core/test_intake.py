@@ -622,3 +622,15 @@ def test_a_notice_prints_no_catalog_remark_that_contradicts_its_decision(intake,
         "施工合同": "须加盖建设单位公章",
         "安全施工措施资料": "",
     }
+
+
+def test_without_a_configured_query_address_a_notice_has_no_qr_code(store, clock, reference):
+    """printing.qr_url_template unset: no code to a made-up address on the
+    applicant's notice (the README walker decoded zwfw.example.gov.cn)."""
+    from hallapp.config import parse_config
+
+    plain = Intake(store, parse_config({"hall": {"code": "LC"}, "window": {"code": "A03"}}),
+                   clock=clock)  # fmt: skip
+    case = plain.open_case(reference.clerk_id, reference.item_code, APPLICANT)
+    notice = plain.decide(case.id, reference.clerk_id, Accept(checks(reference))).notice
+    assert notice is not None and notice.qr_url is None

@@ -318,6 +318,7 @@ def ui_config(tmp_path: Path) -> Any:
             "window": {"code": "A03"},
             "evaluator": {"timeout_seconds": 60},
             "ui": {"citizen_screen": "window"},
+            "printing": {"qr_url_template": "https://zwfw.example.gov.cn/q?case={case_no}"},
         }
     )
 
