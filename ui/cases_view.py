@@ -727,6 +727,9 @@ class CasesView(QWidget):
         # Gone, not only hidden: the focus goes back to the list for the next key.
         setattr(self, name, None)
         dialog.deleteLater()
+        # Without a window manager (a kiosk session) nobody gives the console
+        # back its focus, and F10 after F9 went nowhere until a click.
+        self.window().activateWindow()
         self.table.setFocus()
 
     def hand_over(self) -> None:

@@ -298,3 +298,20 @@ def test_returning_applicant_keeps_what_was_received_and_is_warned_of_new_demand
     assert result.violations == ()
     assert result.case.one_time_violations == 0
     assert d.errors == []
+
+
+def test_f10_right_after_f9_hands_the_completed_case_over(demo_app, qtbot, ui_store):
+    """The keyboard flow the README promises: F9, Enter (办结), then F10 at once
+    opens 出件 for the same case (it did nothing until the row was clicked)."""
+    d = demo_app
+    _ready(d)
+    case = d.decide("Ctrl+1").case
+    d.close_preview()
+    d.select_case(case.id)
+    d.act("F9")
+    qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.COMPLETED, timeout=10_000)
+    d.idle()
+    d.shortcut("F10")
+    qtbot.waitUntil(lambda: d.cases.hand_over_dialog is not None, timeout=5_000)
+    assert case.case_no in d.cases.hand_over_dialog.summary.text()
+    assert d.errors == []
