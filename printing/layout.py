@@ -1122,4 +1122,24 @@ def build_story(doc: Notice | DutyCard, size: Size) -> list[Flowable]:
     s = styles(size)
     if isinstance(doc, DutyCard):
         return _duty_card(doc, s)
-    return _BUILDERS[doc.doc_type](doc, s)
+    story = _BUILDERS[doc.doc_type](doc, s)
+    return story if s.m.slip else _seal_with_body(story, s)
+
+
+def _seal_with_body(story: list[Flowable], s: Styles) -> list[Flowable]:
+    """The last piece of the body (a table with its heading, a paragraph)
+    goes with the seal band: a page may not hold the seal, the date and the
+    first responder alone, easily parted from the decision they sign."""
+    at = max((i for i, f in enumerate(story) if isinstance(f, KeepTogether)), default=-1)
+    if at <= 0:
+        return story
+    start = at - 1
+    while start > 0 and isinstance(story[start], Spacer | CondPageBreak):
+        start -= 1
+    heading = story[start - 1] if start > 0 else None
+    if isinstance(heading, Paragraph) and heading.style.name == s.section.name:
+        start -= 1  # the table's heading too, so it does not end a page
+    closing = story[at]
+    assert isinstance(closing, KeepTogether)
+    body = [f for f in story[start:at] if not isinstance(f, CondPageBreak)]
+    return [*story[:start], KeepTogether([*body, *closing._content]), *story[at + 1:]]
