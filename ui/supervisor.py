@@ -534,7 +534,13 @@ class Charts(QWidget):
         x.append(labels)
         y = QValueAxis()
         low = min(values, default=90.0)
-        y.setRange(max(0.0, (int(low) // 5) * 5 - 5), 100.0)
+        bottom = max(0, (int(low) // 5) * 5 - 5)
+        # Gridlines on whole numbers: 90, 92 … 100, not 90, 92.5 … drawn as
+        # "93" (97.63 % sat above the line labelled 98).
+        step = next((k for k in (1, 5, 10, 20, 25, 50)
+                     if (100 - bottom) % k == 0 and (100 - bottom) // k <= 10), 5)  # fmt: skip
+        y.setRange(float(bottom), 100.0)
+        y.setTickCount((100 - bottom) // step + 1)
         y.setLabelFormat("%.0f")
         # A category axis maps point i to the i-th label; values on the value axis.
         x_values = QValueAxis()
@@ -566,13 +572,27 @@ class Charts(QWidget):
         levels.addAxis(axis, Qt.AlignmentFlag.AlignBottom)
         bars.attachAxis(axis)
         count = QValueAxis()
-        count.setRange(0, max(1, max(total.levels.values(), default=1)) * 1.15)
+        most = max(1, max(total.levels.values(), default=1))
+        step = _nice_step(int(most * 1.15) + 1)
+        top = -(-int(most * 1.15 + 1) // step) * step  # the next gridline above the tallest bar
+        count.setRange(0, top)
+        count.setTickCount(top // step + 1)
         count.setLabelFormat("%d")
         levels.addAxis(count, Qt.AlignmentFlag.AlignLeft)
         bars.attachAxis(count)
         levels.legend().hide()
         self.levels_view.setChart(levels)
         self.level_set = bar
+
+
+def _nice_step(span: int) -> int:
+    """A gridline step of 1, 2 or 5 × 10ⁿ giving at most 10 intervals over ``span``."""
+    scale = 1
+    while True:
+        for step in (1, 2, 5):
+            if span <= 10 * step * scale:
+                return step * scale
+        scale *= 10
 
 
 # -------------------------------------------------------------- the queue

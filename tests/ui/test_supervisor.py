@@ -82,6 +82,14 @@ def test_pick_a_month_and_the_tables_and_charts_show_it(qtbot, view, history: St
     assert [int(bars.at(i)) for i in range(5)] == [
         expected.total.levels[v] for v in (5, 4, 3, 2, 1)
     ]
+    # Every gridline on a whole number (labels rounded from 92.5 misplaced a month).
+    from PySide6.QtCharts import QValueAxis
+
+    for chart in (view.charts.trend_view.chart(), view.charts.levels_view.chart()):
+        for axis in chart.axes():
+            if isinstance(axis, QValueAxis) and axis.isVisible():
+                span, ticks = axis.max() - axis.min(), axis.tickCount()
+                assert ticks >= 2 and (span / (ticks - 1)).is_integer(), (axis.min(), axis.max())
     # By clerk: another grouping, same total.
     data = choose(qtbot, view, "2026-09", "clerk")
     assert data.report.tally.dimension.key == "clerk"
