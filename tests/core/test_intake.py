@@ -613,7 +613,11 @@ def test_a_notice_prints_no_catalog_remark_that_contradicts_its_decision(intake,
         intake.open_case(reference.clerk_id, reference.item_code, APPLICANT).id,
         reference.clerk_id,
         OneTimeNotice(
-            checks(reference, 安全施工措施资料=MaterialStatus.MISSING, 施工合同=MaterialStatus.MISSING)
+            checks(
+                reference,
+                安全施工措施资料=MaterialStatus.MISSING,
+                施工合同=MaterialStatus.MISSING,
+            )
         ),
     ).notice
     assert told is not None
