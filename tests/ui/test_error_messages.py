@@ -83,9 +83,8 @@ def test_a_bug_reaches_the_clerk_without_its_class_name(qtbot) -> None:
 
 def test_qt_s_own_buttons_speak_chinese(qtbot) -> None:
     """A message box's button (the supervisor's error dialog said "OK")."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
     from hallapp.ui.theme import apply_theme
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
