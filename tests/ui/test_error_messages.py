@@ -89,8 +89,8 @@ def test_qt_s_own_buttons_speak_chinese(qtbot) -> None:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     apply_theme(app)
-    box = QMessageBox(QMessageBox.Icon.Critical, "出错", "数据库操作失败",
-                      QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel)  # fmt: skip
+    buttons = QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel
+    box = QMessageBox(QMessageBox.Icon.Critical, "出错", "数据库操作失败", buttons)
     qtbot.addWidget(box)
     assert box.button(QMessageBox.StandardButton.Ok).text() == "确定"
     assert box.button(QMessageBox.StandardButton.Cancel).text() == "取消"
