@@ -223,9 +223,11 @@ def _cmd_staff_add(args: argparse.Namespace) -> int:
                          window_code=window)  # fmt: skip
             return (
                 f"已登记第一位系统管理员：{person.name}（工号 {person.staff_no}）。\n"
-                "下一步：登记窗口 hallapp windows add 窗口编号 窗口名称 --department 部门编码 "
-                f"--by {person.staff_no}；再登记窗口工作人员 hallapp staff add 工号 姓名 "
-                f"--department 部门编码 --by {person.staff_no}。系统管理员不在窗口当班。"
+                "下一步：导入事项清单（含进驻部门）hallapp catalog import 清单文件 "
+                f"--staff {person.staff_no}；再登记窗口 hallapp windows add 窗口编号 窗口名称 "
+                f"--department 部门编码 --by {person.staff_no}；再登记窗口工作人员 "
+                f"hallapp staff add 工号 姓名 --department 部门编码 --phone 联系电话 "
+                f"--by {person.staff_no}。系统管理员不在窗口当班。"
             )
         admin_password = _ask(source, f"管理员 {args.by} 的密码：", stdin=args.password_stdin,
                               env=PASSWORD_ENV)  # fmt: skip
