@@ -209,6 +209,11 @@ def validate_document(id_type: IdType | str, value: str, today: date | None = No
         if v[:6] in RESIDENCE_PERMIT_PREFIXES and validate_residence_permit(v, today):
             return _fail(v, "这是港澳台居民居住证号码：请将证件类型选为“港澳台居民居住证”")
         if v.startswith("9") and len(v) == 18:
+            from hallapp.validation import validate_uscc
+
+            if validate_uscc(v):
+                # A company's 统一社会信用代码 typed while the type is still 个人.
+                return _fail(v, "这是统一社会信用代码：单位申请请将申请人类型选为“单位”")
             return _fail(v, "以 9 开头的 18 位号码是外国人永久居留身份证：请选择该证件类型")
         return validate_id_number(value, today)
     if kind is IdType.RESIDENCE_PERMIT:

@@ -222,3 +222,12 @@ def test_the_validate_command_checks_any_document(capsys):
     assert capsys.readouterr().out == "有效 外国人永久居留身份证 KAZ*********105\n"
     assert main(["validate", "document", "residence_permit", "810000199408230020"]) == 1
     assert "校验位不符" in capsys.readouterr().out
+
+
+def test_a_companys_credit_code_under_a_person_says_choose_unit() -> None:
+    """A 统一社会信用代码 typed while the applicant is still 个人: the hint points
+    to 单位, not to the foreigner's permanent residence card."""
+    from hallapp.identity import IdType, validate_document
+
+    check = validate_document(IdType.RESIDENT_ID, "91350825MA31K7XQ5P")
+    assert not check and "统一社会信用代码" in check.reason and "单位" in check.reason
