@@ -105,6 +105,8 @@ def report_failure(exc: BaseException, command: str) -> int:
     if isinstance(exc, KeyboardInterrupt):
         print("已中断。", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        return _reader_gone(command)
     if isinstance(exc, CommandRefused):
         log.warning("hallapp %s refused: %s", command, exc)
         print(str(exc), file=sys.stderr)
@@ -157,6 +159,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     common.current_store_shown = ""  # named again by the command's store_url()
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a reader gone (| head) is told here, not at exit
     except (Exception, KeyboardInterrupt) as exc:
         return report_failure(exc, command)
     return code
+
+
+#: What a command exits with when the program reading its output stopped
+#: early (``| head``): 128 + SIGPIPE, as any Unix tool that is cut off.
+EXIT_PIPE = 141
+
+
+def _reader_gone(command: str) -> int:
+    """The reader of standard output went away (``hallapp … | head``): nothing
+    is wrong with the data or the database; stop quietly, as grep or cat do."""
+    log.info("hallapp %s: the reader of its output stopped early", command)
+    import os
+
+    # Python flushes stdout once more at exit: into nothing, not a second error.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE

@@ -189,3 +189,22 @@ def test_a_database_password_is_never_printed_or_logged(tmp_path: Path) -> None:
         assert "s3cret-pg-pw" not in shown and "Traceback" not in shown, (argv, shown)
     logged = (log_dir / "hallapp.log").read_text(encoding="utf-8")
     assert "s3cret-pg-pw" not in logged and "hall:***@127.0.0.1:1/hall" in logged
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    """`hallapp … | head -1`: the command stops quietly with 141 (128 +
+    SIGPIPE), not "无法读写文件或设备…检查磁盘空间" (3) or an internal error."""
+    env = {**os.environ, "HALLAPP_LOG_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hallapp", "workdays", "add", "2026-01-05", "2000", "--explain",
+         "--no-db"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    # 170 KB of output, more than a pipe holds: the command is still writing.
+    proc.stdout.close()  # the reader goes away, as head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == "", err
