@@ -131,8 +131,14 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
     if args.password_file:
         try:
             lines = Path(args.password_file).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise _Refused(f"无法读取口令文件 {args.password_file}：{type(exc).__name__}") from exc
+        except UnicodeDecodeError as exc:
+            raise _Refused(
+                f"口令文件 {args.password_file} 不是 UTF-8 编码：请用记事本“另存为”UTF-8 后再试"
+            ) from exc
+        except OSError as exc:
+            from hallapp.config import os_reason
+
+            raise _Refused(f"无法读取口令文件 {args.password_file}：{os_reason(exc)}") from exc
         if not lines or not lines[0]:
             raise _Refused(f"口令文件 {args.password_file} 的第一行是空的")
         return lines[0], False

@@ -103,15 +103,19 @@ _QUARTER = re.compile(r"^\s*(\d{4})-?[Qq]([1-4])\s*$")
 
 def parse_month(text: str) -> Period:
     m = _MONTH.match(text)
-    if not m or not 2000 <= int(m.group(1)) <= 2100:
+    if not m:
         raise PeriodError(f"月份格式应为 YYYY-MM（例如 2026-09），收到 {text!r}")
+    if not 2000 <= int(m.group(1)) <= 2100:
+        raise PeriodError(f"年份应在 2000–2100 之间，收到 {m.group(1)}（{text.strip()}）")
     return month(int(m.group(1)), int(m.group(2)))
 
 
 def parse_quarter(text: str) -> Period:
     m = _QUARTER.match(text)
-    if not m or not 2000 <= int(m.group(1)) <= 2100:
+    if not m:
         raise PeriodError(f"季度格式应为 YYYY-Qn（例如 2026-Q3），收到 {text!r}")
+    if not 2000 <= int(m.group(1)) <= 2100:
+        raise PeriodError(f"年份应在 2000–2100 之间，收到 {m.group(1)}（{text.strip()}）")
     return quarter(int(m.group(1)), int(m.group(2)))
 
 

@@ -73,6 +73,9 @@ def _cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["workdays", "check", str(tmp / "absent.txt")], 2, "找不到文件"),
         (["workdays", "load", str(bad_schedule), "--db", db], 1, "有错误"),
         (["validate", "id", "123"], 1, "无效"),
+        (["validate", "id", "350825198001012319\u200b"], 1, "不可见"),  # not "实际 19 位"
+        (["report", "--month", "9999-12", "--format", "csv", "--out", str(tmp / "r.csv")], 2,
+         "年份应在 2000–2100 之间"),
         (["validate", "uscc", "91350825MA31K7XQ5X"], 1, "无效"),
         (["validate", "mobile", "1234"], 1, "无效"),
         (["catalog", "import", sample, "--db", db], 4, "--staff"),
