@@ -1142,4 +1142,6 @@ def _seal_with_body(story: list[Flowable], s: Styles) -> list[Flowable]:
     closing = story[at]
     assert isinstance(closing, KeepTogether)
     body = [f for f in story[start:at] if not isinstance(f, CondPageBreak)]
-    return [*story[:start], KeepTogether([*body, *closing._content]), *story[at + 1:]]
+    # KeepTogether keeps what it holds in _content (ReportLab has no public reader).
+    held: list[Flowable] = list(getattr(closing, "_content", [closing]))
+    return [*story[:start], KeepTogether([*body, *held]), *story[at + 1:]]

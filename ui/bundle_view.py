@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -104,6 +105,7 @@ class BundleView(QWidget):
         self.desk, self.clerk_id = desk, clerk_id
         self.cases: list[BundleCaseView] = []
         self.current: BundleCaseView | None = None
+        self.confirm_dialog: QDialog | None = None
 
         self.case_list = QListWidget()
         self.case_list.setMinimumWidth(300)
@@ -364,10 +366,29 @@ class BundleView(QWidget):
         return out
 
     def _decide(self) -> None:
+        """受理 or 一次性告知, after the confirmation every numbered act asks for."""
         c = self.current
         if c is None:
             return
-        desk, clerk, bid, checks = self.desk, self.clerk_id, c.id, self.checks()
+        from hallapp.ui.intake_view import ConfirmActDialog
+
+        checks = self.checks()
+        missing = sum(1 for k in checks if k.status is MaterialStatus.MISSING)
+        act = (f"出具一次性告知书（补正材料 {missing} 项）" if missing
+               else "受理并出具受理通知书")  # fmt: skip
+        lead = next((m.case_no for m in c.members if m.case_id == c.lead_case_id), "")
+        rows = [("记录事项", act), ("一件事", f"{c.bundle_name}（{c.bundle_no}）"),
+                ("申请人", c.applicant_name)]  # fmt: skip
+        if lead:
+            rows.append(("通知书上的办件编号", lead))  # the lead member's case number
+        dialog = ConfirmActDialog(act, rows, self)
+        self.confirm_dialog = dialog
+        dialog.accepted.connect(lambda: self._issue(c, checks))
+        dialog.finished.connect(lambda _r: setattr(self, "confirm_dialog", None))
+        dialog.open()
+
+    def _issue(self, c: BundleCaseView, checks: list[BundleCheck]) -> None:
+        desk, clerk, bid = self.desk, self.clerk_id, c.id
 
         def run() -> tuple[BundleCaseView, docs.Notice, str]:
             view = desk.view(bid)

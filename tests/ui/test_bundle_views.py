@@ -88,8 +88,18 @@ def test_window_and_back_office_views_take_decide_urge_and_hand_over(
     assert view.members.rowCount() == 5 and "已收件" in view.summary.text()
     for i in range(view.checklist.count()):
         view.checklist.item(i).setCheckState(Qt.CheckState.Checked)
+    # A numbered notice only after the confirmation (Esc: nothing issued).
+    qtbot.mouseClick(view.decide_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.confirm_dialog is not None, timeout=5_000)
+    dialog = view.confirm_dialog
+    assert "受理并出具受理通知书" in dialog.text() and "通知书上的办件编号" in dialog.text()
+    dialog.reject()
+    wait_idle(qtbot)
+    assert "已收件" in view.summary.text()
+    qtbot.mouseClick(view.decide_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.confirm_dialog is not None, timeout=5_000)
     with qtbot.waitSignal(view.notice_issued, timeout=10_000) as issued:
-        qtbot.mouseClick(view.decide_button, Qt.MouseButton.LeftButton)
+        view.confirm_dialog.accept()
     assert issued.args[0].title == "受理通知书"
     wait_idle(qtbot)
     assert view.members.item(0, 3).text() == "2026年11月17日"
