@@ -306,7 +306,8 @@ def problem_message(problem: DbProblem, shown: str = "", *, revision: str = "") 
 
     messages = {
         DbProblem.CORRUPT: (
-            f"数据库文件{name}已损坏，无法读取。请不要删除或改动这个文件，"
+            f"数据库文件{name}无法读取：它不是可用的 HallApp 数据库——地址指错了文件，或文件已损坏。"
+            "请先核对地址；地址无误、这是本窗口的数据库时，请不要删除或改动这个文件，"
             "停止在本机登记新的办件，并联系技术支持从备份恢复（可运行 hallapp db check 查看详情）。"
         ),
         DbProblem.LOCKED: (
