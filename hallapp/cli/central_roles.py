@@ -302,6 +302,17 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
         if _permission_denied(exc):
             print(_owner_needed(engine.url.username, "revoke-login"), file=sys.stderr)
             return EXIT_STORE
+        if "depend on it" in str(exc):
+            # DROP OWNED runs in the centre's database only: objects the login
+            # made in another database of the server (a copy of the centre)
+            # keep it alive.
+            print(
+                f"收回登录失败：登录 {args.login} 在本服务器的其他数据库中还拥有对象"
+                "（例如中心库的副本或备份库）。请数据库管理员在那些数据库中执行 "
+                f'DROP OWNED BY "{args.login}";，再运行本命令（中心库原文：{_first_line(exc)}）',
+                file=sys.stderr,
+            )
+            return EXIT_STORE
         print(f"收回登录失败：{_first_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     finally:
