@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,7 @@ def _cmd_join(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_INVALID
+        pushed_before = _last_push(engine, hall, window)
         attach(store, central_url, hall, window)
         joined = True
     except SyncError as exc:
@@ -235,6 +237,19 @@ def _cmd_join(args: argparse.Namespace) -> int:
             "HALLAPP_CENTRAL_PASSWORD 或 pgpass 文件（PGPASSFILE）中",
             file=sys.stderr,
         )
+    if pushed_before is not None and created is not None:
+        from hallapp.workdays import HALL_TZ
+
+        # A new file for a window that has pushed: a replaced PC (fine once
+        # the old one is off), or a second PC on one window code (its case
+        # numbers would clash with the first's, and its pushes be refused).
+        print(
+            f"注意：中心库已有窗口 {window} 的上传（最近一次 "
+            f"{pushed_before.astimezone(HALL_TZ):%Y-%m-%d %H:%M}）。如果这台电脑替换了原来的"
+            f"窗口电脑，请确认原电脑已停用；两台电脑不能同时使用窗口编号 {window}"
+            "（办件编号会重复，中心库将拒收后上传的一台）",
+            file=sys.stderr,
+        )
     from hallapp.config import load_config
 
     cfg = load_config(getattr(args, "config", None))
@@ -246,6 +261,23 @@ def _cmd_join(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _last_push(engine: Any, hall: str, window: str) -> datetime | None:
+    """When the centre last took a push of this window, if ever."""
+    from sqlalchemy import select
+
+    from hallapp.sync.schema import HALL, central_table
+
+    ws = central_table("window_sync")
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(ws.c.last_push_at).where(ws.c[HALL] == hall, ws.c.window_code == window)
+        ).first()
+    if got is None or got[0] is None:
+        return None
+    at: datetime = got[0]
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _new_sqlite_file(url: str) -> Path | None:

@@ -575,3 +575,31 @@ def test_central_init_refuses_a_windows_own_database(
     code, _out, err = run(capsys, "central", "init", "--url", sqlite_url(path))
     assert code == 1 and "是窗口的本地数据库，不能用作中心库" in err
     assert path.read_bytes() == before
+
+
+def test_joining_a_window_that_another_pc_pushes_for_warns(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """A new file joining as A05 while the centre holds A05's pushes: a
+    replaced PC, or a second PC on one window code; the join says so."""
+    from datetime import UTC, datetime
+
+    setup_hall(capsys, monkeypatch, centre)
+    first = sqlite_url(tmp_path / "a05.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                          "--window", "A05", "--db", first)  # fmt: skip
+    assert code == 0 and "注意：中心库已有窗口" not in err, err
+    engine = central_engine(centre)
+    try:
+        ws = central_table("window_sync")
+        with engine.begin() as c:  # what the first PC's pushes left
+            c.execute(ws.insert().values(hall_code="LC", window_code="A05", local_revision=HEAD,
+                                         last_push_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC)))
+    finally:
+        engine.dispose()
+    second = sqlite_url(tmp_path / "a05-second.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                          "--window", "A05", "--db", second)  # fmt: skip
+    assert code == 0, err
+    assert "注意：中心库已有窗口 A05 的上传（最近一次 2026-12-03 09:30）" in err
+    assert "两台电脑不能同时使用窗口编号 A05" in err
