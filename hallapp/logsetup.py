@@ -64,12 +64,18 @@ _LANDLINE = re.compile(
 )
 
 
+# A run of digits longer than an ID number may hold one (a 19-digit value a
+# database refused, quoted in its error): its middle is masked as well.
+_LONG_DIGITS = re.compile(r"(?<![0-9])(\d{4})(\d{11,})(\d{3}[0-9Xx])(?![0-9])")
+
+
 def mask_personal(text: str) -> str:
     """``text`` with ID numbers, identity document numbers and phones masked."""
     if not any(ch.isdigit() for ch in text):
         return text
     text = _ID_18.sub(lambda m: m[1][:4] + "*" * 10 + m[3][-4:], text)
     text = _ID_15.sub(lambda m: m[1][:4] + "*" * 8 + m[3][-3:], text)
+    text = _LONG_DIGITS.sub(lambda m: m[1] + "*" * len(m[2]) + m[3], text)
     text = _DOCUMENTS.sub(lambda m: m[1][0] + "*" * (len(m[1]) - 1), text)
     text = _MOBILE.sub(lambda m: m[1] + "****" + m[3], text)
     return _LANDLINE.sub(lambda m: m[1] + "*" * len(m[2]) + m[3], text)

@@ -189,3 +189,13 @@ def test_a_password_with_an_unescaped_at_shows_none_of_its_tail(password: str) -
     shown = display_url(f"postgresql+psycopg://hall:{password}@central:5432/hall")
     assert "tail" not in shown and shown.startswith("postgresql+psycopg://hall:***@")
     assert shown.endswith("@central:5432/hall")
+
+
+def test_an_id_number_inside_a_longer_run_of_digits_is_masked_too() -> None:
+    """A 19-digit value a database refused, quoted in its error context
+    (`COPY …, column id_number: "3508251990010112345"`), holds an ID number."""
+    from hallapp.logsetup import mask_personal
+
+    line = 'CONTEXT:  COPY _hallapp_stage, line 1, column id_number: "3508251990010112345"'
+    assert "350825199001011234" not in mask_personal(line)
+    assert "LCA05202611200004" in mask_personal("case LCA05202611200004")  # a case number stays
