@@ -104,6 +104,13 @@ def set_window(
         problems.append(f"窗口编号“{code}”无效：应为 1–8 位字母或数字，例如 A03")
     if not name:
         problems.append("请填写窗口名称，例如 企业开办窗口")
+    elif len(name) > 100:
+        problems.append(f"窗口名称最多 100 字（现为 {len(name)} 字）")
+    else:
+        from hallapp.validation import one_line_problem
+
+        if hidden := one_line_problem(name):
+            problems.append(f"窗口名称{hidden}")
     if not wanted:
         problems.append("请至少指定一个进驻部门（部门编码，例如 SCJ）")
     known = set(session.scalars(select(Department.code).where(Department.code.in_(wanted))))
