@@ -7,7 +7,10 @@ cd "$(dirname "$0")"
 HALLAPP=${HALLAPP:-../../.venv/bin/hallapp}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-rm -f ./*.png
+# Only the pages this script makes (the projects' and reports' pages come from
+# their own scripts and stay).
+rm -f acceptance-*.png conditional-*.png one-time-*.png rejection-*.png referral-*.png \
+  hand-over-*.png duty-card-*.png bundle-*.png
 for type in acceptance conditional one-time rejection referral hand-over duty-card; do
   for size in a4 slip; do
     "$HALLAPP" render "$type" --sample --size "$size" --out "$tmp/$type-$size.pdf" >/dev/null

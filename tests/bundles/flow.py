@@ -34,7 +34,9 @@ def at(days: int, hours: int = 0) -> datetime:
 
 
 def config() -> Config:
-    return parse_config({"hall": {"code": HALL}, "window": {"code": WINDOW}})
+    # The query address a hall configures: its notices carry the QR code.
+    qr = {"qr_url_template": "https://zwfw.example.gov.cn/q?case={case_no}"}
+    return parse_config({"hall": {"code": HALL}, "window": {"code": WINDOW}, "printing": qr})
 
 
 def author_hall(central: Engine) -> None:
