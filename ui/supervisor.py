@@ -566,6 +566,10 @@ class Charts(QWidget):
         bars = QBarSeries()
         bars.append(bar)
         bars.setLabelsVisible(True)
+        # Above each bar, in the text colour: a bar of 29 差评 is too short to
+        # hold its own number.
+        bars.setLabelsPosition(QBarSeries.LabelsPosition.LabelsOutsideEnd)
+        bar.setLabelColor(QColor("#1f2937"))
         levels.addSeries(bars)
         axis = QBarCategoryAxis()
         axis.append(cats)
