@@ -592,11 +592,9 @@ class EvaluatorDriver:
             # its answer (at most KEY_HOLD_S), so the press is stored with
             # the identity of the unit that sent it.
             self._send_heartbeat(time.monotonic())
+            self._emit(DeviceRestarted(self.port_name))
             if isinstance(message, framed.Key):
                 self._held_key = (frame, message, time.monotonic())
-            self._emit(DeviceRestarted(self.port_name))
-            if self._held_key is not None:
-                self._device_started = True
                 return
         self._device_started = True
         if isinstance(message, framed.DeviceHeartbeat):

@@ -257,7 +257,7 @@ def _central_triggers() -> dict[str, str]:
             reference.dispose()
 
 
-def guard_problems(engine: Engine) -> list[str]:
+def guard_problems(engine: Engine, *, central: bool) -> list[str]:
     """Triggers of a current SQLite store that differ from those its schema makes.
 
     The append-only guards (a fact cannot be changed or deleted) and the
@@ -265,14 +265,11 @@ def guard_problems(engine: Engine) -> list[str]:
     anyone with the file and the sqlite3 shell can drop or rewrite them:
     the file stays sound for integrity_check while its records lose their
     protection. A fresh in-memory store of the same revision says what
-    should be there. Other databases: [].
+    should be there (``central``: a central SQLite file, made by central
+    init). Other databases: [].
     """
     if engine.dialect.name != "sqlite":
         return []
-    from hallapp.sync.centre import central_revision
-
-    with engine.connect() as conn:
-        central = central_revision(conn) is not None
     expected = _central_triggers() if central else _local_triggers()
     found = _triggers(engine)
     problems = [f"缺少触发器 {name}（事实记录的防改写保护或统计计数）"

@@ -662,7 +662,7 @@ def _windows_add(args: argparse.Namespace) -> int:
 
     _, change = _change(args, "window.save", edit, target=code)
     kind = "综合窗口" if len(served) > 1 else "窗口"
-    print(f"已保存{kind} {code.upper()} {args.name.strip()}，进驻部门：{'、'.join(served)}"
+    print(f"已保存{kind} {code} {args.name.strip()}，进驻部门：{'、'.join(served)}"
           f"（基础数据版本 {change.version}）")
     return EXIT_OK
 

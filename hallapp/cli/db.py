@@ -121,7 +121,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         # A central store has a schema of its own (`hallapp central init`):
         # current when it mirrors this release's local schema.
         current = schema_is_current(engine) if central is None else central == HEAD
-        guards = guard_problems(engine) if current else []
+        guards = guard_problems(engine, central=central is not None) if current else []
         if guards:
             log.error("trigger check of %s failed: %s", shown, guards)
             print(f"数据库 {shown} 的保护触发器被删除或改动，事实记录可能已被改写或删除：",

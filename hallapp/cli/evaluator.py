@@ -118,10 +118,14 @@ def run(args: argparse.Namespace) -> int:
     from hallapp.devices.simulator import Simulator, SimulatorError, parse_script, run_script
 
     cfg = load_config(args.config)
-    if args.baudrate is not None and not 1200 <= args.baudrate <= 115200:
-        # The range the configuration allows (evaluator.baudrate).
-        print(f"错误：波特率 {args.baudrate} 超出允许范围 1200–115200，例如 9600", file=sys.stderr)
-        return EXIT_USAGE
+    if args.baudrate is not None:
+        from hallapp.config import ConfigError, parse_config
+
+        try:  # the configuration's own rule for evaluator.baudrate
+            parse_config({"evaluator": {"baudrate": args.baudrate}})
+        except ConfigError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return EXIT_USAGE
     protocol = args.protocol or str(cfg.get("evaluator.protocol"))
     keymap = args.keymap or cfg.get("evaluator.keymap") or None
     try:
