@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from hallapp.ui.bundle_view import cn_date, fill_row, row_table
 from hallapp.ui.errors import show_error
-from hallapp.ui.ops import run_in_background
+from hallapp.ui.ops import Latest, run_in_background
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -54,6 +54,7 @@ class QueueView(QWidget):
         super().__init__(parent)
         self.central, self.hall, self.officer = central, hall, officer
         self.rows: list[SubCase] = []
+        self._latest = Latest()  # an act's own refresh is not undone by an older one
         self.title = QLabel(f"{officer.department_name} — 并联审批待办（{officer.name}）")
         self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
         self.table = row_table(COLUMNS)
@@ -87,7 +88,7 @@ class QueueView(QWidget):
         run_in_background(
             self,
             lambda: backoffice.queue(central, hall, officer),
-            success=self._show,
+            success=self._latest.only(self._show),
             label="刷新并联审批待办",
         )
 

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from hallapp.ui.errors import show_error
-from hallapp.ui.ops import run_in_background
+from hallapp.ui.ops import Latest, run_in_background
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -106,6 +106,7 @@ class BundleView(QWidget):
         self.cases: list[BundleCaseView] = []
         self.current: BundleCaseView | None = None
         self.confirm_dialog: QDialog | None = None
+        self._latest = Latest()  # an act's own refresh is not undone by an older one
 
         self.case_list = QListWidget()
         self.case_list.setMinimumWidth(300)
@@ -187,7 +188,7 @@ class BundleView(QWidget):
         run_in_background(
             self,
             lambda: (desk.bundles_here(), desk.window_bundle_cases()),
-            success=self._show,
+            success=self._latest.only(self._show),
             label="刷新一件事",
         )
 

@@ -298,6 +298,10 @@ class CaseModel(QStandardItemModel):
         for col, roles in enumerate(cells):
             self.setItemData(self.index(row, col), roles)
 
+    def row_data(self, case_id: str) -> CaseRow | None:
+        row = self.row_of(case_id)
+        return self._rows[row] if row >= 0 else None
+
     def row_of(self, case_id: str) -> int:
         for row, c in enumerate(self.cases):
             if c.id == case_id:
@@ -382,6 +386,11 @@ class CasesView(QWidget):
         #: The case last acted on: a find or a refresh never drops it from the list.
         self.pinned_id: str | None = None
         self._refresh_generation = 0
+        #: A tick per refresh started and per case shown changed; ``_touched``
+        #: holds the tick each case last changed at, so a refresh that read the
+        #: database before an act landed does not put back what the act changed.
+        self._tick = 0
+        self._touched: dict[str, int] = {}
 
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -512,6 +521,8 @@ class CasesView(QWidget):
     def refresh(self) -> None:
         self._refresh_generation += 1
         generation = self._refresh_generation
+        self._tick += 1
+        started = self._tick
         intake, closed = self.ctx.intake, self.show_closed.isChecked()
         query = self._query
         pinned = self.pinned_id
@@ -519,7 +530,7 @@ class CasesView(QWidget):
         def done(result: tuple[list[CaseRow], list[Cells], int]) -> None:
             if generation != self._refresh_generation:
                 return
-            rows, cells, kept = result
+            rows, cells, kept = self._keep_newer(*result, started, on_top=not query)
             current = self.current()
             cases = [r.case for r in rows]
             if self.model.set_cases(cases, rows, cells):
@@ -564,6 +575,36 @@ class CasesView(QWidget):
 
         run_in_background(self, work, success=done, label="刷新办件列表")
 
+    def _keep_newer(
+        self, rows: list[CaseRow], cells: list[Cells], kept: int, started: int, *, on_top: bool
+    ) -> tuple[list[CaseRow], list[Cells], int]:
+        """The refresh's rows, except a case shown changed after the refresh began.
+
+        The refresh read the database before that act's result arrived (办结
+        while the list loads): its row would turn 已办结 back into 已受理, and a
+        case decided meanwhile would drop out of the list. Those keep what
+        the clerk was shown; a new one stays on top, as it was (last in the
+        results of a find, like the case last acted on, so the find still
+        selects its first match).
+        """
+        newer = {cid for cid, tick in self._touched.items() if tick > started}
+        # Older marks serve no refresh to come: each starts after them.
+        self._touched = {cid: self._touched[cid] for cid in newer}
+        shown = {cid: r for cid in newer if (r := self.model.row_data(cid)) is not None}
+        if not shown:
+            return rows, cells, kept
+        out_rows: list[CaseRow] = []
+        out_cells: list[Cells] = []
+        for row, row_cells_ in zip(rows, cells, strict=True):
+            mine = shown.pop(row.case.id, None)
+            out_rows.append(mine or row)
+            out_cells.append(row_cells(mine) if mine is not None else row_cells_)
+        extra = [shown[c.id] for c in self.model.cases if c.id in shown]
+        extra_cells = [row_cells(r) for r in extra]
+        if on_top:
+            return extra + out_rows, extra_cells + out_cells, kept + len(extra)
+        return out_rows + extra, out_cells + extra_cells, kept + len(extra)
+
     def _fit_columns(self) -> None:
         # Once per new list, not on every change: ResizeToContents would
         # measure every cell of every row again for each updated row.
@@ -599,6 +640,8 @@ class CasesView(QWidget):
         Only its row changes; the rest of the list is not touched.
         """
         row, _ = self.model.replace(case, row_data)
+        self._tick += 1
+        self._touched[case.id] = self._tick
         self._grow_columns(row)
         current = self.current()
         if current is not None and current.id == case.id:

@@ -283,6 +283,28 @@ def track(
     return op
 
 
+class Latest:
+    """A series of reads of the same view, of which only the newest is shown.
+
+    A read started before an act may land after the read the act itself
+    started (four workers, any order): shown last, it would undo the act on
+    screen. ``run_in_background(self, read, success=latest.only(self._show))``.
+    """
+
+    def __init__(self) -> None:
+        self._issued = 0
+
+    def only(self, show: Callable[[T], None]) -> Callable[[T], None]:
+        self._issued += 1
+        mine = self._issued
+
+        def deliver(result: T) -> None:
+            if mine == self._issued:
+                show(result)
+
+        return deliver
+
+
 def pending() -> int:
     """How many ops have not yet delivered their result."""
     return _tracker().pending()

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hallapp.ui.ops import run_in_background
+from hallapp.ui.ops import Latest, run_in_background
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -209,6 +209,7 @@ class ProjectsView(QWidget):
         self.engine, self.hall, self.hall_name, self.actor = engine, hall, hall_name, actor
         self.today = today
         self.data: ViewData | None = None
+        self._latest = Latest()  # an act's own reload is not undone by an older one
         self.selected: str | None = None
         self.step_dialog: StepDialog | None = None
         self.survey_screen: QWidget | None = None
@@ -349,7 +350,7 @@ class ProjectsView(QWidget):
         run_in_background(
             self,
             lambda: load_view_data(engine, hall, actor, today, selected),
-            success=self._show,
+            success=self._latest.only(self._show),
             failure=self._failed,
             label="读取重点项目",
         )

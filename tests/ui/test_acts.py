@@ -3,8 +3,10 @@ the case being acted on (issue 10, "Numbered acts are never one stray keystroke"
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from hallapp.ui import ops
 from hallapp.ui.intake_view import ConfirmActDialog
 from PySide6.QtCore import Qt
 from sqlalchemy import func, select
@@ -315,3 +317,64 @@ def test_f10_right_after_f9_hands_the_completed_case_over(demo_app, qtbot, ui_st
     qtbot.waitUntil(lambda: d.cases.hand_over_dialog is not None, timeout=5_000)
     assert case.case_no in d.cases.hand_over_dialog.summary.text()
     assert d.errors == []
+
+
+def test_a_list_read_before_an_act_does_not_undo_it(demo_app, qtbot, ui_store, monkeypatch):
+    """The list reloads while the clerk works (opening the page, the periodic
+    refresh). A reload that read the database before 办结 landed put the row
+    back to 已受理 (F10 then did nothing), and one that read before a decision
+    dropped the new case from the list."""
+    d = demo_app
+    _ready(d)
+    case = d.decide("Ctrl+1").case
+    d.close_preview()
+    # The next applicant's form is ready before the list starts loading.
+    d.console.new_case()
+    _ready_again(d, "李明")
+    d.select_case(case.id)
+    d.idle()
+    intake = d.cases.ctx.intake
+    real = intake.window_cases
+    read, release = threading.Event(), threading.Event()
+
+    def slow_list(*args: Any, **kwargs: Any) -> Any:
+        views = real(*args, **kwargs)
+        read.set()
+        release.wait(30)
+        return views
+
+    monkeypatch.setattr(intake, "window_cases", slow_list)
+    d.cases.refresh()
+    assert read.wait(10)  # the list is read: 已受理, and no second case yet
+    d.act("F9")
+    qtbot.waitUntil(lambda: d.case(case.id).status is CaseStatus.COMPLETED, timeout=10_000)
+    # The second applicant is decided while the stale list is still on its way.
+    d.console.tabs.setCurrentWidget(d.intake)
+    second = d.decide("Ctrl+1").case
+    d.close_preview()
+    qtbot.waitUntil(lambda: d.cases.model.row_of(second.id) >= 0, timeout=10_000)
+    monkeypatch.setattr(intake, "window_cases", real)
+    # Only the stale list is still out (the evaluations' own reloads have landed).
+    qtbot.waitUntil(lambda: ops.pending() == 1, timeout=15_000)
+    with qtbot.waitSignal(d.cases.refreshed, timeout=10_000):
+        release.set()
+    assert d.case(case.id).status is CaseStatus.COMPLETED
+    assert d.cases.model.row_of(second.id) == 0  # the newest case, on top
+    assert "已办结" in d.cases.model.texts(d.cases.model.row_of(case.id))
+    d.idle()
+    # The next refresh reads the database itself again.
+    with qtbot.waitSignal(d.cases.refreshed, timeout=10_000):
+        d.cases.refresh()
+    assert d.case(case.id).status is CaseStatus.COMPLETED
+    assert d.cases.model.row_of(second.id) >= 0
+    d.select_case(case.id)
+    d.shortcut("F10")
+    qtbot.waitUntil(lambda: d.cases.hand_over_dialog is not None, timeout=5_000)
+    assert d.errors == []
+
+
+def _ready_again(d: Any, name: str) -> None:
+    """The next applicant at a signed-in window (the item search, the person, all materials)."""
+    d.pick_item(FOOD.split("-0", maxsplit=1)[0], FOOD)
+    d.fill_person(name, _id("35082519850202123"), "13912345678")
+    d.mark({})

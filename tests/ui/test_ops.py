@@ -104,3 +104,26 @@ def test_many_ops_do_not_drain_true_refcount(qtbot):
     ops.wait_idle(qtbot)
     assert sorted(got) == list(range(200))
     assert before - sys.getrefcount(True) < 20
+
+
+def test_only_the_latest_read_is_shown_whatever_order_they_land(qtbot):
+    """Two reads of one view on the workers: the older one, landing last, is
+    dropped (it read the database before the act the newer one shows)."""
+    owner = QWidget()
+    shown: list[str] = []
+    latest = ops.Latest()
+    gate = threading.Event()
+
+    def older_read() -> str:
+        gate.wait(10)
+        return "before the act"
+
+    ops.run_in_background(owner, older_read, success=latest.only(shown.append))
+    ops.run_in_background(owner, lambda: "after the act", success=latest.only(shown.append))
+    qtbot.waitUntil(lambda: shown == ["after the act"], timeout=5_000)
+    gate.set()
+    ops.wait_idle(qtbot)
+    assert shown == ["after the act"]
+    ops.run_in_background(owner, lambda: "next", success=latest.only(shown.append))
+    ops.wait_idle(qtbot)
+    assert shown == ["after the act", "next"]
