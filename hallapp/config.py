@@ -169,6 +169,17 @@ class Config:
         return data_dir() / f"hallapp-{self.window_code}.sqlite3"
 
 
+#: What a 不予受理决定书 and every notice print as the issuer's hall and the
+#: remedies' bodies. Their defaults are the sample hall's (连城县): a hall
+#: that has not set them would print another county's review body and court.
+HALL_IDENTITY = ("hall.name", "hall.review_body", "hall.court")
+
+
+def unset_hall_identity(config: Config) -> list[Setting]:
+    """The identity settings neither the file nor the centre's hall settings set."""
+    return [_BY_KEY[key] for key in HALL_IDENTITY if key not in config.values]
+
+
 def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hallapp.config import unset_hall_identity
 from hallapp.duty import StaffView
 from hallapp.security import SignInError
 
@@ -121,6 +122,24 @@ class SignInPage(QWidget):
             hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
             box.addWidget(hint)
             self.demo_hint = hint
+        #: Set on a real database whose hall has not named itself (see below).
+        self.identity_warning: QLabel | None = None
+        unset = [] if ctx.demo else unset_hall_identity(ctx.config)
+        if unset:
+            # Every notice names the hall, and a 不予受理决定书 the review body and
+            # the court: with the sample hall's defaults it would send an
+            # applicant to another county's government and court.
+            shown = "；".join(f"{s.title.split('（')[0]}“{s.default}”" for s in unset)
+            log.warning("hall identity not configured: %s", ", ".join(s.key for s in unset))
+            warning = QLabel(
+                f"本大厅尚未设置：{shown}（示例值，文书上会照印）。请系统管理员在配置文件 "
+                "hallapp.toml 的 [hall] 中设置 name、review_body、court；接入中心库的窗口由 "
+                "hallapp central settings set 统一设置。"
+            )
+            warning.setObjectName("error")
+            warning.setWordWrap(True)
+            box.addWidget(warning)
+            self.identity_warning = warning
 
         # A new database with nobody in it: the way on, instead of a sign-in
         # that can only fail (shown by check_first_start).

@@ -114,6 +114,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         args.hall = None
     # The definitions the hall set at the centre win over this PC's config.
     cfg = with_hall_settings(cfg, store, hall=args.hall)
+    if "hall.name" not in cfg.values:
+        # The published report is headed with the hall's name: the sample
+        # hall's default would head another county's figures.
+        print(
+            f"（未设置大厅名称 hall.name，报表标题使用示例值“{cfg.hall_name}”："
+            "请在配置文件 [hall] 中设置，或由 hallapp central settings set hall.name 设置）",
+            file=sys.stderr,
+        )
     defs = Definitions.from_config(cfg)
     try:
         with reading(store) as conn:

@@ -106,6 +106,23 @@ def test_xlsx_has_a_sheet_per_table_with_numbers(db: str, tmp_path: Path):
     assert notes
 
 
+def test_a_hall_without_its_name_is_told_the_report_is_headed_with_the_sample(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    out = tmp_path / "gs.pdf"
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[hall]\ncode = "LC"\n', encoding="utf-8")
+    base = ["report", "--month", "2026-09", "--format", "pdf", "--out", str(out), "--db", db]
+    assert run("--config", str(bare), *base) == 0
+    assert "未设置大厅名称 hall.name" in capsys.readouterr().err
+    named = tmp_path / "named.toml"
+    named.write_text('[hall]\ncode = "LC"\nname = "新罗区行政服务中心"\n', encoding="utf-8")
+    assert run("--config", str(named), *base) == 0
+    assert "hall.name" not in capsys.readouterr().err
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True)
+    assert "新罗区行政服务中心" in text.stdout
+
+
 def test_csv_opens_in_excel_and_in_python(db: str, tmp_path: Path):
     out = tmp_path / "gs.csv"
     assert (

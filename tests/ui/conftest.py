@@ -314,7 +314,14 @@ def ui_store(tmp_path: Path) -> Iterator[Store]:
 def ui_config(tmp_path: Path) -> Any:
     return parse_config(
         {
-            "hall": {"code": "LC"},
+            # A real hall names itself and its remedies' bodies (the sign-in
+            # page warns a hall that has not).
+            "hall": {
+                "code": "LC",
+                "name": "连城县行政服务中心",
+                "review_body": "连城县人民政府",
+                "court": "连城县人民法院",
+            },
             "window": {"code": "A03"},
             "evaluator": {"timeout_seconds": 60},
             "ui": {"citizen_screen": "window"},

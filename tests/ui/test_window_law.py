@@ -125,6 +125,46 @@ def test_demo_says_its_data_is_discarded_and_how_to_keep_it(demo_app):
     assert "1003、1004" in hint  # who can sign in at A03
 
 
+def test_a_hall_that_has_not_named_itself_is_told_on_the_sign_in_page(
+    qtbot, tmp_path: Path, ui_config, error_log, caplog
+):
+    """A hall that set no [hall] name, review body or court would print the
+    sample county's on every notice and send a refused applicant to another
+    county's government and court: the sign-in page says so, naming what is
+    unset and where to set it; a hall that set them (in the file or at the
+    centre, pulled) sees nothing."""
+    from hallapp.ui.app import build_window
+
+    from hallapp.config import parse_config
+    from hallapp.models import HallSetting
+    from hallapp.store import Store
+    from hallapp.sync.run import with_hall_settings
+
+    store = Store.open_local(tmp_path / "hall.sqlite3")
+    bare = parse_config({"hall": {"code": "XL", "name": "新罗区行政服务中心"}})
+
+    def warning(config: object) -> str | None:
+        window = build_window(store, config, citizen_mode="off", start_devices=False)
+        qtbot.addWidget(window.console)
+        label = window.console.signin.identity_warning
+        return None if label is None else label.text()
+
+    text = warning(bare)
+    assert text is not None
+    assert "行政复议机关“连城县人民政府”" in text and "行政诉讼管辖法院“连城县人民法院”" in text
+    assert "大厅名称" not in text  # set in the file
+    assert "review_body" in text and "hallapp central settings set" in text
+    assert "hall identity not configured: hall.review_body, hall.court" in caplog.text
+    assert error_log == []
+    assert warning(ui_config) is None
+    # Authored at the centre and pulled: the window's own file need not say it.
+    with store.session() as s:
+        s.add(HallSetting(key="hall.review_body", value="龙岩市新罗区人民政府"))
+        s.add(HallSetting(key="hall.court", value="龙岩市新罗区人民法院"))
+        s.commit()
+    assert warning(with_hall_settings(bare, store)) is None
+
+
 def test_a_new_database_leads_to_a_first_administrator(qtbot, tmp_path: Path, ui_config, error_log):
     from hallapp.ui.app import build_window
     from hallapp.ui.ops import wait_idle
