@@ -1146,8 +1146,8 @@ class SupervisorView(QWidget):
 
         def work() -> AccountableClerk:
             with reading(store) as conn:
-                return replace(clerk, reviews=clerk_reviews(conn, quarter, clerk.staff_id,
-                                                            hall=hall))  # fmt: skip
+                found = clerk_reviews(conn, quarter, clerk.staff_id, hall=hall, definitions=defs)
+                return replace(clerk, reviews=found)
 
         def show(found: AccountableClerk) -> None:
             table = clerk_reviews_table(quarter, found, defs)

@@ -85,9 +85,9 @@ class Definitions:
             " ÷ 统计期内办结件数",
             f"差评整改率 = 已整改或已办结的差评 ÷ 差评数；回访率 = 已回访的差评 ÷ 差评数；"
             f"整改期限 {self.rectify_days} 个工作日，首次回访期限 {self.call_back_days} 个工作日",
-            # A month's table counts its own 差评, judged when it ends: one
-            # filed on the 30th may fall overdue only in the next month.
-            "整改超期、回访超期：统计期内的差评，到统计期末（进行中的统计期：到今天）"
-            "已过整改期限仍未整改也未办结、已过回访期限仍未回访的件数；以后才超期的，见整改工作队列",
+            # A breach stays one: a late call-back made after the month was
+            # published must not wipe its 回访超期 (FollowUpState).
+            "整改超期、回访超期：统计期内的差评中，超过期限才整改（或办结）、才回访的件数，"
+            "加上到数据截至时已过期限仍未整改、仍未回访的件数；超期一经发生即计入，之后补做不消除",
         ]
         return lines

@@ -25,8 +25,8 @@ from hallapp.reports.cases import (
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
 from hallapp.reports.followups import (
     bad_in_period,
-    call_back_cutoff,
     describe_flags,
+    follow_up_states,
     step_flags,
 )
 from hallapp.reports.periods import Period
@@ -178,30 +178,35 @@ def follow_ups_behind(
     """The 差评 behind a follow-up figure (bad, called_back, rectified, closed,
     overdue, call_back_overdue, appeals_pending)."""
     defs = definitions or Definitions()
-    as_of = period.as_of(now or utcnow())
-    f = step_flags(bad_in_period(period, hall))
-    conditions = {
-        "bad": True,
-        "verified": f.c.verified == 1,
-        "called_back": f.c.called_back == 1,
-        "rectified": (f.c.rectified == 1) | (f.c.closed == 1),
-        "closed": f.c.closed == 1,
-        "overdue": and_(f.c.closed == 0, f.c.rectified == 0, f.c.due_on < as_of),
-        "call_back_overdue": and_(
-            f.c.called_back == 0,
-            f.c.closed == 0,
-            f.c.opened_at < call_back_cutoff(as_of, defs.call_back_days, calendar),
-        ),
-        "appeals_pending": and_(f.c.appealed == 1, f.c.appeal_rejected == 0),
-    }
-    if figure not in conditions:
-        raise ValueError(f"figure must be one of {sorted(conditions)}")
-    wanted = select(f.c.evaluation_id).where(f.c.upheld == 0, conditions[figure])
+    if figure not in FOLLOW_UP_SELECTIONS:
+        raise ValueError(f"figure must be one of {sorted(FOLLOW_UP_SELECTIONS)}")
     rows = evaluations_behind(
         conn, period, by, key, "bad", definitions=defs, hall=hall, limit=LIMIT
     )
-    ids = {r[0] for r in conn.execute(wanted.where(f.c.evaluation_id.in_([r.id for r in rows])))}
-    return [r for r in rows if r.id in ids]
+    # The same states as the figures (followups.follow_up_figures), so the
+    # rows behind a number are that number.
+    states = follow_up_states(
+        conn, [r.id for r in rows], definitions=defs, hall=hall, now=now, calendar=calendar
+    )
+    return [
+        r
+        for r in rows
+        if (f := states.get(r.id)) is not None
+        and not f.upheld
+        and (figure == "bad" or bool(getattr(f, figure)))
+    ]
+
+
+FOLLOW_UP_SELECTIONS = (
+    "bad",
+    "verified",
+    "called_back",
+    "rectified",
+    "closed",
+    "overdue",
+    "call_back_overdue",
+    "appeals_pending",
+)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, select
 
 from hallapp.models import FollowUpStepKind, utcnow
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
@@ -28,7 +28,7 @@ from hallapp.reports.sql import (
     in_shown_order,
 )
 from hallapp.reports.tally import percent
-from hallapp.workdays import WorkCalendar, add_working_days, default_calendar
+from hallapp.workdays import WorkCalendar, add_working_days, default_calendar, hall_date
 
 K = FollowUpStepKind
 
@@ -99,6 +99,132 @@ def call_back_cutoff(as_of: date, days: int, calendar: WorkCalendar | None = Non
     return day_start_utc(d + timedelta(days=1))
 
 
+def _state_columns(cutoff: datetime) -> list[Any]:
+    """A follow-up's state as of ``cutoff``, aggregated over its steps: which
+    were taken before it, and when 回访 and 整改 were first done (a 办结 does
+    both: a follow-up closed without them is not late for them)."""
+    s = STEPS
+    before = s.c.created_at < cutoff
+
+    def has(kind: FollowUpStepKind) -> Any:
+        return func.max(case((and_(s.c.kind == kind.value, before), 1), else_=0))
+
+    def first(*kinds: FollowUpStepKind) -> Any:
+        return func.min(
+            case((and_(s.c.kind.in_([k.value for k in kinds]), before), s.c.created_at))
+        )
+
+    return [
+        has(K.VERIFIED).label("verified"),
+        has(K.CALLED_BACK).label("called_back"),
+        first(K.CALLED_BACK, K.CLOSED).label("called_back_at"),
+        first(K.RECTIFIED, K.CLOSED).label("rectified_at"),
+        has(K.CLOSED).label("closed"),
+        has(K.APPEALED).label("appealed"),
+        # Whenever upheld: the counts (kept by the database) leave it out for good.
+        _has(K.APPEAL_UPHELD).label("upheld"),
+        has(K.APPEAL_REJECTED).label("appeal_rejected"),
+        func.max(case((s.c.kind == K.OPENED.value, s.c.due_on))).label("due_on"),
+        func.min(case((s.c.kind == K.OPENED.value, s.c.created_at))).label("opened_at"),
+    ]
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    """Where one 差评's follow-up stood at the report's cut-off.
+
+    A breach is for good: 回访 or 整改 done after its time limit is as late as
+    one still not done once the limit has passed. Counting only the latter let
+    a late call-back, made after the month was published, wipe that month's
+    回访超期 (and a 差评 of the month's last days, due in the next month, was
+    overdue in no month's table at all).
+    """
+
+    verified: bool
+    called_back: bool
+    rectified: bool  # rectified or closed
+    closed: bool
+    appealed: bool
+    appeal_rejected: bool
+    upheld: bool
+    due_on: date | None  # 整改 due
+    call_back_due: date | None
+    overdue: bool  # 整改 late, or not done with its due date passed
+    call_back_overdue: bool  # 回访 likewise
+
+    @property
+    def appeals_pending(self) -> bool:
+        return self.appealed and not self.appeal_rejected
+
+    @property
+    def state(self) -> str:
+        return describe_flags(self)
+
+
+class _Clock:
+    """Due dates of 回访 from the opening day, each day worked out once."""
+
+    def __init__(self, days: int, calendar: WorkCalendar | None) -> None:
+        self.days, self.calendar = days, calendar or default_calendar()
+        self._due: dict[date, date] = {}
+
+    def call_back_due(self, opened_day: date) -> date:
+        due = self._due.get(opened_day)
+        if due is None:
+            due = add_working_days(opened_day, self.days, self.calendar).date
+            self._due[opened_day] = due
+        return due
+
+
+def _state(row: Any, today: date, clock: _Clock) -> FollowUpState:
+    def late(done_at: datetime | None, due: date | None) -> bool:
+        if due is None:
+            return False
+        return hall_date(done_at) > due if done_at is not None else due < today
+
+    opened = row.opened_at
+    call_back_due = clock.call_back_due(hall_date(opened)) if opened is not None else None
+    return FollowUpState(
+        verified=bool(row.verified),
+        called_back=bool(row.called_back),
+        rectified=row.rectified_at is not None,
+        closed=bool(row.closed),
+        appealed=bool(row.appealed),
+        appeal_rejected=bool(row.appeal_rejected),
+        upheld=bool(row.upheld),
+        due_on=row.due_on,
+        call_back_due=call_back_due,
+        overdue=late(row.rectified_at, row.due_on),
+        call_back_overdue=late(row.called_back_at, call_back_due),
+    )
+
+
+def follow_up_states(
+    conn: Connection,
+    ids: list[str],
+    *,
+    definitions: Definitions | None = None,
+    hall: str | None = None,
+    now: datetime | None = None,
+    calendar: WorkCalendar | None = None,
+) -> dict[str, FollowUpState]:
+    """The follow-ups of these 差评 (by evaluation id) as of ``now``."""
+    defs = definitions or Definitions()
+    cutoff = now or utcnow()
+    clock = _Clock(defs.call_back_days, calendar)
+    today = hall_date(cutoff)
+    s = STEPS
+    out: dict[str, FollowUpState] = {}
+    for i in range(0, len(ids), 1000):
+        stmt = (
+            select(s.c.evaluation_id, *_state_columns(cutoff))
+            .where(s.c.evaluation_id.in_(ids[i : i + 1000]), *in_hall(s, hall))
+            .group_by(s.c.evaluation_id)
+        )
+        out.update((r.evaluation_id, _state(r, today, clock)) for r in conn.execute(stmt))
+    return out
+
+
 @dataclass(frozen=True)
 class FollowUpFigures:
     key: str
@@ -133,16 +259,20 @@ def follow_up_figures(
     now: datetime | None = None,
     calendar: WorkCalendar | None = None,
 ) -> list[FollowUpFigures]:
+    """The period's 差评 by group and where their follow-ups stood at ``now``
+    (the report's cut-off, printed with it; see :class:`FollowUpState`)."""
     defs = definitions or Definitions()
     dim = dimension(by)
-    as_of = period.as_of(now or utcnow())
-    cutoff = call_back_cutoff(as_of, defs.call_back_days, calendar)
+    cutoff = now or utcnow()
+    clock = _Clock(defs.call_back_days, calendar)
+    today = hall_date(cutoff)
     e, st = EVALUATIONS, STEPS
-    # Each 差评 of the period with its steps' flags and its group, in one
+    # Each 差评 of the period with its steps' state and its group, in one
     # grouped join (found by the (level, created_at) index; no second look-up
-    # of the evaluation per follow-up).
-    f = (
-        select(e.c[dim.evaluation_column].label("key"), *_flag_columns())
+    # of the evaluation per follow-up). Counted here: the late ones need each
+    # opening day's due date on the hall's calendar.
+    stmt = (
+        select(e.c[dim.evaluation_column].label("key"), *_state_columns(cutoff))
         .select_from(e.join(st, st.c.evaluation_id == e.c.id))
         .where(
             e.c.level.in_(BAD_LEVELS),
@@ -152,45 +282,27 @@ def follow_up_figures(
             *in_hall(st, hall),
         )
         .group_by(e.c[dim.evaluation_column], e.c.id)
-        .subquery("flags")
     )
-    group = f.c.key
-    live = f.c.upheld == 0
-
-    def n(cond: Any) -> Any:
-        return func.sum(case((and_(live, cond), 1), else_=0))
-
-    stmt = (
-        select(
-            group.label("key"),
-            n(True).label("bad"),
-            n(f.c.verified == 1).label("verified"),
-            n(f.c.called_back == 1).label("called_back"),
-            n(or_(f.c.rectified == 1, f.c.closed == 1)).label("rectified"),
-            n(f.c.closed == 1).label("closed"),
-            # Past the 整改 due date with neither a rectification nor a close
-            # (one rectified on time and not yet closed is not late).
-            n(and_(f.c.closed == 0, f.c.rectified == 0, f.c.due_on < as_of)).label("overdue"),
-            n(and_(f.c.called_back == 0, f.c.closed == 0, f.c.opened_at < cutoff)).label(
-                "call_back_overdue"
-            ),
-            n(and_(f.c.appealed == 1, f.c.appeal_rejected == 0)).label("appeals_pending"),
-            func.sum(case((f.c.upheld == 1, 1), else_=0)).label("upheld"),
-        )
-        .group_by(group)
-    )
-    rows = conn.execute(stmt).all()
-    keys = sorted(r.key for r in rows)
+    counts: dict[str, dict[str, int]] = {}
+    for r in conn.execute(stmt):
+        c = counts.setdefault(r.key, dict.fromkeys(_COUNTED, 0))
+        f = _state(r, today, clock)
+        if f.upheld:
+            c["upheld"] += 1
+            continue
+        c["bad"] += 1
+        for name in _COUNTED[1:-1]:
+            c[name] += bool(getattr(f, name))
+    keys = sorted(counts)
     names = group_names(conn, dim, keys)
     return in_shown_order([
-        FollowUpFigures(
-            key=r.key,
-            name=names[r.key][0],
-            code=names[r.key][1],
-            **{k: int(v or 0) for k, v in r._mapping.items() if k != "key"},
-        )
-        for r in rows
+        FollowUpFigures(key=k, name=names[k][0], code=names[k][1], **counts[k]) for k in keys
     ])  # fmt: skip
+
+
+#: FollowUpFigures' counts: 差评, the state's flags, and the excluded.
+_COUNTED = ("bad", "verified", "called_back", "rectified", "closed", "overdue",
+            "call_back_overdue", "appeals_pending", "upheld")  # fmt: skip
 
 
 # ------------------------------------------------------------ accountability
@@ -287,7 +399,7 @@ def accountability(
             select(STAFF.c.id, STAFF.c.staff_no, STAFF.c.name).where(STAFF.c.id.in_(ids))
         )
     }
-    behind = _reviews(conn, period, ids, hall, now) if reviews else {}
+    behind = _reviews(conn, period, ids, hall, now, definitions=defs) if reviews else {}
     out = [
         AccountableClerk(
             staff_id=r.staff_id,
@@ -309,9 +421,11 @@ def clerk_reviews(
     *,
     hall: str | None = None,
     now: datetime | None = None,
+    definitions: Definitions | None = None,
 ) -> tuple[BadReview, ...]:
     """One clerk's counted 差评 of the period with where each follow-up stands."""
-    return tuple(_reviews(conn, period, [staff_id], hall, now).get(staff_id, ()))
+    found = _reviews(conn, period, [staff_id], hall, now, definitions=definitions)
+    return tuple(found.get(staff_id, ()))
 
 
 def _reviews(
@@ -320,8 +434,9 @@ def _reviews(
     ids: list[str],
     hall: str | None,
     now: datetime | None,
+    *,
+    definitions: Definitions | None = None,
 ) -> dict[str, list[BadReview]]:
-    as_of = period.as_of(now or utcnow())
     e = EVALUATIONS
     shown = [e.c[n] for n in ("id", "case_id", "case_no", "window_code", "staff_id", "level",
                               "reasons", "created_at")]  # fmt: skip
@@ -342,14 +457,12 @@ def _reviews(
     # Sorted here, not in SQL: an ORDER BY created_at led SQLite to walk the
     # whole period by its time index instead of the clerk's rows (0.5–0.8 s).
     rows = sorted(rows, key=lambda r: (r.created_at, r.id))
-    flags: dict[str, Any] = {}
-    wanted = [r.id for r in rows]
-    for i in range(0, len(wanted), 1000):
-        f = step_flags(wanted[i : i + 1000], hall)
-        flags.update((r.evaluation_id, r) for r in conn.execute(select(f)))
+    states = follow_up_states(
+        conn, [r.id for r in rows], definitions=definitions, hall=hall, now=now
+    )
     reviews: dict[str, list[BadReview]] = {i: [] for i in ids}
     for row in rows:
-        flag = flags.get(row.id)
+        state = states.get(row.id)
         reviews[row.staff_id].append(
             BadReview(
                 evaluation_id=row.id,
@@ -359,15 +472,9 @@ def _reviews(
                 level=row.level,
                 reasons=tuple(str(r) for r in row.reasons or ()),
                 created_at=row.created_at,
-                state=describe_flags(flag) if flag is not None else "未开启整改跟踪",
-                due_on=flag.due_on if flag is not None else None,
-                overdue=bool(
-                    flag is not None
-                    and flag.due_on
-                    and not flag.closed
-                    and not flag.rectified
-                    and flag.due_on < as_of
-                ),
+                state=state.state if state is not None else "未开启整改跟踪",
+                due_on=state.due_on if state is not None else None,
+                overdue=bool(state is not None and state.overdue),
             )
         )
     return reviews

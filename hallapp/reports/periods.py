@@ -61,6 +61,12 @@ def cn_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def cn_time(at: datetime) -> str:
+    """An instant as the hall reads it (Beijing time): 2026年12月3日 10:15."""
+    local = at.astimezone(HALL_TZ)
+    return f"{cn_date(local.date())} {local:%H:%M}"
+
+
 def running_note(period: Period, now: datetime) -> str | None:
     """What a report of ``period`` made at ``now`` must say because the
     period is not over (its figures will still change), or None.

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hallapp.evaluation import LEVEL_LABELS
 from hallapp.reports.definitions import LEVELS
+from hallapp.reports.periods import cn_time
 
 if TYPE_CHECKING:
     from hallapp.reports import MonthlyReport, QuarterlyReport
@@ -201,6 +203,9 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             ],
             row_keys=[f.key for f in report.follow_ups],
             notes=[
+                # The follow-up goes on after the month: the sheet says when it
+                # was taken (its counts only grow, and a breach stays counted).
+                f"核实、回访、整改、办结数据截至 {cn_time(report.made_at)}（制表时）",
                 f"整改期限 {defs.rectify_days} 个工作日，"
                 f"首次回访期限 {defs.call_back_days} 个工作日",
                 "申诉成立（误评、恶意差评）的评价不计入任何统计，此处列出件数以备核查",
@@ -209,20 +214,28 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
     )
     if report.accountable is not None:
         # A quarter's figures come with its accountability list (seed 000 §五).
-        tables.append(accountability_table(report.period, report.accountable, defs))
+        tables.append(
+            accountability_table(report.period, report.accountable, defs, made_at=report.made_at)
+        )
     return tables
 
 
 def quarterly_tables(report: QuarterlyReport) -> list[ReportTable]:
     tables = [
-        accountability_table(report.period, report.accountable, report.definitions),
+        accountability_table(
+            report.period, report.accountable, report.definitions, made_at=report.made_at
+        ),
         tally_table(report.tally),
     ]
     return with_status(tables, report.status(), has_records=report.has_records)
 
 
 def accountability_table(
-    period: Period, accountable: list[AccountableClerk], defs: Definitions
+    period: Period,
+    accountable: list[AccountableClerk],
+    defs: Definitions,
+    *,
+    made_at: datetime | None = None,
 ) -> ReportTable:
     rows: list[list[Cell]] = []
     for a in accountable:
@@ -253,6 +266,14 @@ def accountability_table(
         notes=[
             f"不满意率 =（不满意＋非常不满意）÷ 有效评价数；达到 "
             f"{defs.accountability_threshold_percent:g}% 的列入问责（中心制度第五条）",
+            *(
+                [
+                    f"整改状态、超期数据截至 {cn_time(made_at)}（制表时）；"
+                    "超过整改期限才整改的也计为超期"
+                ]
+                if made_at is not None
+                else []
+            ),
             *defs.notes()[:1],
         ],
     )

@@ -177,32 +177,40 @@ def case_figures(
 
 
 def follow_up_figures(
-    raw: Raw, first: date, last: date, as_of: date, call_back_days: int, calendar: WorkCalendar
+    raw: Raw, first: date, last: date, now: datetime, call_back_days: int, calendar: WorkCalendar
 ) -> dict[str, Counter[str]]:
+    """Where the period's 差评 stood at ``now``: the steps taken before it; a
+    回访 or 整改 done after its limit is late for good, as is one not done once
+    the limit has passed (a 办结 does both)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
+    today = hall_date(now)
     for e in raw.evaluations:
         if e.level > 2 or not within(e.created_at, first, last):
             continue
-        kinds = [s.kind for s in raw.steps[e.id]]
         f = out[e.window_code]
-        if "appeal_upheld" in kinds:
+        if any(s.kind == "appeal_upheld" for s in raw.steps[e.id]):
             f["upheld"] += 1
             continue
+        steps = [s for s in raw.steps[e.id] if s.created_at < now]
+        kinds = [s.kind for s in steps]
+
+        def done(*wanted: str, steps: list[Any] = steps) -> date | None:
+            days = [hall_date(s.created_at) for s in steps if s.kind in wanted]
+            return min(days) if days else None
+
+        def late(day: date | None, due: date) -> bool:
+            return day > due if day is not None else due < today
+
         opened = next(s for s in raw.steps[e.id] if s.kind == "opened")
         f["bad"] += 1
         f["verified"] += "verified" in kinds
         f["called_back"] += "called_back" in kinds
         f["rectified"] += "rectified" in kinds or "closed" in kinds
         f["closed"] += "closed" in kinds
-        # 整改超期: neither rectified nor closed once the due date has passed.
-        f["overdue"] += (
-            "closed" not in kinds and "rectified" not in kinds and opened.due_on < as_of
-        )
+        f["overdue"] += late(done("rectified", "closed"), opened.due_on)
         call_back_due = add_working_days(
             hall_date(opened.created_at), call_back_days, calendar
         ).date
-        f["call_back_overdue"] += (
-            "called_back" not in kinds and "closed" not in kinds and call_back_due < as_of
-        )
+        f["call_back_overdue"] += late(done("called_back", "closed"), call_back_due)
         f["appeals_pending"] += "appealed" in kinds and "appeal_rejected" not in kinds
     return out

@@ -132,9 +132,7 @@ def test_follow_up_figures_match(history: Store, raw: oracle.Raw, text: str):
 
         with Session(conn) as s:
             calendar = calendar_from_store(s)
-    expected = oracle.follow_up_figures(
-        raw, period.first, period.last, period.as_of(NOW), 1, calendar
-    )
+    expected = oracle.follow_up_figures(raw, period.first, period.last, NOW, 1, calendar)
     names = ["bad", "verified", "called_back", "rectified", "closed", "overdue",
              "call_back_overdue", "appeals_pending", "upheld"]  # fmt: skip
     assert set(got) == set(expected)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hallapp.demodata import HistoryParams, generate
 from hallapp.evaluation import FollowUpError, open_evaluation, record_evaluation
 from hallapp.followup import Action, act, queue, steps
-from hallapp.models import AuditEntry, CaseEvent, Evaluation, FollowUpStep, Role, Staff
+from hallapp.models import AuditEntry, Case, CaseEvent, Evaluation, FollowUpStep, Role, Staff
 from hallapp.reports import parse_month, tally
 from hallapp.store import Store
 from hallapp.workdays import add_working_days, hall_date
@@ -179,3 +179,72 @@ def test_rectify_days_come_from_the_config(hall: Store):
             .where(Evaluation.case_id == case_id)
         ).one()
     assert step.due_on == add_working_days(hall_date(NOW), 10).date
+
+
+def _figures(store: Store, period, now: datetime, window: str):
+    from hallapp.reports import follow_up_figures
+
+    with store.engine.connect() as conn:
+        rows = {f.key: f for f in follow_up_figures(conn, period, "window", now=now)}
+    return rows[window]
+
+
+def test_a_breach_stays_counted_and_a_month_end_review_falls_due_in_its_month(hall: Store):
+    """回访超期 of a month is not wiped by a call-back made late, after the month
+    was published; a 差评 of the month's last minute, whose limits fall in the
+    next month, is overdue in its own month once they pass; and a figure made
+    as of an earlier instant counts only the steps taken by then."""
+    sups, _ = people(hall)
+    with hall.session() as s:
+        evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
+        case_id = next(
+            ev.case_id
+            for ev in s.scalars(
+                sa.select(CaseEvent)
+                .join(Case, Case.id == CaseEvent.case_id)
+                .where(CaseEvent.kind == "evaluation_expired", Case.window_code == "A01")
+            )
+            if ev.case_id not in evaluated
+        )
+        last_minute = datetime(2026, 9, 30, 15, 59, 0, tzinfo=UTC)  # 23:59 in Beijing
+        opened = open_evaluation(s, case_id, "A01", now=last_minute)
+        evaluation = record_evaluation(
+            s, opened, 1, ["办事效率低"], now=last_minute + timedelta(seconds=30)
+        )
+        s.commit()
+        evaluation_id = evaluation.id
+    september = parse_month("2026-09")
+    # 回访 is due 1 working day after 09-30: after 国庆 (10-09); 整改 5 working days.
+    call_back_due = add_working_days(date(2026, 9, 30), 1).date
+    rectify_due = add_working_days(date(2026, 9, 30), 5).date
+    assert call_back_due.month == 10 and rectify_due > call_back_due
+    on_the_1st = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+    before = _figures(hall, september, on_the_1st, "A01")
+    # Two days after the 回访 limit, with nothing done: overdue in September's table.
+    late_day = datetime.combine(call_back_due + timedelta(days=2), datetime.min.time(), UTC)
+    overdue = _figures(hall, september, late_day + timedelta(hours=2), "A01")
+    assert overdue.call_back_overdue == before.call_back_overdue + 1
+    assert overdue.bad == before.bad  # the same 差评, now past its limit
+    # Called back late: 已回访 grows, the breach stays.
+    with hall.session() as s:
+        act(s, evaluation_id, Action.VERIFY, staff_id=sups[0], note="调取录像核实",
+            window_code="A01", now=late_day + timedelta(hours=3))  # fmt: skip
+        act(s, evaluation_id, Action.CALL_BACK, staff_id=sups[0], note="电话回访，已致歉",
+            window_code="A01", now=late_day + timedelta(hours=4))  # fmt: skip
+    after = _figures(hall, september, late_day + timedelta(hours=5), "A01")
+    assert after.called_back == overdue.called_back + 1
+    assert after.call_back_overdue == overdue.call_back_overdue
+    # As of an instant before the call-back, it was not yet called back.
+    again = _figures(hall, september, late_day + timedelta(hours=2), "A01")
+    assert (again.called_back, again.call_back_overdue) == (
+        overdue.called_back, overdue.call_back_overdue
+    )
+    # 整改 on its last day is on time: not counted as 整改超期 ever after.
+    on_time = datetime.combine(rectify_due, datetime.min.time(), UTC) + timedelta(hours=1)
+    with hall.session() as s:
+        act(s, evaluation_id, Action.RECTIFY, staff_id=sups[0], note="增开午间窗口",
+            window_code="A01", now=on_time)  # fmt: skip
+    weeks_later = on_time + timedelta(days=30)
+    done = _figures(hall, september, weeks_later, "A01")
+    assert done.rectified == after.rectified + 1
+    assert done.overdue == _figures(hall, september, on_time, "A01").overdue
