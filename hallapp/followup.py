@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from hallapp import audit
 from hallapp.evaluation import LEVEL_LABELS, FollowUpError
+from hallapp.logsetup import masked_texts
 from hallapp.models import (
     Evaluation,
     FollowUpStep,
@@ -202,7 +203,7 @@ def queue(
                 clerk_id=r.staff_id,
                 clerk_name=r.clerk_name or "",
                 level=r.level,
-                reasons=tuple(str(x) for x in r.reasons or ()),
+                reasons=masked_texts(r.reasons),
                 evaluated_at=r.created_at,
                 state="申诉成立，不计入统计" if r.upheld else describe_flags(r),
                 due_on=r.due_on,

@@ -37,6 +37,7 @@ from hallapp.deadlines import (
 )
 from hallapp.evaluation import encounter_of
 from hallapp.identity import IdType, mask_document_number, validate_document
+from hallapp.logsetup import masked_texts
 from hallapp.models import (
     ENCOUNTER_LABELS,
     Applicant,
@@ -996,7 +997,7 @@ class Intake:
                     encounter=row.encounter,
                     encounter_label=ENCOUNTER_LABELS.get(row.encounter, row.encounter),
                     level=int(row.level),
-                    reasons=tuple(str(r) for r in row.reasons or ()),
+                    reasons=masked_texts(row.reasons),
                     evaluated_at=row.created_at,
                     follow_up=follow_up_text,
                 )

@@ -17,6 +17,7 @@ import logging.handlers
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,13 @@ def mask_personal(text: str) -> str:
     text = _DOCUMENTS.sub(lambda m: m[1][0] + "*" * (len(m[1]) - 1), text)
     text = _MOBILE.sub(lambda m: m[1] + "****" + m[3], text)
     return _LANDLINE.sub(lambda m: m[1] + "*" * len(m[2]) + m[3], text)
+
+
+def masked_texts(texts: Iterable[object] | None) -> tuple[str, ...]:
+    """Texts shown or printed with personal numbers masked: a 差评's reason of
+    its own ("其他：…", from a channel with a keyboard) may carry a citizen's
+    phone or ID number, and the 问责 list goes to departments."""
+    return tuple(mask_personal(str(t)) for t in texts or ())
 
 
 class MaskingFilter(logging.Filter):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, select
 
 from hallapp.evaluation import LEVEL_LABELS
+from hallapp.logsetup import masked_texts
 from hallapp.models import CaseEventKind, FollowUpStepKind, utcnow
 from hallapp.reports.cases import (
     ACCEPTING,
@@ -139,7 +140,7 @@ def evaluations_behind(
             staff_name=r.staff_name or "",
             item_code=r.item_code,
             level=r.level,
-            reasons=tuple(str(x) for x in r.reasons or ()),
+            reasons=masked_texts(r.reasons),
             created_at=r.created_at,
             follow_up=describe_flags(r) if r.evaluation_id else "",
             due_on=r.due_on,
@@ -405,7 +406,7 @@ def case_detail(conn: Connection, case_id: str) -> CaseDetail:
             staff_name="",
             item_code=r.item_code,
             level=r.level,
-            reasons=tuple(str(x) for x in r.reasons or ()),
+            reasons=masked_texts(r.reasons),
             created_at=r.created_at,
             follow_up=describe_flags(r) if r.evaluation_id else "",
             due_on=r.due_on,

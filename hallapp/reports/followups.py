@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, case, func, select
 
+from hallapp.logsetup import masked_texts
 from hallapp.models import FollowUpStepKind, utcnow
 from hallapp.reports.definitions import BAD_LEVELS, Definitions
 from hallapp.reports.periods import Period, day_start_utc
@@ -470,7 +471,7 @@ def _reviews(
                 case_no=row.case_no,
                 window_code=row.window_code,
                 level=row.level,
-                reasons=tuple(str(r) for r in row.reasons or ()),
+                reasons=masked_texts(row.reasons),
                 created_at=row.created_at,
                 state=state.state if state is not None else "未开启整改跟踪",
                 due_on=state.due_on if state is not None else None,

@@ -248,3 +248,42 @@ def test_a_breach_stays_counted_and_a_month_end_review_falls_due_in_its_month(ha
     done = _figures(hall, september, weeks_later, "A01")
     assert done.rectified == after.rectified + 1
     assert done.overdue == _figures(hall, september, on_time, "A01").overdue
+
+
+def test_a_reason_with_a_phone_or_id_number_is_masked_wherever_shown(hall: Store):
+    """A reason of the citizen's own ("其他：…") with a phone and an ID number:
+    the 问责 list (printed for the departments), the drill-down and the queue
+    show them masked, as the README promises for every number."""
+    from hallapp.reports import accountability
+    from hallapp.reports.definitions import Definitions
+    from hallapp.reports.drill import evaluations_behind
+    from hallapp.reports.periods import parse_quarter
+    from hallapp.reports.tables import accountability_table
+
+    phone, id_number = "13905971234", "350825198001012319"
+    with hall.session() as s:
+        evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
+        case_id = next(
+            ev.case_id
+            for ev in s.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "evaluation_expired"))
+            if ev.case_id not in evaluated
+        )
+        opened = open_evaluation(s, case_id, "A01", now=NOW)
+        record_evaluation(s, opened, 1, [f"其他：联系 {phone}，身份证{id_number}"],
+                          now=NOW + timedelta(seconds=5))  # fmt: skip
+        s.commit()
+    quarter = parse_quarter("2026-Q4")
+    with hall.engine.connect() as conn:
+        found = accountability(conn, quarter, definitions=Definitions(
+            accountability_threshold_percent=0.0), now=NOW + timedelta(minutes=1))  # fmt: skip
+        behind = evaluations_behind(conn, parse_month("2026-10"), "window", None, "bad")
+        items = queue(conn, today=TODAY)
+    printed = "\n".join(
+        str(cell) for row in accountability_table(quarter, found, Definitions()).rows for cell in row
+    )
+    shown = [" ".join(r.reasons) for r in behind] + [" ".join(i.reasons) for i in items]
+    mine = [t for t in shown if "联系" in t]
+    assert "联系" in printed and mine
+    for text in [printed, *mine]:
+        assert phone not in text and id_number not in text
+    assert "139****1234" in printed and "3508**********2319" in printed
