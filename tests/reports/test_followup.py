@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -75,6 +76,19 @@ def test_queue_size_counts_what_the_whole_queue_shows(hall: Store):
     assert len(first) == 3
     cut = max(i.due_on or date.max for i in first)
     assert all((i.due_on or date.max) >= cut for i in items if i not in first)
+
+
+def _unrated_case(s: Any, window: str | None = None) -> str:
+    """A case of the history whose evaluation timed out and that has none."""
+    evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
+    stmt = (
+        sa.select(CaseEvent.case_id)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "evaluation_expired")
+    )
+    if window is not None:
+        stmt = stmt.where(Case.window_code == window)
+    return next(c for c in s.scalars(stmt) if c not in evaluated)
 
 
 def test_the_steps_in_order_with_who_when_what_and_audit(hall: Store):
@@ -164,12 +178,7 @@ def test_a_refused_appeal_keeps_the_review_and_the_work_goes_on(hall: Store):
 def test_rectify_days_come_from_the_config(hall: Store):
     """A 差评 recorded with follow_up.rectify_days = 10 is due 10 working days later."""
     with hall.session() as s:
-        evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
-        case_id = next(
-            ev.case_id
-            for ev in s.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "evaluation_expired"))
-            if ev.case_id not in evaluated
-        )
+        case_id = _unrated_case(s)
         opened = open_evaluation(s, case_id, "A01", now=NOW)
         record_evaluation(s, opened, 2, ["办事效率低"], now=NOW + timedelta(seconds=5),
                           rectify_days=10)  # fmt: skip
@@ -196,16 +205,7 @@ def test_a_breach_stays_counted_and_a_month_end_review_falls_due_in_its_month(ha
     as of an earlier instant counts only the steps taken by then."""
     sups, _ = people(hall)
     with hall.session() as s:
-        evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
-        case_id = next(
-            ev.case_id
-            for ev in s.scalars(
-                sa.select(CaseEvent)
-                .join(Case, Case.id == CaseEvent.case_id)
-                .where(CaseEvent.kind == "evaluation_expired", Case.window_code == "A01")
-            )
-            if ev.case_id not in evaluated
-        )
+        case_id = _unrated_case(s, "A01")
         last_minute = datetime(2026, 9, 30, 15, 59, 0, tzinfo=UTC)  # 23:59 in Beijing
         opened = open_evaluation(s, case_id, "A01", now=last_minute)
         evaluation = record_evaluation(
@@ -262,12 +262,7 @@ def test_a_reason_with_a_phone_or_id_number_is_masked_wherever_shown(hall: Store
 
     phone, id_number = "13905971234", "350825198001012319"
     with hall.session() as s:
-        evaluated = {e.case_id for e in s.scalars(sa.select(Evaluation))}
-        case_id = next(
-            ev.case_id
-            for ev in s.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "evaluation_expired"))
-            if ev.case_id not in evaluated
-        )
+        case_id = _unrated_case(s)
         opened = open_evaluation(s, case_id, "A01", now=NOW)
         record_evaluation(s, opened, 1, [f"其他：联系 {phone}，身份证{id_number}"],
                           now=NOW + timedelta(seconds=5))  # fmt: skip
@@ -278,9 +273,8 @@ def test_a_reason_with_a_phone_or_id_number_is_masked_wherever_shown(hall: Store
             accountability_threshold_percent=0.0), now=NOW + timedelta(minutes=1))  # fmt: skip
         behind = evaluations_behind(conn, parse_month("2026-10"), "window", None, "bad")
         items = queue(conn, today=TODAY)
-    printed = "\n".join(
-        str(cell) for row in accountability_table(quarter, found, Definitions()).rows for cell in row
-    )
+    table = accountability_table(quarter, found, Definitions())
+    printed = "\n".join(str(cell) for row in table.rows for cell in row)
     shown = [" ".join(r.reasons) for r in behind] + [" ".join(i.reasons) for i in items]
     mine = [t for t in shown if "联系" in t]
     assert "联系" in printed and mine
