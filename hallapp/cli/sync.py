@@ -194,6 +194,7 @@ def _cmd_join(args: argparse.Namespace) -> int:
     try:
         engine = central_engine(with_password(central_url))
         _check_login_is_for(engine, hall, window)
+        centre = _check_joinable(store, engine, hall, window, args.central)
         result = pull(store, engine, hall_code=hall, window_code=window)
         with store.session() as s:
             known = s.get(Window, window)
@@ -213,7 +214,7 @@ def _cmd_join(args: argparse.Namespace) -> int:
             )
             return EXIT_INVALID
         pushed_before = _last_push(engine, hall, window)
-        attach(store, central_url, hall, window)
+        attach(store, central_url, hall, window, centre)
         joined = True
     except SyncError as exc:
         print(f"加入失败：{exc}", file=sys.stderr)
@@ -303,6 +304,61 @@ def _remove_sqlite_file(path: Path) -> None:
             p.unlink(missing_ok=True)
         except OSError:
             log.warning("cannot remove %s after a failed join", p, exc_info=True)
+
+
+def _check_joinable(store: Any, engine: Any, hall: str, window: str, url: str) -> str | None:
+    """Refuse, before anything is pulled or written, a join that would give one
+    window database two identities: one already joined elsewhere (another
+    centre, hall or window: its next push would copy its whole history there,
+    counted twice), or a hall and window the centre does not have. Returns the
+    centre's identity (None for a centre made before centres had one)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.sync import CentreUnreachable, SyncError
+    from hallapp.sync.centre import centre_id, shown_url, shown_url_safe, unreachable_reason
+    from hallapp.sync.run import CENTRE_KEY, HALL_KEY, WINDOW_KEY, _state, attached_url
+    from hallapp.sync.schema import central_table
+
+    try:
+        with engine.connect() as conn:
+            theirs = centre_id(conn)
+            windows = central_table("windows")
+            halls = sorted({r[0] for r in conn.execute(select(windows.c.hall_code).distinct())})
+            known = conn.execute(
+                select(windows.c.code).where(windows.c.hall_code == hall, windows.c.code == window)
+            ).first()
+    except SQLAlchemyError as exc:
+        log.warning("join: centre unreachable: %s", exc)
+        raise CentreUnreachable(
+            f"无法连接中心库 {shown_url(engine)}：{unreachable_reason(exc)}"
+        ) from exc
+    joined_hall, joined_window = _state(store, HALL_KEY), _state(store, WINDOW_KEY)
+    joined_centre = _state(store, CENTRE_KEY)
+    if joined_hall is not None and (
+        (joined_hall, joined_window) != (hall, window)
+        or (theirs is not None and joined_centre is not None and theirs != joined_centre)
+    ):
+        raise SyncError(
+            f"本窗口数据库已加入 {attached_url(store) or '中心库'} 的大厅 {joined_hall} 窗口 "
+            f"{joined_window}，不能再加入大厅 {hall} 窗口 {window}（或另一个中心库）："
+            "一个窗口数据库只属于一个大厅的一个窗口，否则它的全部记录会再上传一遍、重复统计。"
+            "新的窗口请用新的数据库文件（--db 新文件）加入"
+        )
+    if known is None:
+        where = f"中心库 {shown_url_safe(url)}"
+        if hall not in halls:
+            have = "、".join(halls) if halls else "（还没有任何大厅的窗口）"
+            raise SyncError(
+                f"{where} 没有大厅 {hall}（中心库中的大厅：{have}）。请核对 --hall；"
+                f"新大厅请先在中心运行 hallapp central windows add {window} --name … "
+                f"--department … --hall {hall}"
+            )
+        raise SyncError(
+            f"{where} 的大厅 {hall} 中没有窗口 {window}：请先在中心运行 "
+            f"hallapp central windows add {window} --name … --department … --hall {hall}"
+        )
+    return theirs
 
 
 def _check_login_is_for(engine: Any, hall: str, window: str) -> None:

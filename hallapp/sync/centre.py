@@ -42,6 +42,10 @@ from hallapp.sync.schema import (
 log = logging.getLogger(__name__)
 
 LOCAL_REVISION_KEY = "local_revision"
+#: A random identity made once by ``central init``: a window remembers the
+#: centre it joined by it, not by an address (which changes with a move, a
+#: restored backup or a DNS name), and refuses to push into another.
+CENTRE_ID_KEY = "centre_id"
 
 
 def shown_url(url: str | Engine) -> str:
@@ -361,6 +365,8 @@ def init_central(url: str) -> str:
             with engine.begin() as conn:
                 reconcile_on(conn)
                 _set_meta(conn, LOCAL_REVISION_KEY, HEAD)
+                if centre_id(conn) is None:
+                    _set_meta(conn, CENTRE_ID_KEY, str(new_id()))
                 # Tables added by this upgrade get the logins' grants and policies.
                 from hallapp.sync.roles import refresh_roles
 
@@ -421,6 +427,14 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
     meta = central_table("central_meta")
     conn.execute(meta.delete().where(meta.c.key == key))
     conn.execute(meta.insert().values(key=key, value=value))
+
+
+def centre_id(conn: Connection) -> str | None:
+    """The centre's identity (None: a centre made before it had one, or not a centre)."""
+    if not inspect(conn).has_table("central_meta"):
+        return None
+    meta = central_table("central_meta")
+    return conn.scalar(select(meta.c.value).where(meta.c.key == CENTRE_ID_KEY))
 
 
 def central_revision(conn: Connection) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
 from hallapp.config import Config
@@ -29,6 +29,8 @@ from hallapp.sync.push import PushResult, pending_count, push
 CENTRAL_URL_KEY = "central_url"
 HALL_KEY = "hall_code"
 WINDOW_KEY = "window_code"
+#: The identity of the centre this window joined (central_meta's centre_id).
+CENTRE_KEY = "centre_id"
 PASSWORD_ENV = "HALLAPP_CENTRAL_PASSWORD"
 
 
@@ -79,10 +81,19 @@ def attached_url(store: Store) -> str | None:
     return _state(store, CENTRAL_URL_KEY)
 
 
-def attach(store: Store, url: str, hall_code: str, window_code: str) -> None:
+def attach(
+    store: Store, url: str, hall_code: str, window_code: str, centre: str | None = None
+) -> None:
+    pairs = [(CENTRAL_URL_KEY, without_password(url)), (HALL_KEY, hall_code),
+             (WINDOW_KEY, window_code)]  # fmt: skip
+    if centre is not None:
+        pairs.append((CENTRE_KEY, centre))
+    _set_state(store, pairs)
+
+
+def _set_state(store: Store, pairs: list[tuple[str, str]]) -> None:
     with store.engine.begin() as conn:
-        for key, value in ((CENTRAL_URL_KEY, without_password(url)), (HALL_KEY, hall_code),
-                           (WINDOW_KEY, window_code)):
+        for key, value in pairs:
             conn.exec_driver_sql(
                 "INSERT INTO sync_state (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -110,6 +121,7 @@ def sync_once(
 
     engine = central_engine(with_password(url))
     try:
+        _check_same_centre(store, engine, url, hall_code, window_code)
         refused: BadRecord | None = None
         try:
             pushed = push(store, engine, hall_code=hall_code, window_code=window_code,
@@ -134,6 +146,55 @@ def sync_once(
         push=pushed,
         pull=pulled,
     )
+
+
+def _check_same_centre(
+    store: Store, engine: Engine, url: str, hall_code: str, window_code: str
+) -> None:
+    """Refuse, before anything is written, a centre this window did not join.
+
+    ``--central`` (or a changed config) can name any centre: pushed there,
+    the window's records would sit in a store where its window does not
+    exist, counted by nobody or twice. A window joined before centres had an
+    identity learns it on its first pass (its window must exist there)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hallapp.store import stored_revision
+    from hallapp.sync import SyncError
+    from hallapp.sync.centre import centre_id, check_revision, shown_url
+    from hallapp.sync.schema import central_table
+
+    try:
+        with engine.connect() as conn:
+            # A centre of another schema is told as such first (both versions named).
+            check_revision(conn, stored_revision(store.engine), shown_url(engine))
+            theirs = centre_id(conn)
+            windows = central_table("windows")
+            known = conn.execute(
+                select(windows.c.code).where(
+                    windows.c.hall_code == hall_code, windows.c.code == window_code
+                )
+            ).first()
+    except SQLAlchemyError:
+        return  # unreachable or not a centre: the push says so in its own words
+    mine = _state(store, CENTRE_KEY)
+    joined = attached_url(store)
+    if theirs is not None and mine is not None and theirs != mine:
+        raise SyncError(
+            f"中心库 {shown_url(engine)} 不是本窗口加入的中心库（本窗口加入的是 "
+            f"{joined or '另一个中心库'}），未上传任何记录。"
+            "请检查 --central 或配置文件中的中心库地址"
+        )
+    if mine is not None or joined is None:
+        return  # the same centre; or a window set up by its config alone (no join)
+    if without_password(url) != joined and known is None:
+        # Joined before centres had an identity, now pointed elsewhere.
+        raise SyncError(
+            f"中心库 {shown_url(engine)} 的大厅 {hall_code} 中没有窗口 {window_code}，"
+            f"未上传任何记录：本窗口加入的是 {joined}。请检查 --central 或配置文件中的中心库地址"
+        )
+    if theirs is not None and known is not None:
+        _set_state(store, [(CENTRE_KEY, theirs)])
 
 
 def hall_for(store: Store, hall: str | None) -> str | None:

@@ -603,3 +603,48 @@ def test_joining_a_window_that_another_pc_pushes_for_warns(
     assert code == 0, err
     assert "注意：中心库已有窗口 A05 的上传（最近一次 2026-12-03 09:30）" in err
     assert "两台电脑不能同时使用窗口编号 A05" in err
+
+
+def test_a_joined_window_cannot_join_another_hall_or_push_into_another_centre(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """One window database, one hall and window of one centre: a second join
+    (a hall the centre has not, another hall, another window) would send its
+    whole history again, counted twice; a sync with --central naming another
+    centre would leave its records where its window does not exist."""
+    setup_hall(capsys, monkeypatch, centre)
+    local = sqlite_url(tmp_path / "a05.sqlite3")
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05", "--db", local)
+    assert code == 0, err
+    assert run(capsys, "sync", "--db", local)[0] == 0
+    for hall, window in (("ZZ", "A05"), ("LC", "A06")):
+        code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", hall,
+                             "--window", window, "--db", local)
+        assert code == 1, err
+        assert "已加入" in err and "大厅 LC 窗口 A05" in err and "--db 新文件" in err
+    # A fresh database for a hall the centre does not have: named, with the halls it has.
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "ZZ",
+                         "--window", "A05", "--db", sqlite_url(tmp_path / "zz.sqlite3"))
+    assert code == 1 and "没有大厅 ZZ" in err and "LC" in err, err
+    assert not (tmp_path / "zz.sqlite3").exists()
+    # The same join again is harmless (a re-run after a failure).
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "A05", "--db", local)
+    assert code == 0, err
+    # Another centre, set up the same way: nothing is pushed into it.
+    other = sqlite_url(tmp_path / "other-central.sqlite3")
+    setup_hall(capsys, monkeypatch, other)
+    code, _out, err = run(capsys, "sync", "--central", other, "--db", local)
+    assert code == 1 and "不是本窗口加入的中心库" in err and "未上传任何记录" in err, err
+    engine = central_engine(other)
+    try:
+        with engine.connect() as c:
+            for name in ("cases", "evaluations", "audit_entries"):
+                t = central_table(name)
+                rows = c.execute(select(func.count()).select_from(t).where(
+                    t.c.hall_code == "LC", t.c.origin_window != "@centre")).scalar()  # fmt: skip
+                assert rows == 0, name
+    finally:
+        engine.dispose()
+    assert run(capsys, "sync", "--db", local)[0] == 0  # its own centre still takes it
