@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hallapp.codes import lookup_code
@@ -38,9 +38,20 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def authenticate(session: Session, staff_no: str, password: str) -> Staff:
+def authenticate(
+    session: Session, staff_no: str, password: str, *, hall_code: str | None = None
+) -> Staff:
+    """The active staff member ``staff_no`` if ``password`` is theirs.
+
+    ``hall_code``: on a central store (the supervisor view), where staff
+    numbers repeat from hall to hall, the member of that hall only; without
+    it the first row of any hall would be checked.
+    """
     # NFKC: a staff number typed with the IME in 全角 (１００３) is still 1003.
-    staff = session.scalar(select(Staff).where(Staff.staff_no == lookup_code(staff_no)))
+    stmt = select(Staff).where(Staff.staff_no == lookup_code(staff_no))
+    if hall_code is not None:
+        stmt = stmt.where(text("staff.hall_code = :hall").bindparams(hall=hall_code))
+    staff = session.scalar(stmt)
     # The same message either way, so the screen does not tell which staff
     # numbers exist.
     if staff is None or not staff.active or not verify_password(staff.password_hash, password):

@@ -117,14 +117,17 @@ def _staff_view(staff: Any) -> StaffView:
     )
 
 
-def authenticate_supervisor(store: Store, staff_no: str, password: str) -> StaffView:
-    """Check the password and that the person is a supervisor or administrator."""
+def authenticate_supervisor(
+    store: Store, staff_no: str, password: str, *, hall: str | None = None
+) -> StaffView:
+    """Check the password and that the person is a supervisor or administrator
+    (of ``hall`` on a central store, where staff numbers repeat from hall to hall)."""
     from hallapp import audit
     from hallapp.models import Role
     from hallapp.security import PermissionDenied, authenticate
 
     with store.session() as s:
-        staff = authenticate(s, staff_no, password)
+        staff = authenticate(s, staff_no, password, hall_code=hall)
         if Role(staff.role) not in {*audit.audited_roles(), Role.AGENT}:
             raise PermissionDenied(
                 "此处只供监督管理人员、系统管理员和重点项目代办员登录；"
@@ -136,9 +139,16 @@ def authenticate_supervisor(store: Store, staff_no: str, password: str) -> Staff
 class SupervisorSignIn(QWidget):
     signed_in = Signal(object)  # StaffView
 
-    def __init__(self, store: Store, config: Config, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        parent: QWidget | None = None,
+        *,
+        hall: str | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.store = store
+        self.store, self.hall = store, hall
         self.setWindowTitle(f"{config.hall_name} — 监督管理登录")
         self.staff_no = QLineEdit(self)
         self.password = QLineEdit(self)
@@ -164,7 +174,7 @@ class SupervisorSignIn(QWidget):
             self.message.setText("请输入工号和密码")
             return
         self.button.setEnabled(False)
-        store = self.store
+        store, hall = self.store, self.hall
 
         def failed(exc: BaseException) -> None:
             from hallapp.ui.errors import user_message
@@ -180,7 +190,7 @@ class SupervisorSignIn(QWidget):
 
         run_in_background(
             self,
-            lambda: authenticate_supervisor(store, staff_no, password),
+            lambda: authenticate_supervisor(store, staff_no, password, hall=hall),
             success=done,
             failure=failed,
             label="登录",
@@ -239,12 +249,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         show_error(None, str(exc))
         return 3
-    from hallapp.sync.run import hall_for, with_hall_settings
+    from hallapp.sync.run import HallChoiceError, hall_for, with_hall_settings
 
-    args.hall = hall_for(store, args.hall)  # a window's own database: one hall, no hall code
+    try:
+        # A window's own database: one hall, no hall code (None).
+        args.hall = hall_for(store, args.hall)
+    except HallChoiceError as exc:
+        show_error(None, str(exc))
+        store.dispose()
+        return 2
     # The hall's definitions and limits as set at the centre (central settings).
     config = with_hall_settings(config, store, hall=args.hall)
-    signin = SupervisorSignIn(store, config)
+    signin = SupervisorSignIn(store, config, hall=args.hall)
     windows: list[QMainWindow] = []
     try:
         central = is_central_store(store)

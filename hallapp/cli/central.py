@@ -374,10 +374,14 @@ def _create_pg_database(url: str) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from hallapp.sync.authoring import hall_exists
     from hallapp.sync.verify import verify_central
 
     engine = _engine(args)
     try:
+        if args.hall and not hall_exists(engine, args.hall):
+            # "核验通过：0 个窗口" for a mistyped hall would read as a clean chain.
+            raise _Refused(f"中心库中没有大厅 {args.hall}，请核对 --hall", EXIT_USAGE)
         report = verify_central(engine, hall_code=args.hall)
     finally:
         engine.dispose()

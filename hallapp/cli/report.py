@@ -106,12 +106,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_STORE  # the README: 3, the database cannot be used
-    from hallapp.sync.run import hall_for
+    from hallapp.sync.run import HallChoiceError, hall_for
 
-    if args.hall and hall_for(store, args.hall) is None:
+    try:
+        hall = hall_for(store, args.hall)
+    except HallChoiceError as exc:
+        print(str(exc), file=sys.stderr)
+        store.dispose()
+        return EXIT_USAGE
+    if args.hall and hall is None:
         print(f"（该数据库不是中心库，只有一个大厅的数据：--hall {args.hall} 不适用，已忽略）",
               file=sys.stderr)  # fmt: skip
-        args.hall = None
+    args.hall = hall
     # The definitions the hall set at the centre win over this PC's config.
     cfg = with_hall_settings(cfg, store, hall=args.hall)
     if "hall.name" not in cfg.values:

@@ -197,22 +197,60 @@ def _check_same_centre(
         _set_state(store, [(CENTRE_KEY, theirs)])
 
 
-def hall_for(store: Store, hall: str | None) -> str | None:
-    """``hall`` where ``store`` holds several halls (a central store), else None:
-    a window's own database (or a demo history) holds one hall, whose rows
-    carry no hall code to select by."""
-    import logging
+class HallChoiceError(ValueError):
+    """``--hall`` names no hall of the central store, or it holds several and
+    none was named; the message (Chinese) lists the halls it holds."""
 
+
+def central_halls(store: Store) -> list[str] | None:
+    """The halls a central store holds (those with windows authored there),
+    or None for a window's own database (one hall, no hall codes)."""
     from sqlalchemy import inspect
 
-    if not hall:
-        return None
+    from hallapp.sync.schema import central_table
+
     with store.engine.connect() as conn:
-        if inspect(conn).has_table("central_meta"):
-            return hall
-    logging.getLogger(__name__).info("--hall %s ignored: %s is not a central store", hall,
-                                     store.engine.url.render_as_string(hide_password=True))
-    return None
+        if not inspect(conn).has_table("central_meta"):
+            return None
+        windows = central_table("windows")
+        return sorted({str(r[0]) for r in conn.execute(select(windows.c.hall_code).distinct())})
+
+
+def hall_for(store: Store, hall: str | None) -> str | None:
+    """The hall whose figures are read from ``store``: on a central store the
+    one ``hall`` names (as typed: ``lc`` or full-width ``ＬＣ`` is LC), or its
+    only hall; None on a window's own database, whose rows carry no hall code.
+
+    Raises :class:`HallChoiceError` for a hall the centre does not hold (it
+    would publish an empty 公示 for a hall with thousands of records) and for
+    a centre of several halls with none named (its windows' codes repeat from
+    hall to hall: one table would merge them under one hall's names)."""
+    import logging
+
+    from hallapp.codes import CodeError, normalize_code
+
+    halls = central_halls(store)
+    if halls is None:
+        if hall:
+            logging.getLogger(__name__).info(
+                "--hall %s ignored: %s is not a central store", hall,
+                store.engine.url.render_as_string(hide_password=True))  # fmt: skip
+        return None
+    held = "、".join(halls) if halls else "（尚无）"
+    if hall:
+        try:
+            code = normalize_code(hall)
+        except CodeError:
+            code = hall.strip()
+        for candidate in (code, code.upper()):
+            if candidate in halls:
+                return candidate
+        raise HallChoiceError(f"中心库中没有大厅 {hall}（中心库中的大厅：{held}），请核对 --hall")
+    if len(halls) > 1:
+        raise HallChoiceError(
+            f"中心库中有 {len(halls)} 个大厅（{held}）：请用 --hall 指定要统计的大厅"
+        )
+    return halls[0] if halls else None
 
 
 def with_hall_settings(config: Config, store: Store, *, hall: str | None = None) -> Config:

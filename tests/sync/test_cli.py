@@ -648,3 +648,50 @@ def test_a_joined_window_cannot_join_another_hall_or_push_into_another_centre(
     finally:
         engine.dispose()
     assert run(capsys, "sync", "--db", local)[0] == 0  # its own centre still takes it
+
+
+def test_a_centre_of_several_halls_reports_and_signs_in_one_hall_at_a_time(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
+) -> None:
+    """Window codes and staff numbers repeat from hall to hall: a report without
+    --hall merged LC's A05 and QX's A05 into one row, a mistyped hall published an
+    empty 公示, and the supervisors' sign-in took the first 9901 of any hall."""
+    from hallapp.ui.supervisor_app import authenticate_supervisor
+
+    from hallapp.security import SignInError as Refused
+
+    setup_hall(capsys, monkeypatch, centre)
+    code, _out, err = run(capsys, "central", "departments", "add", "QZX", "--url", centre,
+                         "--hall", "QX", "--name", "邻县行政服务中心")  # fmt: skip
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "qx-admin-pw")
+    code, _out, err = run(capsys, "central", "staff", "add", "9901", "--url", centre,
+                         "--hall", "QX", "--name", "邻县管理员", "--department", "QZX",
+                         "--role", "administrator")  # fmt: skip
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_PASSWORD", "qx-admin-pw")
+    code, _out, err = run(capsys, "central", "windows", "add", "A05", "--url", centre,
+                         "--hall", "QX", "--name", "邻县综合窗口", "--department", "QZX",
+                         "--staff", "9901")  # fmt: skip
+    assert code == 0, err
+    out = str(tmp_path / "m.csv")
+    base = ["report", "--month", "2026-11", "--format", "csv", "--out", out, "--db", centre]
+    code, _out, err = run(capsys, *base)
+    assert code == 2 and "2 个大厅（LC、QX）" in err and "--hall" in err, err
+    for typed in ("ZZ", "L C"):
+        code, _out, err = run(capsys, *base, "--hall", typed)
+        assert code == 2 and f"没有大厅 {typed}" in err and "LC、QX" in err, err
+    assert not Path(out).exists()  # nothing published for a hall that is not there
+    for typed in ("lc", "ＬＣ", "QX"):
+        code, _out, err = run(capsys, *base, "--hall", typed)
+        assert code == 0, err
+    code, _out, err = run(capsys, "central", "verify", "--url", centre, "--hall", "ZZ")
+    assert code == 2 and "没有大厅 ZZ" in err
+    store = Store.open(centre)
+    try:
+        assert authenticate_supervisor(store, "9901", "qx-admin-pw", hall="QX").name == "邻县管理员"
+        assert authenticate_supervisor(store, "9901", "admin-pw-1", hall="LC").name == "邱文杰"
+        with pytest.raises(Refused):
+            authenticate_supervisor(store, "9901", "qx-admin-pw", hall="LC")
+    finally:
+        store.dispose()
