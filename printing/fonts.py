@@ -5,29 +5,44 @@ prints as garbage on a machine or printer without the font. Without a usable
 TrueType font we stop with a message that says how to install one.
 
 Registering a TTC costs about 0.2 s, so it happens once per process.
+
+One document font draws the text; a character it lacks (the rare characters
+of names, CJK Extension A to H, which GB 18030-2022 requires) is drawn from
+the first further font that has it (:func:`fallback_candidates`, then any font
+fontconfig knows with that character), loaded the first time such a character
+comes. Every text path of the documents goes through :func:`fallback_markup`
+(paragraphs) or :func:`draw_string` (canvas text). A character no installed
+font has prints as :data:`MISSING_MARK` and is reported to whoever renders
+inside :func:`collect_unprintable`, so the clerk is told before printing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import logging
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
 import threading
+import unicodedata
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 import reportlab
 from reportlab import rl_config
-from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
+from reportlab.pdfgen.canvas import Canvas
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +103,12 @@ def _fontconfig_fonts() -> list[FontSpec]:
     return [FontSpec(Path(p)) for p in paths if p.lower().endswith((".ttf", ".ttc"))]
 
 
-def _load(spec: FontSpec) -> TTFont:
-    font = _load_cached(spec)
+def _load(spec: FontSpec, name: str = FONT_NAME, probe: str = _PROBE) -> TTFont:
+    font = _load_cached(spec, name)
     if font is None:
-        font = TTFont(FONT_NAME, str(spec.path), subfontIndex=spec.subfont_index)
+        font = TTFont(name, str(spec.path), subfontIndex=spec.subfont_index)
         _store_cached(spec, font)
-    missing = [c for c in _PROBE if ord(c) not in font.face.charToGlyph]
+    missing = [c for c in probe if ord(c) not in font.face.charToGlyph]
     if missing:
         raise TTFError(f"font lacks {''.join(missing)}")
     return font
@@ -126,7 +141,7 @@ def _cache_file(spec: FontSpec) -> Path | None:
     return base / "fonts" / f"{key}.pickle"
 
 
-def _load_cached(spec: FontSpec) -> TTFont | None:
+def _load_cached(spec: FontSpec, name: str = FONT_NAME) -> TTFont | None:
     path = _cache_file(spec)
     if path is None or not path.is_file():
         return None
@@ -141,7 +156,7 @@ def _load_cached(spec: FontSpec) -> TTFont | None:
         face._pdfScale = _identity if per_em == 1000 else (lambda x: x * scale)  # type: ignore[attr-defined]
         font = TTFont.__new__(TTFont)
         # What TTFont.__init__ does after parsing the file (reportlab 4.x).
-        font.fontName = FONT_NAME
+        font.fontName = name
         font.face = face
         font.encoding = TTEncoding()
         font.state = weakref.WeakKeyDictionary()
@@ -282,17 +297,23 @@ def _cache_subsets(font: TTFont) -> None:
 
 
 def _finish(font: TTFont, spec: FontSpec) -> FontSpec:
-    global _registered
+    global _registered, _main
+    _register(font)
+    _main = font
+    _plan.cache_clear()
+    _markup.cache_clear()
+    _registered = spec
+    log.info("document font: %s (face %d)", spec.path, spec.subfont_index)
+    return spec
+
+
+def _register(font: TTFont) -> None:
     _cache_subsets(font)
     pdfmetrics.registerFont(font)
     # Bold/italic markup in paragraphs maps back to the same face: CJK fonts
     # here have no bold, headings are drawn heavier by the layout instead.
-    pdfmetrics.registerFontFamily(
-        FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME, boldItalic=FONT_NAME
-    )
-    _registered = spec
-    log.info("document font: %s (face %d)", spec.path, spec.subfont_index)
-    return spec
+    name = font.fontName
+    pdfmetrics.registerFontFamily(name, normal=name, bold=name, italic=name, boldItalic=name)
 
 
 def _why(exc: BaseException) -> str:
@@ -319,3 +340,347 @@ def _no_font_message() -> str:
             "或在配置 [printing] font_path 中指定一个 TrueType 中文字体文件（.ttf/.ttc）"
         )
     return f"找不到可嵌入的中文 TrueType 字体，无法生成文书。{fix}。"
+
+
+# --- characters the document font lacks ------------------------------------------------
+# WenQuanYi Micro Hei or SimHei cover the common characters, but a name may hold
+# a rare one (䶮 U+4DAE of Extension A, 𠈌 U+2020C of Extension B, ...): the
+# public-security ID card prints it and GB 18030-2022 requires it, so a notice
+# must too. One font with everything does not exist as TrueType (Noto CJK is
+# CFF, which reportlab cannot embed), hence a list of further fonts, each
+# character drawn from the first that has it: the choice depends only on the
+# installed fonts, so the same content still gives the same PDF.
+
+#: Printed where no installed font has the character: the mark Chinese
+#: typesetting uses for a missing character (缺字), visible, unlike a blank.
+MISSING_MARK = "□"
+
+#: The name fallback fonts are registered under start with this.
+FALLBACK_PREFIX = f"{FONT_NAME}-"
+
+_main: TTFont | None = None
+_fallback_lock = threading.Lock()
+_fallbacks: dict[FontSpec, TTFont | None] = {}  # None: not loadable (CFF, damaged)
+_glyph_font: dict[str, str | None] = {}  # character → font drawing it; None: no font has it
+
+
+def fallback_candidates() -> list[FontSpec]:
+    """Fonts for the characters the document font lacks, best first, for this platform.
+
+    Sans fonts like the document font come first; then those covering the
+    extensions: BabelStone Han (Chinese glyph forms, Extensions A–H) and
+    HanaMin A/B (all of Extensions A–F). Fontconfig is asked for any
+    character none of these has (:func:`_fontconfig_fonts_with`).
+    """
+    if sys.platform == "win32":
+        d = _windows_font_dir()
+        names = ("simhei.ttf", "msyh.ttc", "simsun.ttc", "simsunb.ttf", "SimsunExtG.ttf",
+                 "mingliub.ttc")  # fmt: skip
+        return [FontSpec(d / n) for n in names]
+    if sys.platform == "darwin":
+        return [
+            FontSpec(Path("/System/Library/Fonts/Supplemental/Songti.ttc")),
+            FontSpec(Path("/Library/Fonts/Arial Unicode.ttf")),
+        ]
+    roots = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"))
+    names = (
+        "wqy/wqy-microhei.ttc",
+        "wqy/wqy-zenhei.ttc",
+        "babelstone/BabelStoneHan.ttf",
+        "hanazono/HanaMinA.ttf",
+        "hanazono/HanaMinB.ttf",
+        "arphic/uming.ttc",
+        "droid/DroidSansFallbackFull.ttf",
+    )
+    return [FontSpec(root / name) for root in roots for name in names]
+
+
+def _fontconfig_fonts_with(char: str) -> list[FontSpec]:
+    """The TrueType fonts fontconfig knows that have ``char`` (e.g. one a hall installed)."""
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return []
+    try:
+        out = subprocess.run(
+            [fc_list, "--format", "%{file}\\t%{index}\\n", f":charset={ord(char):x}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    specs = set()
+    for line in out.splitlines():
+        path, _, index = line.partition("\t")
+        if path.lower().endswith((".ttf", ".ttc", ".otf")):
+            specs.add(FontSpec(Path(path), int(index) if index.isdigit() else 0))
+    return sorted(specs, key=lambda s: (str(s.path), s.subfont_index))
+
+
+def _fallback_specs(char: str) -> Iterator[FontSpec]:
+    main = _registered
+    seen: set[FontSpec] = set() if main is None else {main}
+    for spec in fallback_candidates():
+        if spec not in seen and spec.path.is_file():
+            seen.add(spec)
+            yield spec
+    # Only now fontconfig (a process start): most rare characters are found above.
+    for spec in _fontconfig_fonts_with(char):
+        if spec not in seen:
+            seen.add(spec)
+            yield spec
+
+
+def _fallback_font(spec: FontSpec) -> TTFont | None:
+    """``spec`` loaded and registered (once); None when it cannot be used."""
+    if spec in _fallbacks:
+        return _fallbacks[spec]
+    stem = re.sub(r"[^A-Za-z0-9]+", "", spec.path.stem) or "font"
+    name = f"{FALLBACK_PREFIX}{stem}-{spec.subfont_index}"
+    font: TTFont | None
+    try:
+        font = _load(spec, name, probe="")
+    except Exception as exc:  # a broken extra font must never stop printing
+        log.info("fallback font %s skipped: %s", spec.path, exc)
+        font = None
+    else:
+        _register(font)
+        log.info("fallback font: %s (face %d) as %s", spec.path, spec.subfont_index, name)
+    _fallbacks[spec] = font
+    return font
+
+
+def loaded_fallbacks() -> list[FontSpec]:
+    """The fallback fonts this process has loaded so far."""
+    return [spec for spec, font in _fallbacks.items() if font is not None]
+
+
+def _font_for(char: str) -> str | None:
+    """The registered name of the first fallback font that has ``char``; None: none has it."""
+    try:
+        return _glyph_font[char]
+    except KeyError:
+        pass
+    with _fallback_lock:
+        if char in _glyph_font:
+            return _glyph_font[char]
+        code = ord(char)
+        found: str | None = None
+        for spec in _fallback_specs(char):
+            font = _fallback_font(spec)
+            if font is not None and code in font.face.charToGlyph:
+                found = font.fontName
+                break
+        if found is None:
+            log.warning("no installed font has %r (U+%04X): printed as %s", char, code,
+                        MISSING_MARK)  # fmt: skip
+        _glyph_font[char] = found
+        return found
+
+
+def _invisible(char: str) -> bool:
+    """A format character or variation selector: nothing to draw, never a missing glyph."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) in ("Cf", "Cc")
+        or 0xFE00 <= code <= 0xFE0F
+        or 0xE0100 <= code <= 0xE01EF
+        or 0x180B <= code <= 0x180F
+    )
+
+
+Run = tuple[str, str]  # (font name, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan(text: str) -> tuple[tuple[Run, ...], str]:
+    """``text`` cut into runs of one font each, and the characters no font has.
+
+    Cached: a document is mostly the same labels and sentences every time.
+    """
+    main = _main
+    if main is None:
+        return ((FONT_NAME, text),), ""
+    has = main.face.charToGlyph
+    if all(ord(c) in has or c.isspace() for c in text):
+        return ((FONT_NAME, text),), ""
+    runs: list[list[str]] = []  # [font, text]
+    missing: list[str] = []
+    for char in text:
+        drawn, font = char, FONT_NAME
+        if ord(char) in has or char.isspace():
+            pass
+        elif _invisible(char):
+            log.info("invisible U+%04X the font lacks left out of the print", ord(char))
+            continue
+        else:
+            found = _font_for(char)
+            if found is None:
+                if char not in missing:
+                    missing.append(char)
+                drawn = MISSING_MARK
+                found = FONT_NAME if ord(MISSING_MARK) in has else _font_for(MISSING_MARK)
+                if found is None:  # not even □ anywhere: a space keeps the place
+                    found, drawn = FONT_NAME, " "
+            font = found
+        if runs and runs[-1][0] == font:
+            runs[-1][1] += drawn
+        else:
+            runs.append([font, drawn])
+    return tuple((f, t) for f, t in runs), "".join(missing)
+
+
+# Paragraph markup: tags and entities pass untouched, only text between them is cut.
+_MARKUP_TOKEN = re.compile(r"(<[^>]*>|&#?\w+;)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _markup(text: str) -> tuple[str, str]:
+    if _main is None:
+        return text, ""
+    out: list[str] = []
+    missing: list[str] = []
+    for i, part in enumerate(_MARKUP_TOKEN.split(text)):
+        if i % 2 or not part:
+            out.append(part)
+            continue
+        runs, lacking = _plan(part)
+        missing += [c for c in lacking if c not in missing]
+        out += [t if f == FONT_NAME else f'<font face="{f}">{t}</font>' for f, t in runs]
+    return "".join(out), "".join(missing)
+
+
+def fallback_markup(text: str) -> str:
+    """Paragraph markup whose characters the document font lacks are in ``<font>`` runs.
+
+    For reportlab Paragraphs in :data:`FONT_NAME`. Characters no installed
+    font has come back as :data:`MISSING_MARK` and are reported to
+    :func:`collect_unprintable`.
+    """
+    marked, missing = _markup(text)
+    if missing:
+        _report(missing)
+    return marked
+
+
+def text_runs(text: str, font_name: str = FONT_NAME) -> tuple[Run, ...]:
+    """``text`` cut into (font, text) runs: the fonts that draw it (reports what none can)."""
+    if font_name != FONT_NAME:
+        return ((font_name, text),)
+    runs, missing = _plan(text)
+    if missing:
+        _report(missing)
+    return runs
+
+
+def text_width(text: str, font_name: str, size: float) -> float:
+    """The width of ``text`` as :func:`draw_string` draws it."""
+    return float(sum(pdfmetrics.stringWidth(t, f, size) for f, t in text_runs(text, font_name)))
+
+
+def draw_string(
+    canv: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    align: Literal["left", "centre", "right"] = "left",
+) -> None:
+    """``canv.drawString`` (``drawCentredString``, ``drawRightString``) with fallback fonts."""
+    font, size = canv._fontname, canv._fontsize  # type: ignore[attr-defined]
+    runs = text_runs(text, font)
+    if len(runs) == 1 and runs[0][0] == font:
+        # Exactly what the canvas does itself (and the same PDF bytes as before).
+        draw = {"left": canv.drawString, "centre": canv.drawCentredString,
+                "right": canv.drawRightString}[align]  # fmt: skip
+        draw(x, y, runs[0][1])
+        return
+    widths = [pdfmetrics.stringWidth(t, f, size) for f, t in runs]
+    total = sum(widths)
+    at = x - total if align == "right" else x - 0.5 * total if align == "centre" else x
+    leading = canv._leading  # type: ignore[attr-defined]
+    for (f, t), w in zip(runs, widths, strict=True):
+        canv.setFont(f, size, leading)
+        canv.drawString(at, y, t)
+        at += w
+    canv.setFont(font, size, leading)
+
+
+# --- telling the caller ------------------------------------------------------------------
+
+_unprintable: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "hallapp_unprintable", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_unprintable() -> Iterator[list[str]]:
+    """Collect, in order of appearance, the characters no font could print while inside."""
+    found: list[str] = []
+    token = _unprintable.set(found)
+    try:
+        yield found
+    finally:
+        _unprintable.reset(token)
+
+
+def _report(chars: str) -> None:
+    found = _unprintable.get()
+    if found is not None:
+        found += [c for c in chars if c not in found]
+
+
+def unprintable_message(chars: Iterable[str]) -> str:
+    """What the clerk is told before printing (Chinese), naming each character and its code."""
+    listed = "、".join(f"{c}（U+{ord(c):04X}）" for c in chars)
+    if sys.platform == "win32":
+        fix = "请安装收录这些字符的字体（如 SimSun-ExtB、SimSun-ExtG）"
+    else:
+        fix = "请安装收录这些字符的字体（如 fonts-hanazono、fonts-babelstone-han）"
+    return (
+        f"以下字符无法打印：{listed}。本机字体都没有这些字符，文书上印为“{MISSING_MARK}”；"
+        f"{fix}后重新生成，或打印后在“{MISSING_MARK}”处手写补全并核对。"
+    )
+
+
+# --- text of characters beyond U+FFFF ----------------------------------------------------
+
+
+def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
+    """reportlab's ToUnicode CMap, with UTF-16 for characters beyond U+FFFF.
+
+    reportlab writes ``<2020C>`` for 𠈌, which is not UTF-16: a PDF reader
+    (pdftotext, copy and paste, the archive's full-text search) then reads
+    another character than the one printed. The same text for all others.
+    """
+    pairs = []
+    for i, v in enumerate(subset):
+        dst = f"{v:04X}" if v <= 0xFFFF else chr(v).encode("utf-16-be").hex().upper()
+        pairs.append(f"<{i:02X}> <{dst}>")
+    cmap = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CIDSystemInfo",
+        f"<< /Registry ({fontname})",
+        f"/Ordering ({fontname})",
+        "/Supplement 0",
+        ">> def",
+        f"/CMapName /{fontname} def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        f"<00> <{len(subset) - 1:02X}>",
+        "endcodespacerange",
+        f"{len(subset)} beginbfchar",
+        *pairs,
+        "endbfchar",
+        "endcmap",
+        "CMapName currentdict /CMap defineresource pop",
+        "end",
+        "end",
+    ]
+    return "\n".join(cmap)
+
+
+# ttfonts looks the function up at call time (TTFont.addObjects).
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap

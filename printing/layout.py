@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any, Literal, cast
 from xml.sax.saxutils import escape
 
-from hallapp.printing.fonts import FONT_NAME
+from hallapp.printing.fonts import FONT_NAME, fallback_markup
 from hallapp.printing.qr import qr_flowable
 from reportlab.lib import colors
 from reportlab.lib import textsplit as _rl_textsplit
@@ -94,7 +94,10 @@ class Paragraph(_rl_paragraph.Paragraph):
     """reportlab's Paragraph, parsing a given text in a given style only once.
 
     The fragments are only read when lines are broken and drawn (CJK lines
-    are cloned from them), so one parsed list serves every render.
+    are cloned from them), so one parsed list serves every render. Characters
+    the document font lacks are set in a fallback font
+    (:func:`~hallapp.printing.fonts.fallback_markup`): every paragraph of the
+    documents is one of these.
     """
 
     def __init__(  # noqa: PLR0917 - reportlab's own signature, used by its split()
@@ -109,8 +112,13 @@ class Paragraph(_rl_paragraph.Paragraph):
         if frags is not None or text is None or bulletText is not None or caseSensitive != 1:
             # reportlab's own calls (a paragraph split across pages) and anything unusual.
             # text is None for a split part: reportlab's stubs do not say so.
+            if frags is None and text is not None and style.fontName == FONT_NAME:
+                text = fallback_markup(text)
             super().__init__(cast(str, text), style, bulletText, frags, caseSensitive, encoding)
             return
+        if style.fontName == FONT_NAME:
+            # Before the parse cache: which characters are missing is told on every render.
+            text = fallback_markup(text)
         key = (text, style)
         found = _parsed.get(key)
         if found is not None:

@@ -11,15 +11,15 @@ import io
 from datetime import datetime
 from typing import Any
 
-from hallapp.printing.fonts import FONT_NAME, register_fonts
-from hallapp.printing.layout import cn_datetime
+from hallapp.printing.fonts import FONT_NAME, draw_string, register_fonts
+from hallapp.printing.layout import Paragraph, cn_datetime
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
 
 MARGIN = 16 * mm
 GRID = colors.Color(0.35, 0.35, 0.35)
@@ -217,8 +217,9 @@ def render_form_pdf(
         canv.saveState()
         canv.setFont(FONT_NAME, 8)
         canv.setFillColor(colors.Color(0.4, 0.4, 0.4))
-        canv.drawString(MARGIN, 9 * mm, f"{content['hall_name']}　{title}　{content['project_no']}")
-        canv.drawRightString(A4[0] - MARGIN, 9 * mm, f"第 {d.page} 页")
+        line = f"{content['hall_name']}　{title}　{content['project_no']}"
+        draw_string(canv, MARGIN, 9 * mm, line)
+        draw_string(canv, A4[0] - MARGIN, 9 * mm, f"第 {d.page} 页", "right")
         canv.restoreState()
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -3,7 +3,9 @@
 ``render_pdf(doc, "a4")`` / ``render_pdf(doc, "slip")`` is the one entry point;
 the UI hands the bytes to :func:`hallapp.printing.printer.print_pdf`. The same
 content renders to the same bytes (reportlab's invariant mode), so a reprint
-differs from the original only by its 补打 mark.
+differs from the original only by its 补打 mark. :func:`render_checked` also
+tells which characters no installed font has (printed as □), for the warning
+before printing.
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from hallapp.printing import layout
-from hallapp.printing.fonts import FONT_NAME, register_fonts
+from hallapp.printing.fonts import (
+    FONT_NAME,
+    collect_unprintable,
+    draw_string,
+    register_fonts,
+    text_width,
+    unprintable_message,
+)
 from hallapp.printing.layout import (
     A4_MARGIN_BOTTOM,
     A4_MARGIN_TOP,
@@ -43,7 +53,15 @@ log = logging.getLogger(__name__)
 # and costs time on every render (reportlab enables it by default).
 rl_config.useA85 = 0
 
-__all__ = ["MAX_SLIP_HEIGHT", "SLIP_WIDTH", "RenderError", "render_pdf", "warm_up"]
+__all__ = [
+    "MAX_SLIP_HEIGHT",
+    "SLIP_WIDTH",
+    "RenderError",
+    "RenderedPdf",
+    "render_checked",
+    "render_pdf",
+    "warm_up",
+]
 
 #: A slip longer than this continues on a second slip (roll printers and CUPS
 #: custom sizes both cope with far less than the PDF limit of 5 m).
@@ -86,6 +104,38 @@ def render_pdf(
         log.warning("slip measured %.1f mm but overflowed; growing it", height / mm)
         height = min(MAX_SLIP_HEIGHT, height + 15 * mm)
     return pdf
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A document's PDF and what of it could not be printed."""
+
+    pdf: bytes
+    #: Characters no installed font has, in order of appearance; the PDF shows □.
+    unprintable: str = ""
+
+    @property
+    def warning(self) -> str:
+        """The Chinese warning for the clerk ("以下字符无法打印：…"), empty when all printed."""
+        return unprintable_message(self.unprintable) if self.unprintable else ""
+
+
+def render_checked(
+    doc: Notice | DutyCard, size: Literal["a4", "slip"] = "a4", *, font_path: str | None = None
+) -> RenderedPdf:
+    """:func:`render_pdf`, telling also the characters that could not be printed."""
+    with collect_unprintable() as missing:
+        pdf = render_pdf(doc, size, font_path=font_path)
+    if missing:
+        what = doc.doc_no if isinstance(doc, Notice) else f"{doc.name} {doc.window_code}"
+        log.warning(
+            "%s (%s): no installed font has %s; printed as %s",
+            what,
+            size,
+            " ".join(f"{c} U+{ord(c):04X}" for c in missing),
+            "□",
+        )
+    return RenderedPdf(pdf, "".join(missing))
 
 
 def warm_up(font_path: str | None = None) -> None:
@@ -213,23 +263,23 @@ def _decorate(canv: Canvas, doc: Notice | DutyCard, size: Size, number: int, tot
         canv.setFont(FONT_NAME, 8.5)
         canv.setFillColor(GREY)
         y = A4_MARGIN_BOTTOM - 9 * mm
-        canv.drawCentredString(width / 2, y, f"第 {number} 页  共 {total} 页")
+        draw_string(canv, width / 2, y, f"第 {number} 页  共 {total} 页", "centre")
         if isinstance(doc, Notice):
-            canv.drawString(A4_MARGIN_X, y, doc.doc_no)
-            canv.drawRightString(width - A4_MARGIN_X, y, f"办件编号 {doc.case_no}")
+            draw_string(canv, A4_MARGIN_X, y, doc.doc_no)
+            draw_string(canv, width - A4_MARGIN_X, y, f"办件编号 {doc.case_no}", "right")
         if doc.reprint_at is not None:
             _reprint_stamp(canv, width - A4_MARGIN_X, height - 5 * mm, doc)
     elif total > 1:
         canv.setFont(FONT_NAME, 7)
         canv.setFillColor(GREY)
-        canv.drawCentredString(width / 2, 3 * mm, f"第 {number} 张  共 {total} 张")
+        draw_string(canv, width / 2, 3 * mm, f"第 {number} 张  共 {total} 张", "centre")
     canv.restoreState()
 
 
 def _reprint_stamp(canv: Canvas, right: float, top: float, doc: Notice | DutyCard) -> None:
     assert doc.reprint_at is not None
     when = f"补打时间：{cn_datetime(doc.reprint_at)}"
-    w = max(canv.stringWidth(when, FONT_NAME, 7.5) + 6 * mm, 30 * mm)
+    w = max(text_width(when, FONT_NAME, 7.5) + 6 * mm, 30 * mm)
     h = 12.5 * mm
     x, y = right - w, top - h
     canv.setStrokeColor(RED)
@@ -237,6 +287,6 @@ def _reprint_stamp(canv: Canvas, right: float, top: float, doc: Notice | DutyCar
     canv.setLineWidth(1)
     canv.roundRect(x, y, w, h, 1.5 * mm, stroke=1, fill=0)
     canv.setFont(FONT_NAME, 13)
-    canv.drawCentredString(x + w / 2, y + h - 6 * mm, "补 打")
+    draw_string(canv, x + w / 2, y + h - 6 * mm, "补 打", "centre")
     canv.setFont(FONT_NAME, 7.5)
-    canv.drawCentredString(x + w / 2, y + 2.2 * mm, when)
+    draw_string(canv, x + w / 2, y + 2.2 * mm, when, "centre")

@@ -12,17 +12,16 @@ import io
 from datetime import datetime
 from typing import Any, cast
 
-from hallapp.printing.fonts import FONT_NAME, register_fonts
+from hallapp.printing.fonts import FONT_NAME, draw_string, register_fonts, text_width
+from hallapp.printing.layout import Paragraph
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    Paragraph,
     SimpleDocTemplate,
     Spacer,
     Table,
@@ -126,7 +125,7 @@ def _column_widths(t: ReportTable, style: ParagraphStyle, width: float) -> list[
     font, size = style.fontName, style.fontSize
 
     def one_line(text: str) -> float:
-        return float(stringWidth(text, font, size))
+        return text_width(text, font, size)
 
     need = []
     for i, h in enumerate(t.header):
@@ -206,8 +205,8 @@ def _footer(hall_name: str, title: str) -> Any:
         canv.saveState()
         canv.setFont(FONT_NAME, 7.5)
         canv.setFillColor(colors.Color(0.4, 0.4, 0.4))
-        canv.drawString(MARGIN, 7 * mm, f"{hall_name}　{title}")
-        canv.drawRightString(PAGE[0] - MARGIN, 7 * mm, f"第 {doc.page} 页")
+        draw_string(canv, MARGIN, 7 * mm, f"{hall_name}　{title}")
+        draw_string(canv, PAGE[0] - MARGIN, 7 * mm, f"第 {doc.page} 页", "right")
         canv.restoreState()
 
     return draw

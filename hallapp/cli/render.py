@@ -101,7 +101,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from hallapp import documents
     from hallapp.printing.fonts import FontError
     from hallapp.printing.layout import RenderError
-    from hallapp.printing.render import render_pdf
+    from hallapp.printing.render import render_checked
 
     config = _config(args)
     size = cast(Literal["a4", "slip"], args.size or config.get("printing.default_size"))
@@ -140,7 +140,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         doc = doc.as_reprint(at)
     try:
-        pdf = render_pdf(doc, size, font_path=str(config.get("printing.font_path")) or None)
+        rendered = render_checked(
+            doc, size, font_path=str(config.get("printing.font_path")) or None
+        )
     except FontError as exc:
         return _fail(str(exc))
     except RenderError as exc:
@@ -149,11 +151,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(pdf)
+        out.write_bytes(rendered.pdf)
     except OSError as exc:
         log.info("cannot write %s", out, exc_info=True)
         return _fail(f"无法写入 {out}（{os_reason(exc)}），请检查路径和权限")
     print(f"已生成 {doc.doc_type.heading}（{'A4' if size == 'a4' else '80mm 小票'}）：{out}")
+    if rendered.warning:
+        # The PDF is written (□ in place of each such character), but a notice
+        # naming a person must not go out with a character silently missing.
+        print(f"注意：{rendered.warning}", file=sys.stderr)
     return EXIT_OK
 
 
