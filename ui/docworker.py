@@ -24,9 +24,13 @@ Protocol (stdin/stdout of the child, binary): one request per line, JSON::
 
 and per request, in order, one header line and then the bytes it announces::
 
-    RESULT {"id": 7, "pdf": 52311, "pages": [[820, 1160, 3280], ...]}\\n
+    RESULT {"id": 7, "pdf": 52311, "pages": [[820, 1160, 3280], ...],
+            "unprintable": "", "warning": ""}\\n
     <the PDF><page 1: height x bytes-per-line bytes, QImage Format_RGB32>...
     ERROR {"id": 7, "message": "…Chinese…"}\\n
+
+``unprintable``: the characters no installed font has (printed as □);
+``warning``: the Chinese message naming them, which the preview shows.
 
 A request ``{"id": 0, "kind": "warm_up"}`` only loads and registers
 everything; it is answered with ``RESULT {"id": 0, "pdf": 0, "pages": []}``.
@@ -123,14 +127,15 @@ def handle(request: dict[str, Any], out: BinaryIO) -> None:
     """Answer one request on ``out`` (the child's loop body; also used by tests in-process)."""
     rid = int(request.get("id", -1))
     try:
-        from hallapp.printing.render import render_pdf, warm_up
+        from hallapp.printing.render import render_checked, warm_up
 
         if request.get("kind") == "warm_up":
             warm_up(request.get("font_path"))
             _write(out, {"id": rid, "pdf": 0, "pages": []}, [])
             return
         doc = _document(str(request["kind"]), request["doc"])
-        pdf = render_pdf(doc, request["size"], font_path=request.get("font_path"))
+        rendered = render_checked(doc, request["size"], font_path=request.get("font_path"))
+        pdf = rendered.pdf
         images = render_pages(pdf, int(request["width"]))
     except Exception as exc:
         message = _expected_message(exc)
@@ -144,7 +149,9 @@ def handle(request: dict[str, Any], out: BinaryIO) -> None:
         out.flush()
         return
     pages = [[img.width(), img.height(), img.bytesPerLine()] for img in images]
-    _write(out, {"id": rid, "pdf": len(pdf), "pages": pages}, [pdf, *images])
+    answer = {"id": rid, "pdf": len(pdf), "pages": pages,
+              "unprintable": rendered.unprintable, "warning": rendered.warning}  # fmt: skip
+    _write(out, answer, [pdf, *images])
 
 
 def _write(out: BinaryIO, header: dict[str, Any], payload: list[Any]) -> None:
@@ -186,6 +193,10 @@ class Rendered:
 
     pdf: bytes
     images: list[QImage] = field(default_factory=list)
+    #: Characters no installed font has (printed as □), and the Chinese
+    #: warning naming them (made in the child: no reportlab here).
+    unprintable: str = ""
+    warning: str = ""
 
 
 @dataclass
@@ -376,7 +387,8 @@ class DocumentWorker(QObject):
             images.append(QImage(chunk, w, h, bpl, QImage.Format.Format_RGB32).copy())
         del buf[:need]
         self._pending.popleft()
-        head.op.deliver(Rendered(pdf, images))
+        unprintable, warning = header.get("unprintable") or "", header.get("warning") or ""
+        head.op.deliver(Rendered(pdf, images, str(unprintable), str(warning)))
         return True
 
     def _on_finished(self, code: int, _status: object) -> None:

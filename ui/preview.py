@@ -153,6 +153,14 @@ class PreviewDialog(QDialog):
 
         self.status = QLabel("正在生成文书…")
         self.status.setObjectName("hint")
+        # Characters no installed font has print as □: the clerk reads which
+        # before printing a notice that names a person.
+        self.unprintable = QLabel()
+        self.unprintable.setObjectName("error")
+        self.unprintable.setWordWrap(True)
+        self.unprintable.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.unprintable.hide()
+        self.unprintable_warning = ""
         self.a4 = QRadioButton("A4 纸(&4)")
         self.slip = QRadioButton("80mm 小票(&8)")
         group = QButtonGroup(self)
@@ -176,6 +184,7 @@ class PreviewDialog(QDialog):
         bar.addWidget(self.print_button)
         bar.addWidget(self.close_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.unprintable)
         layout.addWidget(self.scroll_area, 1)
         layout.addLayout(bar)
         self._render()
@@ -200,6 +209,7 @@ class PreviewDialog(QDialog):
             if generation != self._generation:
                 return  # the clerk switched the paper size meanwhile
             self.pdf, self.images = result.pdf, result.images
+            self.unprintable_warning = result.warning
             self._show_pages()
 
         def failed(exc: BaseException) -> None:
@@ -223,7 +233,14 @@ class PreviewDialog(QDialog):
             page.setStyleSheet("background: white; border: 1px solid #333;")
             self.pages_layout.addWidget(page, 0, Qt.AlignmentFlag.AlignHCenter)
         n = len(self.images)
-        self.status.setText(f"共 {n} 页" + ("（补打）" if self.reprint else ""))
+        warning = self.unprintable_warning
+        self.unprintable.setText(warning)
+        self.unprintable.setVisible(bool(warning))
+        self.status.setText(
+            f"共 {n} 页"
+            + ("（补打）" if self.reprint else "")
+            + ("，有字符无法打印（见上方提示）" if warning else "")
+        )
         self.print_button.setEnabled(True)
         self.print_button.setFocus()
         self.pages_ready.emit(n)

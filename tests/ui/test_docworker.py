@@ -158,3 +158,59 @@ def test_the_client_never_loads_reportlab_to_preview(tmp_path: Any) -> None:
                          timeout=120, check=False)  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["Rendered", "False"]
+
+
+# U+2EBF0, the first of CJK Extension I: a name character no font installed here has.
+_NO_FONT_HAS = "\U0002ebf0"
+
+
+def _with_agent(name: str) -> docs.Notice:
+    import dataclasses
+
+    notice = docs.sample(docs.DocumentType.ACCEPTANCE)
+    return dataclasses.replace(notice, applicant=dataclasses.replace(notice.applicant,
+                                                                     agent_name=name))  # fmt: skip
+
+
+def test_characters_no_font_has_come_back_with_the_preview(
+    qtbot: Any, worker: DocumentWorker
+) -> None:
+    result = _render(qtbot, worker, _with_agent(f"欧阳{_NO_FONT_HAS}"))
+    assert isinstance(result, Rendered)
+    assert result.unprintable == _NO_FONT_HAS
+    assert result.warning.startswith("以下字符无法打印：") and "U+2EBF0" in result.warning
+    assert "欧阳□" in _text(result.pdf)
+    # A rare character a fallback font has (𠈌, Extension B) prints and warns of nothing.
+    rare = _render(qtbot, worker, _with_agent("欧阳\U0002020c"))
+    assert isinstance(rare, Rendered)
+    assert rare.unprintable == "" and rare.warning == ""
+    assert "欧阳\U0002020c" in _text(rare.pdf)
+
+
+def test_the_print_preview_warns_before_printing(qtbot: Any, qapp: Any, tmp_path: Any) -> None:
+    from types import SimpleNamespace
+
+    from hallapp.ui.context import PrintSettings
+    from hallapp.ui.docworker import stop_document_worker
+    from hallapp.ui.preview import PreviewDialog
+
+    # The dialog reads only the print settings of the window's context.
+    ctx: Any = SimpleNamespace(printing=PrintSettings(output_dir=tmp_path))
+    try:
+        dialog = PreviewDialog(ctx, _with_agent(f"欧阳{_NO_FONT_HAS}"))
+        qtbot.addWidget(dialog)
+        qtbot.waitUntil(dialog.print_button.isEnabled, timeout=60_000)
+        assert dialog.unprintable.isVisibleTo(dialog)
+        assert f"以下字符无法打印：{_NO_FONT_HAS}（U+2EBF0）" in dialog.unprintable.text()
+        assert "有字符无法打印" in dialog.status.text()
+        # Switching to the slip renders again: still told; a clean document is not.
+        dialog.slip.setChecked(True)
+        qtbot.waitUntil(dialog.print_button.isEnabled, timeout=60_000)
+        assert dialog.unprintable.isVisibleTo(dialog)
+        clean = PreviewDialog(ctx, docs.sample(docs.DocumentType.ACCEPTANCE))
+        qtbot.addWidget(clean)
+        qtbot.waitUntil(clean.print_button.isEnabled, timeout=60_000)
+        assert not clean.unprintable.isVisibleTo(clean)
+        assert clean.status.text() == "共 1 页"
+    finally:
+        stop_document_worker()
