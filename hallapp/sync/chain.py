@@ -99,13 +99,17 @@ def link(values: dict[str, Any], head: ChainHead) -> dict[str, Any]:
 class ChainFault:
     window_code: str
     record_id: str
-    kind: str  # "gap", "reorder", "altered", "unchained"
+    kind: str  # "gap", "reorder", "altered", "unchained", "forked", "missing", "mismatch"
     detail: dict[str, Any]
 
     def text(self, hall_code: str) -> str:
         what = {
             "gap": "缺失记录",
             "reorder": "顺序错乱或链接断开",
+            # A link the chain already has, claimed by a record of another id:
+            # added to the file by hand, or from a second copy of the database.
+            "forked": "与中心库已收到的另一条评价占用同一链序号"
+            "（可能是手工加入的记录，或另一份本窗口数据库）",
             "altered": "记录内容被改动",
             # No window writes an evaluation without its link (seal()); one
             # without is from outside the chain (a tool, an edited file), so

@@ -377,7 +377,9 @@ def _prefetched(batches: Iterator[_Batch], depth: int = 2) -> Iterator[_Batch]:
         reader.join()
 
 
-def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault]:
+def _check_chain(
+    cconn: Connection, hall: str, batch: _Batch, taken: list[ChainFault]
+) -> list[ChainFault]:
     heads = central_table("chain_heads")
     faults_t = central_table("chain_faults")
     by_window: dict[str, list[dict[str, Any]]] = {}
@@ -393,12 +395,15 @@ def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault
             q = q.with_for_update()
         got = cconn.execute(q).first()
         head = ChainHead(int(got[0]), str(got[1])) if got else ChainHead()
-        # Links the centre has already checked (a batch sent again) are skipped.
+        # Links the centre has already checked are not checked again (a batch
+        # sent again after a lost answer); a new record at one of them was
+        # found before the insert (_taken_links).
+        faults = [f for f in taken if f.window_code == window]
         fresh = sorted((r for r in wrows if int(r["chain_seq"]) > head.last_seq),
                        key=lambda r: int(r["chain_seq"]))
-        if not fresh:
+        if not fresh and not faults:
             continue
-        faults = check_links(window, head, fresh, batch.hashes)
+        faults += check_links(window, head, fresh, batch.hashes)
         if got:
             cconn.execute(
                 heads.update()
@@ -424,6 +429,44 @@ def _check_chain(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault
             log.warning("hash chain fault: %s", f.text(hall))
         found += faults
     return found
+
+
+def _taken_links(cconn: Connection, hall: str, batch: _Batch) -> list[ChainFault]:
+    """Records of this batch, new to the centre, at links of their window's
+    chain that another record already holds: added to the file by hand (an
+    INSERT is no UPDATE, the guards let it pass), or written by a second copy
+    of the window's database. Run before the batch is inserted: a record the
+    centre already holds (a batch sent again) is no new claim."""
+    heads = central_table("chain_heads")
+    ev = central_table("evaluations")
+    faults: list[ChainFault] = []
+    by_window: dict[str, list[dict[str, Any]]] = {}
+    for r in batch.typed or ():
+        if r.get("chain_seq") is not None:
+            by_window.setdefault(str(r["origin_window"]), []).append(r)
+    for window, wrows in by_window.items():
+        last = cconn.execute(
+            select(heads.c.last_seq).where(heads.c[HALL] == hall, heads.c.window_code == window)
+        ).scalar()
+        stale = [r for r in wrows if last is not None and int(r["chain_seq"]) <= int(last)]
+        for start in range(0, len(stale), 500):
+            chunk = stale[start : start + 500]
+            holders: dict[int, set[str]] = {}
+            for seq, rid in cconn.execute(
+                select(ev.c.chain_seq, ev.c.id).where(
+                    ev.c[HALL] == hall,
+                    ev.c.origin_window == window,
+                    ev.c.chain_seq.in_({int(r["chain_seq"]) for r in chunk}),
+                )
+            ):
+                holders.setdefault(int(seq), set()).add(str(rid))
+            for r in chunk:
+                seq, rid = int(r["chain_seq"]), str(r["id"])
+                held = holders.get(seq, set())
+                if held and rid not in held:
+                    detail = {"chain_seq": seq, "held_by": sorted(held)}
+                    faults.append(ChainFault(window, rid, "forked", detail))
+    return faults
 
 
 def _record_window(
@@ -624,9 +667,10 @@ def push(
             continue
         try:
             with central_transaction(central, stall_seconds) as cconn:
+                taken = _taken_links(cconn, hall_code, batch) if table.name == "evaluations" else []
                 inserted = _insert(cconn, table, hall_code, rows)
                 if table.name == "evaluations":
-                    result.faults += _check_chain(cconn, hall_code, batch)
+                    result.faults += _check_chain(cconn, hall_code, batch, taken)
                 _record_window(cconn, hall_code, window_code, revision,
                                (table.name, int(rows[-1][0])))
         except (SQLAlchemyError, central.dialect.loaded_dbapi.Error) as exc:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from hallapp.models import Evaluation
 from hallapp.sync.chain import GENESIS, row_hash
-from hallapp.sync.push import push
+from hallapp.sync.push import CURSOR_PREFIX, push
 from hallapp.sync.schema import central_table
 from hallapp.sync.verify import verify_central
 
@@ -178,3 +178,46 @@ def test_central_verify_command_names_hall_window_and_record(
     out, err = capsys.readouterr()
     assert "大厅 LC 窗口 A03" in out and altered in out and "记录内容被改动" in out
     assert "2 处异常" in err and "与办件事件所记不符" in out  # the hash, and the level
+
+
+def test_a_record_added_at_a_link_already_pushed_is_caught_on_arrival(
+    window: Any, central: Engine
+) -> None:
+    """INSERT is no UPDATE: a copy of a pushed 差评 added to the file under a
+    new id (or a second copy of the window's database writing its own records
+    at links the centre has) claims a link the centre has already checked.
+    It was counted unflagged; a batch sent again (the same records) is not."""
+    from datetime import datetime
+
+    from hallapp.reports import monthly_report, parse_month
+    from hallapp.workdays import HALL_TZ
+
+    for level in (5, 1, 4):
+        window.new_case(level=level)
+    assert push(window.store, central, hall_code=HALL, window_code="A03").faults == []
+    raw = _raw(window)
+    cols = [r[1] for r in raw.execute("PRAGMA table_info(evaluations)")]
+    picked = ", ".join(
+        {"id": "'forged-0000-0000-0000-000000000001'", "encounter_event_id": "'forged-enc-1'",
+         "level": "1"}.get(c, c)
+        for c in cols
+    )  # fmt: skip
+    raw.execute(f"INSERT INTO evaluations ({', '.join(cols)}) "
+                f"SELECT {picked} FROM evaluations WHERE chain_seq = 1")  # fmt: skip
+    raw.commit()
+    raw.close()
+    result = push(window.store, central, hall_code=HALL, window_code="A03")
+    forged = [f for f in result.faults if f.record_id == "forged-0000-0000-0000-000000000001"]
+    assert [f.kind for f in forged][:1] == ["forked"], result.faults
+    assert forged[0].detail["chain_seq"] == 1
+    assert "同一链序号" in forged[0].text(HALL)
+    period = parse_month(datetime.now(HALL_TZ).strftime("%Y-%m"))
+    with central.connect() as c:
+        assert monthly_report(c, period, hall="LC").chain_faults == 1
+    # The same records again (a lost answer, cursors set back): nothing new.
+    raw = _raw(window)
+    raw.execute("UPDATE sync_state SET value = '0' WHERE key = ?", (CURSOR_PREFIX + "evaluations",))
+    raw.commit()
+    raw.close()
+    again = push(window.store, central, hall_code=HALL, window_code="A03")
+    assert [f for f in again.faults if f.record_id != "forged-0000-0000-0000-000000000001"] == []
