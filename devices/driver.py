@@ -157,6 +157,8 @@ class Responding:
 class DeviceError:
     message: str  # Chinese, for the clerk
     detail: str = ""  # for the log
+    #: The device refused the PROMPT: its keys are not lit for this evaluation.
+    prompt_refused: bool = False
 
 
 DriverEvent = (
@@ -560,6 +562,13 @@ class EvaluatorDriver:
             except framed.ProtocolError as exc:
                 self._counters.extra_noise += len(frame.payload) + framed.OVERHEAD
                 log.warning("评价器 %s 发来无法识别的数据帧：%s（%s）", self.port_name, exc, frame)
+                if frame.cmd == framed.Command.KEY:
+                    # A well-framed KEY the host cannot read (a payload of the
+                    # wrong length: a vendor's flags byte) is answered, never
+                    # counted: the device keeps a KEY until its ACK comes, and
+                    # silence would leave it showing 正在提交… for good.
+                    self._last_heard = time.monotonic()
+                    self.ack(frame.seq, framed.AckStatus.IGNORED)
                 continue
             self._last_heard = time.monotonic()
             if self._reported_silent:
@@ -602,6 +611,18 @@ class EvaluatorDriver:
             if identity != message.device_id:
                 log.warning("评价器 %s 的设备标识含有不可显示的字符，已去除：%r",
                             self.port_name, message.device_id)
+            if len(identity.encode("utf-8")) > framed.MAX_TEXT_BYTES:
+                # §3: at most 60 bytes; the rest is not stored (cut at a character).
+                cut = identity.encode("utf-8")[: framed.MAX_TEXT_BYTES]
+                identity = cut.decode("utf-8", errors="ignore")
+                log.warning("评价器 %s 的设备标识超过 %d 字节，只保存前面部分：%r",
+                            self.port_name, framed.MAX_TEXT_BYTES, message.device_id)
+            if "\ufffd" in identity:
+                log.warning("评价器 %s 的设备标识不是 UTF-8，无法识别的字节保存为 �：%r",
+                            self.port_name, message.device_id)
+            if not identity:
+                log.warning("评价器 %s 的设备标识为空：评价记录以串口名 %s 标识设备",
+                            self.port_name, self.port_name)
             if identity and not self._configured_device_id:
                 self._device_id = identity
             self._release_held_key()
@@ -625,6 +646,7 @@ class EvaluatorDriver:
                         "并请管理员检查评价器的型号和设置",
                         f"DEVICE_ACK {framed.AckStatus(message.status).name} for PROMPT "
                         f"seq={message.acked_seq}",
+                        prompt_refused=True,
                     ))  # fmt: skip
             return
         if self._held_key is not None:

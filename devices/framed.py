@@ -197,14 +197,17 @@ class _Reader:
     def u16(self) -> int:
         return (self.u8() << 8) | self.u8()
 
-    def str8(self) -> str:
+    def str8(self, *, lenient: bool = False) -> str:
+        """A length-prefixed UTF-8 text; ``lenient``: bytes that are not UTF-8
+        become U+FFFD instead of a ProtocolError (a device's identity: better
+        a marked serial number than none)."""
         n = self.u8()
         raw = self.payload[self.pos : self.pos + n]
         if len(raw) != n:
             raise ProtocolError("string runs past the payload")
         self.pos += n
         try:
-            return raw.decode("utf-8")
+            return raw.decode("utf-8", errors="replace" if lenient else "strict")
         except UnicodeDecodeError as exc:
             raise ProtocolError("string is not UTF-8") from exc
 
@@ -395,7 +398,7 @@ def decode_device(frame: Frame) -> DeviceMessage:
         known = value in AckStatus._value2member_map_
         result = DeviceAck(acked_seq=seq, status=AckStatus(value) if known else AckStatus.REJECTED)
     elif cmd == Command.DEVICE_HEARTBEAT:
-        result = DeviceHeartbeat(device_id=r.str8())
+        result = DeviceHeartbeat(device_id=r.str8(lenient=True))
     else:
         raise ProtocolError(f"unknown device command 0x{cmd:02X}")
     r.end()

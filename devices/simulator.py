@@ -91,6 +91,9 @@ class Simulator:
         # same frame again is a retransmission, re-ACKed, not run again.
         self._last_command: tuple[int, bytes, framed.AckStatus] | None = None
         self.retransmissions_seen = 0
+        #: How the device answers a PROMPT: REJECTED plays a unit that cannot
+        #: show it (a model without the feature, a broken display).
+        self.prompt_status = framed.AckStatus.OK
         #: What the device's own screen shows: idle, prompt, need_reasons, thanks, retry.
         self.display = "idle"
         self._pending: dict[int, _PendingKey] = {}
@@ -396,8 +399,11 @@ class Simulator:
         elif isinstance(command, framed.Heartbeat):
             self._reply(framed.DeviceHeartbeat(self.device_id))
         else:
-            self._last_command = (frame.seq, frame.encode(), framed.AckStatus.OK)
-            self._reply(framed.DeviceAck(frame.seq, framed.AckStatus.OK))
+            status = (
+                self.prompt_status if isinstance(command, framed.Prompt) else framed.AckStatus.OK
+            )
+            self._last_command = (frame.seq, frame.encode(), status)
+            self._reply(framed.DeviceAck(frame.seq, status))
         for listener in list(self._listeners):
             try:
                 listener(command)

@@ -132,6 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+#: The serial rates evaluator devices are built for (docs/evaluator-protocol.md §0).
+STANDARD_BAUDRATES = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 _TYPE_NAMES = {str: "文本", int: "整数", dict: "表", bool: "是/否", list: "列表", float: "数值"}
 
 
@@ -261,6 +263,13 @@ def _check(key: str, value: Any) -> Any:
                 f"配置项 {key}（{setting.title}）的值 {shown} 超出允许范围 {low}–{high}，"
                 f"请改为例如 {key.split('.')[1]} = {setting.default}"
             )
+    if key == "evaluator.baudrate" and value not in STANDARD_BAUDRATES:
+        # A UART set to 96000 or 1234 talks to no device: the clerk would see
+        # only 评价器无响应 (power, cable?) and never the setting that is wrong.
+        raise ConfigError(
+            f"配置项 evaluator.baudrate（评价器波特率）的值 {value} 不是标准波特率，"
+            f"可选值为：{'、'.join(str(b) for b in STANDARD_BAUDRATES)}（评价器说明书上写明的那个）"
+        )
     if setting.max_len and len(value) > setting.max_len:
         raise ConfigError(
             f"配置项 {key}（{setting.title}）长度 {len(value)} 字，超出允许范围 "

@@ -505,6 +505,11 @@ class CitizenScreen(QWidget):
         self._eval_clock.start(timeout_s)
         self.stack.setCurrentIndex(self.PAGE_EVALUATE)
 
+    def device_cannot_prompt(self) -> None:
+        """The evaluator refused this evaluation's prompt: the screen's buttons only."""
+        if self._evaluating and self.stack.currentIndex() == self.PAGE_EVALUATE:
+            self.eval_status.setText("请直接点击上面的按钮评价（评价器暂不能使用）")
+
     def ask_reasons(self, level: int, timeout_s: int | None = None) -> None:
         """The 差评 reasons for ``level`` (1 or 2); ``timeout_s``: time left to choose."""
         self._message_timer.stop()

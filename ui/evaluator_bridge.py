@@ -393,6 +393,9 @@ class EvaluatorBridge(QObject):
             self.connected_changed.emit(self._connected)  # the status line again
         elif isinstance(event, DeviceError):
             self.error.emit(event.message)
+            if event.prompt_refused and self.citizen is not None:
+                # "请按评价器上的按键" would send the citizen to unlit keys.
+                self.citizen.device_cannot_prompt()
             # The status line reads the driver (已连接 → 无响应 after silence).
             self.connected_changed.emit(self._connected)
         elif isinstance(event, IgnoredNoOpen | IgnoredDuplicate):

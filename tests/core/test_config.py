@@ -56,6 +56,9 @@ def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
         ('[window]\ncode = "A-03!"\n', "window.code"),
         ('[evaluator]\nprotocol = "bluetooth"\n', "framed、keycode"),
         ('[evaluator]\nbaudrate = "fast"\n', "evaluator.baudrate"),
+        # In range but no device's rate: 评价器无响应 would point at the cable.
+        ("[evaluator]\nbaudrate = 96000\n", "不是标准波特率"),
+        ("[evaluator]\nbaudrate = 1234\n", "9600、14400、19200"),
         ('[evaluator]\nkeymap = { "1" = 9 }\n', "evaluator.keymap"),
         ('[printer]\nname = "x"\n', "[printer]"),
         ('[printing]\npaper = "a4"\n', "printing.paper"),
@@ -83,3 +86,10 @@ def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes("\ufeff[window]\ncode = \"A07\"\n".encode())
     assert load_config(path).get("window.code") == "A07"
+
+
+@pytest.mark.parametrize("rate", [1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200])
+def test_every_standard_baud_rate_is_taken(tmp_path, rate):
+    assert load_config(write(tmp_path, f"[evaluator]\nbaudrate = {rate}\n")).get(
+        "evaluator.baudrate"
+    ) == rate

@@ -179,7 +179,6 @@ def test_long_texts_are_cut_on_a_character_boundary():
         (Command.KEY, b""),  # no level
         (Command.KEY, b"\x05\x00"),  # trailing byte
         (Command.DEVICE_HEARTBEAT, b"\x05ab"),  # string runs past the payload
-        (Command.DEVICE_HEARTBEAT, b"\x02\xff\xfe"),  # not UTF-8
         (0x90, b""),  # unknown command
         (Command.PROMPT, b""),  # a host command is not a device message
     ],
@@ -237,3 +236,10 @@ def test_every_hex_example_in_the_vendor_document_is_a_valid_frame():
         )
         assert reencoded == data
     assert encode_host(framed.Prompt("LCA03202611200001", "张丽华", 60), 0x10) in examples
+
+
+def test_an_identity_that_is_not_utf8_is_read_marked_not_dropped():
+    """A heartbeat whose identity is not UTF-8 is still the device's
+    heartbeat: the bytes it cannot read are marked (U+FFFD), not the frame lost."""
+    (frame,) = FrameDecoder().feed(encode_frame(1, Command.DEVICE_HEARTBEAT, b"\x04EV\xff1"))
+    assert decode_device(frame) == framed.DeviceHeartbeat("EV\ufffd1")

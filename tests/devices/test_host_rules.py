@@ -408,3 +408,35 @@ def test_an_identity_with_invisible_characters_is_stored_without_them(make_rig, 
     assert rig.sim.wait_ack() == AckStatus.OK
     (stored,) = hall.evaluations()
     assert stored.device == "EV-0042"
+
+
+def test_a_key_the_host_cannot_read_is_answered_ignored_not_left_waiting(make_rig, hall):
+    """§5: every KEY is answered. A well-framed KEY with a payload of the wrong
+    length (a vendor's extra flags byte) got no ACK at all, and a device that
+    keeps a KEY until its ACK would show 正在提交… for good."""
+    rig = make_rig()
+    case_id = hall.new_case()
+    rig.desk.open(case_id)
+    assert rig.sim.wait_for_command(framed.Prompt, 2) is not None
+    rig.sim.send_raw(framed.encode_frame(7, framed.Command.KEY, b"\x05\x05"))
+    assert rig.sim.wait_ack(7) == AckStatus.IGNORED
+    rig.sim.send_raw(framed.encode_frame(8, framed.Command.KEY, b""))
+    assert rig.sim.wait_ack(8) == AckStatus.IGNORED
+    assert hall.evaluations() == []  # never counted
+    rig.sim.press(4)
+    assert rig.sim.wait_ack() == AckStatus.OK
+    assert [e.level for e in hall.evaluations()] == [4]
+
+
+def test_an_identity_too_long_or_not_utf8_is_kept_as_far_as_it_goes(make_rig, hall):
+    """§3: an identity is at most 60 bytes; bytes that are not UTF-8 were taken
+    for noise and the evaluation was stored under the port's name instead."""
+    rig = make_rig()
+    rig.sim.device_id = "EV-" + "9" * 70
+    assert wait_until(lambda: rig.driver.device_id == ("EV-" + "9" * 70)[:60])
+    since = len(rig.sim.received)
+    assert rig.sim.wait_for_command(framed.Heartbeat, 3, since) is not None
+    raw = b"EV-\xff\xfe-0042"
+    rig.sim.send_raw(framed.encode_frame(9, framed.Command.DEVICE_HEARTBEAT,
+                                         bytes([len(raw)]) + raw))  # fmt: skip
+    assert wait_until(lambda: rig.driver.device_id == "EV-\ufffd\ufffd-0042", timeout=1.5)

@@ -513,3 +513,20 @@ def test_a_press_while_another_program_writes_is_kept_and_the_citizen_thanked(qt
     assert sim.wait_ack(timeout=3.0) == framed.AckStatus.OK
     [row] = evaluations(store)
     assert (row.case_id, row.level) == (case_id, 5)
+
+
+def test_a_device_that_refuses_the_prompt_sends_the_citizen_to_the_screen(qtbot, demo, store):
+    """The clerk is told the device refused the prompt; the citizen screen no
+    longer says to press the evaluator's keys, and the screen's buttons rate."""
+    bridge, citizen, case_id = demo
+    sim = bridge.simulator
+    assert sim is not None
+    sim.prompt_status = framed.AckStatus.REJECTED
+    with qtbot.waitSignal(bridge.error, timeout=3000) as told:
+        bridge.open_evaluation(case_id)
+    assert "评价器拒绝了本次评价提示" in told.args[0]
+    qtbot.waitUntil(lambda: "评价器暂不能使用" in citizen.eval_status.text(), timeout=3000)
+    assert "请按评价器上的按键" not in citizen.eval_status.text()
+    with qtbot.waitSignal(bridge.evaluation_recorded, timeout=3000) as recorded:
+        citizen.level_buttons[5].click()
+    assert recorded.args == [case_id, 5]
