@@ -5,8 +5,9 @@
   ``windows [add]``, ``departments [add]``, ``workdays load FILE``,
   ``settings [set KEY VALUE]``: each change is made by a supervisor or an
   administrator of the hall (``--staff`` and the password from
-  ``HALLAPP_PASSWORD`` or asked for), audited at the centre and bumps the
-  hall's reference-data version, which windows pull;
+  ``HALLAPP_PASSWORD`` or asked for; staff changes by an administrator only),
+  audited at the centre and bumps the hall's reference-data version, which
+  windows pull;
 - ``verify``: recompute every window's evaluation hash chain.
 
 ``--url`` defaults to the config's ``store.central_url``; ``--hall`` to
@@ -449,6 +450,7 @@ def _staff_add(args: argparse.Namespace) -> int:
         raise _Refused(bad_password)
 
     def edit(s: Any, actor: Any) -> None:
+        _staff_administrator(actor)
         if actor.staff_no == "(建库)" and args.role != "administrator":
             raise _Refused(
                 "本大厅还没有在用的系统管理员：不带 --staff 只能新增系统管理员"
@@ -479,6 +481,20 @@ def _staff_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _staff_administrator(actor: Any) -> None:
+    """Staff changes are an administrator's, as on a hall without a centre
+    (``hallapp staff add --by``): a supervisor who could add staff could make
+    himself an administrator and then disable the hall's real one."""
+    from hallapp.models import Role
+
+    if actor.role != Role.ADMINISTRATOR.value:
+        raise _Refused(
+            f"工号 {actor.staff_no} 不是系统管理员：新增、停用、恢复工作人员和重置密码"
+            "只能由本大厅的系统管理员操作",
+            EXIT_DENIED,
+        )
+
+
 def _one_staff(s: Any, staff_no: str) -> Any:
     from sqlalchemy import select
 
@@ -498,6 +514,7 @@ def _staff_disable(args: argparse.Namespace) -> int:
     from hallapp.models import Role, Staff
 
     def edit(s: Any, actor: Any) -> None:
+        _staff_administrator(actor)
         staff = _one_staff(s, args.staff_no)
         if staff.staff_no == actor.staff_no:
             raise _Refused(
@@ -548,7 +565,8 @@ def _staff_disable(args: argparse.Namespace) -> int:
 
 
 def _staff_enable(args: argparse.Namespace) -> int:
-    def edit(s: Any, _actor: Any) -> None:
+    def edit(s: Any, actor: Any) -> None:
+        _staff_administrator(actor)
         staff = _one_staff(s, args.staff_no)
         if staff.active:
             raise _Refused(f"工号 {staff.staff_no} 在用，无需恢复")
@@ -569,7 +587,8 @@ def _staff_reset(args: argparse.Namespace) -> int:
     if bad_password := password_problem(password):
         raise _Refused(bad_password)
 
-    def edit(s: Any, _actor: Any) -> None:
+    def edit(s: Any, actor: Any) -> None:
+        _staff_administrator(actor)
         _one_staff(s, args.staff_no).password_hash = hash_password(password)
 
     _, change = _change(args, "staff.reset_password", edit, target=args.staff_no)

@@ -116,6 +116,41 @@ def test_a_wrong_password_changes_nothing(
     assert code == 4 and "不是监督管理人员或系统管理员" in err
 
 
+def test_a_supervisor_cannot_add_disable_or_reset_staff_at_the_centre(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, centre: str
+) -> None:
+    """A supervisor who could add staff could make himself an administrator and
+    lock out the hall's real one: staff changes are an administrator's, as
+    without a centre (hallapp staff add --by)."""
+    setup_hall(capsys, monkeypatch, centre)
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "super-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "add", "9001", "--url", centre, "--hall",
+                         "LC", "--name", "李督查", "--department", "ZWZX", "--role", "supervisor",
+                         "--staff", "9901")
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_PASSWORD", "super-pw-1")
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "minted-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "add", "1026", "--url", centre, "--hall",
+                         "LC", "--name", "督查加人", "--department", "ZWZX", "--role",
+                         "administrator", "--staff", "9001")
+    assert code == 4 and "不是系统管理员" in err
+    for action in ("disable", "reset-password"):
+        code, _out, err = run(capsys, "central", "staff", action, "9901", "--url", centre,
+                             "--hall", "LC", "--staff", "9001")
+        assert code == 4 and "不是系统管理员" in err, action
+    code, out, _err = run(capsys, "central", "staff", "list", "--url", centre, "--hall", "LC")
+    assert "1026" not in out
+    # The administrator still signs in with his own password, still active.
+    monkeypatch.setenv("HALLAPP_PASSWORD", "admin-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "disable", "1001", "--url", centre,
+                         "--hall", "LC", "--staff", "9901")
+    assert code == 0, err
+    monkeypatch.setenv("HALLAPP_PASSWORD", "super-pw-1")
+    code, _out, err = run(capsys, "central", "staff", "enable", "1001", "--url", centre,
+                         "--hall", "LC", "--staff", "9001")
+    assert code == 4 and "不是系统管理员" in err
+
+
 def test_join_of_an_unknown_window_says_where_to_add_it(
     capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, centre: str
 ) -> None:

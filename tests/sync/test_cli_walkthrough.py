@@ -82,10 +82,10 @@ def test_a_hall_cannot_lock_itself_out_and_gets_back_in(
         )[0]
         == 0
     )
-    # A supervisor may not take away the hall's only administrator.
+    # A supervisor may not change staff at all (least of all the only administrator).
     monkeypatch.setenv("HALLAPP_PASSWORD", "super-pw-1")
     code, _out, err = central(capsys, centre, "staff", "disable", "9901", staff="8801")
-    assert code == EXIT_DENIED and "唯一在用的系统管理员" in err
+    assert code == EXIT_DENIED and "不是系统管理员" in err
     assert version(centre) == before + 1  # only the supervisor was added
     # With a second administrator the first may go, and come back (audited, versioned).
     monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "admin-pw-2")
