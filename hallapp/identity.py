@@ -33,6 +33,7 @@ from datetime import date
 
 from hallapp.validation import (
     PROVINCE_CODES,
+    RESIDENCE_PERMIT_PREFIXES,
     Check,
     clean_number,
     id_check_char,
@@ -41,8 +42,10 @@ from hallapp.validation import (
 )
 
 _EARLIEST_BIRTH = date(1900, 1, 1)
-#: Prefixes of the residence permits of Hong Kong, Macao and Taiwan residents.
-RESIDENCE_PERMIT_PREFIXES = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
+#: The last day the 15-character 外国人永久居留证 was issued: the 18-digit
+#: card replaced it from 2023-12-01 (国家移民管理局公告). Its holder was born
+#: by then, so a YY that would put the birth after it is of the 1900s.
+_LAST_PR15_ISSUE = date(2023, 12, 31)
 
 
 class IdType(enum.StrEnum):
@@ -178,8 +181,10 @@ def validate_foreigner_pr(value: str, today: date | None = None) -> Check:
         if v[3:5] not in PROVINCE_CODES:
             return _fail(v, f"第 4–7 位受理地代码“{v[3:7]}”无效")
         yy, mm, dd = int(v[7:9]), int(v[9:11]), int(v[11:13])
-        now = today or date.today()
-        century = 1900 if 2000 + yy > now.year else 2000
+        # YYMMDD has no century: the holder was born before the card was
+        # issued (2004–2023), and so before today too.
+        latest = min(today or date.today(), _LAST_PR15_ISSUE)
+        century = 2000 if (2000 + yy, mm, dd) <= (latest.year, latest.month, latest.day) else 1900
         reason = _birth(f"{century + yy:04d}{mm:02d}{dd:02d}", "永久居留证号码", today)
         if reason:
             return _fail(v, reason)
@@ -206,7 +211,8 @@ def validate_document(id_type: IdType | str, value: str, today: date | None = No
     kind = IdType(id_type)
     if kind is IdType.RESIDENT_ID:
         v = clean_number(value).upper()
-        if v[:6] in RESIDENCE_PERMIT_PREFIXES and validate_residence_permit(v, today):
+        if v[:6] in RESIDENCE_PERMIT_PREFIXES and len(v) == 18:
+            # Exactly the permits' prefixes: no 居民身份证 carries them.
             return _fail(v, "这是港澳台居民居住证号码：请将证件类型选为“港澳台居民居住证”")
         if v.startswith("9") and len(v) == 18:
             from hallapp.validation import validate_uscc

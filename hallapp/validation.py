@@ -35,6 +35,13 @@ PROVINCE_CODES: dict[str, str] = {
     "71": "台湾", "81": "香港", "82": "澳门", "83": "台湾（居住证）",
 }  # fmt: skip
 
+#: Prefixes of the residence permits of Hong Kong, Macao and Taiwan residents
+#: (国办发〔2018〕81号). 居民身份证 are issued on the GB/T 2260 county of the
+#: holder's 户口: never with 71, 81 or 82, and 83 is no GB/T 2260 code at all,
+#: so a number of these provinces is an ID card only with exactly this prefix.
+RESIDENCE_PERMIT_PREFIXES = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
+_PERMIT_ONLY_PROVINCES = frozenset({"71", "81", "82", "83"})
+
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7 9 10 5 8 4 2 1 6 3 ...
 _ID_CHECK = "10X98765432"
 _EARLIEST_BIRTH = date(1900, 1, 1)
@@ -102,6 +109,12 @@ def validate_id_number(value: str, today: date | None = None) -> Check:
         return _fail(v, "身份证号前 17 位应为数字，最后一位为数字或 X")
     if v[:2] not in PROVINCE_CODES:
         return _fail(v, f"身份证号前两位“{v[:2]}”不是有效的省级行政区划代码")
+    if v[:2] in _PERMIT_ONLY_PROVINCES and v[:6] not in RESIDENCE_PERMIT_PREFIXES:
+        return _fail(
+            v,
+            f"身份证号前六位“{v[:6]}”无效：以 {v[:2]} 开头的只有港澳台居民居住证"
+            "（810000、820000、830000 开头），请核对号码或选择该证件类型",
+        )
     try:
         birth = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:

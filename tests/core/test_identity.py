@@ -91,6 +91,40 @@ def test_a_permit_number_typed_as_an_id_card_names_the_right_type():
     assert "外国人永久居留身份证" in validate_document(IdType.RESIDENT_ID, PR_2023, TODAY).reason
 
 
+@pytest.mark.parametrize("prefix", ["810100", "830100", "710100", "829999", "710000"])
+def test_an_id_card_of_71_81_82_83_other_than_a_permit_is_refused(prefix):
+    """Only the residence permits carry 810000/820000/830000; no 居民身份证 is
+    issued with 71/81/82/83, whatever its check digit."""
+    number = _gb(prefix + "19900101001")
+    result = validate_document(IdType.RESIDENT_ID, number, TODAY)
+    assert not result
+    assert "港澳台居民居住证" in result.reason and prefix in result.reason
+    assert not validate_document(IdType.RESIDENCE_PERMIT, number, TODAY)
+
+
+def test_a_permit_with_a_wrong_check_digit_under_id_card_still_names_the_permit():
+    permit = _gb("82000019940823002")
+    wrong = permit[:17] + ("0" if permit[17] != "0" else "1")
+    assert "港澳台居民居住证" in validate_document(IdType.RESIDENT_ID, wrong, TODAY).reason
+
+
+@pytest.mark.parametrize("yymmdd", ["261225", "240101", "231130", "050607", "991231", "000229"])
+def test_an_old_permanent_residence_card_reads_the_century_before_its_issue(yymmdd):
+    """The 15-character card was issued 2004–2023: a holder's YY 26 is 1926,
+    never a birth in the future; 05 is a child born in 2005, and 00-02-29 is
+    the leap day of 2000 (1900 had none)."""
+    body = "USA1100" + yymmdd + "2"
+    number = body + pr15_check_char(body)
+    result = validate_document(IdType.FOREIGNER_PR, number, date(2026, 12, 3))
+    assert result, result.reason
+
+
+def test_an_old_permanent_residence_card_cannot_be_born_after_today_in_the_2000s():
+    body = "USA1100" + "231202" + "2"  # 2023-12-02 read on 2023-12-01 → 1923
+    number = body + pr15_check_char(body)
+    assert validate_document(IdType.FOREIGNER_PR, number, date(2023, 12, 1))
+
+
 @given(region=st.sampled_from(["810000", "820000", "830000"]), birth=births, seq=seqs)
 def test_residence_permits_follow_gb_11643(region, birth, seq):
     number = _gb(region + birth + seq)
