@@ -220,7 +220,7 @@ def _parse_demo(
                 staff_no=staff_no,
                 name=_str(st, "name", where, problems),
                 title=_str(st, "title", where, problems, required=False),
-                phone=_str(st, "phone", where, problems, required=False),
+                phone=_staff_phone(st, where, problems),
                 department=_str(st, "department", where, problems),
                 role=role,
                 password=password,
@@ -231,6 +231,17 @@ def _parse_demo(
     if problems:
         raise DemoDataError(source, problems)
     return windows, staff
+
+
+def _staff_phone(st: Mapping[str, Any], where: str, problems: list[str]) -> str:
+    """A staff member's phone, checked as ``hallapp staff add`` checks it
+    (it is printed on every notice) and stored normalised."""
+    from hallapp.staffing import normal_phone, phone_problem
+
+    phone = _str(st, "phone", where, problems, required=False)
+    if phone and (problem := phone_problem(phone)):
+        problems.append(f"{where}，phone：{problem}")
+    return normal_phone(phone) if phone else phone
 
 
 # --------------------------------------------------------------------- writing

@@ -59,8 +59,7 @@ from hallapp.models import (
 from hallapp.store import Store
 from hallapp.validation import (
     one_line_problem,
-    validate_landline,
-    validate_mobile,
+    validate_contact_phone,
     validate_uscc,
 )
 from hallapp.windows import WindowInfo, window_info
@@ -271,17 +270,20 @@ def check_applicant(a: ApplicantInput, *, phone_required: bool = True) -> list[s
         if not result.valid:
             problems.append(f"统一社会信用代码有误：{result.reason}")
     if a.phone.strip():
-        # An applicant is called back on a mobile or a landline, never on a
-        # short service number such as 12345.
-        phone = a.phone.strip()
-        mobile = validate_mobile(phone)
-        if not mobile and not validate_landline(phone):
-            landline_like = phone.startswith("0")
-            reason = validate_landline(phone).reason if landline_like else mobile.reason
-            problems.append(f"联系电话有误：{reason}")
+        # An applicant is called back on a mobile or a landline, or on his
+        # own number abroad (港澳台 residents, foreigners), never on a short
+        # service number such as 12345.
+        checked = validate_contact_phone(a.phone)
+        if not checked:
+            problems.append(f"联系电话有误：{checked.reason}")
     elif phone_required:
         problems.append("请填写联系电话，以便通知办理结果")
     return problems
+
+
+def _stored_phone(phone: str) -> str:
+    checked = validate_contact_phone(phone) if phone.strip() else None
+    return checked.value if checked else phone.strip()
 
 
 def phone_required_for(item: ItemView) -> bool:
@@ -1111,7 +1113,9 @@ class Intake:
                 id_type=str(IdType(applicant.id_type)) if person else IdType.RESIDENT_ID.value,
                 id_number=number or None,
                 uscc=applicant.uscc.strip().upper() or None,
-                phone=applicant.phone.strip(),
+                # As checked: 0597-8921003-1 is stored as 0597-8921003转1,
+                # +852 9123 4567 as +85291234567, so a call-back dials it.
+                phone=_stored_phone(applicant.phone),
                 contact_name=applicant.contact_name.strip(),
             )
             s.add(app)

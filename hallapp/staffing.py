@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hallapp.models import Department, Role, Staff
 from hallapp.security import hash_password
-from hallapp.validation import one_line_problem
+from hallapp.validation import one_line_problem, validate_phone
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,22 @@ def person_problems(name: str, title: str = "", phone: str = "") -> list[str]:
     if title.strip():
         found.append(name_problem(title, "职务"))
     if phone.strip():
-        found.append(name_problem(phone, "电话", 40))
+        # Printed as 首办负责人 联系电话 on every notice and shown on the
+        # citizen screen: it must be a number that can be dialled.
+        found.append(name_problem(phone, "电话", 40) or phone_problem(phone))
     return [p for p in found if p]
+
+
+def phone_problem(phone: str) -> str:
+    checked = validate_phone(phone)
+    return "" if checked else f"联系电话有误：{checked.reason}"
+
+
+def normal_phone(phone: str) -> str:
+    """The phone as stored: as :func:`validate_phone` normalises it
+    (0597-8921003-1 → 0597-8921003转1), or empty."""
+    checked = validate_phone(phone) if phone.strip() else None
+    return checked.value if checked else phone.strip()
 
 
 def password_problem(password: str) -> str:
@@ -127,7 +141,7 @@ def add_staff(session: Session, person: NewStaff, password: str) -> Staff:
         staff_no=normal_staff_no(person.staff_no),
         name=person.name.strip(),
         title=person.title.strip(),
-        phone=person.phone.strip(),
+        phone=normal_phone(person.phone),
         department_code=person.department_code.strip(),
         role=person.role,
         password_hash=hash_password(password),

@@ -7,7 +7,8 @@
 - 统一社会信用代码 (GB 32100-2015): 18 characters of 0-9 and A-Y without
   I O Z S V, a valid registration authority and organisation type, a valid
   province in the region code, and the MOD 31 check character.
-- Mainland mobile and landline phone numbers.
+- Mainland mobile and landline phone numbers (an extension after a dash is
+  read as one), and numbers abroad in international form (E.164).
 
 Each validator returns a :class:`Check` with the normalised value, or a
 one-line reason in Chinese. ID numbers are personal data and are shown and
@@ -75,8 +76,8 @@ def clean_number(value: str) -> str:
 
 
 _FULLWIDTH = str.maketrans(
-    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺｘ",
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZx",
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺｘ＋＃",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZx+#",
 )
 
 
@@ -214,13 +215,17 @@ def validate_uscc(value: str) -> Check:
 
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 # Area code 010, 02X or 0XXX (X not 0/1 at the second digit), then a 7-8 digit
-# local number not starting with 0 or 1, then an optional extension.
-_LANDLINE_RE = re.compile(
-    r"^(0(?:10|2\d|[3-9]\d{2}))([2-9]\d{6,7})(?:(?:转|#|,|ext\.?)(\d{1,6}))?$"
-)
+# local number not starting with 0 or 1.
+_LANDLINE_RE = re.compile(r"^(0(?:10|2\d|[3-9]\d{2}))([2-9]\d{6,7})$")
+# An extension named as one: 0597-8921234转806, …分机806, …#806, …ext 806.
+_EXTENSION_RE = re.compile(r"^(.*?)\s*(?:转|分机|#|,|，|ext\.?|x)\s*(\d{1,6})$")
+# What people put between the groups of a number; a dash also separates the
+# extension in the usual 区号-号码-分机, so groups are kept apart until read.
+_GROUP_SPLIT_RE = re.compile(r"[\s\-—–－()（）]+")
 # 400/800 numbers, the emergency numbers, 1XXXX public service lines (12345
 # 政务服务便民热线, 12315, 10086…) and 95XXX/96XXX lines.
 _SERVICE_RE = re.compile(r"^(?:400|800)\d{7}$|^1(?:10|19|20|22)$|^1[02]\d{3}$|^9[56]\d{3,4}$")
+_ABROAD_HINT = "境外号码请以 + 加国家或地区代码填写，例如 +852 9123 4567"
 
 
 def _strip_country(v: str) -> str:
@@ -244,43 +249,146 @@ def validate_mobile(value: str) -> Check:
     return Check(True, v)
 
 
+def _landline_problem(area: str, number: str) -> str:
+    if (area == "010" or area.startswith("02")) and len(number) != 8:
+        return f"区号 {area} 的电话号码应为 8 位"
+    return ""
+
+
+def _whole_landline(digits: str) -> tuple[str, str] | None:
+    m = _LANDLINE_RE.match(digits)
+    if m and not _landline_problem(m.group(1), m.group(2)):
+        return m.group(1), m.group(2)
+    return None
+
+
+def _mainland_groups(groups: list[str]) -> list[str]:
+    """The groups without a +86 / 0086 / 86 in front, with the trunk 0 that
+    the international form leaves out (+86 597 … is 0597 …)."""
+    if not groups:
+        return groups
+    first = groups[0]
+    for prefix in ("+86", "0086", "86"):
+        if first.startswith(prefix):
+            rest = [first[len(prefix) :], *groups[1:]]
+            rest = [g for g in rest if g]
+            if rest and not rest[0].startswith("0"):
+                rest[0] = "0" + rest[0]
+            return rest
+    return groups
+
+
 def validate_landline(value: str) -> Check:
-    """A landline with its area code, e.g. ``0597-5821234`` or ``010-65123456转123``."""
-    raw = _clean(value)
-    raw = re.sub(r"[()（）]", "", raw).lower()
-    v = raw[3:] if raw.startswith("+86") else raw
+    """A landline with its area code, e.g. ``0597-5821234`` or ``010-65123456转123``.
+
+    Also in international form (+86 597 8921234, 0086-10-65123456) and with
+    its extension after a dash (0597-8921234-806, the usual 区号-号码-分机):
+    a last group that follows a whole number is its extension, never glued
+    onto the number (0597-8921003-1 is not 0597-89210031).
+    """
+    text = value.strip().translate(_FULLWIDTH).lower()
+    ext = ""
+    if m := _EXTENSION_RE.match(text):
+        text, ext = m.group(1), m.group(2)
+    groups = _mainland_groups([g for g in _GROUP_SPLIT_RE.split(text) if g])
+    v = "".join(groups)
     if not v:
         return _fail(v, "固定电话为空")
+    if not all(g.isdigit() for g in groups):
+        return _fail(v, "固定电话格式不对，应为区号加 7-8 位号码，例如 0597-5821234")
+    if not ext and len(groups) >= 2 and len(groups[-1]) <= 6:
+        # The groups are how the number was written: after a whole number
+        # (area code and local number) a short group is the extension, even
+        # where the digits glued together would make another valid number.
+        head = "".join(groups[:-1])
+        if _whole_landline(head):
+            ext, v = groups[-1], head
     m = _LANDLINE_RE.match(v)
     if not m:
         if v.isdigit() and 7 <= len(v) <= 8 and not v.startswith("0"):
             return _fail(v, "固定电话请带区号，例如 0597-5821234")
         return _fail(v, "固定电话格式不对，应为区号加 7-8 位号码，例如 0597-5821234")
-    area, number, ext = m.groups()
-    if (area == "010" or area.startswith("02")) and len(number) != 8:
-        return _fail(v, f"区号 {area} 的电话号码应为 8 位")
+    area, number = m.groups()
+    if problem := _landline_problem(area, number):
+        return _fail(v, problem)
     normalised = f"{area}-{number}" + (f"转{ext}" if ext else "")
     return Check(True, normalised)
 
 
-def validate_phone(value: str) -> Check:
-    """Any number a citizen or a department can be called on: mobile, landline,
-    400/800 or a public service number such as 12345."""
+def _abroad(value: str) -> str | None:
+    """``value`` as +CC… when it is written in international form with a
+    country or region code other than 86, else None."""
+    text = value.strip().translate(_FULLWIDTH)
+    if text.startswith("00") and not text.startswith("0086"):
+        text = "+" + text[2:]
+    if not text.startswith("+") or re.sub(r"[\s\-—–－()（）]", "", text).startswith("+86"):
+        return None
+    return text
+
+
+def validate_international(value: str) -> Check:
+    """A number abroad (香港 +852, 澳门 +853, 台湾 +886, any other +CC), checked
+    against the numbering plan of that country or region and normalised to
+    E.164 (+85291234567); an extension is kept as 转…"""
+    # Imported here: its metadata is only needed for a number abroad, and
+    # every CLI command imports this module.
+    import phonenumbers
+
+    text = _abroad(value)
+    if text is None:
+        return _fail(_clean(value), "境外电话请以 + 加国家或地区代码开头，例如 +852 9123 4567")
+    shown = _clean(text)
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return _fail(
+            shown, "境外电话号码格式不对，应为 + 加国家或地区代码和号码，例如 +852 9123 4567"
+        )
+    if not phonenumbers.is_valid_number(number):
+        code = number.country_code or 0
+        if phonenumbers.region_code_for_country_code(code) == "ZZ":
+            return _fail(shown, f"“+{code}”不是有效的国家或地区代码")
+        return _fail(shown, f"境外电话号码无效：不是 +{code} 地区使用的号码，请核对")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Check(True, e164 + (f"转{number.extension}" if number.extension else ""))
+
+
+def validate_contact_phone(value: str) -> Check:
+    """A number a person is called back on: a mainland mobile or landline, or
+    a number abroad in international form (港澳台 residents and foreigners
+    give their own). Never a short service number."""
     cleaned = _clean(value)
     if not cleaned:
         return _fail(cleaned, "电话号码为空")
-    digits = re.sub(r"\D", "", cleaned)
-    if _SERVICE_RE.match(digits) and digits == cleaned:
-        return Check(True, digits)
+    if _abroad(value) is not None:
+        return validate_international(value)
     mobile = validate_mobile(value)
     if mobile:
         return mobile
     landline = validate_landline(value)
     if landline:
         return landline
-    if digits.startswith("1") and not cleaned.startswith("0"):
-        return mobile
-    return landline
+    digits = re.sub(r"\D", "", cleaned)
+    if not digits or (mobile.reason == "手机号码只能包含数字" and not landline.value.isdigit()):
+        # Neither reading applies: "只能包含数字" would be wrong for +852 …
+        return _fail(cleaned, f"不是电话号码：请填写手机号码或带区号的固定电话（{_ABROAD_HINT}）")
+    result = mobile if _strip_country(digits).startswith("1") else landline
+    if len(digits) >= 8 and validate_international("+" + digits):
+        # 85291234567: a number abroad without its +.
+        return _fail(result.value, f"“{value.strip()}”不是内地的电话号码；{_ABROAD_HINT}")
+    return result
+
+
+def validate_phone(value: str) -> Check:
+    """Any number a citizen or a department can be called on: mobile, landline,
+    a number abroad, 400/800 or a public service number such as 12345."""
+    cleaned = _clean(value)
+    if not cleaned:
+        return _fail(cleaned, "电话号码为空")
+    digits = re.sub(r"\D", "", cleaned)
+    if _SERVICE_RE.match(digits) and digits == cleaned:
+        return Check(True, digits)
+    return validate_contact_phone(value)
 
 
 # --------------------------------------------------------- text people type

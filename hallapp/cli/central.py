@@ -431,6 +431,7 @@ def _staff_add(args: argparse.Namespace) -> int:
     from hallapp.models import Department, Role, Staff
     from hallapp.security import hash_password
     from hallapp.staffing import (
+        normal_phone,
         normal_staff_no,
         password_problem,
         person_problems,
@@ -443,7 +444,8 @@ def _staff_add(args: argparse.Namespace) -> int:
     found = [staff_no_problem(args.staff_no), *person_problems(args.name, args.title, args.phone)]
     if problems := [p for p in found if p]:
         raise _Refused("；".join(problems))
-    args.name, args.title, args.phone = args.name.strip(), args.title.strip(), args.phone.strip()
+    args.name, args.title = args.name.strip(), args.title.strip()
+    args.phone = normal_phone(args.phone)
     photo = Path(args.photo).read_bytes() if args.photo else None
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
     if bad_password := password_problem(password):

@@ -216,6 +216,40 @@ def test_the_document_type_is_stored_and_printed_masked(store, reference):
     assert again.applicant.id_label == "港澳居民来往内地通行证号码"
 
 
+@pytest.mark.parametrize(
+    ("id_type", "number", "phone", "stored"),
+    [
+        (IdType.HK_MACAO_PERMIT, "H12345678", "+852 9123 4567", "+85291234567"),
+        (IdType.HK_MACAO_PERMIT, "M12345678", "+853 6612 3456", "+85366123456"),
+        (IdType.TAIWAN_PERMIT, "12345678", "+886 912 345 678", "+886912345678"),
+        (IdType.PASSPORT, "E12345678", "+1 650 253 0000", "+16502530000"),
+        (IdType.RESIDENT_ID, _gb("35082519800101231"), "0597-8921003-1", "0597-8921003转1"),
+    ],
+)
+def test_an_applicant_gives_his_own_number_and_it_is_stored_as_dialled(
+    store, reference, id_type, number, phone, stored
+):
+    """港澳台 residents and foreigners give their own number (+852 …), and a
+    承诺件 needs one; an extension after a dash stays an extension."""
+    applicant = ApplicantInput(
+        kind=ApplicantKind.PERSON, name="陈大文", id_type=id_type, id_number=number, phone=phone
+    )
+    assert check_applicant(applicant) == []
+    _intake(store).open_case(reference.clerk_id, reference.item_code, applicant)
+    with store.session() as s:
+        assert s.query(Applicant).one().phone == stored
+
+
+def test_a_number_abroad_without_its_plus_says_how_to_write_it():
+    applicant = ApplicantInput(
+        kind=ApplicantKind.PERSON, name="陈大文", id_type=IdType.HK_MACAO_PERMIT,
+        id_number="H12345678", phone="85291234567",
+    )  # fmt: skip
+    (problem,) = check_applicant(applicant)
+    assert "联系电话有误" in problem and "+852 9123 4567" in problem
+    assert "只能包含数字" not in problem
+
+
 def test_a_wrong_document_number_is_refused_with_its_name(store, reference):
     intake = _intake(store)
     bad = ApplicantInput(

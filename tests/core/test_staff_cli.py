@@ -270,3 +270,60 @@ def _catalog() -> Path:
     from importlib import resources
 
     return Path(str(resources.files("hallapp.resources") / "catalog.toml"))
+
+
+def _hall_with_administrator(capsys, monkeypatch, url: str) -> None:
+    code, out, _ = run(
+        capsys, monkeypatch, "secret123\n", "staff", "add", "9901", "邱文杰",
+        "--department", "ZWB", "--department-name", "连城县行政服务中心管理委员会",
+        "--role", "administrator", "--password-stdin", "--db", url,
+    )  # fmt: skip
+    assert code == 0, out
+    monkeypatch.setenv("HALLAPP_PASSWORD", "secret123")
+    assert main(["catalog", "import", str(_catalog()), "--db", url, "--staff", "9901"]) == 0
+    monkeypatch.delenv("HALLAPP_PASSWORD")
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "phone", ["电话没有", "12345678901234", "0597-12", "+852 123", "1381234567"]
+)
+def test_a_staff_phone_that_cannot_be_dialled_is_refused(capsys, monkeypatch, url, phone):
+    """The phone is printed as 首办负责人 联系电话 on every notice and shown on
+    the citizen screen: it is checked like an applicant's."""
+    _hall_with_administrator(capsys, monkeypatch, url)
+    code, _out, err = run(
+        capsys, monkeypatch, "pass12345\nsecret123\n", "staff", "add", "1005", "张雅琴",
+        "--department", "SCJ", "--phone", phone, "--by", "9901", "--password-stdin", "--db", url,
+    )  # fmt: skip
+    assert code != 0 and "联系电话有误" in err and "Traceback" not in err
+    store = Store.open(url)
+    try:
+        with store.session() as s:
+            assert s.query(Staff).filter_by(staff_no="1005").first() is None
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("phone", "stored"),
+    [
+        ("0597-8921003-1", "0597-8921003转1"),
+        ("+86 597 8921003", "0597-8921003"),
+        ("139 0597 1234", "13905971234"),
+        ("+852 9123 4567", "+85291234567"),
+    ],
+)
+def test_a_staff_phone_is_stored_as_it_is_dialled(capsys, monkeypatch, url, phone, stored):
+    _hall_with_administrator(capsys, monkeypatch, url)
+    code, _out, err = run(
+        capsys, monkeypatch, "pass12345\nsecret123\n", "staff", "add", "1005", "张雅琴",
+        "--department", "SCJ", "--phone", phone, "--by", "9901", "--password-stdin", "--db", url,
+    )  # fmt: skip
+    assert code == 0, err
+    store = Store.open(url)
+    try:
+        with store.session() as s:
+            assert s.query(Staff).filter_by(staff_no="1005").one().phone == stored
+    finally:
+        store.dispose()

@@ -281,6 +281,23 @@ def test_bad_registrations_are_refused_with_a_message_and_nothing_written(
         assert projects(c, HALL_CODE, None, TODAY) == []
 
 
+@pytest.mark.parametrize(
+    ("phone", "stored"),
+    [
+        ("0597-8921003-1", "0597-8921003转1"),  # never 0597-89210031: another number
+        ("010-65123456-8001", "010-65123456转8001"),
+        ("+86-597-8921003", "0597-8921003"),
+        ("+852 9123 4567", "+85291234567"),  # an investor from Hong Kong
+    ],
+)
+def test_the_contact_phone_is_stored_as_the_agent_will_dial_it(
+    hall: Hall, phone: str, stored: str
+) -> None:
+    pid = register_sample(hall, contact_phone=phone)
+    with hall.engine.connect() as c:
+        assert detail(c, HALL_CODE, pid, TODAY).project["contact_phone"] == stored
+
+
 def test_a_node_needs_exactly_one_kind_of_limit(hall: Hall) -> None:
     with pytest.raises(ProjectError, match="二选一"):
         node_due(NodeInput("x", "ZJJ", "刘明", TODAY))

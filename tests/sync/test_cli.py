@@ -463,6 +463,35 @@ def test_central_staff_add_keeps_the_rules_of_a_local_staff_add(
     assert code == 0 and "2003" not in out and "10 11" not in out
 
 
+@pytest.mark.parametrize(
+    ("phone", "stored"),
+    [("电话没有", None), ("12345678901234", None), ("0597-8921003-1", "0597-8921003转1"),
+     ("+852 9123 4567", "+85291234567")],
+)
+def test_central_staff_add_checks_the_phone_printed_on_every_notice(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, phone: str, stored: str | None
+) -> None:
+    url = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, url)
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "clerk-pw-9")
+    code, _out, err = run(capsys, "central", "staff", "add", "2003", "--url", url, "--hall", "LC",
+                         "--name", "张三", "--department", "ZWZX", "--phone", phone,
+                         "--staff", "9901")  # fmt: skip
+    engine = central_engine(url)
+    try:
+        with engine.connect() as c:
+            st = central_table("staff")
+            row = c.execute(select(st.c.phone).where(st.c.staff_no == "2003")).first()
+    finally:
+        engine.dispose()
+    if stored is None:
+        assert code == EXIT_INVALID and "联系电话有误" in err and "Traceback" not in err
+        assert row is None
+    else:
+        assert code == 0, err
+        assert row is not None and row.phone == stored
+
+
 def test_a_full_width_staff_number_is_stored_as_sign_in_reads_it(
     capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -15,7 +15,9 @@ from hallapp.validation import (
     id_check_char,
     mask_id_number,
     uscc_check_char,
+    validate_contact_phone,
     validate_id_number,
+    validate_international,
     validate_landline,
     validate_mobile,
     validate_phone,
@@ -252,3 +254,77 @@ def test_any_phone(value: str) -> None:
 def test_not_a_phone(value: str) -> None:
     result = validate_phone(value)
     assert not result.valid and result.reason
+
+
+@pytest.mark.parametrize(
+    ("value", "normalised"),
+    [
+        # 区号-号码-分机: the last group is the extension, never glued on.
+        ("0597-8921003-1", "0597-8921003转1"),
+        ("0597-8921003-123", "0597-8921003转123"),
+        ("010-65123456-8001", "010-65123456转8001"),
+        ("0597 8921003 分机 5", "0597-8921003转5"),
+        ("0597-8921003 ext. 12", "0597-8921003转12"),
+        ("０５９７－８９２１００３－１", "0597-8921003转1"),
+        # The local number written in groups is still one number.
+        ("0591 8765 4321", "0591-87654321"),
+        ("0597-892-1003", "0597-8921003"),
+        # International form: no trunk 0 after +86.
+        ("+86-597-8921003", "0597-8921003"),
+        ("0086 10 65123456", "010-65123456"),
+        ("86-10-65123456", "010-65123456"),
+        ("+86 10 6512 3456", "010-65123456"),
+        ("+86 (0)597 8921003", "0597-8921003"),
+        ("+86-597-8921003-806", "0597-8921003转806"),
+    ],
+)
+def test_landlines_as_people_write_them(value: str, normalised: str) -> None:
+    result = validate_landline(value)
+    assert result.valid, result.reason
+    assert result.value == normalised
+    # The same wherever a phone is checked (projects, surveys, staff, intake).
+    assert validate_phone(value).value == normalised
+    assert validate_contact_phone(value).value == normalised
+
+
+@pytest.mark.parametrize(
+    ("value", "e164"),
+    [
+        ("+852 9123 4567", "+85291234567"),
+        ("+853 6612 3456", "+85366123456"),
+        ("+886 912 345 678", "+886912345678"),
+        ("00852 9123-4567", "+85291234567"),
+        ("+1 650-253-0000", "+16502530000"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("＋８５２ ９１２３ ４５６７", "+85291234567"),
+    ],
+)
+def test_numbers_abroad_in_international_form(value: str, e164: str) -> None:
+    result = validate_contact_phone(value)
+    assert result.valid, result.reason
+    assert result.value == e164
+    assert validate_phone(value).value == e164
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("+852 123", "不是 +852 地区使用的号码"),
+        ("+999 1234567", "境外电话号码格式不对"),
+        ("85291234567", "境外号码请以 + 加国家或地区代码填写"),
+        ("电话没有", "不是电话号码"),
+        ("12345678901234", "手机号码应为 11 位，实际 14 位"),
+    ],
+)
+def test_contact_phones_refused_say_why(value: str, reason: str) -> None:
+    result = validate_contact_phone(value)
+    assert not result.valid
+    assert reason in result.reason
+    assert "只能包含数字" not in result.reason
+
+
+def test_a_mainland_number_is_not_taken_as_abroad() -> None:
+    assert not validate_international("+86 138 0013 8000")
+    assert validate_contact_phone("+86 138 0013 8000").value == "13800138000"
+    # A short service number is no number to call an applicant back on.
+    assert not validate_contact_phone("12345") and validate_phone("12345")
