@@ -424,3 +424,10 @@ def hidden_character_problem(text: str) -> str:
             "请删除后重新输入这段文字"
         )
     return ""
+
+
+def visible_text(text: str) -> str:
+    """``text`` with each hidden character as U+FFFD: what a terminal is sent
+    of a stored value (a row stored before such input was refused), so that
+    an ESC sequence in it cannot clear or recolour the screen."""
+    return _HIDDEN_RE.sub("\ufffd", text)

@@ -35,6 +35,15 @@ from hallapp.cli.common import EXIT_DENIED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, c
 log = logging.getLogger(__name__)
 
 
+def _echo(*values: object, file: Any = None) -> None:
+    """``print``, with any hidden character of a stored value shown as U+FFFD:
+    a project stored before such input was refused must not send an ESC
+    sequence or a direction override to the terminal that lists it."""
+    from hallapp.validation import visible_text
+
+    print(*(visible_text(str(v)) for v in values), file=file)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _, sub = command_group(
         subparsers, "projects", "重点项目代办：登记、节点、督导代办记录、测评、文书、周报"
@@ -148,13 +157,13 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         return func(args)
     except ProjectNotAllowed as exc:
         log.warning("projects %s refused: %s", args.projects_command, exc)
-        print(str(exc), file=sys.stderr)
+        _echo(str(exc), file=sys.stderr)
         return EXIT_DENIED
     except ProjectError as exc:
-        print(str(exc), file=sys.stderr)
+        _echo(str(exc), file=sys.stderr)
         return EXIT_INVALID
     except _Refused as exc:
-        print(str(exc), file=sys.stderr)
+        _echo(str(exc), file=sys.stderr)
         return exc.code
 
 
@@ -233,7 +242,7 @@ def _add(args: argparse.Namespace) -> int:
     with _session(args, write=True) as (c, hall, actor):
         pid = register_project(c, hall, actor, data, nodes=nodes, second_agents=seconds)
         no = project_row(c, hall, pid).project_no
-    print(f"已登记重点项目 {no} {args.name}（{len(nodes)} 个节点）")
+    _echo(f"已登记重点项目 {no} {args.name}（{len(nodes)} 个节点）")
     return EXIT_OK
 
 
@@ -251,7 +260,7 @@ def _node(args: argparse.Namespace) -> int:
     )
     with _session(args, write=True) as (c, hall, actor):
         add_node(c, hall, actor, str(project_by_no(c, hall, args.project_no).id), node)
-    print(f"已为项目 {args.project_no} 增加节点“{args.name}”")
+    _echo(f"已为项目 {args.project_no} 增加节点“{args.name}”")
     return EXIT_OK
 
 
@@ -261,11 +270,11 @@ def _list(args: argparse.Namespace) -> int:
     with _session(args, write=False) as (c, hall, actor):
         rows = projects(c, hall, actor, _today(args))
     for p in rows:
-        print(
+        _echo(
             f"{p.project_no}\t{p.name}\t{p.investor}\t代办员 {p.agent_name}\t"
             f"节点 {p.done}/{p.nodes} 办结\t临期 {p.due_soon}\t卡点 {p.late}\t{p.state.label}"
         )
-    print(f"（共 {len(rows)} 个项目）", file=sys.stderr)
+    _echo(f"（共 {len(rows)} 个项目）", file=sys.stderr)
     return EXIT_OK
 
 
@@ -276,20 +285,20 @@ def _show(args: argparse.Namespace) -> int:
     with _session(args, write=False) as (c, hall, actor):
         d = detail(c, hall, str(project_by_no(c, hall, args.project_no).id), today, actor=actor)
     p = d.project
-    print(f"{p['project_no']} {p['name']}　投资方 {p['investor']}　指挥长 {p['leader_name']}")
-    print(
+    _echo(f"{p['project_no']} {p['name']}　投资方 {p['investor']}　指挥长 {p['leader_name']}")
+    _echo(
         f"一级代办员 {d.agent_name}；二级代办员 "
         + ("；".join(f"{k} {v}" for k, v in d.second_agents.items()) or "—")
         + f"；状态 {d.state.label}"
     )
     for n in d.nodes:
-        print(
+        _echo(
             f"{n.seq}\t{n.name}\t{n.department_name}\t{n.responsible_name}\t"
             f"截止 {n.due_on}\t{n.state.label}"
             + (f"（逾期 {n.days_late} 个工作日）" if n.days_late else "")
         )
         for s in (s for s in d.steps if s.node_id == n.id):
-            print(f"\t{s.happened_on}\t{s.kind.label}\t{s.note}\t{s.staff_name}")
+            _echo(f"\t{s.happened_on}\t{s.kind.label}\t{s.note}\t{s.staff_name}")
     return EXIT_OK
 
 
@@ -303,11 +312,11 @@ def _due(args: argparse.Namespace) -> int:
             for n in detail(c, hall, p.id, today).nodes:
                 if n.state in (NodeState.DUE_SOON, NodeState.LATE):
                     count += 1
-                    print(
+                    _echo(
                         f"{p.project_no}\t{n.seq}\t{n.name}\t{n.department_name}\t"
                         f"{n.responsible_name}\t截止 {n.due_on}\t{n.state.label}"
                     )
-    print(f"（临期和逾期节点共 {count} 个）", file=sys.stderr)
+    _echo(f"（临期和逾期节点共 {count} 个）", file=sys.stderr)
     return EXIT_OK
 
 
@@ -338,7 +347,7 @@ def _step(args: argparse.Namespace) -> int:
             happened_on=args.on or today,
             today=today,
         )
-    print(f"已登记：{args.project_no} 节点 {args.seq}“{node.name}” {StepKind(args.kind).label}")
+    _echo(f"已登记：{args.project_no} 节点 {args.seq}“{node.name}” {StepKind(args.kind).label}")
     return EXIT_OK
 
 
@@ -355,7 +364,7 @@ def _handover(args: argparse.Namespace) -> int:
             recipient_phone=args.recipient_phone,
             on=args.on or _today(args),
         )
-    print(f"项目 {args.project_no} 已办理手续代办移交，接收人 {args.recipient}")
+    _echo(f"项目 {args.project_no} 已办理手续代办移交，接收人 {args.recipient}")
     return EXIT_OK
 
 
@@ -387,13 +396,13 @@ def _survey(args: argparse.Namespace) -> int:
             entered_by=actor if args.paper else None,
             today=_today(args),
         )
-    print(f"已录入项目 {args.project_no} 的代办员满意度测评表（{survey.channel.label}）")
+    _echo(f"已录入项目 {args.project_no} 的代办员满意度测评表（{survey.channel.label}）")
     return EXIT_OK
 
 
 def _write_pdf(path: Path, pdf: bytes) -> None:
     path.write_bytes(pdf)
-    print(f"已写入 {path}")
+    _echo(f"已写入 {path}")
 
 
 def _print(args: argparse.Namespace) -> int:
@@ -417,7 +426,7 @@ def _print(args: argparse.Namespace) -> int:
         args.out,
         render_form_pdf(issued.content, font_path=str(config.get("printing.font_path")) or None),
     )
-    print(f"{form.label} {issued.doc_no}")
+    _echo(f"{form.label} {issued.doc_no}")
     return EXIT_OK
 
 
@@ -439,13 +448,13 @@ def _stuck(args: argparse.Namespace) -> int:
             c, hall, _today(args), agent_id=None if actor.oversees else actor.staff_id
         )
     for p in points:
-        print(
+        _echo(
             f"{p.department_name or p.department_code}\t{p.responsible_name}\t{p.project_no}\t"
             f"{p.node_name}\t截止 {p.due_on}\t"
             + (f"{p.done_on} 办结" if p.done_on else "未办结")
             + f"\t逾期 {p.days_late} 个工作日"
         )
-    print(f"（卡点共 {len(points)} 个）", file=sys.stderr)
+    _echo(f"（卡点共 {len(points)} 个）", file=sys.stderr)
     return EXIT_OK
 
 
@@ -459,11 +468,11 @@ def _discipline(args: argparse.Namespace) -> int:
             raise ProjectNotAllowed("警告和诫勉谈话名单只供监督管理人员查看")
         entries = discipline_list(c, hall)
     for e in entries:
-        print(
+        _echo(
             f"{e.agent_no}\t{e.agent_name}\t{e.project_no}\t{e.filled_on}\t{e.channel.label}\t"
             f"连续第 {e.run} 次\t{e.consequence.label}"
         )
-    print(f"（共 {len(entries)} 条）", file=sys.stderr)
+    _echo(f"（共 {len(entries)} 条）", file=sys.stderr)
     return EXIT_OK
 
 
@@ -481,5 +490,5 @@ def _report(args: argparse.Namespace) -> int:
     from hallapp.printing.publish import write_tables
 
     write_tables(tables, args.out, hall_name=config.hall_name, title=title, subtitle=subtitle)
-    print(f"已写入 {args.out}（{title}，{period.label}）")
+    _echo(f"已写入 {args.out}（{title}，{period.label}）")
     return EXIT_OK

@@ -30,7 +30,12 @@ from hallapp.models import Role, new_id
 from hallapp.projects import ProjectError, ProjectNotAllowed
 from hallapp.security import verify_password
 from hallapp.sync.schema import CENTRE_ORIGIN, HALL, central_table
-from hallapp.validation import validate_phone, validate_uscc
+from hallapp.validation import (
+    hidden_character_problem,
+    one_line_problem,
+    validate_phone,
+    validate_uscc,
+)
 from hallapp.workdays import (
     MAX_WORKING_DAYS,
     WorkCalendar,
@@ -193,13 +198,41 @@ class NodeInput:
     item_code: str = ""
 
 
-def _text(value: str, what: str, limit: int) -> str:
+def _text(value: str, what: str, limit: int, *, required: bool = True) -> str:
+    """A one-line field as typed: refused with a hidden character (an ESC
+    sequence, a direction override, a zero-width space), which would be
+    printed raw to the terminal and on the 代办受理表, read there otherwise
+    than stored, and cannot be written to an .xlsx 通报 — as department and
+    staff names are."""
     value = (value or "").strip()
     if not value:
-        raise ProjectError(f"请填写{what}")
+        if required:
+            raise ProjectError(f"请填写{what}")
+        return value
     if len(value) > limit:
         raise ProjectError(f"{what}过长（最多 {limit} 个字）")
+    if hidden := one_line_problem(value):
+        raise ProjectError(f"{what}{hidden}")
     return value
+
+
+def _note(value: str, what: str) -> str:
+    """A text of several lines (摘要, 情况说明): line breaks kept, hidden
+    characters refused."""
+    value = (value or "").strip()
+    if hidden := hidden_character_problem(value):
+        raise ProjectError(f"{what}{hidden}")
+    return value
+
+
+def _phone(value: str, what: str) -> str:
+    """An optional phone, as the contact's is checked: stored as dialled."""
+    if not (value or "").strip():
+        return ""
+    checked = validate_phone(value)
+    if not checked:
+        raise ProjectError(f"{what}有误：{checked.reason}")
+    return checked.value
 
 
 def node_due(node: NodeInput, calendar: WorkCalendar | None = None) -> date:
@@ -296,10 +329,10 @@ def register_project(
         "contact_name": _text(data.contact_name, "企业联系人", 50),
         "contact_phone": _text(data.contact_phone, "联系电话", 40),
         "leader_name": _text(data.leader_name, "指挥长（县级领导）", 50),
-        "leader_title": data.leader_title.strip()[:50],
+        "leader_title": _text(data.leader_title, "指挥长职务", 50, required=False),
         "lead_unit": _text(data.lead_unit, "责任单位", 32),
         "investor_uscc": data.investor_uscc.strip().upper()[:18],
-        "summary": data.summary.strip(),
+        "summary": _note(data.summary, "项目概况"),
         "accepted_on": data.accepted_on,
     }
     if values["investor_uscc"]:
@@ -439,10 +472,10 @@ def add_node(
             "project_id": project_id,
             "seq": int(seq or 0) + 1,
             "name": name,
-            "item_code": node.item_code.strip()[:64],
+            "item_code": _text(node.item_code, f"节点“{name}”的事项编码", 64, required=False),
             "department_code": node.department_code,
             "responsible_name": responsible,
-            "responsible_phone": node.responsible_phone.strip()[:40],
+            "responsible_phone": _phone(node.responsible_phone, f"节点“{name}”责任人电话"),
             "starts_on": node.starts_on,
             "limit_days": node.limit_days,
             "due_on": due,
@@ -510,7 +543,7 @@ def record_step(
         )
     if done_on(conn, hall, node_id) is not None:
         raise ProjectError(f"节点“{node.name}”已办结，不能再登记")
-    note = note.strip()
+    note = _note(note, "情况说明")
     if kind is not StepKind.DONE and not note:
         raise ProjectError("请填写情况说明（做了什么、遇到什么问题）")
     return _insert(
@@ -583,9 +616,9 @@ def hand_over(
             "staff_id": actor.staff_id,
             "data": {
                 "recipient": _text(recipient, "企业委托人", 50),
-                "recipient_phone": recipient_phone.strip()[:40],
+                "recipient_phone": _phone(recipient_phone, "企业委托人电话"),
                 "on": on.isoformat(),
-                "note": note.strip(),
+                "note": _note(note, "移交说明"),
             },
         },
     )

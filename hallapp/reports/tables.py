@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hallapp.evaluation import LEVEL_LABELS
 from hallapp.reports.definitions import LEVELS
 from hallapp.reports.periods import cn_time
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from hallapp.reports import MonthlyReport, QuarterlyReport
@@ -340,33 +343,51 @@ def _csv_cell(value: object) -> object:
     return value
 
 
+def _xlsx_safe(value: Any, replaced: list[str]) -> Any:
+    """A stored text as an .xlsx cell can hold it: a control character (an
+    ESC pasted into a project name before such input was refused) becomes
+    U+FFFD, so that one old row never makes the whole 通报 impossible."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        replaced.append(value)
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def write_xlsx(tables: list[ReportTable], path: Path, *, title: str = "") -> None:
     """One sheet per table, header row frozen, numbers as numbers, notes under it."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    replaced: list[str] = []
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
     for table in tables:
         ws = wb.create_sheet(table.key[:31])
-        ws.append(table.header)
+        ws.append([_xlsx_safe(v, replaced) for v in table.header])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         for row in table.rows:
-            ws.append(row)
+            ws.append([_xlsx_safe(v, replaced) for v in row])
             for cell in ws[ws.max_row]:
                 if _formula_like(cell.value):
                     cell.data_type = "s"  # a string cell: shown as typed, never evaluated
         ws.freeze_panes = "A2"
         ws.append([])
-        ws.append([table.title])
+        ws.append([_xlsx_safe(table.title, replaced)])
         for note in table.notes:
-            ws.append([note])
+            ws.append([_xlsx_safe(note, replaced)])
         for i, name in enumerate(table.header, start=1):
             letter = ws.cell(row=1, column=i).column_letter
             ws.column_dimensions[letter].width = max(8, min(30, 2 * len(name) + 2))
-    wb.properties.title = title or (tables[0].title if tables else "")
+    wb.properties.title = _xlsx_safe(title or (tables[0].title if tables else ""), replaced)
+    if replaced:
+        log.warning(
+            "xlsx %s: %d cell(s) held control characters, written as U+FFFD: %r",
+            path, len(replaced), replaced[:5],
+        )  # fmt: skip
     wb.save(path)
 
 

@@ -298,6 +298,54 @@ def test_the_contact_phone_is_stored_as_the_agent_will_dial_it(
         assert detail(c, HALL_CODE, pid, TODAY).project["contact_phone"] == stored
 
 
+HIDDEN = ["\x1b[2J", "\u202e", "\u200b", "\x07"]
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize(
+    "field", ["name", "investor", "contact_name", "leader_name", "leader_title", "summary"]
+)
+def test_hidden_characters_in_a_project_are_refused_and_nothing_written(
+    hall: Hall, field: str, hidden: str
+) -> None:
+    """An ESC clears the terminal that lists the project, U+202E makes
+    福建\u202e司公限有 read 福建有限公司 on the signed 代办受理表: refused as in
+    department and staff names."""
+    actor = hall.actor("8001")
+    over = {field: "福建" + hidden + "连城", "agent_no": "8001"}
+    with hall.engine.begin() as c, pytest.raises(ProjectError, match="不可见的控制字符"):
+        register_project(c, HALL_CODE, actor, sample_project(**over), nodes=sample_nodes())
+    with hall.engine.connect() as c:
+        assert projects(c, HALL_CODE, None, TODAY) == []
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_hidden_characters_in_nodes_steps_and_hand_over_are_refused(
+    hall: Hall, hidden: str
+) -> None:
+    pid = register_sample(hall)
+    agent = hall.actor("8001")
+    for node in (
+        NodeInput("补充" + hidden, "ZJJ", "刘明", TODAY, limit_days=1),
+        NodeInput("补充", "ZJJ", "刘" + hidden + "明", TODAY, limit_days=1),
+        NodeInput("补充", "ZJJ", "刘明", TODAY, limit_days=1, item_code="X" + hidden),
+    ):
+        with hall.engine.begin() as c, pytest.raises(ProjectError, match="不可见"):
+            add_node(c, HALL_CODE, agent, pid, node)
+    with hall.engine.connect() as c:
+        first = detail(c, HALL_CODE, pid, TODAY).nodes[0]
+    with hall.engine.begin() as c, pytest.raises(ProjectError, match="不可见"):
+        record_step(c, HALL_CODE, agent, first.id, kind=StepKind.URGED,
+                    note="已催办" + hidden, happened_on=TODAY, today=TODAY)  # fmt: skip
+    with hall.engine.begin() as c, pytest.raises(ProjectError, match="电话有误"):
+        add_node(c, HALL_CODE, agent, pid,
+                 NodeInput("补充", "ZJJ", "刘明", TODAY, limit_days=1,
+                           responsible_phone="电话没有"))  # fmt: skip
+    with hall.engine.connect() as c:
+        d = detail(c, HALL_CODE, pid, TODAY)
+        assert len(d.nodes) == 4 and d.steps == []
+
+
 def test_a_node_needs_exactly_one_kind_of_limit(hall: Hall) -> None:
     with pytest.raises(ProjectError, match="二选一"):
         node_due(NodeInput("x", "ZJJ", "刘明", TODAY))

@@ -84,3 +84,33 @@ def test_the_weekly_report_holds_the_weeks_records_problems_and_stuck_points(
         ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
     assert fonts and all(" yes " in f" {line} " for line in fonts)
+
+
+def test_a_project_stored_with_control_characters_still_reports_and_shows_clean(
+    hall: Hall, central_url: str, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A project stored before hidden characters were refused (hostile F5/F17):
+    the half-month 通报 as xlsx is still written (it crashed with exit 70),
+    and `projects show` sends no ESC sequence to the terminal."""
+    import hallapp.projects.register as register_module
+    from hallapp.cli import main
+
+    name = "项目\u202e目项\x1b[2J"
+    with monkeypatch.context() as m:  # as the old code stored it: unchecked
+        m.setattr(register_module, "one_line_problem", lambda _text: "")
+        register_sample(hall, name=name)
+    monkeypatch.setenv("HALLAPP_PASSWORD", "daiban-2026")
+    out = tmp_path / "h.xlsx"
+    cli = ["--staff", "9001", "--url", central_url, "--hall", HALL_CODE, "--today", "2026-03-20"]
+    assert main(["projects", "report", "half-month", "--out", str(out), *cli]) == 0
+    cells = [c.value for ws in load_workbook(out) for row in ws.iter_rows() for c in row]
+    assert any(isinstance(v, str) and "项目\u202e目项\ufffd[2J" in v for v in cells)
+    capsys.readouterr()
+    assert main(["projects", "show", "LCXM20260001", *cli]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\u202e" not in shown and "项目\ufffd目项\ufffd[2J" in shown
+    # And the same name typed now is refused, with a message, not stored.
+    code = main(["projects", "add", "--name", name, "--investor", "福建连城新材料科技有限公司",
+                 "--contact", "王强", "--phone", "13905971234", "--leader", "林国华",
+                 "--lead-unit", "FGJ", "--agent", "8001", *cli])  # fmt: skip
+    assert code == 1 and "不可见的控制字符" in capsys.readouterr().err

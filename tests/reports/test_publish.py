@@ -392,3 +392,20 @@ def test_a_mistyped_database_path_is_refused_not_published_empty(
     err = capsys.readouterr().err
     assert code == 3 and "找不到数据库文件" in err and str(missing) in err
     assert not missing.exists() and not out.exists()
+
+
+def test_a_stored_control_character_never_stops_the_workbook(tmp_path: Path):
+    """A row stored before such input was refused (an ESC in a project name)
+    is written with U+FFFD in its place: the 通报 is still made, and the rest
+    of the name is shown as stored."""
+    from hallapp.reports.tables import write_xlsx
+
+    name = "项目\u202e目项\x1b[2J\x07"
+    table = ReportTable(key="通报", title="半月\x1b通报", header=["项目", "节点"],
+                        rows=[[name, 3]], notes=["说明\x00"])  # fmt: skip
+    out = tmp_path / "h.xlsx"
+    write_xlsx([table], out)
+    ws = openpyxl.load_workbook(out)["通报"]
+    assert ws["A2"].value == "项目\u202e目项\ufffd[2J\ufffd"
+    assert ws["B2"].value == 3
+    assert ws["A4"].value == "半月\ufffd通报" and ws["A5"].value == "说明\ufffd"
