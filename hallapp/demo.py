@@ -207,6 +207,10 @@ def _parse_demo(
             target = base.joinpath(*photo_name.split("/"))
             if target.is_file():
                 photo = target.read_bytes()
+                from hallapp.staffing import photo_problem
+
+                if problem := photo_problem(photo):
+                    problems.append(f"{where}，photo：{photo_name}：{problem}")
             else:
                 problems.append(f"{where}，photo：找不到照片文件 {photo_name}")
         commitments = st.get("commitments", [])
@@ -215,6 +219,10 @@ def _parse_demo(
         if not isinstance(commitments, list) or not all(isinstance(c, str) for c in commitments):
             problems.append(f"{where}，commitments：应为文字列表")
             commitments = []
+        from hallapp.staffing import commitments_problem
+
+        if problem := commitments_problem("\n".join(commitments)):
+            problems.append(f"{where}，commitments：{problem}")
         staff.append(
             _StaffSpec(
                 staff_no=staff_no,

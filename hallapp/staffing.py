@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hallapp.models import Department, Role, Staff
 from hallapp.security import hash_password
-from hallapp.validation import one_line_problem, validate_phone
+from hallapp.validation import hidden_character_problem, one_line_problem, validate_phone
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,43 @@ def normal_phone(phone: str) -> str:
     (0597-8921003-1 → 0597-8921003转1), or empty."""
     checked = validate_phone(phone) if phone.strip() else None
     return checked.value if checked else phone.strip()
+
+
+#: A duty-card photo is shown 300×400 on the citizen screen and goes to
+#: every window with the reference data: a few hundred KB is plenty.
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+MAX_PHOTO_SIDE = 4000
+
+
+def photo_problem(data: bytes) -> str:
+    """A Chinese reason unless ``data`` is a PNG or JPEG image of sane size."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > MAX_PHOTO_BYTES:
+        return (
+            f"照片文件 {len(data) / 1024 / 1024:.1f} MB，"
+            f"超过上限 {MAX_PHOTO_BYTES // 1024 // 1024} MB："
+            "请缩小后再登记（公示卡上显示为 300×400）"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()  # a truncated or corrupt file fails here, not on the citizen screen
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return "照片不是可以读取的 PNG 或 JPEG 图片"
+    if kind not in ("PNG", "JPEG"):
+        return f"照片应为 PNG 或 JPEG 图片（此文件为 {kind}）"
+    if max(width, height) > MAX_PHOTO_SIDE:
+        return f"照片 {width}×{height} 像素过大：请缩小到 {MAX_PHOTO_SIDE} 像素以内"
+    return ""
+
+
+def commitments_problem(text: str) -> str:
+    """服务承诺 are shown on the citizen screen: one per line, nothing hidden."""
+    hidden = hidden_character_problem(text)
+    return f"服务承诺{hidden}" if hidden else ""
 
 
 def password_problem(password: str) -> str:

@@ -431,22 +431,38 @@ def _staff_add(args: argparse.Namespace) -> int:
     from hallapp.models import Department, Role, Staff
     from hallapp.security import hash_password
     from hallapp.staffing import (
+        commitments_problem,
         normal_phone,
         normal_staff_no,
         password_problem,
         person_problems,
+        photo_problem,
         staff_no_problem,
     )
 
     # The rules of a local `hallapp staff add`: a number sign-in can match
     # (NFKC, as sign-in reads what is typed), a name that reads as it is.
     args.staff_no = normal_staff_no(args.staff_no)
-    found = [staff_no_problem(args.staff_no), *person_problems(args.name, args.title, args.phone)]
+    args.commitments = args.commitments.replace("\\n", "\n")
+    found = [
+        staff_no_problem(args.staff_no),
+        *person_problems(args.name, args.title, args.phone),
+        commitments_problem(args.commitments),
+    ]
+    photo: bytes | None = None
+    if args.photo:
+        try:
+            photo = Path(args.photo).read_bytes()
+        except OSError as exc:
+            log.warning("photo %s cannot be read: %s", args.photo, exc)
+            found.append(f"照片文件 {args.photo} 无法读取：{exc.strerror or exc}")
+        else:
+            # The help promises PNG or JPEG; 20 MB of anything would go to every window.
+            found.append(photo_problem(photo))
     if problems := [p for p in found if p]:
         raise _Refused("；".join(problems))
     args.name, args.title = args.name.strip(), args.title.strip()
     args.phone = normal_phone(args.phone)
-    photo = Path(args.photo).read_bytes() if args.photo else None
     password = _password(f"工号 {args.staff_no} 的新密码：", NEW_PASSWORD_ENV, confirm=True)
     if bad_password := password_problem(password):
         raise _Refused(bad_password)
@@ -474,7 +490,7 @@ def _staff_add(args: argparse.Namespace) -> int:
                 phone=args.phone,
                 password_hash=hash_password(password),
                 photo=photo,
-                commitments=args.commitments.replace("\\n", "\n"),
+                commitments=args.commitments,
             )
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,29 @@ photo = "photos/absent.png"
     )
     with pytest.raises(DemoDataError, match="部门 NOPE 不存在"), store.session() as s:
         seed_reference_data(s, demo_file=demo)
+    assert snapshot(store) == before
+
+
+def test_demo_staff_photo_phone_and_commitments_are_checked(
+    store: Store, tmp_path: Path, snapshot: Any
+) -> None:
+    """As `central staff add` checks them: a photo that is no PNG or JPEG, a
+    phone that cannot be dialled and a hidden character in 服务承诺 stop the seed."""
+    (tmp_path / "photos").mkdir(exist_ok=True)
+    (tmp_path / "photos" / "junk.png").write_bytes(os.urandom(4096))
+    demo = _write_demo(
+        tmp_path,
+        '[[staff]]\nstaff_no = "2001"\nname = "测试"\ndepartment = "ZJJ"\n'
+        'role = "clerk"\npassword = "123456"\nphoto = "photos/junk.png"\n'
+        'phone = "电话没有"\ncommitments = ["承诺\\u001b[2J\\u202e"]\n',
+    )
+    before = snapshot(store)
+    with pytest.raises(DemoDataError) as info, store.session() as s:
+        seed_reference_data(s, demo_file=demo)
+    text = str(info.value)
+    assert "photo：photos/junk.png：照片不是可以读取的 PNG 或 JPEG 图片" in text
+    assert "phone：联系电话有误" in text
+    assert "commitments：服务承诺含有不可见的控制字符" in text
     assert snapshot(store) == before
 
 

@@ -492,6 +492,54 @@ def test_central_staff_add_checks_the_phone_printed_on_every_notice(
         assert row is not None and row.phone == stored
 
 
+def test_central_staff_add_takes_only_a_png_or_jpeg_photo_and_plain_commitments(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The photo and 服务承诺 go to every window and the citizen screen: 20 MB
+    of random bytes, a GIF or an ESC sequence are refused; a real photo is kept."""
+    import io
+
+    from PIL import Image
+
+    url = sqlite_url(tmp_path / "central.sqlite3")
+    setup_hall(capsys, monkeypatch, url)
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "clerk-pw-9")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(os.urandom(4096))
+    gif = tmp_path / "p.gif"
+    Image.new("RGB", (30, 40)).save(gif, "GIF")
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 400), "white").save(buf, "JPEG")
+    good = tmp_path / "p.jpg"
+    good.write_bytes(buf.getvalue())
+    staff = ["--url", url, "--hall", "LC", "--name", "张三", "--department", "ZWZX",
+             "--staff", "9901"]  # fmt: skip
+    for extra, message in (
+        (["--photo", str(big)], "超过上限 2 MB"),
+        (["--photo", str(junk)], "不是可以读取的 PNG 或 JPEG"),
+        (["--photo", str(gif)], "此文件为 GIF"),
+        (["--photo", str(tmp_path / "absent.jpg")], "无法读取"),
+        (["--commitments", "承诺\x1b[2J\u202e"], "服务承诺含有不可见的控制字符"),
+    ):
+        code, _out, err = run(capsys, "central", "staff", "add", "2003", *staff, *extra)
+        assert code == EXIT_INVALID and message in err, (extra, err)
+        assert "Traceback" not in err
+    code, _out, err = run(capsys, "central", "staff", "add", "2003", *staff, "--photo", str(good),
+                          "--commitments", "一次告知\\n限时办结")  # fmt: skip
+    assert code == 0, err
+    engine = central_engine(url)
+    try:
+        with engine.connect() as c:
+            st = central_table("staff")
+            rows = c.execute(select(st.c.photo, st.c.commitments).where(st.c.staff_no == "2003"))
+            ((photo, commitments),) = rows.all()
+    finally:
+        engine.dispose()
+    assert photo == good.read_bytes() and commitments == "一次告知\n限时办结"
+
+
 def test_a_full_width_staff_number_is_stored_as_sign_in_reads_it(
     capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
