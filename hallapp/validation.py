@@ -360,6 +360,9 @@ def validate_contact_phone(value: str) -> Check:
     cleaned = _clean(value)
     if not cleaned:
         return _fail(cleaned, "电话号码为空")
+    if hidden := hidden_character_problem(value):
+        # phonenumbers would skip an ESC or a zero-width space and accept the rest.
+        return _fail(cleaned, f"电话号码{hidden}")
     if _abroad(value) is not None:
         return validate_international(value)
     mobile = validate_mobile(value)

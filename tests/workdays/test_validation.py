@@ -314,6 +314,8 @@ def test_numbers_abroad_in_international_form(value: str, e164: str) -> None:
         ("85291234567", "境外号码请以 + 加国家或地区代码填写"),
         ("电话没有", "不是电话号码"),
         ("12345678901234", "手机号码应为 11 位，实际 14 位"),
+        ("+852 9123 4567\x1b", "不可见的控制字符"),
+        ("+852\u200b9123 4567", "不可见的控制字符"),
     ],
 )
 def test_contact_phones_refused_say_why(value: str, reason: str) -> None:
