@@ -28,7 +28,7 @@ from hallapp.reports.sql import (
     in_hall,
     in_shown_order,
 )
-from hallapp.reports.tally import percent
+from hallapp.reports.tally import percent, percent_down
 from hallapp.workdays import WorkCalendar, add_working_days, default_calendar, hall_date
 
 K = FollowUpStepKind
@@ -336,7 +336,7 @@ class AccountableClerk:
 
     @property
     def bad_rate(self) -> float:
-        return round(100.0 * self.bad / self.evaluations, 2)
+        return percent_down(self.bad, self.evaluations) or 0.0
 
 
 def describe_flags(row: Any) -> str:

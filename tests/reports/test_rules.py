@@ -312,3 +312,27 @@ def test_a_date_on_the_last_day_of_an_ended_period_has_run_out(now: datetime, ju
     period = parse_month("2026-09")
     assert period.as_of(now) == judged
     assert (date(2026, 9, 30) < period.as_of(now)) is (judged == date(2026, 10, 1))
+
+
+def test_a_printed_bad_rate_reaches_the_line_exactly_when_the_true_rate_does():
+    """2 差评 of 201 (0.995 %) printed as a rounded 1.00 beside a 1 % list that
+    rightly left the clerk out: the sheet contradicted itself."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from hallapp.reports.tally import percent_down
+
+    assert percent_down(2, 201) == 0.99 and percent_down(2, 200) == 1.0
+    assert percent_down(0, 5) == 0.0 and percent_down(1, 0) is None
+
+    @given(st.integers(0, 10_000), st.integers(1, 10_000), st.integers(0, 10_000))
+    def check(part: int, whole: int, line_hundredths: int) -> None:
+        part = min(part, whole)
+        printed = percent_down(part, whole)
+        assert printed is not None
+        # The line in hundredths of a percent, compared in whole numbers.
+        assert (round(printed * 100) >= line_hundredths) == (
+            part * 10_000 >= line_hundredths * whole
+        )
+
+    check()
