@@ -82,7 +82,8 @@ class Definitions:
             f"有效评价不少于 {self.ranking_min_evaluations} 次的窗口参加排名；"
             "数值相同者并列同一名次（其后名次顺延），并列时按有效评价数多者在前列示；"
             f"公布前 {self.ranking_count} 名和后 "
-            f"{self.ranking_count} 名",
+            f"{self.ranking_count} 名"
+            f"（参加排名的窗口不足 {2 * self.ranking_count} 个时各公布其半数）",
             "按期办结率 = 统计期内按期办结（办结日不晚于承诺日期，含批准延期）的件数"
             " ÷ 统计期内办结件数",
             f"差评整改率 = 已整改或已办结的差评 ÷ 差评数；回访率 = 已回访的差评 ÷ 差评数；"

@@ -119,7 +119,8 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             notes=[
                 f"按{rk.basis}由高到低；有效评价少于 {rk.min_evaluations} 次的窗口不参加排名；"
                 "数值相同者并列同一名次，其后名次顺延；前后各公布 "
-                f"{rk.count} 名，并列者一并列出；已列入最高的窗口不再列入最低"
+                f"{rk.count} 名（参加排名的窗口不足 {2 * rk.count} 个时，前后各公布其半数，"
+                "取整），并列者一并列出；已列入最高的窗口不再列入最低"
             ],
         )
     )

@@ -240,11 +240,21 @@ class Ranking:
     min_evaluations: int
 
     @property
+    def _places(self) -> int:
+        """How many places each list names: ``count``, or half the ranked
+        windows when there are fewer than twice as many. With 3 windows and
+        3 places the worst window was published as 满意度最高 第3名 and no
+        最低 list at all; halved, 1 is named best, 1 worst, the middle one
+        neither (it is in the table above)."""
+        n = len(self.ranked)
+        return self.count if n >= 2 * self.count else max(1, n // 2)
+
+    @property
     def best(self) -> list[RankedWindow]:
-        """The top ``count`` ranks (ties at the edge included)."""
+        """The top places (ties at the edge included)."""
         if not self.ranked:
             return []
-        edge = self.ranked[min(self.count, len(self.ranked)) - 1].rank
+        edge = self.ranked[min(self._places, len(self.ranked)) - 1].rank
         return [r for r in self.ranked if r.rank <= edge]
 
     @property
@@ -255,9 +265,10 @@ class Ranking:
         satisfactory."""
         best = {r.row.key for r in self.best}
         backwards = [r for r in self.ranked[::-1] if r.row.key not in best]
-        if not backwards:
+        places = min(self._places, len(self.ranked) // 2)
+        if not backwards or places == 0:
             return []
-        edge_value = backwards[min(self.count, len(backwards)) - 1].value
+        edge_value = backwards[min(places, len(backwards)) - 1].value
         return [r for r in backwards if r.value <= edge_value]
 
 

@@ -62,8 +62,14 @@ def test_ranking_ties_share_a_rank_and_small_samples_are_not_ranked():
     [
         ({"A01": 20}, ["A01"], []),  # a hall with one window
         ({"A01": 20, "A02": 20}, ["A01", "A02"], []),  # all tied
+        # Fewer than twice the places: half each way, the middle one in neither
+        # (3 windows, 3 places: the worst was published as 最高 第3名).
+        ({"A01": 20, "A02": 19, "A03": 18}, ["A01"], ["A03"]),
+        ({"A01": 20, "A02": 19}, ["A01"], ["A02"]),
         ({"A01": 20, "A02": 19, "A03": 18, "A04": 17, "A05": 16},
-         ["A01", "A02", "A03"], ["A05", "A04"]),  # 5 windows, 3 each way
+         ["A01", "A02"], ["A05", "A04"]),  # 5 windows: 2 each way
+        ({"A01": 20, "A02": 19, "A03": 18, "A04": 17, "A05": 16, "A06": 15},
+         ["A01", "A02", "A03"], ["A06", "A05", "A04"]),  # 6 windows: 3 each way
     ],
 )
 def test_no_window_is_both_the_most_and_the_least_satisfactory(rates, best, worst):
