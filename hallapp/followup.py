@@ -24,6 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from hallapp import audit
@@ -307,6 +308,15 @@ def act(
         raise FollowUpError(f"请填写{action.label}情况说明（做了什么、结果如何）")
     if len(text) > MAX_NOTE:
         raise FollowUpError(f"说明过长（最多 {MAX_NOTE} 字）")
+    central = _central_place(session, evaluation_id)
+    if central is not None:
+        from hallapp.sync.centre import serialise
+
+        # Two supervisors deciding one appeal (or closing one follow-up) at
+        # once on a PostgreSQL centre would each read the steps before the
+        # other's and both write: the evaluation's lock, taken before the
+        # steps are read, makes the second see the first and be refused.
+        serialise(session.connection(), "follow_up", central[0], evaluation_id)
     evaluation = session.get(Evaluation, evaluation_id)
     if evaluation is None:
         raise FollowUpError("找不到该评价，请刷新整改列表")
@@ -367,9 +377,20 @@ def act(
         note=text,
     )
     detail = {"case_no": evaluation.case_no, "note": text, "level": evaluation.level}
-    central = _central_place(session, evaluation_id)
     if central is not None:
-        _act_at_centre(session, central, step, actor, action=action, detail=detail)
+        try:
+            _act_at_centre(session, central, step, actor, action=action, detail=detail)
+        except DBAPIError as exc:
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) != "P0001":
+                raise
+            # A server guard (trg_follow_up_steps_appeal_check, the owner
+            # checks) refused the step: its words are English and for the
+            # log; the supervisor is told what to do.
+            log.warning("follow-up %s on %s refused by the centre: %s",
+                        action.value, evaluation.case_no, exc.orig)
+            raise FollowUpError(
+                f"中心库拒绝了该{action.label}：该评价的整改跟踪刚被他人更改，请刷新整改列表后再办理"
+            ) from None
     else:
         session.add(step)
         audit.record(session, actor, f"follow_up.{action.value}", evaluation_id, detail,

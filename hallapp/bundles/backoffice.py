@@ -29,7 +29,7 @@ from hallapp.bundles.catalog import material_key
 from hallapp.bundles.state import SubCaseFacts, SubCaseState, is_late, sub_case_facts
 from hallapp.models import CaseEventKind, Role
 from hallapp.security import verify_password
-from hallapp.sync.centre import add_fact_for_window
+from hallapp.sync.centre import add_fact_for_window, serialise
 from hallapp.sync.schema import HALL, central_table
 from hallapp.workdays import hall_date
 
@@ -195,6 +195,11 @@ def _decide(
 ) -> SubCase:
     at = now or datetime.now(UTC)
     with central.begin() as conn:
+        # Two back-office PCs deciding one sub-case at once (准予 and 不予许可)
+        # would each read it undecided on a PostgreSQL centre and both write:
+        # the sub-case's lock, taken before it is read, makes the second wait
+        # and then see the first decision.
+        serialise(conn, "case", hall_code, case_id)
         found = _sub_cases(conn, hall_code, officer.department_code, hall_date(at), case_id)
         if not found:
             # Another department's sub-case, or none at all: the same answer.

@@ -32,7 +32,7 @@ from hallapp.models import Role, Staff
 from hallapp.security import verify_password
 from hallapp.store import Store, sqlite_url
 from hallapp.sync import SyncError
-from hallapp.sync.centre import Actor, audit, bump_version
+from hallapp.sync.centre import Actor, audit, bump_version, serialise
 from hallapp.sync.pull import _apply_reference, _read_reference, _referenced_tables
 from hallapp.sync.schema import HALL, central_table, reference_tables
 
@@ -135,12 +135,11 @@ def _upsert(conn: Connection, table: Table, hall_code: str, rows: list[dict[str,
 
 
 @contextmanager
-def _scratch(central: Engine, hall_code: str) -> Iterator[tuple[Store, RefData]]:
+def _scratch(cconn: Connection, hall_code: str) -> Iterator[tuple[Store, RefData]]:
     with tempfile.TemporaryDirectory(prefix="hallapp-central-") as tmp:
         store = Store.open(sqlite_url(Path(tmp) / "scratch.sqlite3"))
         try:
-            with central.connect() as cconn:
-                before = _read_reference(cconn, hall_code)
+            before = _read_reference(cconn, hall_code)
             with store.engine.begin() as lconn:
                 _apply_reference(lconn, before)
             yield store, before
@@ -159,18 +158,32 @@ def change_reference(
     detail: Callable[[T], dict[str, Any]] | None = None,
 ) -> tuple[T, Change]:
     """Run ``edit`` on a scratch copy of the hall's reference data, then write
-    what changed to the centre with an audit entry and a version bump."""
-    with _scratch(central, hall_code) as (store, before):
-        with store.session() as s:
-            outcome = edit(s)
-        with store.engine.connect() as lconn:
-            after = {
-                t.name: [dict(r) for r in lconn.execute(select(t)).mappings()]
-                for t in reference_tables()
-            }
-    referenced = _referenced_tables()
-    upserted = deleted = 0
+    what changed to the centre with an audit entry and a version bump.
+
+    The whole of it (reading the hall's data, the edit's checks, the write)
+    holds the hall's reference lock: two administrators disabling each other
+    at once would otherwise each check a copy where the other is still
+    active, and the hall would be left with none; any two changes of one
+    hall would each write back the copy it read, the second undoing the first.
+    """
     with central.begin() as cconn:
+        serialise(cconn, "reference", hall_code)
+        with _scratch(cconn, hall_code) as (store, before):
+            # Checked again under the lock: the one acting may have been
+            # disabled by a change that went through while he signed in.
+            if any(
+                r["staff_no"] == actor.staff_no and not r["active"] for r in before["staff"]
+            ):
+                raise NotAllowed(f"工号 {actor.staff_no} 已被停用，不能修改中心库的基础数据")
+            with store.session() as s:
+                outcome = edit(s)
+            with store.engine.connect() as lconn:
+                after = {
+                    t.name: [dict(r) for r in lconn.execute(select(t)).mappings()]
+                    for t in reference_tables()
+                }
+        referenced = _referenced_tables()
+        upserted = deleted = 0
         for table in reversed(reference_tables()):
             if table.name in referenced:
                 continue

@@ -491,6 +491,28 @@ def bump_version(conn: Connection, hall_code: str) -> int:
     return int(current) + 1
 
 
+def serialise(conn: Connection, *key: str) -> None:
+    """Hold the centre's lock named by ``key`` until the caller's transaction ends.
+
+    A decision at the centre reads what is there and then writes (the last
+    administrator, a pending appeal, a sub-case not yet decided); on
+    PostgreSQL two such transactions at once both read the state before
+    either writes, and both go through. So the transactions that decide on
+    one thing take its lock first, before they read: the second waits, then
+    sees the first one's write and is refused by the ordinary rule. An
+    advisory lock, because the thing is not always one row (a hall's staff),
+    the row may not exist yet, and any login may take it (no UPDATE right is
+    needed). A SQLite centre needs none: every write transaction of this
+    program begins IMMEDIATE (hallapp.store), which serialises them whole.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": "hallapp:" + ":".join(key)},
+    )
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts at the centre: a supervisor or administrator of the hall."""

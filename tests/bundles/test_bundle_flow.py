@@ -7,9 +7,11 @@ central file and a fresh PostgreSQL database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from hallapp.reports.periods import month
 from hallapp.store import Store, sqlite_url
 from hallapp.sync.pull import pull
 from hallapp.sync.push import push
+from hallapp.sync.schema import central_table
 from tests.bundles.flow import (
     CLERK_NO,
     GJJ_NO,
@@ -234,6 +237,69 @@ def test_one_window_takes_the_bundle_departments_decide_in_parallel_one_hand_ove
         local = {f.department_code: f for f in department_figures(
             s.connection(), month(2026, 11), as_of=date(2026, 11, 30))}  # fmt: skip
     assert local == figs
+
+
+def test_two_back_office_pcs_deciding_one_sub_case_at_once_only_the_first_stands(
+    hall: tuple[Store, Engine, Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """准予 and 不予许可 clicked at the same moment on two PCs: one decision is
+    recorded, the other PC is told it is decided, and the window hands out that one."""
+    store, central, clock = hall
+    desk = BundleDesk(Intake(store, config(), clock=clock))
+    me = clerk_id(store)
+    opened = desk.open(me, KAIBAN, COMPANY)
+    desk.decide(opened.id, me, checks(store))
+    sync(store, central)
+    gjj = backoffice.sign_in(central, HALL, GJJ_NO, PASSWORD)
+    (sub,) = backoffice.queue(central, HALL, gjj, today=date(2026, 11, 16))
+
+    # Both PCs have read the sub-case before either writes its decision,
+    # unless one holds the sub-case until it is done (then the wait times out).
+    both_read = threading.Barrier(2)
+    write = backoffice.add_fact_for_window
+
+    def write_once_both_read(*args: object, **kwargs: object) -> str:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=2)
+        return write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backoffice, "add_fact_for_window", write_once_both_read)
+    outcome: dict[str, str] = {}
+
+    def click(name: str, decide: object) -> None:
+        try:
+            decide()  # type: ignore[operator]
+            outcome[name] = "ok"
+        except BackOfficeError as exc:
+            outcome[name] = str(exc)
+
+    pcs = [
+        threading.Thread(target=click, args=("approve", lambda: backoffice.approve(
+            central, HALL, gjj, sub.case_id, now=at(1, 1)))),
+        threading.Thread(target=click, args=("refuse", lambda: backoffice.refuse(
+            central, HALL, gjj, sub.case_id, ["单位尚未招用职工"], now=at(1, 1)))),
+    ]
+    for pc in pcs:
+        pc.start()
+    for pc in pcs:
+        pc.join(timeout=60)
+    assert sorted(outcome) == ["approve", "refuse"]
+    winner = [n for n, r in outcome.items() if r == "ok"]
+    assert len(winner) == 1, outcome
+    (loser,) = set(outcome) - set(winner)
+    assert outcome[loser] in ("该子件已准予许可，不能再作决定", "该子件已不予许可，不能再作决定")
+    ev = central_table("case_events")
+    with central.connect() as c:
+        kinds = c.execute(select(ev.c.kind).where(ev.c.case_id == sub.case_id)).scalars().all()
+    decisions = [k for k in kinds if k in ("department_approved", "department_refused")]
+    assert decisions == [{"approve": "department_approved", "refuse": "department_refused"}[
+        winner[0]]]
+    sync(store, central)
+    view = desk.view(opened.id)
+    gjj_member = next(m for m in view.members if m.department_code == "GJJ")
+    assert gjj_member.state is (
+        SubCaseState.APPROVED if winner == ["approve"] else SubCaseState.REFUSED
+    )
 
 
 def test_a_window_that_is_not_combined_cannot_take_a_bundle(

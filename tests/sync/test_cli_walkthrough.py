@@ -6,7 +6,9 @@ central store where it lives there."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,6 +58,69 @@ def audited(url: str, action: str) -> int:
             )
     finally:
         engine.dispose()
+
+
+def test_two_administrators_disabling_each_other_at_once_leave_one_in_office(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, centre: str
+) -> None:
+    """Two PCs at the same moment: 9901 disables 9902 and 9902 disables 9901.
+    One goes through; the other is refused, and the hall keeps an administrator."""
+    import hallapp.sync.authoring as authoring
+    from hallapp.cli import main
+
+    setup_hall(capsys, monkeypatch, centre)
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "admin-pw-1")  # both sign in with it
+    assert central(capsys, centre, "staff", "add", "9902", "--name", "郑", "--department",
+                   "ZWZX", "--role", "administrator")[0] == 0
+    monkeypatch.setenv("HALLAPP_PASSWORD", "admin-pw-1")
+    # Both have checked the hall's staff before either writes its change,
+    # unless one holds the hall until it is done (then the wait times out).
+    both_checked = threading.Barrier(2)
+    write = authoring._upsert
+
+    def write_once_both_checked(*args: Any) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=2)
+        write(*args)
+
+    monkeypatch.setattr(authoring, "_upsert", write_once_both_checked)
+    # Two PCs are two processes; here they are two threads of one, and
+    # Alembic's upgrade of the two scratch copies must not run at once.
+    one_upgrade = threading.Lock()
+    store = authoring.Store
+
+    class Scratch(store):  # type: ignore[valid-type,misc]
+        @classmethod
+        def open(cls, *args: Any, **kwargs: Any) -> Any:
+            with one_upgrade:
+                return store.open(*args, **kwargs)
+
+    monkeypatch.setattr(authoring, "Store", Scratch)
+    codes: dict[str, int] = {}
+
+    def disable(target: str, me: str) -> None:
+        codes[me] = main(["central", "staff", "disable", target, "--url", centre,
+                          "--hall", "LC", "--staff", me])
+
+    pcs = [threading.Thread(target=disable, args=("9902", "9901")),
+           threading.Thread(target=disable, args=("9901", "9902"))]
+    for pc in pcs:
+        pc.start()
+    for pc in pcs:
+        pc.join(timeout=60)
+    err = capsys.readouterr().err
+    assert sorted(codes.values()) == [0, EXIT_DENIED], (codes, err)
+    assert "已被停用" in err or "唯一在用的系统管理员" in err
+    engine = central_engine(centre)
+    try:
+        st = central_table("staff")
+        with engine.connect() as c:
+            active = c.execute(select(st.c.staff_no).where(
+                st.c.role == "administrator", st.c.active.is_(True))).scalars().all()
+    finally:
+        engine.dispose()
+    assert active == [next(me for me, code in codes.items() if code == 0)]
+    assert audited(centre, "staff.disable") == 1
 
 
 def test_a_hall_cannot_lock_itself_out_and_gets_back_in(
