@@ -393,7 +393,9 @@ def _survey(args: argparse.Namespace) -> int:
             hall,
             str(project_by_no(c, hall, args.project_no).id),
             survey,
-            entered_by=actor if args.paper else None,
+            # The one signed in types the answers, paper form or not: he is
+            # recorded, and refused if he is the 代办员 rated.
+            entered_by=actor,
             today=_today(args),
         )
     _echo(f"已录入项目 {args.project_no} 的代办员满意度测评表（{survey.channel.label}）")

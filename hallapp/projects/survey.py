@@ -4,9 +4,11 @@ The form: seven items, each on five levels (非常满意, 满意, 一般, 不满
 非常不满意 — the form's own words; 六 calls the middle one 基本满意), and the
 enterprise's 意见和建议. It is filled in by the enterprise's representative:
 on the citizen screen at the hand-over (channel ``screen``), or on the paper
-form and entered by a clerk (channel ``paper``, with who entered it; never by
-the rated 代办员 themself). Every item must be answered: there is no default
-level, as for any evaluation (GLOSSARY: no default good rating).
+form and entered by a clerk (channel ``paper``, with who entered it). Answers
+typed in by someone (paper, or ``hallapp projects survey``) name who typed
+them and are never typed by the rated 代办员 themself. Every item must be
+answered: there is no default level, as for any evaluation (GLOSSARY: no
+default good rating).
 
 The rule, seed 002 六: "对于第一次被评议为‘非常不满意’的人员给予警告处理，连续两次
 被评为‘非常不满意’的代办员，给予警告或进行诫勉谈话，并写出书面检查". What we
@@ -134,11 +136,14 @@ def record_survey(
     today = today or date.today()
     if survey.filled_on > today:
         raise ProjectError(f"填写日期 {survey.filled_on.isoformat()} 在今天之后")
-    if survey.channel is Channel.PAPER:
-        if entered_by is None:
-            raise ProjectError("纸质测评表须记录录入人")
-        if entered_by.staff_id == agent_id:
-            raise ProjectNotAllowed("被测评的代办员不能录入对自己的测评表，请由其他工作人员录入")
+    if survey.channel is Channel.PAPER and entered_by is None:
+        raise ProjectError("纸质测评表须记录录入人")
+    # Whoever types the answers in (a paper form, or the command line) is
+    # ``entered_by``, on either channel: the rated 代办员 typing his own would
+    # break his 非常不满意 run (诫勉谈话 becoming a second 警告). Only the
+    # citizen screen's own form (ui/projects_survey.py) records none.
+    if entered_by is not None and entered_by.staff_id == agent_id:
+        raise ProjectNotAllowed("被测评的代办员不能录入对自己的测评表，请由其他工作人员录入")
     phone = survey.respondent_phone.strip()
     if phone:
         checked = validate_phone(phone)

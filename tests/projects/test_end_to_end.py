@@ -208,7 +208,16 @@ def test_a_key_project_end_to_end_in_separate_processes(central_url: str, tmp_pa
     due = ok("projects", "due", *c, "--staff", "8001", *later)
     assert "用地预审与选址意见书" in due and "逾期（卡点）" in due
 
-    # Two surveys rated 非常不满意 in a row (one on the screen, one on paper by a clerk).
+    # The 代办员 rated never types in his own survey, paper form or not: a good
+    # one would break his 非常不满意 run (诫勉谈话 becoming a second 警告).
+    for paper in ([], ["--paper"]):
+        own = hallapp("projects", "survey", "LCXM20260001", "--answers", "5,5,5,5,5,5,5",
+                      "--respondent", "王强", "--on", "2026-03-18", *paper, *c,
+                      "--staff", "8001", *later)
+        _, err = own.communicate(timeout=120)  # type: ignore[attr-defined]
+        assert own.returncode == 4 and "被测评的代办员不能录入对自己的测评表" in err, err  # type: ignore[attr-defined]
+    # Two surveys rated 非常不满意 in a row (one typed in by a supervisor, one on
+    # paper by a clerk).
     ok(
         "projects",
         "survey",
@@ -221,7 +230,7 @@ def test_a_key_project_end_to_end_in_separate_processes(central_url: str, tmp_pa
         "2026-03-18",
         *c,
         "--staff",
-        "8001",
+        "9001",
         *later,
     )
     ok(

@@ -19,6 +19,7 @@ from hallapp.projects.survey import (
     check_answers,
     discipline_list,
     record_survey,
+    surveys_of,
 )
 from tests.projects.hallfixtures import HALL_CODE, Hall, register_sample
 
@@ -99,6 +100,13 @@ def test_paper_surveys_name_their_clerk_and_the_agent_cannot_enter_their_own(hal
         record_survey(
             c, HALL_CODE, pid, survey(GOOD, date(2026, 3, 2), Channel.PAPER), entered_by=agent
         )
+    # Typed in as if from the screen (the command line without --paper): the same.
+    with hall.engine.begin() as c, pytest.raises(ProjectNotAllowed, match="不能录入对自己"):
+        record_survey(
+            c, HALL_CODE, pid, survey(GOOD, date(2026, 3, 2), Channel.SCREEN), entered_by=agent
+        )
+    with hall.engine.connect() as c:
+        assert not surveys_of(c, HALL_CODE, pid)
 
 
 @pytest.mark.parametrize(
