@@ -341,6 +341,13 @@ def act(
     pending = _pending_appeal(history)
     if action in (Action.CLOSE, Action.UPHOLD, Action.REFUSE) and not supervisor:
         raise FollowUpError("只有监督管理人员可以办结整改或审核申诉")
+    if action in (Action.CLOSE, Action.UPHOLD, Action.REFUSE) and central is None \
+            and _joined(session):
+        # The centre refuses these from a joined window's push (they would
+        # stop its upload): made at the centre, they carry its audit entry.
+        raise FollowUpError(
+            f"本窗口已接入中心库：{action.label}请在连接中心库的监督管理端办理"
+        )
     if action is Action.CLOSE:
         if pending is not None:
             raise FollowUpError("申诉正在审核，审核后才能办结")
@@ -400,6 +407,21 @@ def act(
         "follow-up %s on %s by %s (%s)", action.value, evaluation.case_no, actor.staff_no, text
     )
     return step
+
+
+def _joined(session: Session) -> bool:
+    """Whether this window's own store has joined a centre (``window join``)."""
+    from sqlalchemy import inspect, text
+
+    from hallapp.sync.run import CENTRAL_URL_KEY
+
+    conn = session.connection()
+    if not inspect(conn).has_table("sync_state"):
+        return False
+    return conn.execute(
+        text("SELECT 1 FROM sync_state WHERE key = :key AND value <> ''"),
+        {"key": CENTRAL_URL_KEY},
+    ).first() is not None
 
 
 def _central_place(session: Session, evaluation_id: str) -> tuple[str, str] | None:

@@ -194,9 +194,68 @@ def _create_guards(conn: Connection) -> None:
                 f"CREATE TRIGGER trg_{name}_append_only BEFORE UPDATE OR DELETE ON {name} "
                 "FOR EACH ROW EXECUTE FUNCTION hallapp_refuse_change()"
             )
+    _create_window_decision_guard(conn)
     if dialect == "postgresql":
         _create_appeal_guard(conn)
         _create_owner_checks(conn)
+
+
+#: Follow-up steps only a supervisor takes (hallapp.followup.act): 办结 and the
+#: decision on an appeal; an upheld appeal takes a 差评 out of every figure.
+SUPERVISOR_STEPS = ("closed", "appeal_upheld", "appeal_rejected")
+
+# A window joined to a centre has its supervisors decide there (the
+# supervisor view on the central store writes them as '@centre', with the
+# centre's audit entry). The same kinds arriving in a window's push, dated
+# after the window first reached the centre, were not made by this program
+# (sqlite3 on the window's file, say) and are refused, on either backend:
+# the window's login could otherwise erase a 差评 from the figures. Those
+# dated before are the hall's history from before it had a centre, when its
+# supervisors worked on the window's own database: lawful then, and passed
+# (``central verify`` still reports any that lack the window's audit entry).
+# A row already here (a batch sent again) passes, for ON CONFLICT to skip.
+_STEP_KINDS_SQL = ", ".join(f"'{k}'" for k in SUPERVISOR_STEPS)
+_WINDOW_DECISION_GUARD_PG = f"""
+CREATE OR REPLACE FUNCTION hallapp_check_window_decision() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = {DEFINER_SEARCH_PATH} AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM follow_up_steps WHERE {HALL} = NEW.{HALL} AND id = NEW.id) THEN
+        RETURN NEW;
+    END IF;
+    IF EXISTS (SELECT 1 FROM window_sync WHERE {HALL} = NEW.{HALL}
+                  AND window_code = NEW.origin_window AND joined_at <= NEW.created_at) THEN
+        RAISE EXCEPTION 'supervisor decision % (%) of window % refused: made at the window '
+            'after it joined the centre', NEW.id, NEW.kind, NEW.origin_window;
+    END IF;
+    RETURN NEW;
+END
+$$"""
+
+
+def _create_window_decision_guard(conn: Connection) -> None:
+    # PostgreSQL fires BEFORE triggers by name: this one before the appeal
+    # check, whose refusal ("not a supervisor…") would hide the reason.
+    name = "trg_follow_up_steps_aa_window_decision"
+    when = f"NEW.kind IN ({_STEP_KINDS_SQL}) AND NEW.origin_window <> '{CENTRE_ORIGIN}'"
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_WINDOW_DECISION_GUARD_PG))
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON follow_up_steps")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {name} BEFORE INSERT ON follow_up_steps FOR EACH ROW "
+            f"WHEN ({when}) EXECUTE FUNCTION hallapp_check_window_decision()"
+        )
+        conn.exec_driver_sql(f"ALTER TABLE follow_up_steps ENABLE ALWAYS TRIGGER {name}")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {name} BEFORE INSERT ON follow_up_steps WHEN {when} "
+            f"AND NOT EXISTS (SELECT 1 FROM follow_up_steps WHERE {HALL} = NEW.{HALL} "
+            "AND id = NEW.id) "
+            f"AND EXISTS (SELECT 1 FROM window_sync WHERE {HALL} = NEW.{HALL} "
+            "AND window_code = NEW.origin_window AND joined_at <= NEW.created_at) "
+            "BEGIN SELECT RAISE(ABORT, 'supervisor decision refused: made at the window "
+            "after it joined the centre'); END"
+        )
 
 
 # An upheld appeal takes its evaluation out of every figure, so the rule of
@@ -339,6 +398,11 @@ def reconcile_on(conn: Connection) -> None:
             if name in have_ix:
                 conn.exec_driver_sql(f'DROP INDEX "{name}"')
                 log.info("central store: dropped index %s on %s", name, table.name)
+    # A centre of an earlier release did not record when each window
+    # joined: its last push stands for it (what came before is history).
+    conn.exec_driver_sql(
+        "UPDATE window_sync SET joined_at = last_push_at WHERE joined_at IS NULL"
+    )
     _create_guards(conn)
     install_all(conn, central=True)
     if new_tallies:

@@ -99,7 +99,8 @@ def link(values: dict[str, Any], head: ChainHead) -> dict[str, Any]:
 class ChainFault:
     window_code: str
     record_id: str
-    kind: str  # "gap", "reorder", "altered", "unchained", "forked", "missing", "mismatch"
+    kind: str  # "gap", "reorder", "altered", "unchained", "forked", "missing", "mismatch",
+    # "window_decision"
     detail: dict[str, Any]
 
     def text(self, hall_code: str) -> str:
@@ -119,6 +120,11 @@ class ChainFault:
             # the last evaluation of a chain can be deleted without a gap.
             "missing": "办件事件记有这次评价，中心库却没有这条评价记录（可能在窗口被删除）",
             "mismatch": "评价等级与办件事件所记不符（记录可能被改动）",
+            # hallapp.sync.verify._window_decisions: not an evaluation's
+            # fault, but it takes one out of (or closes it in) the figures.
+            "window_decision": "窗口上传的办结或申诉审核不是在中心库办理的（在窗口接入中心库之后，"
+                               "或没有对应的审计记录；可能是在本程序之外写入窗口数据库的），"
+                               "请核实后处理",
         }[self.kind]
         return (
             f"大厅 {hall_code} 窗口 {self.window_code} 评价记录 {self.record_id}："

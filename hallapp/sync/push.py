@@ -493,7 +493,8 @@ def _record_window(
     if got is not None:
         cconn.execute(ws.update().where(where).values(values))
     else:
-        cconn.execute(ws.insert().values({HALL: hall, "window_code": window, **values}))
+        cconn.execute(ws.insert().values({HALL: hall, "window_code": window, **values,
+                                          "joined_at": now}))
 
 
 def _seed_marks(cconn: Connection, hall: str, window: str, cursors: dict[str, int]) -> None:
@@ -590,6 +591,8 @@ _REFUSALS = (
     ("NUL (0x00)", "内容含有空字符（0x00），中心库不能保存"),
     ("row-level security", "记录不属于本窗口（中心库的权限规则只允许写入本窗口自己的记录）"),
     ("is of window", "记录涉及另一个窗口的办件、评价或文书"),
+    ("supervisor decision", "办结、申诉成立或申诉不成立是监督管理人员在中心库的操作，"
+                            "窗口接入中心库之后不能从窗口上传（这条记录不是在中心库办理的）"),
     ("invalid input syntax for type json", "附加数据不是有效的 JSON"),
     ("value too long", "内容超过中心库允许的长度"),
     ("violates", "违反中心库的数据约束"),

@@ -295,6 +295,11 @@ def _central_only(md: MetaData) -> None:
         # transaction of each batch: a centre restored from a backup holds
         # the marks of what it holds, and the window sends the rest again.
         Column("push_marks", JSON, nullable=True),
+        # When the window first reached this centre. From then on its
+        # supervisors' decisions (办结, 申诉成立/不成立) are made at the centre;
+        # one arriving in the window's push dated after it is refused
+        # (hallapp.sync.centre: trg_follow_up_steps_aa_window_decision).
+        Column("joined_at", DateTime(timezone=True), nullable=True),
     )
 
 

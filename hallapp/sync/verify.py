@@ -68,7 +68,54 @@ def verify_central(engine: Engine, *, hall_code: str | None = None) -> VerifyRep
             faults.append(
                 (str(found[0]), ChainFault(str(found[1]), str(found[2]), "unchained", {}))
             )
+        faults += _window_decisions(conn, hall_code)
     return VerifyReport(chains=len(chains), records=records, faults=faults)
+
+
+def _window_decisions(conn: Connection, hall_code: str | None) -> list[tuple[str, ChainFault]]:
+    """Supervisors' decisions (办结, 申诉成立/不成立) that came in a window's push
+    and nothing vouches for: dated after the window joined this centre
+    (stored before the centre refused them), or without the audit entry the
+    program writes with each (act() on the window's own database, before the
+    hall had a centre). The hash chain covers evaluations only, and an upheld
+    appeal takes a 差评 out of every figure."""
+    from hallapp.sync.centre import SUPERVISOR_STEPS
+    from hallapp.sync.schema import CENTRE_ORIGIN
+
+    st, ws, au = (central_table(t) for t in ("follow_up_steps", "window_sync", "audit_entries"))
+    audited = (
+        select(au.c.id)
+        .where(au.c[HALL] == st.c[HALL], au.c.origin_window == st.c.origin_window,
+               au.c.action == "follow_up." + st.c.kind, au.c.target == st.c.evaluation_id)
+        .exists()
+    )
+    q = (
+        select(st.c[HALL], st.c.origin_window, st.c.evaluation_id, st.c.id, st.c.kind,
+               st.c.created_at, ws.c.joined_at, audited.label("audited"))
+        .select_from(st.outerjoin(ws, (ws.c[HALL] == st.c[HALL])
+                                  & (ws.c.window_code == st.c.origin_window)))
+        .where(st.c.kind.in_(SUPERVISOR_STEPS), st.c.origin_window != CENTRE_ORIGIN)
+        .order_by(st.c[HALL], st.c.origin_window, st.c.created_at)
+    )
+    if hall_code:
+        q = q.where(st.c[HALL] == hall_code)
+    out = []
+    for r in conn.execute(q):
+        late = r.joined_at is not None and _naive(r.created_at) >= _naive(r.joined_at)
+        if late or not r.audited:
+            out.append((str(r[0]), ChainFault(str(r.origin_window), str(r.evaluation_id),
+                                              "window_decision",
+                                              {"step": str(r.id), "kind": str(r.kind)})))
+    return out
+
+
+def _naive(at: Any) -> Any:
+    # A SQLite centre gives strings or naive UTC times; PostgreSQL aware ones.
+    from datetime import datetime
+
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.replace(tzinfo=None) if at.tzinfo is not None else at
 
 
 def _against_events(

@@ -216,3 +216,27 @@ def test_join_with_another_windows_login_is_refused_naming_whose_it_is(
     assert code != 0
     assert f"登录 {granted.login} 是发给大厅 LC 窗口 A05 的" in err
     assert "grant-window --hall LC --window A06" in err
+
+
+def test_a_windows_login_cannot_push_a_supervisors_decision_made_after_it_joined(a05) -> None:
+    """A 办结 typed into the window's file with sqlite3 after the window joined:
+    the server refuses it from the window's login, naming the record."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    window, as_window, owner = a05
+    case_id = window.new_case(level=1)
+    push(window.store, as_window, hall_code="LC", window_code="A05")  # joined
+    raw = sqlite3.connect(window.store.engine.url.database)
+    ev = raw.execute("SELECT id FROM evaluations WHERE case_id = ?", (case_id,)).fetchone()[0]
+    raw.execute(
+        "INSERT INTO follow_up_steps (evaluation_id, kind, staff_id, note, id, origin_window, "
+        "created_at) VALUES (?, 'closed', ?, '办结', 'hand-close-1', 'A05', ?)",
+        (ev, window.clerk_id, datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")))
+    raw.commit()
+    raw.close()
+    with pytest.raises(BadRecord) as info:
+        push(window.store, as_window, hall_code="LC", window_code="A05")
+    assert info.value.record_id == "hand-close-1"
+    assert "监督管理人员在中心库的操作" in str(info.value)
+    assert counts(owner, "follow_up_steps", "id = 'hand-close-1'") == 0

@@ -158,6 +158,27 @@ def test_appeal_is_reviewed_by_another_supervisor_and_leaves_every_figure(hall: 
         act(s, item.evaluation_id, Action.VERIFY, staff_id=reviewer, note="x", window_code="A01")
 
 
+def test_a_joined_windows_database_takes_no_supervisors_decision(hall: Store):
+    """Once the window joined a centre, 办结 and 申诉审核 are made there (the
+    centre refuses them from the window's push): on the window's own
+    database they are refused in Chinese, the other steps go on."""
+    from hallapp.sync.run import attach
+
+    sups, _ = people(hall)
+    item = fresh_item(hall)
+    attach(hall, "sqlite:////srv/hall/central.sqlite3", "LC", "A01")
+    with hall.session() as s:
+        act(s, item.evaluation_id, Action.APPEAL, staff_id=sups[0], note="群众来电称误按",
+            window_code="A01")  # fmt: skip
+    for action in (Action.UPHOLD, Action.REFUSE):
+        with hall.session() as s, pytest.raises(FollowUpError, match="本窗口已接入中心库"):
+            act(s, item.evaluation_id, action, staff_id=sups[1], note="审核", window_code="A01")
+    with hall.session() as s:
+        kinds = s.scalars(sa.select(FollowUpStep.kind).where(
+            FollowUpStep.evaluation_id == item.evaluation_id)).all()
+    assert "appeal_upheld" not in kinds and "appeal_rejected" not in kinds
+
+
 def test_a_refused_appeal_keeps_the_review_and_the_work_goes_on(hall: Store):
     sups, _ = people(hall)
     item = fresh_item(hall)

@@ -209,3 +209,89 @@ def test_windows_of_two_halls_with_the_same_code_stay_apart(
     finally:
         a.store.dispose()
         b.store.dispose()
+
+
+def test_a_supervisors_decision_typed_into_a_joined_windows_file_is_refused_and_reported(
+    window: Any, central: Engine
+) -> None:
+    """F16: an 申诉 and an 申诉成立 "by" supervisors, inserted with sqlite3 into
+    the window's file after it joined, would take a 差评 out of every figure.
+    The centre refuses the decision naming it; decisions of the hall's days
+    without a centre (act() on the window's database, audited) pass; ``central
+    verify`` reports the ones nothing vouches for."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+    from sqlalchemy import text
+
+    from hallapp.followup import Action, act
+    from hallapp.models import Evaluation, Role, Staff
+    from hallapp.security import hash_password
+    from hallapp.sync import BadRecord
+    from hallapp.sync.verify import verify_central
+
+    with window.store.session() as s:
+        sups = [Staff(staff_no=no, name=f"督查{no}", department_code="ZJJ", role=Role.SUPERVISOR,
+                      password_hash=hash_password("654321")) for no in ("9001", "9002")]
+        s.add_all(sups)
+        s.flush()
+        sup_ids = [x.id for x in sups]
+    with central.begin() as c:  # the same staff, as the centre authors them once joined
+        c.execute(central_table("departments").insert().values(
+            {HALL_COL: HALL, "code": "ZJJ", "name": "连城县住房和城乡建设局"}))
+        c.execute(central_table("staff").insert(), [
+            {HALL_COL: HALL, "id": sid, "staff_no": no, "name": f"督查{no}",
+             "department_code": "ZJJ", "role": "supervisor", "password_hash": "x",
+             "active": True} for sid, no in zip(sup_ids, ("9001", "9002"), strict=True)])
+    before, after = window.new_case(level=1), window.new_case(level=1)
+    with window.store.read() as s:
+        ev = {c: s.scalars(select(Evaluation.id).where(Evaluation.case_id == c)).one()
+              for c in (before, after)}
+    # The hall had no centre yet: its supervisor decided on the window's own database.
+    with window.store.session() as s:
+        act(s, ev[before], Action.APPEAL, staff_id=sup_ids[0], note="误评", window_code="A03")
+        act(s, ev[before], Action.UPHOLD, staff_id=sup_ids[1], note="成立", window_code="A03")
+    push(window.store, central, hall_code=HALL, window_code="A03")  # joins the centre
+    st = central_table("follow_up_steps")
+    with central.connect() as c:
+        kinds = c.execute(select(st.c.kind).where(st.c.evaluation_id == ev[before])).scalars()
+        assert "appeal_upheld" in list(kinds)
+
+    path = window.store.engine.url.database
+    raw = sqlite3.connect(path)
+    now = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1)
+    rows = [(ev[after], "appealed", sup_ids[0], "误评", "hand-0001", now),
+            (ev[after], "appeal_upheld", sup_ids[1], "成立", "hand-0002",
+             now + timedelta(seconds=1))]
+    for e, kind, staff, note, sid, at in rows:
+        raw.execute("INSERT INTO follow_up_steps (evaluation_id, kind, staff_id, note, id, "
+                    "origin_window, created_at) VALUES (?, ?, ?, ?, ?, 'A03', ?)",
+                    (e, kind, staff, note, sid, at.isoformat(sep=" ")))
+    raw.commit()
+    raw.close()
+    with pytest.raises(BadRecord) as info:
+        push(window.store, central, hall_code=HALL, window_code="A03")
+    assert info.value.table == "follow_up_steps" and info.value.record_id == "hand-0002"
+    assert "hand-0002" in str(info.value) and "监督管理人员在中心库的操作" in str(info.value)
+    with central.connect() as c:
+        assert c.execute(select(func.count()).select_from(st).where(
+            st.c.evaluation_id == ev[after], st.c.kind == "appeal_upheld")).scalar_one() == 0
+
+    # One stored before the centre refused them: verify names it; the
+    # audited decision from before the centre is not reported.
+    with central.begin() as c:
+        if c.dialect.name == "sqlite":
+            c.exec_driver_sql("DROP TRIGGER trg_follow_up_steps_aa_window_decision")
+        else:
+            c.exec_driver_sql("ALTER TABLE follow_up_steps DISABLE TRIGGER ALL")
+        c.execute(st.insert().values({HALL_COL: HALL, "id": "old-0003", "origin_window": "A03",
+                                      "created_at": now.replace(tzinfo=UTC),
+                                      "evaluation_id": ev[after],
+                                      "kind": "closed", "staff_id": sup_ids[1], "note": "办结"}))
+        if c.dialect.name != "sqlite":
+            c.execute(text("ALTER TABLE follow_up_steps ENABLE TRIGGER ALL"))
+    report = verify_central(central)
+    faults = [(f.record_id, f.kind, f.detail.get("step")) for _hall, f in report.faults]
+    assert faults == [(ev[after], "window_decision", "old-0003")]
+    assert "不是在中心库办理的" in report.lines()[0]
