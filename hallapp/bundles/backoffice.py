@@ -279,10 +279,18 @@ def _new_demands(
 
 
 def _clean(texts: Sequence[str], what: str) -> list[str]:
+    from hallapp.validation import hidden_character_problem
+
     out = [t.strip() for t in texts if t and t.strip()]
     for t in out:
         if len(t) > REASON_MAX:
             raise BackOfficeError(f"{what}“{t[:20]}…”有 {len(t)} 字，超过 {REASON_MAX} 字，请精简")
+        # The reasons go onto the 一窗出件办理结果告知书 the applicant is handed
+        # (行政许可法 第三十八条): a direction override or a terminal escape
+        # would print something else than what the officer read.
+        hidden = hidden_character_problem(t)
+        if hidden:
+            raise BackOfficeError(f"{what}{hidden}")
     return out
 
 

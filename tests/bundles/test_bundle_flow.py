@@ -195,6 +195,10 @@ def test_one_window_takes_the_bundle_departments_decide_in_parallel_one_hand_ove
     assert pending.state is SubCaseState.PENDING
     with pytest.raises(BackOfficeError, match="必须写明理由"):
         backoffice.refuse(central, HALL, gjj, pending.case_id, ["  "], now=at(2, 4))
+    # Reasons printed on the applicant's 告知书: no direction override, no escape.
+    for hidden in ("单位尚未\u202e招用职工", "单位尚未招用职工\x1b[2J"):
+        with pytest.raises(BackOfficeError, match="不可见的控制字符"):
+            backoffice.refuse(central, HALL, gjj, pending.case_id, [hidden], now=at(2, 4))
     backoffice.refuse(central, HALL, gjj, pending.case_id,
                       ["单位尚未招用职工，暂不具备缴存登记条件"], now=at(2, 4))  # fmt: skip
     with pytest.raises(BackOfficeError, match="已不予许可"):
