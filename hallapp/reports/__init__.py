@@ -198,6 +198,27 @@ class QuarterlyReport:
         )
 
 
+def with_served(t: Tally, cases: list[CaseFigures]) -> Tally:
+    """The tally with a row for every group that served applicants in the
+    period, evaluated or not: a window whose citizens all let the evaluation
+    time out was missing from the 好差评 table and the ranking, as if it had
+    not worked (the hall publishes every window's results)."""
+    from dataclasses import replace as _replace
+
+    from hallapp.reports.sql import in_shown_order
+
+    have = {r.key for r in t.rows}
+    extra = [
+        TallyRow(key=c.key, name=c.name, code=c.code, levels=dict.fromkeys(LEVELS, 0),
+                 completed=0, evaluated_cases=0, definitions=t.definitions)
+        for c in cases
+        if c.key not in have and _counts(c)
+    ]  # fmt: skip
+    if not extra:
+        return t
+    return _replace(t, rows=in_shown_order([*t.rows, *extra]))
+
+
 def monthly_report(
     conn: Connection,
     period: Period,
@@ -209,15 +230,23 @@ def monthly_report(
     now: datetime | None = None,
 ) -> MonthlyReport:
     defs = definitions or Definitions()
-    windows = tally(conn, period, "window", definitions=defs, hall=hall)
-    chosen = windows if by == "window" else tally(conn, period, by, definitions=defs, hall=hall)
+    cases = case_figures(conn, period, by, hall=hall, now=now)
+    window_cases = (
+        cases if by == "window" else case_figures(conn, period, "window", hall=hall, now=now)
+    )
+    windows = with_served(tally(conn, period, "window", definitions=defs, hall=hall), window_cases)
+    chosen = (
+        windows
+        if by == "window"
+        else with_served(tally(conn, period, by, definitions=defs, hall=hall), cases)
+    )
     return MonthlyReport(
         hall_name=hall_name,
         period=period,
         tally=chosen,
         window_tally=windows,
         ranking=ranking(windows),
-        cases=case_figures(conn, period, by, hall=hall, now=now),
+        cases=cases,
         follow_ups=follow_up_figures(conn, period, by, definitions=defs, hall=hall, now=now),
         definitions=defs,
         made_at=now or utcnow(),

@@ -10,13 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hallapp.evaluation import LEVEL_LABELS
+from hallapp.reports.cases import CaseFigures
 from hallapp.reports.definitions import LEVELS
+from hallapp.reports.followups import FollowUpFigures
 from hallapp.reports.periods import cn_time
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from hallapp.reports.tally import Tally, TallyRow
 
 Cell = str | int | float | None
+F = TypeVar("F", CaseFigures, FollowUpFigures)
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,8 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             ],
             rows=[
                 [
-                    c.code or c.key,
-                    c.name,
+                    (c.code or c.key) or "合计",
+                    c.name if c.key else "",
                     c.received,
                     c.accepted,
                     c.completed,
@@ -159,9 +163,9 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
                     c.extensions,
                     c.deferred_overdue,
                 ]
-                for c in report.cases
+                for c in [*report.cases, *_total(report.cases, CaseFigures)]
             ],
-            row_keys=[c.key for c in report.cases],
+            row_keys=[c.key for c in report.cases] + [None] * bool(report.cases),
             notes=[
                 "收件、受理、办结、一次性告知、违反一次性告知、延期：统计期内发生的次数",
                 "按期办结：办结日不晚于承诺日期（含批准的延期）；超期未办结：到统计期末（进行中的统计期：到今天）承诺日期已过仍未办结",
@@ -189,8 +193,8 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             ],
             rows=[
                 [
-                    f.code or f.key,
-                    f.name,
+                    (f.code or f.key) or "合计",
+                    f.name if f.key else "",
                     f.bad,
                     f.verified,
                     f.called_back,
@@ -203,9 +207,9 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
                     f.appeals_pending,
                     f.upheld,
                 ]
-                for f in report.follow_ups
+                for f in [*report.follow_ups, *_total(report.follow_ups, FollowUpFigures)]
             ],
-            row_keys=[f.key for f in report.follow_ups],
+            row_keys=[f.key for f in report.follow_ups] + [None] * bool(report.follow_ups),
             notes=[
                 # The follow-up goes on after the month: the sheet says when it
                 # was taken (its counts only grow, and a breach stays counted).
@@ -222,6 +226,20 @@ def _monthly_tables(report: MonthlyReport) -> list[ReportTable]:
             accountability_table(report.period, report.accountable, defs, made_at=report.made_at)
         )
     return tables
+
+
+def _total(rows: Sequence[F], kind: type[F]) -> list[F]:
+    """The hall's line under a table of counts (its rates computed from the
+    sums, never averaged): the hall's own 差评整改率, 回访率 and 按期办结率
+    were published nowhere. None for an empty table."""
+    if not rows:
+        return []
+    sums = {
+        f.name: sum(getattr(r, f.name) for r in rows)
+        for f in fields(kind)
+        if f.type in ("int", int)
+    }
+    return [kind(key="", name="合计", **sums)]
 
 
 def quarterly_tables(report: QuarterlyReport) -> list[ReportTable]:

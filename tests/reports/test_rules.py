@@ -342,3 +342,51 @@ def test_a_printed_bad_rate_reaches_the_line_exactly_when_the_true_rate_does():
         )
 
     check()
+
+
+def test_a_window_whose_citizens_never_rated_is_still_in_the_table_and_the_ranking():
+    """A05 served 3 applicants, each let the evaluation time out: it was missing
+    from the 好差评 table and the ranking, as if it had not worked."""
+    from hallapp.reports import with_served
+    from hallapp.reports.cases import CaseFigures
+
+    defs = Definitions(ranking_min_evaluations=1)
+    t = window_tally([row("A03", {5: 20}, defs)], defs)
+    served = with_served(t, [CaseFigures("A03", "A03", received=20),
+                             CaseFigures("A05", "生态环境窗口", received=3, accepted=3),
+                             CaseFigures("A09", "无人窗口")])  # fmt: skip
+    assert [r.key for r in served.rows] == ["A03", "A05"]  # A09 did nothing: not listed
+    a05 = served.rows[1]
+    assert (a05.name, a05.evaluations, a05.satisfaction_rate) == ("生态环境窗口", 0, None)
+    assert [r.key for r in ranking(served).unranked] == ["A05"]
+
+
+def test_the_case_and_follow_up_tables_end_with_the_halls_line(tmp_path):
+    """The hall's own 差评整改率, 回访率 and 按期办结率 were published nowhere."""
+    from hallapp.reports import monthly_report
+    from hallapp.reports.tables import monthly_tables
+    from hallapp.store import sqlite_url
+
+    store = Store.open(sqlite_url(tmp_path / "h.sqlite3"))
+    try:
+        generate(store, HistoryParams(windows=3, months=1, per_day=20, seed=5,
+                                      end=date(2026, 10, 20)))  # fmt: skip
+        with store.engine.connect() as conn:
+            report = monthly_report(conn, parse_month("2026-10"),
+                                    now=datetime(2026, 12, 1, tzinfo=UTC))  # fmt: skip
+    finally:
+        store.dispose()
+    tables = {t.key: t for t in monthly_tables(report)}
+    for key, figures in (("办件", report.cases), ("差评整改", report.follow_ups)):
+        assert figures, key  # the month has both
+        table = tables[key]
+        *body, total = table.rows
+        assert total[0] == "合计" and total[1] == "" and table.row_keys[-1] is None
+        for col in range(2, len(table.header)):
+            if "率" in table.header[col]:
+                continue
+            assert total[col] == sum(int(r[col] or 0) for r in body), (key, table.header[col])
+    bad = sum(f.bad for f in report.follow_ups)
+    rectified = sum(f.rectified for f in report.follow_ups)
+    rate = tables["差评整改"].header.index("差评整改率（%）")
+    assert tables["差评整改"].rows[-1][rate] == round(100 * rectified / bad, 2)
