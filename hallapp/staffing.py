@@ -16,6 +16,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -151,6 +152,16 @@ def password_problem(password: str) -> str:
     return ""
 
 
+def case_twin(session: Session, column: Any, value: str) -> str | None:
+    """An existing code (staff number, department code) equal to ``value`` but
+    for letter case: ``zjj`` beside ``ZJJ`` made a second 住建局 whose clerks
+    could take none of its items, ``ab-1`` beside ``AB-1`` a second person."""
+    found = session.scalar(
+        select(column).where(func.upper(column) == value.upper(), column != value).limit(1)
+    )
+    return None if found is None else str(found)
+
+
 def _problems(session: Session, person: NewStaff, password: str) -> list[str]:
     problems = []
     number = normal_staff_no(person.staff_no)
@@ -158,6 +169,8 @@ def _problems(session: Session, person: NewStaff, password: str) -> list[str]:
         problems.append(bad_number)
     elif session.scalar(select(Staff.id).where(Staff.staff_no == number)):
         problems.append(f"工号 {number} 已被使用，请换一个")
+    elif twin := case_twin(session, Staff.staff_no, number):
+        problems.append(f"工号 {number} 与已有的工号 {twin} 只有大小写不同，容易认错人，请换一个")
     problems += person_problems(person.name, person.title, person.phone)
     if bad_password := password_problem(password):
         problems.append(bad_password)

@@ -431,6 +431,7 @@ def _staff_add(args: argparse.Namespace) -> int:
     from hallapp.models import Department, Role, Staff
     from hallapp.security import hash_password
     from hallapp.staffing import (
+        case_twin,
         commitments_problem,
         normal_phone,
         normal_staff_no,
@@ -480,6 +481,10 @@ def _staff_add(args: argparse.Namespace) -> int:
             )
         if s.scalar(select(Staff).where(Staff.staff_no == args.staff_no)) is not None:
             raise _Refused(f"工号 {args.staff_no} 已存在")
+        if twin := case_twin(s, Staff.staff_no, args.staff_no):
+            raise _Refused(
+                f"工号 {args.staff_no} 与已有的工号 {twin} 只有大小写不同，容易认错人，请换一个"
+            )
         s.add(
             Staff(
                 staff_no=args.staff_no,
@@ -711,7 +716,7 @@ def _windows_add(args: argparse.Namespace) -> int:
 def _departments_add(args: argparse.Namespace) -> int:
     from hallapp.codes import CodeError, normalize_code
     from hallapp.models import Department
-    from hallapp.staffing import name_problem
+    from hallapp.staffing import case_twin, name_problem
 
     try:
         # As a catalog's 部门编码 (NFKC: ＺＪＪ is ZJJ), no hidden or blank character.
@@ -723,12 +728,24 @@ def _departments_add(args: argparse.Namespace) -> int:
     if problem := name_problem(args.name, "部门名称", 100):
         raise _Refused(problem, EXIT_USAGE)
 
-    def edit(s: Any, _actor: Any) -> None:
-        d = s.get(Department, code) or Department(code=code)
+    def edit(s: Any, _actor: Any) -> str | None:
+        if twin := case_twin(s, Department.code, code):
+            raise _Refused(
+                f"已有部门 {twin}，与 {code} 只有大小写不同：修改该部门请写 {twin}，"
+                "新部门请换一个编码", EXIT_USAGE,
+            )  # fmt: skip
+        d = s.get(Department, code)
+        before = d.name if d is not None else None
+        d = d or Department(code=code)
         d.name, d.phone, d.address, d.duties = args.name, args.phone, args.address, args.duties
         s.add(d)
+        return before
 
-    _, change = _change(args, "department.save", edit, target=code, bootstrap=True)
+    before, change = _change(args, "department.save", edit, target=code, bootstrap=True)
+    if before is not None and before != args.name:
+        # ＺＪＪ is ZJJ (NFKC): "add" changed an existing department; say so.
+        print(f"已修改部门 {code}：名称 {before} → {args.name}（基础数据版本 {change.version}）")
+        return EXIT_OK
     print(f"已保存部门 {code} {args.name}（基础数据版本 {change.version}）")
     return EXIT_OK
 

@@ -69,7 +69,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         store = Store.open(_local_url(args))
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_STORE  # the README: 3, the window's own database cannot be used
     try:
         url = args.central or str(cfg.get("store.central_url")) or attached_url(store)
         if not url:

@@ -807,3 +807,27 @@ def test_a_centre_of_several_halls_reports_and_signs_in_one_hall_at_a_time(
             authenticate_supervisor(store, "9901", "qx-admin-pw", hall="LC")
     finally:
         store.dispose()
+
+
+def test_codes_that_differ_only_in_case_are_refused_and_a_rename_is_said(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, centre: str
+) -> None:
+    """zjj beside ZJJ was a second 住建局 whose clerks could take none of its
+    items, ab-1 beside AB-1 a second person; ＺＪＪ (full width) is ZJJ, and
+    its "add" renamed the department without a word."""
+    setup_hall(capsys, monkeypatch, centre)
+    base = ["--url", centre, "--hall", "LC", "--staff", "9901"]
+    code, _out, err = run(capsys, "central", "departments", "add", "zwzx", *base,
+                         "--name", "小写管委会")  # fmt: skip
+    assert code == 2 and "已有部门 ZWZX" in err and "大小写" in err, err
+    code, out, err = run(capsys, "central", "departments", "add", "ＺＷＺＸ", *base,
+                        "--name", "行政服务中心")  # fmt: skip
+    assert code == 0, err
+    assert "已修改部门 ZWZX：名称 行政服务中心管委会 → 行政服务中心" in out
+    monkeypatch.setenv("HALLAPP_NEW_PASSWORD", "clerk-pw-2")
+    code, _out, err = run(capsys, "central", "staff", "add", "AB-1", *base, "--name", "甲",
+                         "--department", "ZWZX")  # fmt: skip
+    assert code == 0, err
+    code, _out, err = run(capsys, "central", "staff", "add", "ab-1", *base, "--name", "乙",
+                         "--department", "ZWZX")  # fmt: skip
+    assert code != 0 and "AB-1" in err and "大小写" in err, err
