@@ -237,7 +237,7 @@ def case_figures(
             bucket = found.setdefault(key, {})
             bucket["deferred_overdue"] = bucket.get("deferred_overdue", 0) + late[case_id]
     keys = sorted(found)
-    names = group_names(conn, dim, keys)
+    names = group_names(conn, dim, keys, hall)
     return in_shown_order(
         [CaseFigures(key=k, name=names[k][0], code=names[k][1], **found[k]) for k in keys]
     )

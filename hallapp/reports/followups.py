@@ -295,7 +295,7 @@ def follow_up_figures(
         for name in _COUNTED[1:-1]:
             c[name] += bool(getattr(f, name))
     keys = sorted(counts)
-    names = group_names(conn, dim, keys)
+    names = group_names(conn, dim, keys, hall)
     return in_shown_order([
         FollowUpFigures(key=k, name=names[k][0], code=names[k][1], **counts[k]) for k in keys
     ])  # fmt: skip

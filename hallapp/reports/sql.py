@@ -159,21 +159,20 @@ def dimension(key: str) -> Dimension:
         raise ValueError(f"统计维度应为 {'、'.join(DIMENSIONS)} 之一，收到 {key!r}") from None
 
 
-def names_statement(dim: Dimension, keys: list[str]) -> Any:
+def names_statement(dim: Dimension, keys: list[str], hall: str | None = None) -> Any:
     """(key, display name, shown code) of the groups found, from the reference
-    data. A clerk's key is the staff id (what the facts hold); what a table
-    shows is the 工号, never the id."""
+    data (of ``hall`` at a centre, where window, department and item codes
+    repeat from hall to hall). A clerk's key is the staff id (what the facts
+    hold); what a table shows is the 工号, never the id."""
     if dim.key == "window":
-        return select(WINDOWS.c.code, WINDOWS.c.name, WINDOWS.c.code).where(
-            WINDOWS.c.code.in_(keys)
-        )
-    if dim.key == "clerk":
-        return select(STAFF.c.id, STAFF.c.name, STAFF.c.staff_no).where(STAFF.c.id.in_(keys))
-    if dim.key == "department":
-        return select(DEPARTMENTS.c.code, DEPARTMENTS.c.name, DEPARTMENTS.c.code).where(
-            DEPARTMENTS.c.code.in_(keys)
-        )
-    return select(ITEMS.c.code, ITEMS.c.name, ITEMS.c.code).where(ITEMS.c.code.in_(keys))
+        t, key, name, code = WINDOWS, WINDOWS.c.code, WINDOWS.c.name, WINDOWS.c.code
+    elif dim.key == "clerk":
+        t, key, name, code = STAFF, STAFF.c.id, STAFF.c.name, STAFF.c.staff_no
+    elif dim.key == "department":
+        t, key, name, code = DEPARTMENTS, DEPARTMENTS.c.code, DEPARTMENTS.c.name, DEPARTMENTS.c.code
+    else:
+        t, key, name, code = ITEMS, ITEMS.c.code, ITEMS.c.name, ITEMS.c.code
+    return select(key, name, code).where(key.in_(keys), *in_hall(t, hall))
 
 
 def in_shown_order(rows: list[Any]) -> list[Any]:
@@ -183,11 +182,13 @@ def in_shown_order(rows: list[Any]) -> list[Any]:
     return sorted(rows, key=lambda r: (r.code or r.key, r.key))
 
 
-def group_names(conn: Connection, dim: Dimension, keys: list[str]) -> dict[str, tuple[str, str]]:
-    """key → (name, shown code) for ``keys``; a key unknown to the reference
-    data shows as itself."""
+def group_names(
+    conn: Connection, dim: Dimension, keys: list[str], hall: str | None = None
+) -> dict[str, tuple[str, str]]:
+    """key → (name, shown code) for ``keys`` (of ``hall`` at a centre); a key
+    unknown to the reference data shows as itself."""
     found = {
-        str(k): (str(n), str(c)) for k, n, c in conn.execute(names_statement(dim, keys))
+        str(k): (str(n), str(c)) for k, n, c in conn.execute(names_statement(dim, keys, hall))
     } if keys else {}
     return {k: found.get(k, (k, k)) for k in keys}
 

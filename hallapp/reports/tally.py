@@ -155,7 +155,7 @@ def tally(
     for row in conn.execute(completed_counts_statement(dim, period, hall)):
         completed[row.key] = (int(row.completed), int(row.evaluated or 0))
     keys = sorted(set(levels) | set(completed))
-    names = group_names(conn, dim, keys)
+    names = group_names(conn, dim, keys, hall)
     rows = [
         TallyRow(
             key=k,

@@ -206,6 +206,28 @@ def test_windows_of_two_halls_with_the_same_code_stay_apart(
         assert by_hall == {"LC": 3, "YA": 2}
         report = verify_central(central)
         assert report.faults == [] and report.chains == 2 and report.records == 5
+        # Each hall's figures under its own window's name (LC's were published
+        # under YA's name: names were looked up by code alone).
+        from datetime import datetime
+
+        from hallapp.reports import parse_month, tally
+        from hallapp.workdays import HALL_TZ
+
+        windows = central_table("windows")
+        with central.begin() as c:
+            c.execute(central_table("departments").insert(), [
+                {HALL_COL: "LC", "code": "ZJ", "name": "连城县住建局"},
+                {HALL_COL: "YA", "code": "ZJ", "name": "邻县住建局"},
+            ])  # fmt: skip
+            c.execute(windows.insert(), [
+                {HALL_COL: "LC", "code": "A03", "name": "连城住建窗口", "department_code": "ZJ"},
+                {HALL_COL: "YA", "code": "A03", "name": "邻县住建窗口", "department_code": "ZJ"},
+            ])  # fmt: skip
+        month = parse_month(datetime.now(HALL_TZ).strftime("%Y-%m"))
+        with central.connect() as c:
+            for hall, name, n in (("LC", "连城住建窗口", 3), ("YA", "邻县住建窗口", 2)):
+                (row,) = tally(c, month, "window", hall=hall).rows
+                assert (row.key, row.name, row.evaluations) == ("A03", name, n)
     finally:
         a.store.dispose()
         b.store.dispose()
