@@ -162,13 +162,14 @@ def _watched(run: Any, stall_seconds: float, url: str) -> Any:
 
 def _cmd_join(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.models import Role, Staff, Window
     from hallapp.store import Store, StoreError
     from hallapp.sync import CentreUnreachable, SyncError
     from hallapp.sync.centre import central_engine, shown_url_safe
     from hallapp.sync.pull import pull
-    from hallapp.sync.run import attach, with_password
+    from hallapp.sync.run import attach, seed_numbers, with_password
 
     hall, window = args.hall.strip(), args.window.strip()
     if not (hall.isalnum() and window.isalnum() and len(hall) <= 8 and len(window) <= 8):
@@ -214,6 +215,16 @@ def _cmd_join(args: argparse.Namespace) -> int:
             )
             return EXIT_INVALID
         pushed_before = _last_push(engine, hall, window)
+        try:
+            # A replacement PC goes on from the numbers the old one issued.
+            seed_numbers(store, engine, hall, window)
+        except SQLAlchemyError as exc:
+            log.warning("join: numbers of %s/%s not read from the centre: %s", hall, window, exc)
+            print(
+                "注意：未能从中心库读取本窗口已用的办件和文书编号（详见日志）；"
+                "若本窗口以前在别的电脑上办过件，请先联系管理员再受理",
+                file=sys.stderr,
+            )
         attach(store, central_url, hall, window, centre)
         joined = True
     except SyncError as exc:

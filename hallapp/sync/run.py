@@ -197,6 +197,53 @@ def _check_same_centre(
         _set_state(store, [(CENTRE_KEY, theirs)])
 
 
+def seed_numbers(store: Store, engine: Engine, hall_code: str, window_code: str) -> int:
+    """Raise the window's number counters to the highest case and document
+    numbers the centre holds for this window; returns how many were raised.
+
+    A window's numbers are unique because each window counts its own, on its
+    PC. A replacement PC joining as the same window started its counters at
+    0 again: its first 受理 was LCA05…0001 / LC受字〔2026〕A05-0001号 a second
+    time, and its push then stopped for good on the clash.
+    """
+    import re
+
+    from hallapp.sync.schema import HALL, central_table
+
+    cases, docs = central_table("cases"), central_table("issued_documents")
+    prefix = f"{hall_code}{window_code}"
+    doc_re = re.compile(r"〔(\d{4})〕" + re.escape(window_code) + r"-(\d+)号$")
+    counters: dict[str, int] = {}
+
+    def keep(scope: str, seq: int) -> None:
+        counters[scope] = max(counters.get(scope, 0), seq)
+
+    with engine.connect() as conn:
+        for (case_no,) in conn.execute(
+            select(cases.c.case_no).where(
+                cases.c[HALL] == hall_code, cases.c.window_code == window_code
+            )
+        ):
+            rest = str(case_no)[len(prefix):] if str(case_no).startswith(prefix) else ""
+            if len(rest) > 8 and rest.isdigit():
+                keep(f"case:{window_code}:{rest[:8]}", int(rest[8:]))
+        for doc_type, doc_no in conn.execute(
+            select(docs.c.doc_type, docs.c.doc_no).where(
+                docs.c[HALL] == hall_code, docs.c.origin_window == window_code
+            )
+        ):
+            if m := doc_re.search(str(doc_no)):
+                keep(f"doc:{doc_type}:{window_code}:{m[1]}", int(m[2]))
+    with store.engine.begin() as conn:
+        for scope, last in counters.items():
+            conn.exec_driver_sql(
+                "INSERT INTO number_counters (scope, last) VALUES (?, ?) "
+                "ON CONFLICT (scope) DO UPDATE SET last = max(last, excluded.last)",
+                (scope, last),
+            )
+    return len(counters)
+
+
 class HallChoiceError(ValueError):
     """``--hall`` names no hall of the central store, or it holds several and
     none was named; the message (Chinese) lists the halls it holds."""

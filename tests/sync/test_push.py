@@ -317,3 +317,43 @@ def test_a_supervisors_decision_typed_into_a_joined_windows_file_is_refused_and_
     faults = [(f.record_id, f.kind, f.detail.get("step")) for _hall, f in report.faults]
     assert faults == [(ev[after], "window_decision", "old-0003")]
     assert "不是在中心库办理的" in report.lines()[0]
+
+
+def test_a_replacement_pc_goes_on_from_the_numbers_the_old_one_issued(
+    tmp_path, window: Any, central: Engine, make_window_store
+) -> None:
+    """The old PC of A03 issued cases …0001–0003 and 受理通知书 A03-0007 and
+    pushed them; a new PC joining as A03 started its counters at 0 and issued
+    LCA03…0001 again (its push then stopped for good on the clash)."""
+    from datetime import date
+
+    from hallapp.documents import DocumentType
+    from hallapp.models import Case, IssuedDocument
+    from hallapp.numbering import case_number, document_number
+    from hallapp.sync.run import seed_numbers
+
+    ids = [window.new_case() for _ in range(3)]
+    with window.store.session() as s:
+        case = s.get(Case, ids[-1])
+        assert case is not None
+        s.add(IssuedDocument(origin_window="A03", case_id=case.id, doc_type="acceptance",
+                             doc_no="LC受字〔2026〕A03-0007号", staff_id=window.clerk_id,
+                             content={}))  # fmt: skip
+        s.commit()
+    push(window.store, central, hall_code="LC", window_code="A03")
+    fresh = make_window_store(tmp_path / "new-pc.sqlite3")
+    try:
+        assert seed_numbers(fresh.store, central, "LC", "A03") == 2
+        assert case_number(fresh.store.engine, "LC", "A03", date(2026, 11, 20)) == (
+            "LCA03202611200004"
+        )
+        assert document_number(
+            fresh.store.engine, "LC", "A03", DocumentType.ACCEPTANCE, 2026
+        ).endswith("A03-0008号")
+        # Another day, type or window starts from 1 as before.
+        assert case_number(fresh.store.engine, "LC", "A03", date(2026, 11, 21)).endswith("0001")
+        # Seeding again never lowers a counter the new PC has moved on.
+        seed_numbers(fresh.store, central, "LC", "A03")
+        assert case_number(fresh.store.engine, "LC", "A03", date(2026, 11, 20)).endswith("0005")
+    finally:
+        fresh.store.dispose()
