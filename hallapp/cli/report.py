@@ -265,4 +265,16 @@ def _not_for_demo_data(store: Store) -> str | None:
     if "sync_state" in tables and attached_url(store):
         return ("本窗口已加入中心库，演示数据会随同步上传为大厅的真实数据，因此不予生成。"
                 "请用 --db 写入一个单独的空数据库，例如 --db sqlite:///演示.sqlite3")
+    from hallapp.demo import NotADemoDatabase, mark_demo_database
+
+    # A hall without a centre keeps its real records in this very file: an
+    # invented history there (append-only, staff whose passwords nobody
+    # knows) would be counted as its own. Only a new empty database, which
+    # is marked as a demo database now, or one already marked, takes it.
+    try:
+        with store.session() as s:
+            mark_demo_database(s, window_code="DEMO")
+            s.commit()
+    except NotADemoDatabase as exc:
+        return str(exc)
     return None

@@ -408,6 +408,24 @@ def test_demo_data_is_refused_on_a_centre_and_on_a_joined_window(
     code, out, err = run(capsys, "sync", "--db", local)
     assert code == 0, err
     assert "上传 0 条" in out
+    # A hall without a centre keeps its real records in its window's file.
+    from hallapp.staffing import create_first_administrator
+
+    real = sqlite_url(tmp_path / "hall-a03.sqlite3")
+    hall_store = Store.open(real)
+    try:
+        with hall_store.session() as s:
+            create_first_administrator(s, staff_no="9901", name="邱文杰", password="admin-pw-1",
+                                       department_code="ZWB", department_name="管委会")  # fmt: skip
+            s.commit()
+    finally:
+        hall_store.dispose()
+    code, _out, err = run(capsys, *args, "--db", real)
+    assert code == 4 and "不是演示数据库" in err, err
+    # A new empty file becomes a demo database and takes a second history too.
+    demo = sqlite_url(tmp_path / "演示.sqlite3")
+    assert run(capsys, *args, "--db", demo)[0] == 0
+    assert run(capsys, *args[:-1], "8", "--db", demo)[0] in (0, 1)
 
 
 @pytest.mark.postgres
