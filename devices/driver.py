@@ -241,6 +241,8 @@ class EvaluatorDriver:
         self.baudrate = baudrate
         self._configured_device_id = device_id
         self._device_id = device_id
+        #: Raw identities already seen (each odd one is logged once).
+        self._told_identities: set[str] = set()
         self.reconnect_interval = reconnect_interval
         self.heartbeat_interval = heartbeat_interval
         self.read_timeout = read_timeout
@@ -608,19 +610,27 @@ class EvaluatorDriver:
         self._device_started = True
         if isinstance(message, framed.DeviceHeartbeat):
             identity = printable_identity(message.device_id)
-            if identity != message.device_id:
+            # Said once per identity a unit sends, not on every heartbeat
+            # (one every 2 s: 14,000 lines a day for one odd unit).
+            tell = message.device_id not in self._told_identities
+            if tell and len(self._told_identities) < 16:
+                self._told_identities.add(message.device_id)
+            if tell and identity != message.device_id:
                 log.warning("评价器 %s 的设备标识含有不可显示的字符，已去除：%r",
                             self.port_name, message.device_id)
             if len(identity.encode("utf-8")) > framed.MAX_TEXT_BYTES:
                 # §3: at most 60 bytes; the rest is not stored (cut at a character).
                 cut = identity.encode("utf-8")[: framed.MAX_TEXT_BYTES]
                 identity = cut.decode("utf-8", errors="ignore")
-                log.warning("评价器 %s 的设备标识超过 %d 字节，只保存前面部分：%r",
-                            self.port_name, framed.MAX_TEXT_BYTES, message.device_id)
-            if "\ufffd" in identity:
+                if tell:
+                    log.warning(
+                        "评价器 %s 的设备标识超过 %d 字节，只保存前面部分：%r",
+                        self.port_name, framed.MAX_TEXT_BYTES, message.device_id,
+                    )  # fmt: skip
+            if tell and "\ufffd" in identity:
                 log.warning("评价器 %s 的设备标识不是 UTF-8，无法识别的字节保存为 �：%r",
                             self.port_name, message.device_id)
-            if not identity:
+            if tell and not identity:
                 log.warning("评价器 %s 的设备标识为空：评价记录以串口名 %s 标识设备",
                             self.port_name, self.port_name)
             if identity and not self._configured_device_id:

@@ -748,10 +748,10 @@ def _deadline_sentence(n: Notice) -> str:
     if n.promised_date:
         parts.append(f"承诺办结日期为{_dated(n.promised_date, n.promised_provisional)}")
     where = f"{n.hall_name}{n.window_code}窗口" if n.window_code else n.hall_name
-    return join_sentences(
-        "，".join(parts),
-        f"请凭本通知书到{where}领取办理结果，或扫描本通知书上的二维码查询办理进度、评价服务",
-    )
+    # Only a notice that carries the code may send the applicant to scan it
+    # (printing.qr_url_template unset: no code is printed).
+    scan = "，或扫描本通知书上的二维码查询办理进度、评价服务" if n.qr_url else ""
+    return join_sentences("，".join(parts), f"请凭本通知书到{where}领取办理结果{scan}")
 
 
 def _conditional(n: Notice, s: Styles) -> list[Flowable]:

@@ -175,10 +175,15 @@ def _url(args: argparse.Namespace, *, create: bool = False) -> str:
 
 
 def _hall(args: argparse.Namespace) -> str:
+    import unicodedata
+
     from hallapp.config import load_config
 
-    hall = (args.hall or load_config(getattr(args, "config", None)).hall_code).strip()
-    if not (hall.isalnum() and 1 <= len(hall) <= 8):
+    # NFKC: ＬＣ typed with the IME is LC.
+    hall = unicodedata.normalize(
+        "NFKC", args.hall or load_config(getattr(args, "config", None)).hall_code
+    ).strip()
+    if not (hall.isascii() and hall.isalnum() and 1 <= len(hall) <= 8):
         raise _Refused(f"大厅代码 {hall!r} 无效：应为 1–8 位字母或数字", EXIT_USAGE)
     return hall
 
@@ -380,10 +385,13 @@ def _verify(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     try:
-        if args.hall and not hall_exists(engine, args.hall):
+        hall = _hall(args) if args.hall else None
+        if hall and not hall_exists(engine, hall) and hall_exists(engine, hall.upper()):
+            hall = hall.upper()  # lc is LC, as `report --hall` reads it
+        if hall and not hall_exists(engine, hall):
             # "核验通过：0 个窗口" for a mistyped hall would read as a clean chain.
             raise _Refused(f"中心库中没有大厅 {args.hall}，请核对 --hall", EXIT_USAGE)
-        report = verify_central(engine, hall_code=args.hall)
+        report = verify_central(engine, hall_code=hall)
     finally:
         engine.dispose()
     for line in report.lines():

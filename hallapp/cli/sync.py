@@ -161,6 +161,8 @@ def _watched(run: Any, stall_seconds: float, url: str) -> Any:
 
 
 def _cmd_join(args: argparse.Namespace) -> int:
+    import unicodedata
+
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -171,7 +173,9 @@ def _cmd_join(args: argparse.Namespace) -> int:
     from hallapp.sync.pull import pull
     from hallapp.sync.run import attach, seed_numbers, with_password
 
-    hall, window = args.hall.strip(), args.window.strip()
+    # As everywhere else a window code is typed: ａ06 and a06 are A06.
+    hall = args.hall.strip()
+    window = unicodedata.normalize("NFKC", args.window).strip().upper()
     if not (hall.isalnum() and window.isalnum() and len(hall) <= 8 and len(window) <= 8):
         print(
             "大厅代码和窗口编号应为 1–8 位字母或数字，例如 --hall LC --window A05", file=sys.stderr

@@ -247,11 +247,24 @@ def monthly_report(
         window_tally=windows,
         ranking=ranking(windows),
         cases=cases,
-        follow_ups=follow_up_figures(conn, period, by, definitions=defs, hall=hall, now=now),
+        follow_ups=_with_rated(
+            follow_up_figures(conn, period, by, definitions=defs, hall=hall, now=now), chosen
+        ),
         definitions=defs,
         made_at=now or utcnow(),
         chain_faults=chain_fault_count(conn, period, hall),
     )
+
+
+def _with_rated(figures: list[FollowUpFigures], t: Tally) -> list[FollowUpFigures]:
+    """A 差评整改 line for every group rated in the period: one without a 差评
+    was missing from the table, which read as if it had not been counted."""
+    from hallapp.reports.sql import in_shown_order
+
+    have = {f.key for f in figures}
+    extra = [FollowUpFigures(key=r.key, name=r.name, code=r.code)
+             for r in t.rows if r.key not in have and r.evaluations]  # fmt: skip
+    return in_shown_order([*figures, *extra]) if extra else figures
 
 
 def quarterly_report(

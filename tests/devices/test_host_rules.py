@@ -428,12 +428,22 @@ def test_a_key_the_host_cannot_read_is_answered_ignored_not_left_waiting(make_ri
     assert [e.level for e in hall.evaluations()] == [4]
 
 
-def test_an_identity_too_long_or_not_utf8_is_kept_as_far_as_it_goes(make_rig, hall):
+def test_an_identity_too_long_or_not_utf8_is_kept_as_far_as_it_goes(make_rig, hall, caplog):
     """§3: an identity is at most 60 bytes; bytes that are not UTF-8 were taken
-    for noise and the evaluation was stored under the port's name instead."""
+    for noise and the evaluation was stored under the port's name instead.
+    Each is logged once, not with every heartbeat (one every 2 s)."""
+    import logging
+
+    caplog.set_level(logging.WARNING)
     rig = make_rig()
-    rig.sim.device_id = "EV-" + "9" * 70
-    assert wait_until(lambda: rig.driver.device_id == ("EV-" + "9" * 70)[:60])
+    long_id = ("EV-" + "9" * 70).encode()
+    for seq in (10, 11):  # sent twice: logged once
+        since = len(rig.sim.received)
+        assert rig.sim.wait_for_command(framed.Heartbeat, 3, since) is not None
+        rig.sim.send_raw(framed.encode_frame(seq, framed.Command.DEVICE_HEARTBEAT,
+                                             bytes([len(long_id)]) + long_id))  # fmt: skip
+        assert wait_until(lambda: rig.driver.device_id == ("EV-" + "9" * 70)[:60], timeout=1.5)
+    assert caplog.text.count("超过 60 字节") == 1
     since = len(rig.sim.received)
     assert rig.sim.wait_for_command(framed.Heartbeat, 3, since) is not None
     raw = b"EV-\xff\xfe-0042"

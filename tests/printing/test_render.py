@@ -124,6 +124,20 @@ def test_qr_code_decodes_to_the_case_url(tools, doc_type, size) -> None:
         assert codes == []
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_without_a_code_the_notice_does_not_say_to_scan_one(tools, size) -> None:
+    """qr_url_template unset (the default): no code is printed, and the
+    受理通知书 no longer tells the applicant to scan the code on it."""
+    notice = sample(DocumentType.ACCEPTANCE)
+    assert isinstance(notice, Notice)
+    with_code = tools.text(tools.save(render_pdf(notice, size)))
+    without = tools.save(render_pdf(dataclasses.replace(notice, qr_url=""), size))
+    assert tools.qr(without) == []
+    text = tools.text(without)
+    assert "二维码" not in text.replace("\n", "") and "二维码" in with_code
+    assert "领取办理结果" in text.replace("\n", "")
+
+
 def test_qr_follows_the_configured_template(tools) -> None:
     notice = sample(DocumentType.ONE_TIME)
     assert isinstance(notice, Notice)

@@ -376,6 +376,8 @@ def test_the_case_and_follow_up_tables_end_with_the_halls_line(tmp_path):
                                     now=datetime(2026, 12, 1, tzinfo=UTC))  # fmt: skip
     finally:
         store.dispose()
+    # Every window rated in the month has its 差评整改 line, 差评 or not.
+    assert {f.key for f in report.follow_ups} >= {r.key for r in report.tally.rows if r.evaluations}
     tables = {t.key: t for t in monthly_tables(report)}
     for key, figures in (("办件", report.cases), ("差评整改", report.follow_ups)):
         assert figures, key  # the month has both

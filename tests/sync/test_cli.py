@@ -748,6 +748,9 @@ def test_a_joined_window_cannot_join_another_hall_or_push_into_another_centre(
                          "--window", "A05", "--db", local)
     assert code == 0, err
     assert run(capsys, "sync", "--db", local)[0] == 0
+    code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", "LC",
+                         "--window", "a09", "--db", sqlite_url(tmp_path / "a09.sqlite3"))
+    assert code == 1 and "没有窗口 A09" in err and "a09" not in err, err  # as stored: A09
     for hall, window in (("ZZ", "A05"), ("LC", "A06")):
         code, _out, err = run(capsys, "window", "join", "--central", centre, "--hall", hall,
                              "--window", window, "--db", local)
@@ -817,6 +820,9 @@ def test_a_centre_of_several_halls_reports_and_signs_in_one_hall_at_a_time(
         assert code == 0, err
     code, _out, err = run(capsys, "central", "verify", "--url", centre, "--hall", "ZZ")
     assert code == 2 and "没有大厅 ZZ" in err
+    for typed in ("lc", "ＬＣ"):
+        code, _out, err = run(capsys, "central", "verify", "--url", centre, "--hall", typed)
+        assert code == 0 and "核验通过" in _out, err
     store = Store.open(centre)
     try:
         assert authenticate_supervisor(store, "9901", "qx-admin-pw", hall="QX").name == "邻县管理员"
