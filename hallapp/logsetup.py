@@ -70,10 +70,30 @@ _LANDLINE = re.compile(
 _LONG_DIGITS = re.compile(r"(?<![0-9])(\d{4})(\d{11,})(\d{3}[0-9Xx])(?![0-9])")
 
 
+# An ID or mobile number written in groups (139-0597-1234, 350825 19800101
+# 2319) or in full-width digits, as people type them into free text: the
+# patterns above see only unbroken ASCII runs.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
+_GROUPED = re.compile(
+    r"(?<![0-9０-９A-Za-z])[0-9０-９](?:[ \-－]?[0-9０-９]){10,16}(?:[ \-－]?[0-9０-９XxｘＸ])?"
+    r"(?![0-9０-９A-Za-z])"
+)
+
+
+def _grouped(m: re.Match[str]) -> str:
+    digits = re.sub(r"[ \-－]", "", m[0].translate(_FULL_WIDTH_DIGITS))
+    if len(digits) == 18 and digits[:17].isdigit() and digits[0] != "0":
+        return digits[:4] + "*" * 10 + digits[-4:]
+    if len(digits) == 11 and digits.isdigit() and digits[0] == "1" and digits[1] in "3456789":
+        return digits[:3] + "****" + digits[-4:]
+    return m[0]
+
+
 def mask_personal(text: str) -> str:
     """``text`` with ID numbers, identity document numbers and phones masked."""
     if not any(ch.isdigit() for ch in text):
         return text
+    text = _GROUPED.sub(_grouped, text)
     text = _ID_18.sub(lambda m: m[1][:4] + "*" * 10 + m[3][-4:], text)
     text = _ID_15.sub(lambda m: m[1][:4] + "*" * 8 + m[3][-3:], text)
     text = _LONG_DIGITS.sub(lambda m: m[1] + "*" * len(m[2]) + m[3], text)
