@@ -823,7 +823,10 @@ def _read_text_file(path: Path) -> _RawCatalog:
             data = json.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         log.info("cannot parse %s: %s", path, exc)
-        return _unreadable(path, f"{fmt} 格式错误：{exc}")
+        from hallapp.validation import toml_problem
+
+        problem = toml_problem(exc) if isinstance(exc, tomllib.TOMLDecodeError) else str(exc)
+        return _unreadable(path, f"{fmt} 格式错误：{problem}")
     except RecursionError:
         # The parsers recurse per level; a catalog is four levels deep at most.
         log.info("cannot parse %s: nested too deeply", path)

@@ -403,7 +403,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         # utf-8-sig: Notepad saves UTF-8 with a byte-order mark.
         data = tomllib.loads(cfg_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件 {cfg_path} 格式错误（{exc}），请按 TOML 格式修改") from exc
+        from hallapp.validation import toml_problem
+
+        raise ConfigError(
+            f"配置文件 {cfg_path} 格式错误：{toml_problem(exc)}，请按 TOML 格式修改"
+        ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"配置文件 {cfg_path} 不是 UTF-8 编码，请另存为 UTF-8") from exc
     except RecursionError:

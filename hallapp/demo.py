@@ -131,7 +131,9 @@ def _load_toml(source: Traversable | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(source.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise DemoDataError(source.name, [f"TOML 格式错误：{exc}"]) from exc
+        from hallapp.validation import toml_problem
+
+        raise DemoDataError(source.name, [f"TOML 格式错误：{toml_problem(exc)}"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise DemoDataError(source.name, [f"无法读取文件：{exc}"]) from exc
 

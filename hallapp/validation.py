@@ -434,3 +434,32 @@ def visible_text(text: str) -> str:
     of a stored value (a row stored before such input was refused), so that
     an ESC sequence in it cannot clear or recolour the screen."""
     return _HIDDEN_RE.sub("\ufffd", text)
+
+
+# tomllib's messages, in the words of the person who edits the file.
+_TOML_PROBLEMS = (
+    ("Expected ']' at the end of a table declaration", "表头 [ … ] 缺少右方括号 ]"),
+    ("Expected ']' at the end of an array declaration", "列表 [ … ] 缺少右方括号 ]"),
+    ("Expected '=' after a key", "键名后面缺少等号 ="),
+    ("Invalid value", "值无效（文字要加英文双引号，例如 name = \"连城县行政服务中心\"）"),
+    ("Unterminated string", "字符串缺少结尾的英文双引号"),
+    ("Cannot overwrite a value", "同一个键重复出现"),
+    ("Cannot declare", "同一个表头重复出现"),
+    ("Illegal character", "有不允许的字符（例如中文引号或制表符）"),
+    ("Invalid statement", "这一行不是“键 = 值”或“[表头]”"),
+    ("Invalid initial character for a key part", "键名含有不允许的字符（用英文字母、数字、下划线）"),
+)
+
+
+def toml_problem(exc: Exception) -> str:
+    """A TOML parser error in Chinese: where it is (line, column) and what is
+    wrong; the parser's English stays in the log."""
+    import re
+
+    text = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    place = f"第 {where[1]} 行第 {where[2]} 列附近" if where else "某处"
+    if "(at end of document)" in text:
+        place = "文件末尾"
+    what = next((zh for en, zh in _TOML_PROBLEMS if text.startswith(en)), "不符合 TOML 格式")
+    return f"{place}{what}"

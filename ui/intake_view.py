@@ -837,10 +837,10 @@ class IntakeView(QWidget):
                 f"本事项由{self.item.department_name}办理，不在本窗口办理范围："
                 "请作非本部门职责告知（Ctrl+5），告诉申请人有权部门、联系人和电话"
             )
-        elif Outcome.ACCEPT in allowed or Outcome.INSTANT in allowed:
-            self.outcome_hint.setText(
-                "材料齐全：可以受理" + ("并当场办结" if self.item.instant else "")
-            )
+        elif Outcome.INSTANT in allowed:
+            self.outcome_hint.setText("材料齐全：即办件，请当场办结（Ctrl+6）")
+        elif Outcome.ACCEPT in allowed:
+            self.outcome_hint.setText("材料齐全：可以受理（Ctrl+1）")
         elif Outcome.CONDITIONAL in allowed:
             self.outcome_hint.setText(
                 "仅缺可容缺材料：可容缺受理（申请人书面承诺限期补齐），或一次性告知补正"
@@ -859,7 +859,11 @@ class IntakeView(QWidget):
         if outcome not in self.lawful():
             # By key the clerk sees no disabled button: say why, then what is possible.
             self._update_outcomes()
-            self.outcome_hint.setText(f"当前不能{outcome.label}：{self.outcome_hint.text()}")
+            if outcome is Outcome.ACCEPT and Outcome.INSTANT in self.lawful():
+                # "当前不能受理：材料齐全：可以受理…" read as a contradiction.
+                self.outcome_hint.setText("即办件不另作受理：材料齐全，请当场办结（Ctrl+6）")
+            else:
+                self.outcome_hint.setText(f"当前不能{outcome.label}：{self.outcome_hint.text()}")
             return
         if self.correcting is None:
             problems = check_applicant(

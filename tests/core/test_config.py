@@ -63,6 +63,9 @@ def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
         ('[printer]\nname = "x"\n', "[printer]"),
         ('[printing]\npaper = "a4"\n', "printing.paper"),
         ('[window\ncode = "A03"\n', "TOML"),
+        # In Chinese, with where (the parser's English stays in the log).
+        ('[window\ncode = "A03"\n', "第 1 行第 8 列附近表头 [ … ] 缺少右方括号"),
+        ("[hall]\nname = 连城\n", "第 2 行第 8 列附近值无效（文字要加英文双引号"),
         # Every 受理 would fail on it later: refused where it is written.
         ('[printing]\nqr_url_template = "https://x/q"\n', "{case_no}"),
         ('[printing]\nqr_url_template = "x {case_no}"\n', "http"),

@@ -378,3 +378,16 @@ def _ready_again(d: Any, name: str) -> None:
     d.pick_item(FOOD.split("-0", maxsplit=1)[0], FOOD)
     d.fill_person(name, _id("35082519850202123"), "13912345678")
     d.mark({})
+
+
+def test_an_instant_item_with_every_material_points_to_ctrl6_not_a_contradiction(demo_app):
+    """即办件 with all materials: the hint said 当前不能受理：材料齐全：可以受理并当场办结."""
+    d = demo_app
+    _ready(d, INSTANT)
+    view = d.intake
+    assert view.outcome_hint.text() == "材料齐全：即办件，请当场办结（Ctrl+6）"
+    d.shortcut("Ctrl+1")
+    assert view.confirm_dialog is None
+    text = view.outcome_hint.text()
+    assert "Ctrl+6" in text and "可以受理" not in text
+    assert d.errors == []
