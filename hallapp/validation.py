@@ -447,7 +447,7 @@ _TOML_PROBLEMS = (
     ("Cannot declare", "同一个表头重复出现"),
     ("Illegal character", "有不允许的字符（例如中文引号或制表符）"),
     ("Invalid statement", "这一行不是“键 = 值”或“[表头]”"),
-    ("Invalid initial character for a key part", "键名含有不允许的字符（用英文字母、数字、下划线）"),
+    ("Invalid initial character for a key part", "键名含有不允许的字符（用字母、数字、下划线）"),
 )
 
 
