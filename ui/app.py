@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
+    from hallapp.cli import help_in_chinese
+
+    help_in_chinese()
     p = argparse.ArgumentParser(
         prog="hallapp-window",
         description="政务服务大厅窗口客户端（工作人员工作台 + 群众评价屏）",

@@ -226,6 +226,9 @@ class BackOfficeWindow(QMainWindow):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from hallapp.cli import help_in_chinese
+
+    help_in_chinese()
     parser = argparse.ArgumentParser(prog="hallapp-backoffice", description="部门后台：并联审批")
     parser.add_argument("--db", help="中心库地址；默认配置中的 store.central_url")
     parser.add_argument("--hall", help="大厅代码；默认配置中的 hall.code")

@@ -198,6 +198,9 @@ class SupervisorSignIn(QWidget):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from hallapp.cli import help_in_chinese
+
+    help_in_chinese()
     p = argparse.ArgumentParser(
         prog="hallapp-supervisor", description="好差评统计与整改督办（监督管理人员）"
     )

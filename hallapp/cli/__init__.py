@@ -56,6 +56,30 @@ _ARGPARSE_MESSAGES = (
 )
 
 
+# The words argparse writes into every --help itself.
+_HELP_WORDS = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示本帮助并退出",
+}
+
+
+def help_in_chinese() -> None:
+    """argparse looks its words up through gettext at the moment it writes a
+    help text: answering that lookup in Chinese makes every --help Chinese,
+    not only the descriptions we wrote (Python ships no translation)."""
+    english = argparse._  # type: ignore[attr-defined]
+    if getattr(english, "hallapp", False):
+        return
+
+    def chinese(text: str) -> str:
+        return _HELP_WORDS.get(text) or english(text)
+
+    chinese.hallapp = True  # type: ignore[attr-defined]
+    argparse._ = chinese  # type: ignore[attr-defined]
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose complaints are Chinese, with the way to get help."""
 
@@ -74,6 +98,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    help_in_chinese()
     parser = _Parser(prog="hallapp", description="HallApp 政务服务大厅窗口客户端 — 命令行工具")
     parser.add_argument("--config", help="配置文件 (TOML) 路径；默认在系统配置目录中查找")
     parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")

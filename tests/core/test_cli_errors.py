@@ -211,3 +211,18 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert err == "", err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["projects", "step", "--help"], ["sync", "--help"]])
+def test_help_is_chinese_from_the_first_word(argv, capsys):
+    """The messages point to --help, which printed argparse's English
+    (usage:, positional arguments, show this help message and exit)."""
+    from hallapp.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：") and "显示本帮助并退出" in out
+    for english in ("usage:", "positional arguments", "options:", "show this help"):
+        assert english not in out
