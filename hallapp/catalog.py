@@ -1250,6 +1250,28 @@ def _check_item(
 def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
     c = _Checker()
     c.problems.extend(raw.problems)
+    # Codes that differ from another only in letter case: zjj-xk-002 beside
+    # ZJJ-XK-002 was a second copy of the item, zjj a second 住建局.
+    stored_items: dict[str, str] = {}
+    stored_deps: dict[str, str] = {}
+    if session is not None:
+        stored_items = {str(x).upper(): str(x) for x in session.scalars(select(ServiceItem.code))}
+        stored_deps = {str(x).upper(): str(x) for x in session.scalars(select(Department.code))}
+
+    folded: dict[str, dict[str, str]] = {"部门编码": {}, "事项编码": {}}  # upper → as written
+
+    def case_twin(code: str, seen: dict[str, str], stored: dict[str, str], what: str) -> str:
+        other = folded[what].setdefault(code.upper(), code)
+        if other != code:
+            return f"{what} {code} 与{seen[other]}的 {other} 只有大小写不同，请统一写法"
+        known = stored.get(code.upper())
+        if known is not None and known != code:
+            return (
+                f"{what} {code} 与已有的 {known} 只有大小写不同："
+                f"修改它请写 {known}，新的请换一个编码"
+            )
+        return ""
+
     departments: list[DepartmentSpec] = []
     seen_dep: dict[str, str] = {}
     for rd in raw.departments:
@@ -1258,6 +1280,9 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
         if code:
             if code in seen_dep:
                 c.add(rd.record, "code", f"部门编码 {code} 与{seen_dep[code]}重复")
+                continue
+            if twin := case_twin(code, seen_dep, stored_deps, "部门编码"):
+                c.add(rd.record, "code", twin)
                 continue
             seen_dep[code] = rd.record.where
         if spec is not None:
@@ -1290,6 +1315,9 @@ def _validate(raw: _RawCatalog, session: Session | None) -> CatalogData:
         if code:
             if code in seen_item:
                 c.add(ri.record, "code", f"事项编码 {code} 与{seen_item[code]}重复")
+                continue
+            if twin := case_twin(code, seen_item, stored_items, "事项编码"):
+                c.add(ri.record, "code", twin)
                 continue
             seen_item[code] = ri.record.where
         if item is not None:

@@ -171,6 +171,25 @@ def test_look_alike_codes_in_one_file_are_duplicates() -> None:
     assert any("事项编码 T-001 与事项第 1 条" in p for p in problems_of(data))
 
 
+def test_codes_differing_only_in_case_are_refused_in_the_file_and_against_the_store(
+    store: Store,
+) -> None:
+    """zjj-xk-002 beside ZJJ-XK-002 was added as a second copy of the item."""
+    data = minimal()
+    data["items"].append({**data["items"][0], "code": "t-001"})
+    found = problems_of(data)
+    assert any("事项编码 t-001 与事项第 1 条" in p and "只有大小写不同" in p for p in found)
+    with store.session() as s:
+        import_catalog(s, minimal())
+    later = minimal()
+    later["items"][0] = {**later["items"][0], "code": "t-001"}
+    with store.session() as s, pytest.raises(CatalogError) as refused:
+        import_catalog(s, later)
+    assert "与已有的 T-001 只有大小写不同" in str(refused.value)
+    with store.session() as s:
+        assert [i.code for i in s.scalars(select(ServiceItem))] == ["T-001"]
+
+
 def test_xlsx_materials_find_their_item_across_widths(tmp_path: Path, store: Store) -> None:
     with store.session() as s:
         import_catalog(s, minimal())
