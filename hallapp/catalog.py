@@ -1593,7 +1593,11 @@ def catalog_from_store(session: Session) -> CatalogData:
         for i in items
         for spec in (_item_spec(i),)
     )
-    return CatalogData(tuple(_department_spec(d) for d in deps), specs)
+    from hallapp.bundles.catalog import bundles_from_store
+
+    return CatalogData(
+        tuple(_department_spec(d) for d in deps), specs, bundles_from_store(session)
+    )
 
 
 # ----------------------------------------------------------------------- export
@@ -1737,11 +1741,53 @@ def write_catalog_xlsx(data: CatalogData, path: str | os.PathLike[str]) -> None:
         ),
         text_columns=("department", "phone"),
     )
+    if data.bundles:
+        _write_bundle_sheets(wb, data, dep_ref)
     ws = wb.create_sheet(SHEET_HELP)
     for line in _HELP_LINES:
         ws.append([line])
     ws.column_dimensions["A"].width = 110
     wb.save(Path(path))
+
+
+def _write_bundle_sheets(wb: Any, data: CatalogData, dep_ref: Callable[[str], str]) -> None:
+    """一件事, 一件事成员, 一件事材料, as docs/catalog-format.md lays them out: a
+    hall keeping its catalog in Excel edits its bundles there too (an export
+    without them left them invisible, and an import of it unchanged)."""
+    from hallapp.bundles.catalog import BUNDLE_FIELDS, MATERIAL_FIELDS, MEMBER_FIELDS
+
+    ws = wb.create_sheet(SHEET_BUNDLES)
+    _write_sheet(
+        ws,
+        BUNDLE_FIELDS,
+        (
+            [b.code, b.name, b.kind.label, dep_ref(b.lead_department_code), b.form_name,
+             b.promised_days, b.scope, b.procedure, b.conditions, b.fees, b.legal_basis,
+             _yes_no(b.active), b.pinyin]
+            for b in data.bundles
+        ),
+        text_columns=("code",),
+    )  # fmt: skip
+    ws = wb.create_sheet(SHEET_MEMBERS)
+    _write_sheet(
+        ws,
+        MEMBER_FIELDS,
+        ([b.code, m.seq, m.item_code, m.promised_days] for b in data.bundles for m in b.members),
+        text_columns=("bundle", "item"),
+    )
+    ws = wb.create_sheet(SHEET_BUNDLE_MATERIALS)
+    _write_sheet(
+        ws,
+        MATERIAL_FIELDS,
+        (
+            [b.code, m.seq, m.name, m.form.label, m.copies, _yes_no(m.required),
+             _yes_no(m.deferrable), "、".join(m.item_codes), m.note]
+            for b in data.bundles
+            for m in b.materials
+        ),
+        text_columns=("bundle",),
+    )  # fmt: skip
+    _add_choice(ws, MATERIAL_FIELDS, "form", [f.label for f in MaterialForm])
 
 
 _HELP_LINES = (

@@ -281,3 +281,31 @@ def test_bundles_travel_to_the_window_in_the_pull(tmp_path: Path, central: Engin
             assert [m.name for m in b.materials] == ["企业开办综合申请表（一表通）"]
     finally:
         window.dispose()
+
+
+def test_an_exported_workbook_carries_the_bundles_and_imports_back_unchanged(
+    tmp_path: Path,
+) -> None:
+    """catalog export left out the 一件事 sheets: a hall keeping its catalog in
+    Excel could neither see nor edit its bundles."""
+    from openpyxl import load_workbook
+
+    from hallapp.catalog import export_catalog_xlsx
+
+    store = Store.open_local(tmp_path / "w.sqlite3")
+    try:
+        with store.session() as s:
+            import_catalog(s, SAMPLE)
+            s.commit()
+        out = tmp_path / "清单.xlsx"
+        with store.session() as s:
+            data = export_catalog_xlsx(s, out)
+        assert {b.name for b in data.bundles} >= {"开办企业一件事"}
+        sheets = load_workbook(out).sheetnames
+        assert {"一件事", "一件事成员", "一件事材料"} <= set(sheets)
+        assert load_catalog(out).bundles == data.bundles
+        with store.session() as s:
+            summary = import_catalog(s, out)
+        assert not summary.items_added and not summary.items_updated
+    finally:
+        store.dispose()
