@@ -20,10 +20,11 @@ from collections.abc import Callable, Sequence
 from hallapp.ui.bundle_view import cn_date, fill_row, row_table
 from hallapp.ui.errors import show_error
 from hallapp.ui.ops import Latest, run_in_background
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -177,25 +178,49 @@ class QueueView(QWidget):
 class BackOfficeWindow(QMainWindow):
     """Sign-in, then the queue."""
 
-    def __init__(self, central: Engine, hall: str) -> None:
+    def __init__(self, central: Engine, hall: str, hall_name: str = "") -> None:
         super().__init__()
         self.central, self.hall = central, hall
         self.setWindowTitle("部门后台 — 并联审批")
         self.queue: QueueView | None = None
-        form = QWidget()
-        lay = QFormLayout(form)
+        # A panel in the middle, as at the window client: which hall and what
+        # this sign-in is for, not two bare fields stretched across the screen.
+        panel = QFrame()
+        panel.setObjectName("panel")
+        panel.setFixedWidth(460)
+        box = QVBoxLayout(panel)
+        box.setContentsMargins(32, 28, 32, 28)
+        title = QLabel(f"{hall_name or '大厅 ' + hall}\n部门后台 · 并联审批登录")
+        title.setObjectName("sectionTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(title)
+        form = QFormLayout()
         self.staff_no = QLineEdit()
+        self.staff_no.setPlaceholderText("部门审批人员的工号")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.sign_in_button = QPushButton("登录")
+        self.sign_in_button = QPushButton("登录  [Enter]")
+        self.sign_in_button.setDefault(True)
         self.message = QLabel("")
-        self.message.setStyleSheet("color: #b00;")
-        lay.addRow("工号", self.staff_no)
-        lay.addRow("密码", self.password)
-        lay.addRow(self.sign_in_button)
-        lay.addRow(self.message)
-        self.setCentralWidget(form)
+        self.message.setObjectName("error")
+        self.message.setWordWrap(True)
+        form.addRow("工号：", self.staff_no)
+        form.addRow("密码：", self.password)
+        box.addLayout(form)
+        box.addWidget(self.message)
+        box.addWidget(self.sign_in_button)
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(panel)
+        row.addStretch(1)
+        outer.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+        self.setCentralWidget(page)
         self.sign_in_button.clicked.connect(self._sign_in)
+        self.staff_no.returnPressed.connect(self.password.setFocus)
         self.password.returnPressed.connect(self._sign_in)
         self.resize(1280, 720)
 
@@ -254,7 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hallapp.ui.theme import apply_theme
 
     apply_theme(app)  # large CJK text, and Qt's own buttons in Chinese
-    window = BackOfficeWindow(central_engine(url), args.hall or config.hall_code)
+    window = BackOfficeWindow(
+        central_engine(url), args.hall or config.hall_code,
+        config.hall_name if "hall.name" in config.values else "",
+    )  # fmt: skip
     window.show()
     return int(app.exec())
 
