@@ -69,23 +69,30 @@ def _windows_font_dir() -> Path:
 
 def candidate_fonts() -> list[FontSpec]:
     """Known good TrueType CJK fonts, best first, for this platform."""
+    return _platform_fonts(
+        ("simhei.ttf", "msyh.ttc", "simsun.ttc", "simkai.ttf"),
+        (
+            "wqy/wqy-microhei.ttc",
+            "wqy/wqy-zenhei.ttc",
+            "arphic/uming.ttc",
+            "arphic/ukai.ttc",
+            "droid/DroidSansFallbackFull.ttf",
+        ),
+    )
+
+
+def _platform_fonts(windows: Sequence[str], unix: Sequence[str]) -> list[FontSpec]:
+    """These font files in this platform's font folders (macOS: its two CJK fonts)."""
     if sys.platform == "win32":
         d = _windows_font_dir()
-        return [FontSpec(d / n) for n in ("simhei.ttf", "msyh.ttc", "simsun.ttc", "simkai.ttf")]
+        return [FontSpec(d / n) for n in windows]
     if sys.platform == "darwin":
         return [
             FontSpec(Path("/System/Library/Fonts/Supplemental/Songti.ttc")),
             FontSpec(Path("/Library/Fonts/Arial Unicode.ttf")),
         ]
     roots = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"))
-    names = (
-        "wqy/wqy-microhei.ttc",
-        "wqy/wqy-zenhei.ttc",
-        "arphic/uming.ttc",
-        "arphic/ukai.ttc",
-        "droid/DroidSansFallbackFull.ttf",
-    )
-    return [FontSpec(root / name) for root in roots for name in names]
+    return [FontSpec(root / name) for root in roots for name in unix]
 
 
 def _fontconfig_fonts() -> list[FontSpec]:
@@ -372,27 +379,18 @@ def fallback_candidates() -> list[FontSpec]:
     HanaMin A/B (all of Extensions A–F). Fontconfig is asked for any
     character none of these has (:func:`_fontconfig_fonts_with`).
     """
-    if sys.platform == "win32":
-        d = _windows_font_dir()
-        names = ("simhei.ttf", "msyh.ttc", "simsun.ttc", "simsunb.ttf", "SimsunExtG.ttf",
-                 "mingliub.ttc")  # fmt: skip
-        return [FontSpec(d / n) for n in names]
-    if sys.platform == "darwin":
-        return [
-            FontSpec(Path("/System/Library/Fonts/Supplemental/Songti.ttc")),
-            FontSpec(Path("/Library/Fonts/Arial Unicode.ttf")),
-        ]
-    roots = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"))
-    names = (
-        "wqy/wqy-microhei.ttc",
-        "wqy/wqy-zenhei.ttc",
-        "babelstone/BabelStoneHan.ttf",
-        "hanazono/HanaMinA.ttf",
-        "hanazono/HanaMinB.ttf",
-        "arphic/uming.ttc",
-        "droid/DroidSansFallbackFull.ttf",
+    return _platform_fonts(
+        ("simhei.ttf", "msyh.ttc", "simsun.ttc", "simsunb.ttf", "SimsunExtG.ttf", "mingliub.ttc"),
+        (
+            "wqy/wqy-microhei.ttc",
+            "wqy/wqy-zenhei.ttc",
+            "babelstone/BabelStoneHan.ttf",
+            "hanazono/HanaMinA.ttf",
+            "hanazono/HanaMinB.ttf",
+            "arphic/uming.ttc",
+            "droid/DroidSansFallbackFull.ttf",
+        ),
     )
-    return [FontSpec(root / name) for root in roots for name in names]
 
 
 def _fontconfig_fonts_with(char: str) -> list[FontSpec]:

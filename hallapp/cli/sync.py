@@ -331,18 +331,22 @@ def _check_joinable(store: Any, engine: Any, hall: str, window: str, url: str) -
     from sqlalchemy.exc import SQLAlchemyError
 
     from hallapp.sync import CentreUnreachable, SyncError
-    from hallapp.sync.centre import centre_id, shown_url, shown_url_safe, unreachable_reason
-    from hallapp.sync.run import CENTRE_KEY, HALL_KEY, WINDOW_KEY, _state, attached_url
+    from hallapp.sync.centre import shown_url, shown_url_safe, unreachable_reason
+    from hallapp.sync.run import (
+        CENTRE_KEY,
+        HALL_KEY,
+        WINDOW_KEY,
+        _state,
+        attached_url,
+        centre_and_window,
+    )
     from hallapp.sync.schema import central_table
 
     try:
         with engine.connect() as conn:
-            theirs = centre_id(conn)
+            theirs, known = centre_and_window(conn, hall, window)
             windows = central_table("windows")
             halls = sorted({r[0] for r in conn.execute(select(windows.c.hall_code).distinct())})
-            known = conn.execute(
-                select(windows.c.code).where(windows.c.hall_code == hall, windows.c.code == window)
-            ).first()
     except SQLAlchemyError as exc:
         log.warning("join: centre unreachable: %s", exc)
         raise CentreUnreachable(
@@ -360,7 +364,7 @@ def _check_joinable(store: Any, engine: Any, hall: str, window: str, url: str) -
             "一个窗口数据库只属于一个大厅的一个窗口，否则它的全部记录会再上传一遍、重复统计。"
             "新的窗口请用新的数据库文件（--db 新文件）加入"
         )
-    if known is None:
+    if not known:
         where = f"中心库 {shown_url_safe(url)}"
         if hall not in halls:
             have = "、".join(halls) if halls else "（还没有任何大厅的窗口）"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.engine import make_url
 
 from hallapp.config import Config
@@ -148,6 +148,22 @@ def sync_once(
     )
 
 
+def centre_and_window(
+    conn: Connection, hall_code: str, window_code: str
+) -> tuple[str | None, bool]:
+    """The centre's identity and whether it holds this hall's window (join and every pass)."""
+    from hallapp.sync.centre import centre_id
+    from hallapp.sync.schema import central_table
+
+    windows = central_table("windows")
+    known = conn.execute(
+        select(windows.c.code).where(
+            windows.c.hall_code == hall_code, windows.c.code == window_code
+        )
+    ).first()
+    return centre_id(conn), known is not None
+
+
 def _check_same_centre(
     store: Store, engine: Engine, url: str, hall_code: str, window_code: str
 ) -> None:
@@ -161,20 +177,13 @@ def _check_same_centre(
 
     from hallapp.store import stored_revision
     from hallapp.sync import SyncError
-    from hallapp.sync.centre import centre_id, check_revision, shown_url
-    from hallapp.sync.schema import central_table
+    from hallapp.sync.centre import check_revision, shown_url
 
     try:
         with engine.connect() as conn:
             # A centre of another schema is told as such first (both versions named).
             check_revision(conn, stored_revision(store.engine), shown_url(engine))
-            theirs = centre_id(conn)
-            windows = central_table("windows")
-            known = conn.execute(
-                select(windows.c.code).where(
-                    windows.c.hall_code == hall_code, windows.c.code == window_code
-                )
-            ).first()
+            theirs, known = centre_and_window(conn, hall_code, window_code)
     except SQLAlchemyError:
         return  # unreachable or not a centre: the push says so in its own words
     mine = _state(store, CENTRE_KEY)
@@ -187,13 +196,13 @@ def _check_same_centre(
         )
     if mine is not None or joined is None:
         return  # the same centre; or a window set up by its config alone (no join)
-    if without_password(url) != joined and known is None:
+    if without_password(url) != joined and not known:
         # Joined before centres had an identity, now pointed elsewhere.
         raise SyncError(
             f"中心库 {shown_url(engine)} 的大厅 {hall_code} 中没有窗口 {window_code}，"
             f"未上传任何记录：本窗口加入的是 {joined}。请检查 --central 或配置文件中的中心库地址"
         )
-    if theirs is not None and known is not None:
+    if theirs is not None and known:
         _set_state(store, [(CENTRE_KEY, theirs)])
 
 
